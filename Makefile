@@ -1,0 +1,25 @@
+# `make run`: the Dagster UI on 127.0.0.1:3000 (embedded demo API unless PARADIGM_BASE_URL is set).
+# `make test`: lint and the whole test suite (what CI runs).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: run test install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip check
+	touch $@
+
+run: install
+	mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+test: install
+	$(BIN)/ruff check reporting_assets reporting_assets_tests
+	$(BIN)/pytest

@@ -1,0 +1,36 @@
+"""Assembles the code location: assets and resources, configured from the environment."""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions, EnvVar
+
+from reporting_assets.assets.raw import raw_assets
+from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.warehouse.store import Warehouse, default_database_url
+
+
+def _env(name: str) -> EnvVar | str:
+    """An EnvVar when set (its value never appears in the UI or run config), else an empty string."""
+    return EnvVar(name) if os.environ.get(name) else ""
+
+
+def _company_id() -> int | None:
+    value = os.environ.get("PARADIGM_COMPANY_ID", "").strip()
+    if value and not value.isdigit():
+        raise ValueError(f"PARADIGM_COMPANY_ID must be a company id (an integer), got {value!r}")
+    return int(value) if value else None
+
+
+defs = Definitions(
+    assets=raw_assets,
+    resources={
+        "paradigm": ParadigmResource(
+            base_url=_env("PARADIGM_BASE_URL"),
+            api_key=_env("PARADIGM_API_KEY"),
+            company_id=_company_id(),
+        ),
+        "warehouse": Warehouse(url=_env("REPORTING_DATABASE_URL") or default_database_url()),
+    },
+)

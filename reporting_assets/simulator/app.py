@@ -1,0 +1,324 @@
+"""The simulated Paradigm reporting API: same paths, parameters, auth and JSON shapes as `paradigm_api.md`.
+
+`Simulator.respond` is the whole API as a function of one request. `serve` puts it on a real HTTP server on
+127.0.0.1; `Simulator.transport` plugs it into an `httpx.Client` in-process (the embedded demo). Faults are
+switched on per test, in-process (`sim.faults.add`) or over HTTP (`POST /_sim/faults`).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day
+
+DEFAULT_TOKEN = "sim-token"
+REPORTING = "/api/v2/reporting/"
+
+
+def _metadata(fields: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    return {name: {"description": d, "unit": u} for name, (d, u) in fields.items()}
+
+
+COUNT = "integer"
+METADATA = {
+    "chat-sessions": _metadata({
+        "sessions_count": ("Total number of sessions", COUNT),
+        "unique_models_count": ("Number of distinct models used", COUNT),
+        "average_session_length": ("Average session length", "seconds"),
+        "user_queries_count": ("Number of user queries", COUNT),
+        "model_responses_count": ("Number of model responses", COUNT),
+        "model_responses_with_docs_count": ("Number of model responses using documents", COUNT),
+        "last_model_response_date": ("Date of the last model response", "datetime"),
+    }),
+    "chats-feedback": _metadata({
+        "likes_count": ("Number of likes", COUNT),
+        "dislikes_count": ("Number of dislikes", COUNT),
+        "copies_count": ("Number of copied responses", COUNT),
+        "model_responses_count": ("Number of model responses", COUNT),
+    }),
+    "tools": _metadata({"usage_count": ("Number of times the tool was used", COUNT)}),
+    "used-documents": _metadata({"usage_count": ("Number of times the document was used", COUNT)}),
+    "user-activities": _metadata({
+        "queries_count": ("Number of queries of the user", COUNT),
+        "sessions_count": ("Number of sessions of the user", COUNT),
+        "last_activity_date": ("Date of the user's last activity", "datetime"),
+    }),
+}
+METADATA_AGENT = _metadata({
+    "threads_count": ("Total number of agent threads", COUNT),
+    "unique_models_count": ("Number of distinct models used by agents", COUNT),
+    "average_thread_length": ("Average thread length", "seconds"),
+    "user_queries_count": ("Number of user queries in agent mode", COUNT),
+    "model_responses_count": ("Number of agent responses", COUNT),
+    "model_responses_with_docs_count": ("Number of agent responses using documents", COUNT),
+})
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day_entry(endpoint: str, day: date, act: dict[str, Any]) -> dict[str, Any]:
+    """The per-date object of one endpoint, exactly as documented."""
+    entry: dict[str, Any] = {"date": day.isoformat()}
+    if endpoint == "chat-sessions":
+        entry["sessions"] = {k: act[k] for k in ("sessions_count", "unique_models_count", "average_session_length")}
+        entry["chats"] = {
+            "user_queries_count": act["user_queries_count"],
+            "model_responses_with_docs_count": act["model_responses_with_docs_count"],
+            "model_responses_count": act["model_responses_count"],
+            "last_model_response_date": _iso(act["last_model_response_date"]),
+        }
+        if act["agent"]:
+            entry["agent"] = act["agent"]
+    elif endpoint == "chats-feedback":
+        entry["model_responses_count"] = act["model_responses_count"]
+        entry["feedbacks"] = {k: act[k] for k in ("likes_count", "dislikes_count", "copies_count")}
+    elif endpoint == "tools":
+        entry["tools"] = act["tools"]
+    elif endpoint == "used-documents":
+        entry["documents"] = act["documents"]
+    else:  # user-activities
+        entry["active_users_count"] = len(act["users"])
+        entry["users"] = [
+            {"user_id": u["user_id"], "sessions_count": u["sessions_count"], "queries_count": u["queries_count"],
+             "last_activity_date": _iso(u["last_activity"])}
+            for u in act["users"]
+        ]
+    return entry
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour, applied to the next `times` matching requests (None: until cleared).
+
+    kinds: `status` (answer `status`, with `Retry-After` when `retry_after` is set), `delay` (answer late by
+    `delay_s`), `malformed` (truncated JSON), `drop` (reset the connection), `missing_field` (remove `field`
+    everywhere), `extra_field` / `wrong_type` (set `field` to `value` in every per-date and item object).
+    """
+
+    kind: str
+    times: int | None = 1
+    endpoint: str | None = None  # e.g. "tools"; None matches every endpoint
+    status: int = 503
+    retry_after: float | None = None
+    delay_s: float = 0.0
+    field: str | None = None
+    value: Any = None
+
+
+@dataclass
+class Faults:
+    pending: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, fault: Fault) -> None:
+        with self.lock:
+            self.pending.append(fault)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.pending.clear()
+
+    def take(self, endpoint: str) -> list[Fault]:
+        """The faults that apply to this request, spending one use of each."""
+        with self.lock:
+            hit = [f for f in self.pending if f.endpoint in (None, endpoint)]
+            for f in hit:
+                if f.times is not None:
+                    f.times -= 1
+            self.pending = [f for f in self.pending if f.times is None or f.times > 0]
+            return hit
+
+
+@dataclass
+class SimResponse:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    drop: bool = False
+
+
+def _json(status: int, body: Any, **headers: str) -> SimResponse:
+    return SimResponse(status, json.dumps(body).encode(), {"Content-Type": "application/json", **headers})
+
+
+def _rewrite(node: Any, fault: Fault) -> None:
+    """Apply a field fault to every per-date and item object below `node`."""
+    if isinstance(node, list):
+        for item in node:
+            _rewrite(item, fault)
+    elif isinstance(node, dict):
+        is_record = "date" in node or any(k.endswith("_id") or k == "tool_name" for k in node)
+        for value in node.values():
+            _rewrite(value, fault)
+        if fault.kind == "missing_field":
+            node.pop(fault.field, None)
+        elif is_record and (fault.kind == "extra_field" or fault.field in node):
+            node[fault.field] = fault.value
+
+
+class Simulator:
+    """The reporting API of one Paradigm instance with a few companies."""
+
+    def __init__(self, seed: int = 7, token: str = DEFAULT_TOKEN, companies: tuple[Company, ...] = DEFAULT_COMPANIES):
+        self.seed, self.token, self.companies = seed, token, companies
+        self.faults = Faults()
+        self.requests: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+
+    def respond(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> SimResponse:
+        if path.startswith("/_sim/"):
+            return self._control(method, path, query)
+        if not path.startswith(REPORTING) or path[len(REPORTING):].rstrip("/") not in METADATA:
+            return _json(404, {"detail": "Not found."})
+        endpoint = path[len(REPORTING):].rstrip("/")
+        with self._count_lock:
+            self.requests[endpoint] += 1
+        if method != "GET":
+            return _json(405, {"detail": f'Method "{method}" not allowed.'})
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return _json(401, {"detail": "Invalid token."})
+        faults = self.faults.take(endpoint)
+        for fault in faults:
+            if fault.kind == "status":
+                extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                return _json(fault.status, {"detail": f"Simulated HTTP {fault.status}"}, **extra)
+            if fault.kind == "drop":
+                return SimResponse(0, b"", drop=True)
+            if fault.kind == "malformed":
+                return SimResponse(200, b'{"metadata": {}, "reporting": [{"company": ', {"Content-Type": "application/json"})
+        try:
+            start = date.fromisoformat(query["start_date"])
+            end = date.fromisoformat(query["end_date"]) if query.get("end_date") else datetime.now(timezone.utc).date()
+            company_id = int(query["company_id"]) if query.get("company_id") else None
+        except (KeyError, ValueError):
+            return _json(400, {"detail": "start_date (YYYY-MM-DD) is required; end_date and company_id must be valid."})
+        if end < start:
+            return _json(400, {"detail": "end_date must not be before start_date."})
+        companies = [c for c in self.companies if company_id in (None, c.id)]
+        if not companies:
+            return _json(403, {"detail": "You do not have permission to access this company."})
+        body = self.report(endpoint, start, end, companies)
+        for fault in faults:
+            if fault.kind in ("missing_field", "extra_field", "wrong_type"):
+                _rewrite(body["reporting"], fault)
+        response = _json(200, body)
+        response.delay_s = sum(f.delay_s for f in faults if f.kind == "delay")
+        return response
+
+    def report(self, endpoint: str, start: date, end: date, companies: list[Company]) -> dict[str, Any]:
+        """The documented envelope for `endpoint` over `start..end` inclusive; days without activity omitted."""
+        days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
+        reporting = []
+        for company in companies:
+            dates = [
+                _day_entry(endpoint, day, act)
+                for day in days
+                if (act := company_day(self.seed, company, day)) is not None
+            ]
+            reporting.append({"company": {"name": company.name, "id": company.id}, "dates": dates})
+        body: dict[str, Any] = {"metadata": METADATA[endpoint], "reporting": reporting}
+        if endpoint == "chat-sessions":
+            body["metadata_agent"] = METADATA_AGENT
+        return body
+
+    def _control(self, method: str, path: str, query: dict[str, str]) -> SimResponse:
+        if path == "/_sim/stats":
+            return _json(200, {"requests": dict(self.requests), "faults": [asdict(f) for f in self.faults.pending]})
+        if path == "/_sim/reset" and method == "POST":
+            self.faults.clear()
+            with self._count_lock:
+                self.requests.clear()
+            return _json(200, {"ok": True})
+        return _json(404, {"detail": "Unknown control path."})
+
+    def transport(self) -> httpx.MockTransport:
+        """An in-process httpx transport to this simulator (the embedded demo; no socket involved)."""
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            query = {k: v for k, v in request.url.params.items()}
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            r = self.respond(request.method, request.url.path, query, headers)
+            if r.drop:
+                raise httpx.RemoteProtocolError("Simulated dropped connection", request=request)
+            return httpx.Response(r.status, content=r.body, headers=r.headers)
+
+        return httpx.MockTransport(handle)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    simulator: Simulator
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._answer()
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self._body = self.rfile.read(length) if length else b""
+        self._answer()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._answer()
+
+    def _answer(self) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if url.path == "/_sim/faults":
+            response = self._faults()
+        else:
+            response = self.simulator.respond(self.command, url.path, query, headers)
+        if response.delay_s:
+            time.sleep(response.delay_s)  # the simulated slowness itself
+        if response.drop:  # RST instead of FIN: the client sees "connection reset by peer"
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        self.send_response(response.status)
+        for name, value in {**response.headers, "Content-Length": str(len(response.body))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def _faults(self) -> SimResponse:
+        if self.command == "DELETE":
+            self.simulator.faults.clear()
+            return _json(200, {"ok": True})
+        try:
+            spec = json.loads(getattr(self, "_body", b"") or b"{}")
+            self.simulator.faults.add(Fault(**spec))
+        except (TypeError, ValueError) as exc:
+            return _json(400, {"detail": f"bad fault: {exc}"})
+        return _json(200, {"ok": True})
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet: tests and demos print their own summaries
+
+
+def make_server(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server for `simulator` (port 0: any free port, read it from `server.server_address`)."""
+    server = ThreadingHTTPServer((host, port), type("Handler", (_Handler,), {"simulator": simulator}))
+    server.daemon_threads = True
+    return server
+
+
+def serve(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """A server already answering in a daemon thread; `shutdown()` stops it."""
+    server = make_server(simulator, host, port)
+    threading.Thread(target=server.serve_forever, name="paradigm-simulator", daemon=True).start()
+    return server

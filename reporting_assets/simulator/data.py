@@ -1,0 +1,110 @@
+"""Deterministic synthetic usage per (seed, company, day), consistent across the five endpoints.
+
+Each company-day is generated once from its own seeded RNG, so every endpoint reports the same activity:
+responses <= queries, likes + dislikes <= responses, document uses <= responses with documents.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+TOOLS = ("document_search", "web_search", "code_interpreter", "translation", "image_generation")
+WEEKDAY_FACTOR = (1.0, 1.05, 1.0, 0.95, 0.85, 0.2, 0.1)
+SHARED_DOCUMENT = {"document_id": 1, "document_filename": "code_of_conduct.pdf", "document_title": "Code of conduct"}
+GROWTH_ORIGIN = date(2024, 1, 1)
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    name: str
+    users: int  # size of the user pool
+    documents: int  # size of the document catalogue
+    agent_mode: bool = False
+    weekend_off: bool = False  # no activity at all on weekends (the API then omits the day)
+    incident_every: int = 0  # every N days (by ordinal), satisfaction collapses for two days
+
+
+DEFAULT_COMPANIES = (
+    Company(101, "ACME Corp", users=120, documents=60, agent_mode=True),
+    Company(102, "Globex", users=60, documents=30, incident_every=37),
+    Company(103, "Initech", users=12, documents=8, weekend_off=True),
+)
+
+
+def _split(rng: random.Random, total: int, bins: int) -> list[int]:
+    """`total` spread over `bins` with random weights (sums exactly to `total`)."""
+    if bins <= 0 or total <= 0:
+        return [0] * max(bins, 0)
+    weights = [rng.random() ** 2 + 0.01 for _ in range(bins)]
+    scale = total / sum(weights)
+    parts = [int(w * scale) for w in weights]
+    for i in rng.sample(range(bins), total - sum(parts)):
+        parts[i] += 1
+    return parts
+
+
+def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None:
+    """Everything that happened at `company` on `day`, or None when nothing did."""
+    rng = random.Random(f"{seed}:{company.id}:{day.isoformat()}")
+    weekday = day.weekday()
+    if company.weekend_off and weekday >= 5:
+        return None
+    growth = max(0.3, 1 + 0.0015 * (day - GROWTH_ORIGIN).days)
+    expected = company.users * 0.3 * growth * WEEKDAY_FACTOR[weekday] * rng.uniform(0.85, 1.15)
+    active = min(company.users, round(expected))
+    if active == 0:
+        return None
+
+    user_ids = sorted(rng.sample(range(company.id * 1000 + 1, company.id * 1000 + company.users + 1), active))
+    users = []
+    for uid in user_ids:
+        sessions = rng.randint(1, 4)
+        queries = sessions * rng.randint(1, 6)
+        last = datetime.combine(day, time(rng.randint(7, 20), rng.randint(0, 59), rng.randint(0, 59)), timezone.utc)
+        users.append({"user_id": uid, "sessions_count": sessions, "queries_count": queries, "last_activity": last})
+
+    queries = sum(u["queries_count"] for u in users)
+    responses = queries - rng.randint(0, max(1, queries // 50))
+    with_docs = round(responses * rng.uniform(0.45, 0.7))
+    incident = company.incident_every and day.toordinal() % company.incident_every in (0, 1)
+    satisfaction = rng.uniform(0.15, 0.35) if incident else rng.uniform(0.75, 0.95)
+    rated = round(responses * rng.uniform(0.1, 0.25))
+    likes = round(rated * satisfaction)
+
+    catalogue = [
+        {"document_id": company.id * 10_000 + k, "document_filename": f"doc_{company.id}_{k}.pdf",
+         "document_title": f"{company.name} document {k}"}
+        for k in range(1, company.documents + 1)
+    ] + [SHARED_DOCUMENT]
+    used = rng.sample(catalogue, min(len(catalogue), max(1, with_docs // 3)))
+    doc_uses = _split(rng, with_docs, len(used))
+    tool_uses = _split(rng, round(queries * rng.uniform(0.3, 0.8)), len(TOOLS))
+    agent_threads = round(sum(u["sessions_count"] for u in users) * 0.2) if company.agent_mode else 0
+
+    return {
+        "sessions_count": sum(u["sessions_count"] for u in users),
+        "unique_models_count": rng.randint(1, 4),
+        "average_session_length": round(rng.uniform(60, 900), 1),
+        "user_queries_count": queries,
+        "model_responses_count": responses,
+        "model_responses_with_docs_count": with_docs,
+        "last_model_response_date": max(u["last_activity"] for u in users),
+        "likes_count": likes,
+        "dislikes_count": rated - likes,
+        "copies_count": round(responses * rng.uniform(0.02, 0.08)),
+        "tools": [{"tool_name": t, "usage_count": n} for t, n in zip(TOOLS, tool_uses) if n > 0],
+        "documents": [{**d, "usage_count": n} for d, n in zip(used, doc_uses) if n > 0],
+        "users": users,
+        "agent": {
+            "threads_count": agent_threads,
+            "unique_models_count": 1,
+            "average_thread_length": round(rng.uniform(100, 1200), 1),
+            "user_queries_count": agent_threads * 3,
+            "model_responses_count": agent_threads * 3,
+            "model_responses_with_docs_count": agent_threads,
+        } if agent_threads else None,
+    }

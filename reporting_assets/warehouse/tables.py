@@ -1,0 +1,85 @@
+"""Every warehouse table of the contract, in one place: the schema lives here and nowhere else."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, DateTime, Float, Integer, MetaData, String, Table
+
+metadata = MetaData()
+
+
+def _common(*, raw: bool) -> list[Column]:
+    cols = [
+        Column("date", Date, primary_key=True, comment="Day of activity (UTC), the partition key"),
+        Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+        Column("company_name", String, nullable=False, comment="Paradigm company name"),
+    ]
+    if raw:
+        cols.append(Column("ingested_at", DateTime(timezone=True), nullable=False, comment="When this row was fetched (UTC)"))
+    return cols
+
+
+def _count(name: str, comment: str, *, key: bool = False) -> Column:
+    return Column(name, Integer, primary_key=key, comment=comment)
+
+
+chat_sessions = Table(
+    "chat_sessions",
+    metadata,
+    *_common(raw=True),
+    _count("sessions_count", "Chat sessions started"),
+    _count("unique_models_count", "Distinct models used"),
+    Column("average_session_length_s", Float, comment="Average session length, seconds"),
+    _count("user_queries_count", "Queries sent by users"),
+    _count("model_responses_count", "Responses produced by models"),
+    _count("model_responses_with_docs_count", "Responses that cited documents"),
+    Column("last_model_response_at", DateTime(timezone=True), comment="Last model response of the day (UTC)"),
+    _count("agent_threads_count", "Agent mode: threads started"),
+    _count("agent_unique_models_count", "Agent mode: distinct models used"),
+    Column("agent_average_thread_length_s", Float, comment="Agent mode: average thread length, seconds"),
+    _count("agent_user_queries_count", "Agent mode: queries sent by users"),
+    _count("agent_model_responses_count", "Agent mode: responses produced by models"),
+    _count("agent_model_responses_with_docs_count", "Agent mode: responses that cited documents"),
+)
+
+chat_feedbacks = Table(
+    "chat_feedbacks",
+    metadata,
+    *_common(raw=True),
+    _count("model_responses_count", "Responses produced by models"),
+    _count("likes_count", "Responses liked"),
+    _count("dislikes_count", "Responses disliked"),
+    _count("copies_count", "Responses copied"),
+)
+
+tools_usage = Table(
+    "tools_usage",
+    metadata,
+    *_common(raw=True),
+    Column("tool_name", String, primary_key=True, comment="Tool identifier"),
+    _count("usage_count", "Times the tool was used"),
+)
+
+used_documents = Table(
+    "used_documents",
+    metadata,
+    *_common(raw=True),
+    _count("document_id", "Paradigm document id", key=True),
+    Column("document_filename", String, comment="File name"),
+    Column("document_title", String, comment="Document title"),
+    _count("usage_count", "Times the document was used in answers"),
+)
+
+user_activities = Table(
+    "user_activities",
+    metadata,
+    *_common(raw=True),
+    _count("user_id", "Paradigm user id (no names or e-mails are stored)", key=True),
+    _count("sessions_count", "Sessions of this user that day"),
+    _count("queries_count", "Queries of this user that day"),
+    Column("last_activity_at", DateTime(timezone=True), comment="Last activity of the user that day (UTC)"),
+    _count("active_users_count", "Active users of the company that day, as reported by the API"),
+)
+
+RAW_TABLES: dict[str, Table] = {
+    t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities)
+}

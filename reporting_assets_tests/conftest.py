@@ -1,0 +1,85 @@
+"""Shared fixtures: a real simulator on 127.0.0.1, real SQLite files, a real PostgreSQL schema per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.simulator.app import Simulator, serve
+from reporting_assets.warehouse.store import Warehouse, engine_for
+
+PG_ROOT_URL = os.environ.get("REPORTING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TOKEN = "test-token-5f1c9e0b7d"  # distinctive, so leak scans cannot miss it
+
+
+@dataclass
+class RunningSimulator:
+    sim: Simulator
+    url: str
+
+    def requests(self, endpoint: str) -> int:
+        return self.sim.requests[endpoint]
+
+    def resource(self, **overrides: object) -> ParadigmResource:
+        config = {"base_url": self.url, "api_key": TOKEN, "retry_backoff_s": 0.01, "timeout_s": 10.0}
+        return ParadigmResource(**{**config, **overrides})
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    sim = Simulator(seed=7, token=TOKEN)
+    server = serve(sim)
+    host, port = server.server_address[:2]
+    yield RunningSimulator(sim, f"http://{host}:{port}")
+    server.shutdown()
+    server.server_close()
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with sa.create_engine(PG_ROOT_URL).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as exc:  # noqa: BLE001 (any failure means: not reachable)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def postgres_root() -> str:
+    problem = _postgres_reachable()
+    if problem:
+        message = f"PostgreSQL at {PG_ROOT_URL} is not reachable ({problem})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; under CI the PostgreSQL tests must run", pytrace=False)
+        pytest.skip(f"{message}; start it or set REPORTING_TEST_PG_URL to run these tests")
+    return PG_ROOT_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_root: str) -> Iterator[str]:
+    """A fresh schema of the test database, first on the search_path, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(postgres_root)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{postgres_root}?options=-csearch_path%3D{schema}"
+    yield url
+    engine_for(url).dispose()  # close pooled connections before the schema goes
+    engine_for.cache_clear()
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def warehouse(request: pytest.FixtureRequest, tmp_path) -> Warehouse:  # noqa: ANN001
+    """The warehouse on each supported database."""
+    if request.param == "sqlite":
+        return Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    return Warehouse(url=request.getfixturevalue("postgres_url"))
