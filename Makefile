@@ -22,4 +22,5 @@ run: install
 
 test: install
 	$(BIN)/ruff check reporting_assets reporting_assets_tests
+	$(BIN)/ruff format --check reporting_assets reporting_assets_tests
 	$(BIN)/pytest

@@ -46,7 +46,7 @@ def _postgres_reachable() -> str | None:
         with sa.create_engine(PG_ROOT_URL).connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         return None
-    except Exception as exc:  # noqa: BLE001 (any failure means: not reachable)
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
@@ -78,7 +78,7 @@ def postgres_url(postgres_root: str) -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def warehouse(request: pytest.FixtureRequest, tmp_path) -> Warehouse:  # noqa: ANN001
+def warehouse(request: pytest.FixtureRequest, tmp_path) -> Warehouse:
     """The warehouse on each supported database."""
     if request.param == "sqlite":
         return Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")

@@ -88,15 +88,15 @@ def test_persistent_failure_gives_up_with_endpoint_range_and_cause(simulator):
 
 
 def test_unreachable_api_is_reported_as_unavailable():
-    with ParadigmClient("http://127.0.0.1:9", TOKEN, max_retries=1, backoff_s=0.01) as client:
-        with pytest.raises(ParadigmUnavailable, match="ConnectError"):
-            client.get_report(TOOLS, DAY, DAY)
+    client = ParadigmClient("http://127.0.0.1:9", TOKEN, max_retries=1, backoff_s=0.01)
+    with client, pytest.raises(ParadigmUnavailable, match="ConnectError"):
+        client.get_report(TOOLS, DAY, DAY)
 
 
 def test_401_fails_at_once_naming_endpoint_and_rejected_token(simulator):
-    with ParadigmClient(simulator.url, "wrong-token", backoff_s=0.01) as client:
-        with pytest.raises(ParadigmAuthError) as err:
-            client.get_report(TOOLS, DAY, DAY)
+    client = ParadigmClient(simulator.url, "wrong-token", backoff_s=0.01)
+    with client, pytest.raises(ParadigmAuthError) as err:
+        client.get_report(TOOLS, DAY, DAY)
     assert simulator.requests("tools") == 1
     assert TOOLS in str(err.value) and "token was rejected" in str(err.value)
     assert "wrong-token" not in str(err.value)
@@ -126,10 +126,12 @@ def test_missing_token_or_url_is_a_config_error():
 
 def test_retry_after_in_http_date_form_is_understood():
     """Unit test of one retry rule (mocked transport): an HTTP-date Retry-After sets the wait."""
-    answers = iter([
-        httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),  # in the past: wait 0
-        httpx.Response(200, json={"reporting": []}),
-    ])
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),  # in the past: wait 0
+            httpx.Response(200, json={"reporting": []}),
+        ]
+    )
     waits: list[float] = []
     transport = httpx.MockTransport(lambda request: next(answers))
     with ParadigmClient("http://x", TOKEN, transport=transport, sleep=waits.append) as client:

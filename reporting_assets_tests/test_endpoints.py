@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -17,52 +17,105 @@ SESSIONS = {
         "sessions_count": {"description": "Total number of sessions", "unit": "integer"},
         "average_session_length": {"description": "Average session length", "unit": "seconds"},
     },
-    "reporting": [{
-        "company": ACME,
-        "dates": [{
-            "date": "2023-12-25",
-            "sessions": {"sessions_count": 45, "unique_models_count": 3, "average_session_length": 120},
-            "chats": {"user_queries_count": 200, "model_responses_with_docs_count": 120,
-                      "model_responses_count": 190, "last_model_response_date": "2023-12-25T22:30:00Z"},
-        }],
-    }],
+    "reporting": [
+        {
+            "company": ACME,
+            "dates": [
+                {
+                    "date": "2023-12-25",
+                    "sessions": {"sessions_count": 45, "unique_models_count": 3, "average_session_length": 120},
+                    "chats": {
+                        "user_queries_count": 200,
+                        "model_responses_with_docs_count": 120,
+                        "model_responses_count": 190,
+                        "last_model_response_date": "2023-12-25T22:30:00Z",
+                    },
+                }
+            ],
+        }
+    ],
     "metadata_agent": {"threads_count": {"description": "Agent threads", "unit": "integer"}},
 }
 FEEDBACKS = {
     "metadata": {"likes_count": {}, "dislikes_count": {}, "copies_count": {}, "model_responses_count": {}},
-    "reporting": [{
-        "company": ACME,
-        "dates": [{"date": "2023-12-25", "model_responses_count": 190,
-                   "feedbacks": {"likes_count": 31, "dislikes_count": 4, "copies_count": 12}}],
-    }],
+    "reporting": [
+        {
+            "company": ACME,
+            "dates": [
+                {
+                    "date": "2023-12-25",
+                    "model_responses_count": 190,
+                    "feedbacks": {"likes_count": 31, "dislikes_count": 4, "copies_count": 12},
+                }
+            ],
+        }
+    ],
 }
 DOCUMENTS = {
     "metadata": {"usage_count": {"description": "...", "unit": "integer"}},
-    "reporting": [{
-        "company": ACME,
-        "dates": [{"date": "2023-12-25", "documents": [
-            {"document_filename": "policy.pdf", "document_title": "Travel policy", "document_id": 881,
-             "usage_count": 7}]}],
-    }],
+    "reporting": [
+        {
+            "company": ACME,
+            "dates": [
+                {
+                    "date": "2023-12-25",
+                    "documents": [
+                        {
+                            "document_filename": "policy.pdf",
+                            "document_title": "Travel policy",
+                            "document_id": 881,
+                            "usage_count": 7,
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
 }
 TOOLS = {
     "metadata": {"usage_count": {"description": "Number of times the tool was used", "unit": "integer"}},
-    "reporting": [{
-        "company": ACME,
-        "dates": [{"date": "2023-12-25", "tools": [
-            {"tool_name": "document_search", "usage_count": 54},
-            {"tool_name": "web_search", "usage_count": 12}]}],
-    }],
+    "reporting": [
+        {
+            "company": ACME,
+            "dates": [
+                {
+                    "date": "2023-12-25",
+                    "tools": [
+                        {"tool_name": "document_search", "usage_count": 54},
+                        {"tool_name": "web_search", "usage_count": 12},
+                    ],
+                }
+            ],
+        }
+    ],
 }
 USERS = {
     "metadata": {"queries_count": {}, "sessions_count": {}, "last_activity_date": {}},
-    "reporting": [{
-        "company": ACME,
-        "dates": [{"date": "2023-12-25", "active_users_count": 2, "users": [
-            {"user_id": 4501, "sessions_count": 3, "queries_count": 11, "last_activity_date": "2023-12-25T17:02:11Z"},
-            {"user_id": 4502, "sessions_count": 1, "queries_count": 2, "last_activity_date": "2023-12-25T09:40:00Z"},
-        ]}],
-    }],
+    "reporting": [
+        {
+            "company": ACME,
+            "dates": [
+                {
+                    "date": "2023-12-25",
+                    "active_users_count": 2,
+                    "users": [
+                        {
+                            "user_id": 4501,
+                            "sessions_count": 3,
+                            "queries_count": 11,
+                            "last_activity_date": "2023-12-25T17:02:11Z",
+                        },
+                        {
+                            "user_id": 4502,
+                            "sessions_count": 1,
+                            "queries_count": 2,
+                            "last_activity_date": "2023-12-25T09:40:00Z",
+                        },
+                    ],
+                }
+            ],
+        }
+    ],
 }
 DAY = date(2023, 12, 25)
 
@@ -75,12 +128,21 @@ def rows(name: str, payload: dict) -> list[dict]:
 def test_chat_sessions_example_becomes_one_row_with_renamed_fields():
     [row] = rows("chat_sessions", SESSIONS)
     assert row == {
-        "date": DAY, "company_id": 123, "company_name": "ACME Corp",
-        "sessions_count": 45, "unique_models_count": 3, "average_session_length_s": 120.0,
-        "user_queries_count": 200, "model_responses_count": 190, "model_responses_with_docs_count": 120,
-        "last_model_response_at": pd.Timestamp(datetime(2023, 12, 25, 22, 30, tzinfo=timezone.utc)),
-        "agent_threads_count": None, "agent_unique_models_count": None, "agent_average_thread_length_s": None,
-        "agent_user_queries_count": None, "agent_model_responses_count": None,
+        "date": DAY,
+        "company_id": 123,
+        "company_name": "ACME Corp",
+        "sessions_count": 45,
+        "unique_models_count": 3,
+        "average_session_length_s": 120.0,
+        "user_queries_count": 200,
+        "model_responses_count": 190,
+        "model_responses_with_docs_count": 120,
+        "last_model_response_at": pd.Timestamp(datetime(2023, 12, 25, 22, 30, tzinfo=UTC)),
+        "agent_threads_count": None,
+        "agent_unique_models_count": None,
+        "agent_average_thread_length_s": None,
+        "agent_user_queries_count": None,
+        "agent_model_responses_count": None,
         "agent_model_responses_with_docs_count": None,
     }
 
@@ -98,22 +160,42 @@ def test_chat_sessions_optional_docs_count_and_agent_block():
 
 
 def test_chat_feedbacks_example():
-    assert rows("chat_feedbacks", FEEDBACKS) == [{
-        "date": DAY, "company_id": 123, "company_name": "ACME Corp",
-        "model_responses_count": 190, "likes_count": 31, "dislikes_count": 4, "copies_count": 12,
-    }]
+    assert rows("chat_feedbacks", FEEDBACKS) == [
+        {
+            "date": DAY,
+            "company_id": 123,
+            "company_name": "ACME Corp",
+            "model_responses_count": 190,
+            "likes_count": 31,
+            "dislikes_count": 4,
+            "copies_count": 12,
+        }
+    ]
 
 
 def test_used_documents_example():
-    assert rows("used_documents", DOCUMENTS) == [{
-        "date": DAY, "company_id": 123, "company_name": "ACME Corp", "document_id": 881,
-        "document_filename": "policy.pdf", "document_title": "Travel policy", "usage_count": 7,
-    }]
+    assert rows("used_documents", DOCUMENTS) == [
+        {
+            "date": DAY,
+            "company_id": 123,
+            "company_name": "ACME Corp",
+            "document_id": 881,
+            "document_filename": "policy.pdf",
+            "document_title": "Travel policy",
+            "usage_count": 7,
+        }
+    ]
 
 
 def test_tools_example_gives_one_row_per_tool():
     assert rows("tools_usage", TOOLS) == [
-        {"date": DAY, "company_id": 123, "company_name": "ACME Corp", "tool_name": "document_search", "usage_count": 54},
+        {
+            "date": DAY,
+            "company_id": 123,
+            "company_name": "ACME Corp",
+            "tool_name": "document_search",
+            "usage_count": 54,
+        },
         {"date": DAY, "company_id": 123, "company_name": "ACME Corp", "tool_name": "web_search", "usage_count": 12},
     ]
 
@@ -122,15 +204,25 @@ def test_user_activities_example_gives_one_row_per_user():
     got = rows("user_activities", USERS)
     assert [r["user_id"] for r in got] == [4501, 4502]
     assert got[0] == {
-        "date": DAY, "company_id": 123, "company_name": "ACME Corp", "user_id": 4501, "sessions_count": 3,
-        "queries_count": 11, "last_activity_at": pd.Timestamp("2023-12-25T17:02:11Z"), "active_users_count": 2,
+        "date": DAY,
+        "company_id": 123,
+        "company_name": "ACME Corp",
+        "user_id": 4501,
+        "sessions_count": 3,
+        "queries_count": 11,
+        "last_activity_at": pd.Timestamp("2023-12-25T17:02:11Z"),
+        "active_users_count": 2,
     }
 
 
 def test_every_company_of_an_instance_admin_payload_is_kept():
     payload = copy.deepcopy(TOOLS)
-    payload["reporting"].append({"company": {"name": "Globex", "id": 9}, "dates": [
-        {"date": "2023-12-25", "tools": [{"tool_name": "web_search", "usage_count": 1}]}]})
+    payload["reporting"].append(
+        {
+            "company": {"name": "Globex", "id": 9},
+            "dates": [{"date": "2023-12-25", "tools": [{"tool_name": "web_search", "usage_count": 1}]}],
+        }
+    )
     assert sorted({r["company_id"] for r in rows("tools_usage", payload)}) == [9, 123]
 
 

@@ -73,17 +73,21 @@ def test_counts_are_consistent_across_endpoints():
 
 def test_weekday_seasonality_growth_incidents_and_days_without_activity():
     sim = Simulator(seed=7)
-    frame = ENDPOINTS["chat_sessions"].flatten(
-        sim.report("chat-sessions", date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES))
-    ).frame
+    frame = (
+        ENDPOINTS["chat_sessions"]
+        .flatten(sim.report("chat-sessions", date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES)))
+        .frame
+    )
     acme = frame[frame.company_id == 101].assign(weekday=lambda f: f["date"].map(lambda d: d.weekday()))
     assert acme[acme.weekday < 5].sessions_count.mean() > 3 * acme[acme.weekday >= 5].sessions_count.mean()
     assert acme.head(60).sessions_count.mean() < acme.tail(60).sessions_count.mean()
     initech_days = set(frame[frame.company_id == 103]["date"])
     assert not any(d.weekday() >= 5 for d in initech_days)  # weekends omitted: no activity
-    fb = ENDPOINTS["chat_feedbacks"].flatten(
-        sim.report("chats-feedback", date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES))
-    ).frame
+    fb = (
+        ENDPOINTS["chat_feedbacks"]
+        .flatten(sim.report("chats-feedback", date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES)))
+        .frame
+    )
     globex = fb[fb.company_id == 102]
     rate = globex.likes_count / (globex.likes_count + globex.dislikes_count)
     assert (rate < 0.5).sum() >= 10 and (rate > 0.7).sum() > 300  # a few incident days, mostly happy

@@ -1,12 +1,13 @@
 """One daily-partitioned asset per reporting endpoint, all made by one factory."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -17,6 +18,7 @@ from sqlalchemy import Table
 
 from reporting_assets.assets.partitions import daily_partitions, partition_dates
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
+from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse.store import Warehouse
 
@@ -56,16 +58,24 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
     )
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
-        fetched = paradigm.fetch(endpoint, start, end, log=context.log)
-        frame = fetched.frame.assign(ingested_at=datetime.now(timezone.utc))
+        try:
+            fetched = paradigm.fetch(endpoint, start, end, log=context.log)
+        except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
+            raise Failure(description=str(exc), allow_retries=isinstance(exc, ParadigmUnavailable)) from None
+        frame = fetched.frame.assign(ingested_at=datetime.now(UTC))
         warehouse.replace(endpoint.table, start, end, frame, paradigm.company_id)
 
         per_day = frame["date"].map(str).value_counts()
         for key in context.partition_keys:
             context.add_asset_metadata({"dagster/row_count": int(per_day.get(key, 0))}, partition_key=key)
         context.log.info(
-            "%s %s..%s: %d rows, %d requests, %d companies", endpoint.name, start, end,
-            len(frame), fetched.requests, frame["company_id"].nunique(),
+            "%s %s..%s: %d rows, %d requests, %d companies",
+            endpoint.name,
+            start,
+            end,
+            len(frame),
+            fetched.requests,
+            frame["company_id"].nunique(),
         )
         return MaterializeResult(
             metadata={

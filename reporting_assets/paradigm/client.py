@@ -35,7 +35,7 @@ def normalise_base_url(url: str) -> str:
     return root
 
 
-class _Transient(Exception):
+class _TransientError(Exception):
     """A failure worth retrying; `retry_after` is the server's wish in seconds, when it said one."""
 
     def __init__(self, cause: str, retry_after: float | None = None) -> None:
@@ -105,9 +105,9 @@ class ParadigmClient:
     def _wait(self, state: RetryCallState) -> float:
         """Server's Retry-After when given, else exponential backoff with full jitter."""
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Transient) and exc.retry_after is not None:
+        if isinstance(exc, _TransientError) and exc.retry_after is not None:
             return min(exc.retry_after, MAX_RETRY_AFTER_S)
-        return random.uniform(0, self._backoff_s * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, self._backoff_s * 2 ** (state.attempt_number - 1))  # noqa: S311 (jitter)
 
     def get_report(self, path: str, start: date, end: date, company_id: int | None = None) -> dict[str, Any]:
         """GET `path` for `start..end` (inclusive), retrying transient failures; raises a `ParadigmError`."""
@@ -115,19 +115,24 @@ class ParadigmClient:
         if company_id is not None:
             params["company_id"] = company_id
         retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
+            retry=retry_if_exception_type(_TransientError),
             stop=stop_after_attempt(self._max_retries + 1),
             wait=self._wait,
             sleep=self._sleep or time.sleep,
             before_sleep=lambda s: log.warning(
                 "Paradigm %s %s..%s: %s; retry %d/%d",
-                path, start, end, s.outcome.exception() if s.outcome else "?", s.attempt_number, self._max_retries,
+                path,
+                start,
+                end,
+                s.outcome.exception() if s.outcome else "?",
+                s.attempt_number,
+                self._max_retries,
             ),
             reraise=True,
         )
         try:
             response = retrying(self._get_once, path, params)
-        except _Transient as exc:
+        except _TransientError as exc:
             raise ParadigmUnavailable(
                 path, start, end, f"{exc} (gave up after {self._max_retries + 1} attempts; is the API up?)"
             ) from None
@@ -138,9 +143,9 @@ class ParadigmClient:
         try:
             response = self._http.get(path, params=params)
         except httpx.TransportError as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+            raise _TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
         if response.status_code == 429 or response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code} {_detail(response)}", _retry_after_s(response))
+            raise _TransientError(f"HTTP {response.status_code} {_detail(response)}", _retry_after_s(response))
         return response
 
     def _decode(self, response: httpx.Response, path: str, start: date, end: date) -> dict[str, Any]:

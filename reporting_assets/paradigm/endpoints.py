@@ -85,7 +85,9 @@ class Endpoint:
                     raise PayloadError(f"company {company['id']} {day['date']}: '{self.items}' is not a list")
                 for item in items:
                     if not isinstance(item, dict):
-                        raise PayloadError(f"company {company['id']} {day['date']}: an '{self.items}' entry is not an object")
+                        raise PayloadError(
+                            f"company {company['id']} {day['date']}: an '{self.items}' entry is not an object"
+                        )
                     yield {**flat, **item}
 
     def _flat_day(self, day: Mapping[str, Any]) -> dict[str, Any]:

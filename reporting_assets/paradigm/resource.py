@@ -81,10 +81,14 @@ class ParadigmResource(ConfigurableResource):
                 frame = flat.frame
                 outside = ~frame["date"].between(lo, hi)
                 if outside.any():
-                    log.warning("%s %s..%s: ignored %d rows dated outside the range", endpoint.path, lo, hi, outside.sum())
+                    log.warning(
+                        "%s %s..%s: ignored %d rows dated outside the range", endpoint.path, lo, hi, outside.sum()
+                    )
                     frame = frame.loc[~outside]
                 if len(frame) and (frame["date"] == hi).sum() == 0 and lo < hi:
-                    log.warning("%s %s..%s: no company has data for the last day; is end_date exclusive?", endpoint.path, lo, hi)
+                    log.warning(
+                        "%s %s..%s: no company has data for the last day; is end_date exclusive?", endpoint.path, lo, hi
+                    )
                 frames.append(frame)
                 drift.update(flat.drift)
                 docs.update(flat.docs)

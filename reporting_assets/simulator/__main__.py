@@ -14,7 +14,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8787)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--token", default=os.environ.get("PARADIGM_API_KEY", DEFAULT_TOKEN),
+        "--token",
+        default=os.environ.get("PARADIGM_API_KEY", DEFAULT_TOKEN),
         help="bearer token to accept (default: $PARADIGM_API_KEY, else the demo token)",
     )
     args = parser.parse_args()

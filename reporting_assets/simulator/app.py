@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -23,7 +23,7 @@ import httpx
 
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day
 
-DEFAULT_TOKEN = "sim-token"
+DEFAULT_TOKEN = "sim-token"  # noqa: S105 (the public token of the demo simulator)
 REPORTING = "/api/v2/reporting/"
 
 
@@ -33,41 +33,49 @@ def _metadata(fields: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
 
 COUNT = "integer"
 METADATA = {
-    "chat-sessions": _metadata({
-        "sessions_count": ("Total number of sessions", COUNT),
-        "unique_models_count": ("Number of distinct models used", COUNT),
-        "average_session_length": ("Average session length", "seconds"),
-        "user_queries_count": ("Number of user queries", COUNT),
-        "model_responses_count": ("Number of model responses", COUNT),
-        "model_responses_with_docs_count": ("Number of model responses using documents", COUNT),
-        "last_model_response_date": ("Date of the last model response", "datetime"),
-    }),
-    "chats-feedback": _metadata({
-        "likes_count": ("Number of likes", COUNT),
-        "dislikes_count": ("Number of dislikes", COUNT),
-        "copies_count": ("Number of copied responses", COUNT),
-        "model_responses_count": ("Number of model responses", COUNT),
-    }),
+    "chat-sessions": _metadata(
+        {
+            "sessions_count": ("Total number of sessions", COUNT),
+            "unique_models_count": ("Number of distinct models used", COUNT),
+            "average_session_length": ("Average session length", "seconds"),
+            "user_queries_count": ("Number of user queries", COUNT),
+            "model_responses_count": ("Number of model responses", COUNT),
+            "model_responses_with_docs_count": ("Number of model responses using documents", COUNT),
+            "last_model_response_date": ("Date of the last model response", "datetime"),
+        }
+    ),
+    "chats-feedback": _metadata(
+        {
+            "likes_count": ("Number of likes", COUNT),
+            "dislikes_count": ("Number of dislikes", COUNT),
+            "copies_count": ("Number of copied responses", COUNT),
+            "model_responses_count": ("Number of model responses", COUNT),
+        }
+    ),
     "tools": _metadata({"usage_count": ("Number of times the tool was used", COUNT)}),
     "used-documents": _metadata({"usage_count": ("Number of times the document was used", COUNT)}),
-    "user-activities": _metadata({
-        "queries_count": ("Number of queries of the user", COUNT),
-        "sessions_count": ("Number of sessions of the user", COUNT),
-        "last_activity_date": ("Date of the user's last activity", "datetime"),
-    }),
+    "user-activities": _metadata(
+        {
+            "queries_count": ("Number of queries of the user", COUNT),
+            "sessions_count": ("Number of sessions of the user", COUNT),
+            "last_activity_date": ("Date of the user's last activity", "datetime"),
+        }
+    ),
 }
-METADATA_AGENT = _metadata({
-    "threads_count": ("Total number of agent threads", COUNT),
-    "unique_models_count": ("Number of distinct models used by agents", COUNT),
-    "average_thread_length": ("Average thread length", "seconds"),
-    "user_queries_count": ("Number of user queries in agent mode", COUNT),
-    "model_responses_count": ("Number of agent responses", COUNT),
-    "model_responses_with_docs_count": ("Number of agent responses using documents", COUNT),
-})
+METADATA_AGENT = _metadata(
+    {
+        "threads_count": ("Total number of agent threads", COUNT),
+        "unique_models_count": ("Number of distinct models used by agents", COUNT),
+        "average_thread_length": ("Average thread length", "seconds"),
+        "user_queries_count": ("Number of user queries in agent mode", COUNT),
+        "model_responses_count": ("Number of agent responses", COUNT),
+        "model_responses_with_docs_count": ("Number of agent responses using documents", COUNT),
+    }
+)
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day_entry(endpoint: str, day: date, act: dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +101,12 @@ def _day_entry(endpoint: str, day: date, act: dict[str, Any]) -> dict[str, Any]:
     else:  # user-activities
         entry["active_users_count"] = len(act["users"])
         entry["users"] = [
-            {"user_id": u["user_id"], "sessions_count": u["sessions_count"], "queries_count": u["queries_count"],
-             "last_activity_date": _iso(u["last_activity"])}
+            {
+                "user_id": u["user_id"],
+                "sessions_count": u["sessions_count"],
+                "queries_count": u["queries_count"],
+                "last_activity_date": _iso(u["last_activity"]),
+            }
             for u in act["users"]
         ]
     return entry
@@ -102,7 +114,8 @@ def _day_entry(endpoint: str, day: date, act: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Fault:
-    """One injected misbehaviour, applied to the next `times` matching requests (None: until cleared).
+    """One injected misbehaviour, applied to `times` matching requests (None: until cleared) once `after`
+    matching requests have been answered normally.
 
     kinds: `status` (answer `status`, with `Retry-After` when `retry_after` is set), `delay` (answer late by
     `delay_s`), `malformed` (truncated JSON), `drop` (reset the connection), `missing_field` (remove `field`
@@ -112,6 +125,7 @@ class Fault:
     kind: str
     times: int | None = 1
     endpoint: str | None = None  # e.g. "tools"; None matches every endpoint
+    after: int = 0
     status: int = 503
     retry_after: float | None = None
     delay_s: float = 0.0
@@ -135,9 +149,12 @@ class Faults:
     def take(self, endpoint: str) -> list[Fault]:
         """The faults that apply to this request, spending one use of each."""
         with self.lock:
-            hit = [f for f in self.pending if f.endpoint in (None, endpoint)]
-            for f in hit:
-                if f.times is not None:
+            matching = [f for f in self.pending if f.endpoint in (None, endpoint)]
+            hit = [f for f in matching if f.after == 0]
+            for f in matching:
+                if f.after:
+                    f.after -= 1
+                elif f.times is not None:
                     f.times -= 1
             self.pending = [f for f in self.pending if f.times is None or f.times > 0]
             return hit
@@ -183,9 +200,9 @@ class Simulator:
     def respond(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> SimResponse:
         if path.startswith("/_sim/"):
             return self._control(method, path, query)
-        if not path.startswith(REPORTING) or path[len(REPORTING):].rstrip("/") not in METADATA:
+        if not path.startswith(REPORTING) or path[len(REPORTING) :].rstrip("/") not in METADATA:
             return _json(404, {"detail": "Not found."})
-        endpoint = path[len(REPORTING):].rstrip("/")
+        endpoint = path[len(REPORTING) :].rstrip("/")
         with self._count_lock:
             self.requests[endpoint] += 1
         if method != "GET":
@@ -200,10 +217,12 @@ class Simulator:
             if fault.kind == "drop":
                 return SimResponse(0, b"", drop=True)
             if fault.kind == "malformed":
-                return SimResponse(200, b'{"metadata": {}, "reporting": [{"company": ', {"Content-Type": "application/json"})
+                return SimResponse(
+                    200, b'{"metadata": {}, "reporting": [{"company": ', {"Content-Type": "application/json"}
+                )
         try:
             start = date.fromisoformat(query["start_date"])
-            end = date.fromisoformat(query["end_date"]) if query.get("end_date") else datetime.now(timezone.utc).date()
+            end = date.fromisoformat(query["end_date"]) if query.get("end_date") else datetime.now(UTC).date()
             company_id = int(query["company_id"]) if query.get("company_id") else None
         except (KeyError, ValueError):
             return _json(400, {"detail": "start_date (YYYY-MM-DD) is required; end_date and company_id must be valid."})
@@ -264,15 +283,15 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     simulator: Simulator
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._answer()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self._body = self.rfile.read(length) if length else b""
         self._answer()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._answer()
 
     def _answer(self) -> None:

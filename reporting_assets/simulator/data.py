@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 TOOLS = ("document_search", "web_search", "code_interpreter", "translation", "image_generation")
@@ -49,7 +49,7 @@ def _split(rng: random.Random, total: int, bins: int) -> list[int]:
 
 def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None:
     """Everything that happened at `company` on `day`, or None when nothing did."""
-    rng = random.Random(f"{seed}:{company.id}:{day.isoformat()}")
+    rng = random.Random(f"{seed}:{company.id}:{day.isoformat()}")  # noqa: S311 (synthetic data)
     weekday = day.weekday()
     if company.weekend_off and weekday >= 5:
         return None
@@ -64,7 +64,7 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
     for uid in user_ids:
         sessions = rng.randint(1, 4)
         queries = sessions * rng.randint(1, 6)
-        last = datetime.combine(day, time(rng.randint(7, 20), rng.randint(0, 59), rng.randint(0, 59)), timezone.utc)
+        last = datetime.combine(day, time(rng.randint(7, 20), rng.randint(0, 59), rng.randint(0, 59)), UTC)
         users.append({"user_id": uid, "sessions_count": sessions, "queries_count": queries, "last_activity": last})
 
     queries = sum(u["queries_count"] for u in users)
@@ -76,8 +76,11 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
     likes = round(rated * satisfaction)
 
     catalogue = [
-        {"document_id": company.id * 10_000 + k, "document_filename": f"doc_{company.id}_{k}.pdf",
-         "document_title": f"{company.name} document {k}"}
+        {
+            "document_id": company.id * 10_000 + k,
+            "document_filename": f"doc_{company.id}_{k}.pdf",
+            "document_title": f"{company.name} document {k}",
+        }
         for k in range(1, company.documents + 1)
     ] + [SHARED_DOCUMENT]
     used = rng.sample(catalogue, min(len(catalogue), max(1, with_docs // 3)))
@@ -96,8 +99,8 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
         "likes_count": likes,
         "dislikes_count": rated - likes,
         "copies_count": round(responses * rng.uniform(0.02, 0.08)),
-        "tools": [{"tool_name": t, "usage_count": n} for t, n in zip(TOOLS, tool_uses) if n > 0],
-        "documents": [{**d, "usage_count": n} for d, n in zip(used, doc_uses) if n > 0],
+        "tools": [{"tool_name": t, "usage_count": n} for t, n in zip(TOOLS, tool_uses, strict=True) if n > 0],
+        "documents": [{**d, "usage_count": n} for d, n in zip(used, doc_uses, strict=True) if n > 0],
         "users": users,
         "agent": {
             "threads_count": agent_threads,
@@ -106,5 +109,7 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
             "user_queries_count": agent_threads * 3,
             "model_responses_count": agent_threads * 3,
             "model_responses_with_docs_count": agent_threads,
-        } if agent_threads else None,
+        }
+        if agent_threads
+        else None,
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import ConfigurableResource
-from sqlalchemy import Engine, Table, create_engine, event, func, select, text
+from sqlalchemy import DateTime, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from reporting_assets.warehouse.tables import metadata
@@ -36,7 +36,7 @@ def engine_for(url: str) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets BI tools read while a run writes; NORMAL sync is durable enough with WAL."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -58,9 +58,7 @@ class Warehouse(ConfigurableResource):
     def engine(self) -> Engine:
         return engine_for(self.url)
 
-    def replace(
-        self, table: Table, start: date, end: date, frame: pd.DataFrame, company_id: int | None = None
-    ) -> int:
+    def replace(self, table: Table, start: date, end: date, frame: pd.DataFrame, company_id: int | None = None) -> int:
         """Make `table` hold exactly `frame` for dates `start..end` (one company, or all): one transaction.
 
         Re-running any range therefore never duplicates rows, and a failure leaves the table as it was.
@@ -76,11 +74,20 @@ class Warehouse(ConfigurableResource):
                 conn.execute(table.insert(), _records(frame[[c.name for c in table.columns]]))
         return len(frame)
 
-    def read(self, table: Table, start: date, end: date) -> pd.DataFrame:
-        """Rows of `table` for `start..end` inclusive, in one SELECT."""
-        query = select(table).where(table.c.date.between(start, end)).order_by(*table.primary_key.columns)
+    def read(self, table: Table, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+        """Rows of `table` for `start..end` inclusive (all rows without a range), in key order, one SELECT.
+
+        Timestamps come back as UTC-aware on every dialect (SQLite itself keeps no time zone).
+        """
+        query = select(table).order_by(*table.primary_key.columns)
+        if start is not None and end is not None:
+            query = query.where(table.c.date.between(start, end))
         with self.engine.connect() as conn:
-            return pd.read_sql(query, conn)
+            frame = pd.read_sql(query, conn)
+        for column in table.columns:
+            if isinstance(column.type, DateTime):
+                frame[column.name] = pd.to_datetime(frame[column.name], utc=True)
+        return frame
 
     def count(self, table: Table) -> int:
         with self.engine.connect() as conn:

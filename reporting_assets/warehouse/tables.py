@@ -14,7 +14,9 @@ def _common(*, raw: bool) -> list[Column]:
         Column("company_name", String, nullable=False, comment="Paradigm company name"),
     ]
     if raw:
-        cols.append(Column("ingested_at", DateTime(timezone=True), nullable=False, comment="When this row was fetched (UTC)"))
+        cols.append(
+            Column("ingested_at", DateTime(timezone=True), nullable=False, comment="When this row was fetched (UTC)")
+        )
     return cols
 
 

@@ -1,0 +1,75 @@
+"""The warehouse replaces date ranges atomically and reads them back the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from reporting_assets.warehouse.store import default_database_url
+from reporting_assets.warehouse.tables import tools_usage
+
+NOW = datetime(2025, 1, 10, 6, 0, tzinfo=UTC)
+
+
+def tools(day: date, company_id: int, **counts: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "date": day,
+                "company_id": company_id,
+                "company_name": f"C{company_id}",
+                "ingested_at": NOW,
+                "tool_name": name,
+                "usage_count": n,
+            }
+            for name, n in counts.items()
+        ]
+    )
+
+
+D1, D2, D3 = date(2025, 1, 1), date(2025, 1, 2), date(2025, 1, 3)
+
+
+def test_replace_swaps_exactly_the_dates_given(warehouse):
+    warehouse.replace(tools_usage, D1, D3, pd.concat([tools(D1, 1, a=1), tools(D2, 1, a=2), tools(D3, 1, a=3)]))
+    warehouse.replace(tools_usage, D2, D2, tools(D2, 1, b=5))
+    got = warehouse.read(tools_usage)
+    assert list(zip(got["date"], got["tool_name"], got["usage_count"], strict=True)) == [
+        (D1, "a", 1),
+        (D2, "b", 5),
+        (D3, "a", 3),
+    ]
+    assert str(got["ingested_at"].dt.tz) == "UTC"
+    assert list(warehouse.read(tools_usage, D2, D3)["date"]) == [D2, D3]
+
+
+def test_replace_with_an_empty_frame_clears_the_range(warehouse):
+    warehouse.replace(tools_usage, D1, D2, pd.concat([tools(D1, 1, a=1), tools(D2, 1, a=2)]))
+    warehouse.replace(tools_usage, D2, D2, tools(D2, 1))
+    assert list(warehouse.read(tools_usage)["date"]) == [D1]
+
+
+def test_a_company_scoped_replace_leaves_other_companies_alone(warehouse):
+    warehouse.replace(tools_usage, D1, D1, pd.concat([tools(D1, 1, a=1), tools(D1, 2, a=2)]))
+    warehouse.replace(tools_usage, D1, D1, tools(D1, 2, a=9), company_id=2)
+    got = warehouse.read(tools_usage)
+    assert dict(zip(got["company_id"], got["usage_count"], strict=True)) == {1: 1, 2: 9}
+
+
+def test_a_failed_replace_leaves_the_table_as_it_was(warehouse):
+    warehouse.replace(tools_usage, D1, D1, tools(D1, 1, a=1, b=2))
+    before = warehouse.read(tools_usage)
+    duplicate_key = pd.concat([tools(D1, 1, a=7), tools(D1, 1, a=8)])
+    with pytest.raises(IntegrityError):
+        warehouse.replace(tools_usage, D1, D1, duplicate_key)
+    pd.testing.assert_frame_equal(warehouse.read(tools_usage), before)
+
+
+def test_default_database_is_a_sqlite_file_under_dagster_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert default_database_url() == f"sqlite:///{tmp_path / 'reporting.db'}"
+    monkeypatch.delenv("DAGSTER_HOME")
+    assert default_database_url().endswith("/data/reporting.db")
