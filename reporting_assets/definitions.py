@@ -6,6 +6,8 @@ import os
 
 from dagster import Definitions, EnvVar
 
+from reporting_assets.assets.checks import freshness_checks, freshness_sensor, table_checks
+from reporting_assets.assets.kpis import kpi_assets
 from reporting_assets.assets.raw import raw_assets
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse.store import Warehouse, default_database_url
@@ -24,7 +26,9 @@ def _company_id() -> int | None:
 
 
 defs = Definitions(
-    assets=raw_assets,
+    assets=[*raw_assets, *kpi_assets],
+    asset_checks=[*table_checks, *freshness_checks],
+    sensors=[freshness_sensor],
     resources={
         "paradigm": ParadigmResource(
             base_url=_env("PARADIGM_BASE_URL"),

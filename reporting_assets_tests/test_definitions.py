@@ -6,7 +6,7 @@ import importlib
 import sys
 
 import pytest
-from dagster import AssetKey, BackfillPolicy, Definitions
+from dagster import AssetKey, AutomationCondition, BackfillPolicy, DefaultSensorStatus, Definitions
 
 RAW = ["chat_sessions", "chat_feedbacks", "tools_usage", "used_documents", "user_activities"]
 
@@ -34,6 +34,39 @@ def test_definitions_load_with_the_five_raw_assets(monkeypatch):
         partitions.add(id(node.partitions_def))
     assert len(partitions) == 1  # one shared daily partitioning
     assert set(defs.resources) == {"paradigm", "warehouse"}
+
+
+def test_kpi_assets_follow_their_parents_and_read_trailing_windows(monkeypatch):
+    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
+    graph = defs.resolve_asset_graph()
+    expected_parents = {
+        "adoption_satisfaction": {"chat_sessions": -6, "chat_feedbacks": -6},
+        "resource_usage": {"used_documents": 0, "tools_usage": 0},
+        "user_activity": {"user_activities": -29, "chat_sessions": 0},
+    }
+    raw_partitions = graph.get(AssetKey("chat_sessions")).partitions_def
+    for name, parents in expected_parents.items():
+        node = graph.get(AssetKey(name))
+        assert node.group_name == "paradigm_kpis"
+        assert node.partitions_def == raw_partitions
+        assert node.backfill_policy == BackfillPolicy.single_run()
+        assert node.automation_condition == AutomationCondition.eager()
+        assert {k.to_user_string() for k in node.parent_keys} == set(parents)
+        for parent, offset in parents.items():
+            mapping = graph.get_partition_mapping(AssetKey(name), AssetKey(parent))
+            assert getattr(mapping, "start_offset", 0) == offset
+
+
+def test_every_table_has_its_checks_and_raw_assets_a_freshness_check(monkeypatch):
+    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
+    checks = {(key.asset_key.to_user_string(), key.name) for key in defs.resolve_asset_graph().asset_check_keys}
+    for name in [*RAW, "adoption_satisfaction", "resource_usage", "user_activity"]:
+        assert {(name, "keys_unique"), (name, "counts_non_negative"), (name, "companies_continue")} <= checks
+    assert {(name, "freshness_check") for name in RAW} <= checks
+    assert ("chat_feedbacks", "feedback_within_responses") in checks
+    assert ("user_activity", "rates_within_0_1") in checks
+    [sensor] = defs.sensors
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
 
 
 def test_secrets_reach_the_resources_as_env_vars_not_values(monkeypatch):

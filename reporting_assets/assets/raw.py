@@ -36,7 +36,7 @@ def column_schema(table: Table, docs: dict[str, str] | None = None) -> TableSche
     )
 
 
-def _preview(frame: pd.DataFrame) -> str:
+def preview(frame: pd.DataFrame) -> str:
     return frame.head(PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "_no rows_"
 
 
@@ -85,7 +85,7 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
                 "companies": int(frame["company_id"].nunique()),
                 "schema_drift": ", ".join(fetched.drift) or "none",
                 "dagster/column_schema": column_schema(endpoint.table, fetched.docs),
-                "preview": MetadataValue.md(_preview(frame.drop(columns="ingested_at"))),
+                "preview": MetadataValue.md(preview(frame.drop(columns="ingested_at"))),
             }
         )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import ConfigurableResource
-from sqlalchemy import DateTime, Engine, Table, create_engine, event, func, select, text
+from sqlalchemy import DateTime, Engine, Integer, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from reporting_assets.warehouse.tables import metadata
@@ -44,8 +44,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    """Rows as plain Python values (None for missing), what every DB-API driver accepts."""
+def _records(frame: pd.DataFrame, table: Table) -> list[dict]:
+    """Rows in the table's column order and types, as plain Python values (None for missing, never NaN)."""
+    frame = frame[[c.name for c in table.columns]].copy()
+    for column in table.columns:
+        if isinstance(column.type, Integer):
+            frame[column.name] = frame[column.name].astype("Int64")  # 3.0 -> 3; 3.5 raises: a bug, not data
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
@@ -71,7 +75,7 @@ class Warehouse(ConfigurableResource):
                 where &= table.c.company_id == company_id
             conn.execute(table.delete().where(where))
             if len(frame):
-                conn.execute(table.insert(), _records(frame[[c.name for c in table.columns]]))
+                conn.execute(table.insert(), _records(frame, table))
         return len(frame)
 
     def read(self, table: Table, start: date | None = None, end: date | None = None) -> pd.DataFrame:

@@ -82,6 +82,64 @@ user_activities = Table(
     _count("active_users_count", "Active users of the company that day, as reported by the API"),
 )
 
+
+def _rate(name: str, comment: str) -> Column:
+    """A fraction in [0, 1] (checked), NULL when its denominator is 0."""
+    return Column(name, Float, comment=f"{comment}; NULL when undefined", info={"rate": True})
+
+
+def _ratio(name: str, comment: str) -> Column:
+    """An average (may exceed 1), NULL when its denominator is 0."""
+    return Column(name, Float, comment=f"{comment}; NULL when undefined")
+
+
+adoption_satisfaction = Table(
+    "adoption_satisfaction",
+    metadata,
+    *_common(raw=False),
+    _count("sessions_count", "Chat sessions started"),
+    _count("user_queries_count", "Queries sent by users"),
+    _count("model_responses_count", "Responses produced by models"),
+    _count("likes_count", "Responses liked"),
+    _count("dislikes_count", "Responses disliked"),
+    _count("copies_count", "Responses copied"),
+    _rate("feedback_rate", "(likes + dislikes) / model responses"),
+    _rate("satisfaction_rate", "likes / (likes + dislikes)"),
+    _ratio("queries_per_session", "user queries / sessions"),
+    _count("sessions_7d", "Sessions over the 7 days ending on date"),
+    _rate("satisfaction_rate_7d", "likes / (likes + dislikes) over the 7 days ending on date"),
+    comment="Adoption and satisfaction per company and day (chat_sessions + chat_feedbacks)",
+)
+
+resource_usage = Table(
+    "resource_usage",
+    metadata,
+    *_common(raw=False),
+    Column("resource_type", String, primary_key=True, comment="'tool' or 'document'"),
+    Column("resource_id", String, primary_key=True, comment="Tool name, or document id as text"),
+    Column("resource_name", String, comment="Tool name, or document title (file name when untitled)"),
+    _count("usage_count", "Times used that day"),
+    _rate("share", "Share of the company's uses of this resource type that day"),
+    _count("rank", "1 = the company's most used resource of this type that day (ties share a rank)"),
+    comment="Tools and documents used per company and day (tools_usage + used_documents)",
+)
+
+user_activity = Table(
+    "user_activity",
+    metadata,
+    *_common(raw=False),
+    _count("active_users", "Distinct users active that day"),
+    _count("active_users_7d", "Distinct users active over the 7 days ending on date"),
+    _count("active_users_30d", "Distinct users active over the 30 days ending on date"),
+    _rate("stickiness", "active_users / active_users_30d (DAU / MAU)"),
+    _count("sessions_count", "Chat sessions started (chat_sessions)"),
+    _count("user_queries_count", "Queries sent by users (chat_sessions)"),
+    _ratio("sessions_per_active_user", "sessions / active users"),
+    _ratio("queries_per_active_user", "user queries / active users"),
+    comment="User engagement per company and day (user_activities + chat_sessions)",
+)
+
 RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities)
 }
+KPI_TABLES: dict[str, Table] = {t.name: t for t in (adoption_satisfaction, resource_usage, user_activity)}

@@ -1,0 +1,125 @@
+"""Asset checks on every warehouse table, plus Dagster's own freshness checks on the raw assets.
+
+Each table check is one SQL aggregate over the whole table, so it stays cheap as history grows.
+"""
+
+import os
+import warnings
+from collections.abc import Callable
+from datetime import timedelta
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    DefaultSensorStatus,
+    SupersessionWarning,
+    asset_check,
+    build_sensor_for_freshness_checks,
+    build_time_partition_freshness_checks,
+)
+from sqlalchemy import ColumnElement, Integer, Table, func, or_, select
+
+from reporting_assets.assets.raw import raw_assets
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
+
+SAMPLE_ROWS = 5
+CONTINUITY_DAYS = 7
+
+
+def _violations(warehouse: Warehouse, table: Table, condition: ColumnElement[bool]) -> AssetCheckResult:
+    """Passes when no row matches `condition`; otherwise reports how many and a few of them."""
+    with warehouse.engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
+        sample = pd.read_sql(select(table).where(condition).limit(SAMPLE_ROWS), conn) if count else None
+    metadata = {"violations": count}
+    if sample is not None:
+        metadata["sample"] = sample.to_markdown(index=False)
+    return AssetCheckResult(passed=count == 0, metadata=metadata)
+
+
+def _keys_unique(warehouse: Warehouse, table: Table) -> AssetCheckResult:
+    key = list(table.primary_key.columns)
+    dupes = select(*key).group_by(*key).having(func.count() > 1).subquery()
+    with warehouse.engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(dupes)).scalar_one()
+        sample = pd.read_sql(select(dupes).limit(SAMPLE_ROWS), conn) if count else None
+    metadata = {"duplicated_keys": count}
+    if sample is not None:
+        metadata["sample"] = sample.to_markdown(index=False)
+    return AssetCheckResult(passed=count == 0, metadata=metadata)
+
+
+def _companies_continue(warehouse: Warehouse, table: Table) -> AssetCheckResult:
+    """Over the latest days: which company had rows one day and none the next (a possible ingestion gap)."""
+    with warehouse.engine.connect() as conn:
+        latest = conn.execute(select(func.max(table.c.date))).scalar_one()
+        if latest is None:
+            return AssetCheckResult(passed=True, metadata={"gaps": 0, "note": "table is empty"})
+        since = latest - timedelta(days=CONTINUITY_DAYS)
+        seen = pd.read_sql(select(table.c.date, table.c.company_id).distinct().where(table.c.date >= since), conn)
+    present = set(zip(seen["date"], seen["company_id"], strict=True))
+    gaps = sorted(
+        (str(day + timedelta(days=1)), company)
+        for day, company in present
+        if day < latest and (day + timedelta(days=1), company) not in present
+    )
+    return AssetCheckResult(
+        passed=not gaps,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"gaps": len(gaps), "missing (date, company_id)": ", ".join(map(str, gaps)) or "none"},
+    )
+
+
+def _checks_for(table: Table) -> list[AssetChecksDefinition]:
+    counts = [c for c in table.columns if isinstance(c.type, Integer) and not c.primary_key]
+    rates = [c for c in table.columns if c.info.get("rate")]
+    rules: dict[str, tuple[str, Callable[[Warehouse], AssetCheckResult]]] = {
+        "keys_unique": ("No two rows share a key.", lambda w: _keys_unique(w, table)),
+        "counts_non_negative": ("Every count is >= 0.", lambda w: _violations(w, table, or_(*[c < 0 for c in counts]))),
+        "companies_continue": (
+            f"Warns when a company has rows on a day and none the next (last {CONTINUITY_DAYS} days).",
+            lambda w: _companies_continue(w, table),
+        ),
+    }
+    if rates:
+        rules["rates_within_0_1"] = (
+            "Every rate is NULL or within [0, 1].",
+            lambda w: _violations(w, table, or_(*[(c < 0) | (c > 1) for c in rates])),
+        )
+    if {"likes_count", "dislikes_count", "model_responses_count"} <= set(table.c.keys()):
+        rules["feedback_within_responses"] = (
+            "likes + dislikes <= model responses.",
+            lambda w: _violations(
+                w, table, table.c.likes_count + table.c.dislikes_count > table.c.model_responses_count
+            ),
+        )
+    return [_check(table.name, name, doc, rule) for name, (doc, rule) in rules.items()]
+
+
+def _check(
+    asset_name: str, name: str, doc: str, rule: Callable[[Warehouse], AssetCheckResult]
+) -> AssetChecksDefinition:
+    @asset_check(asset=asset_name, name=name, description=doc, blocking=False)
+    def _run(warehouse: Warehouse) -> AssetCheckResult:
+        return rule(warehouse)
+
+    return _run
+
+
+table_checks = [check for table in (*RAW_TABLES.values(), *KPI_TABLES.values()) for check in _checks_for(table)]
+
+FRESHNESS_HOUR_UTC = int(os.environ.get("REPORTING_FRESHNESS_HOUR_UTC") or 9)
+
+# Dagster 1.12+ prefers FreshnessPolicy, but that policy judges the asset's last materialization, not its
+# partitions: backfilling an old day would look "fresh". Yesterday's partition by the deadline is what we need.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", SupersessionWarning)
+    freshness_checks = build_time_partition_freshness_checks(
+        assets=raw_assets, deadline_cron=f"0 {FRESHNESS_HOUR_UTC} * * *", timezone="UTC"
+    )
+    freshness_sensor = build_sensor_for_freshness_checks(
+        freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING
+    )

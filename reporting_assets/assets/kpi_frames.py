@@ -1,0 +1,172 @@
+"""The KPI tables computed from raw rows: pure pandas, vectorised, no Dagster and no SQL (easy to test).
+
+Each function takes the raw rows of the trailing window it needs (`start - lookback .. end`) and returns the
+KPI rows for `start..end`. A company gets a row on a day when it was active within the KPI's trailing window
+(7 days, 30 for user activity): days without activity get zero counts, NULL rates and their rolling figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import pandas as pd
+
+KEY = ["date", "company_id"]
+
+
+def _day(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).astype("datetime64[ns]")
+
+
+def _prep(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The KEY plus `columns` with dates as datetime64 and missing counts as 0."""
+    out = frame[[*KEY, *columns]].copy()
+    out["date"] = _day(out["date"])
+    return out
+
+
+def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, NaN (stored as NULL) where the denominator is 0 or missing: never inf."""
+    return numerator.astype("float64") / denominator.astype("float64").where(denominator > 0)
+
+
+def company_names(*frames: pd.DataFrame) -> pd.Series:
+    """company_id -> its most recent name in the given rows."""
+    rows = pd.concat([f[["date", "company_id", "company_name"]] for f in frames], ignore_index=True)
+    return rows.sort_values("date").groupby("company_id")["company_name"].last()
+
+
+def dense(daily: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """`daily` (one row per date x company, numeric columns) on every day of `start..end` for every company,
+    zeros where it had no row, indexed by (company_id, date) in order."""
+    days = pd.date_range(start, end, freq="D")
+    companies = daily["company_id"].unique()
+    index = pd.MultiIndex.from_product([companies, days], names=["company_id", "date"])
+    return daily.set_index(["company_id", "date"]).reindex(index, fill_value=0)
+
+
+def rolling_sum(grid: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Sums over the `days` days ending on each date, per company (grid from `dense`)."""
+    cumulative = grid.groupby(level="company_id").cumsum()
+    return cumulative - cumulative.groupby(level="company_id").shift(days, fill_value=0)
+
+
+def distinct_users(activity: pd.DataFrame, days: int, grid_index: pd.MultiIndex) -> pd.Series:
+    """Distinct users active over the `days` days ending on each (company_id, date) of `grid_index`.
+
+    An activity on day a covers days [a, a + days); cut at the user's next activity those pieces are
+    disjoint, so +1 at each start and -1 at each end, summed cumulatively, counts covered users per day.
+    """
+    acts = activity[["company_id", "user_id", "date"]].drop_duplicates().sort_values(["company_id", "user_id", "date"])
+    expiry = acts["date"] + pd.Timedelta(days=days)
+    following = acts.groupby(["company_id", "user_id"])["date"].shift(-1)
+    end = expiry.where(following.isna() | (following > expiry), following)
+    events = pd.concat(
+        [
+            pd.DataFrame({"company_id": acts["company_id"], "date": acts["date"], "delta": 1}),
+            pd.DataFrame({"company_id": acts["company_id"], "date": end, "delta": -1}),
+        ]
+    )
+    per_day = events.groupby(["company_id", "date"])["delta"].sum()
+    if per_day.empty:
+        return pd.Series(0, index=grid_index, dtype="int64")
+    dates = grid_index.get_level_values("date")
+    span = pd.date_range(min(dates.min(), acts["date"].min()), dates.max(), freq="D")
+    full = pd.MultiIndex.from_product(
+        [grid_index.get_level_values("company_id").unique(), span], names=grid_index.names
+    )
+    counts = per_day.reindex(full, fill_value=0).groupby(level="company_id").cumsum()
+    return counts.reindex(grid_index, fill_value=0).astype("int64")
+
+
+def _finish(frame: pd.DataFrame, columns: Sequence[str], names: pd.Series, start: date, end: date) -> pd.DataFrame:
+    """Rows of `start..end` only, with company names, python dates, the table's column order, sorted."""
+    frame = frame.reset_index()
+    frame = frame[frame["date"].between(pd.Timestamp(start), pd.Timestamp(end))].copy()
+    frame["company_name"] = frame["company_id"].map(names)
+    frame["date"] = frame["date"].dt.date
+    return frame[list(columns)].sort_values(list(columns[:2])).reset_index(drop=True)
+
+
+ADOPTION_LOOKBACK_DAYS = 6  # sessions_7d, satisfaction_rate_7d
+USER_LOOKBACK_DAYS = 29  # active_users_30d
+
+
+def adoption_satisfaction(
+    sessions: pd.DataFrame, feedbacks: pd.DataFrame, start: date, end: date, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Sessions and feedback joined per company and day, with rates and 7-day figures.
+
+    Inputs cover `start - ADOPTION_LOOKBACK_DAYS .. end`. A company in one input only still gets its row.
+    """
+    s = _prep(sessions, ["sessions_count", "user_queries_count", "model_responses_count"])
+    f = _prep(feedbacks, ["model_responses_count", "likes_count", "dislikes_count", "copies_count"])
+    daily = s.merge(f, on=KEY, how="outer", suffixes=("", "_feedback"))
+    if daily.empty:
+        return pd.DataFrame(columns=list(columns))
+    daily["model_responses_count"] = daily["model_responses_count"].fillna(daily.pop("model_responses_count_feedback"))
+    grid = dense(daily.fillna(0).assign(active=1), start - timedelta(days=ADOPTION_LOOKBACK_DAYS), end)
+    week = rolling_sum(grid[["sessions_count", "likes_count", "dislikes_count", "active"]], 7).add_suffix("_7d")
+    out = grid.join(week).rename(columns={"sessions_count_7d": "sessions_7d"})
+    out = out[out["active_7d"] > 0]
+    rated = out["likes_count"] + out["dislikes_count"]
+    out["feedback_rate"] = ratio(rated, out["model_responses_count"])
+    out["satisfaction_rate"] = ratio(out["likes_count"], rated)
+    out["queries_per_session"] = ratio(out["user_queries_count"], out["sessions_count"])
+    out["satisfaction_rate_7d"] = ratio(out["likes_count_7d"], out["likes_count_7d"] + out["dislikes_count_7d"])
+    return _finish(out, columns, company_names(sessions, feedbacks), start, end)
+
+
+def resource_usage(
+    documents: pd.DataFrame, tools: pd.DataFrame, start: date, end: date, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Tools and documents as one table of resources per company and day, with share and rank by type."""
+    docs = _prep(documents, ["document_id", "document_title", "document_filename", "usage_count"])
+    used = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "date": docs["date"],
+                    "company_id": docs["company_id"],
+                    "resource_type": "document",
+                    "resource_id": docs["document_id"].astype("int64").astype(str),
+                    "resource_name": docs["document_title"].fillna(docs["document_filename"]),
+                    "usage_count": docs["usage_count"],
+                }
+            ),
+            _prep(tools, ["tool_name", "usage_count"])
+            .assign(resource_type="tool", resource_id=lambda t: t["tool_name"], resource_name=lambda t: t["tool_name"])
+            .drop(columns="tool_name"),
+        ],
+        ignore_index=True,
+    )
+    used["usage_count"] = used["usage_count"].fillna(0).astype("int64")
+    by_type = used.groupby(["date", "company_id", "resource_type"])["usage_count"]
+    used["share"] = ratio(used["usage_count"], by_type.transform("sum"))
+    used["rank"] = by_type.rank(method="min", ascending=False).astype("int64")
+    out = _finish(used, columns, company_names(documents, tools), start, end)
+    return out.sort_values(["date", "company_id", "resource_type", "rank", "resource_id"], ignore_index=True)
+
+
+def user_activity(
+    users: pd.DataFrame, sessions: pd.DataFrame, start: date, end: date, columns: Sequence[str]
+) -> pd.DataFrame:
+    """Active users per company and day over 1, 7 and 30 days, stickiness, and per-user intensity.
+
+    `users` covers `start - USER_LOOKBACK_DAYS .. end`; `sessions` covers `start..end`.
+    """
+    acts = _prep(users, ["user_id"])
+    s = _prep(sessions, ["sessions_count", "user_queries_count"])
+    daily = pd.concat([acts[KEY], s[KEY]]).drop_duplicates().assign(active=1)
+    if daily.empty:
+        return pd.DataFrame(columns=list(columns))
+    daily = daily.merge(s, on=KEY, how="left").fillna(0)
+    grid = dense(daily, start - timedelta(days=USER_LOOKBACK_DAYS), end)
+    grid = grid[rolling_sum(grid[["active"]], USER_LOOKBACK_DAYS + 1)["active"] > 0]
+    for days, name in ((1, "active_users"), (7, "active_users_7d"), (30, "active_users_30d")):
+        grid[name] = distinct_users(acts, days, grid.index)
+    grid["stickiness"] = ratio(grid["active_users"], grid["active_users_30d"])
+    grid["sessions_per_active_user"] = ratio(grid["sessions_count"], grid["active_users"])
+    grid["queries_per_active_user"] = ratio(grid["user_queries_count"], grid["active_users"])
+    return _finish(grid, columns, company_names(users, sessions), start, end)

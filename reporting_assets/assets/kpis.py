@@ -1,0 +1,132 @@
+"""Derived daily KPI assets, computed from the warehouse's raw tables (never by re-querying the API)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetsDefinition,
+    AutomationCondition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TimeWindowPartitionMapping,
+    asset,
+)
+from sqlalchemy import Table
+
+from reporting_assets.assets import kpi_frames
+from reporting_assets.assets.partitions import daily_partitions, partition_dates
+from reporting_assets.assets.raw import column_schema, preview
+from reporting_assets.warehouse import tables
+from reporting_assets.warehouse.store import Warehouse
+
+
+@dataclass(frozen=True)
+class Kpi:
+    table: Table
+    inputs: dict[str, int]  # raw table -> trailing days it needs before each partition
+    compute: Callable[..., pd.DataFrame]  # (*input frames, start, end, columns) -> rows of start..end
+    summary: Callable[[pd.DataFrame], dict[str, Any]]  # one day's rows -> that partition's metadata
+
+
+def _num(value: float) -> float | None:
+    return None if pd.isna(value) else round(float(value), 4)
+
+
+def _adoption_summary(day: pd.DataFrame) -> dict[str, Any]:
+    rated = day["likes_count"].sum() + day["dislikes_count"].sum()
+    return {
+        "sessions": int(day["sessions_count"].sum()),
+        "user_queries": int(day["user_queries_count"].sum()),
+        "satisfaction_rate": _num(day["likes_count"].sum() / rated if rated else float("nan")),
+    }
+
+
+def _top(day: pd.DataFrame, kind: str) -> str:
+    used = day[day["resource_type"] == kind].groupby("resource_name")["usage_count"].sum()
+    return str(used.idxmax()) if len(used) else "none"
+
+
+def _resource_summary(day: pd.DataFrame) -> dict[str, Any]:
+    by_type = day.groupby("resource_type")["usage_count"].sum()
+    return {
+        "tool_uses": int(by_type.get("tool", 0)),
+        "document_uses": int(by_type.get("document", 0)),
+        "top_tool": _top(day, "tool"),
+        "top_document": _top(day, "document"),
+    }
+
+
+def _user_summary(day: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "active_users": int(day["active_users"].sum()),
+        "active_users_30d": int(day["active_users_30d"].sum()),
+    }
+
+
+KPIS = (
+    Kpi(
+        tables.adoption_satisfaction,
+        {"chat_sessions": kpi_frames.ADOPTION_LOOKBACK_DAYS, "chat_feedbacks": kpi_frames.ADOPTION_LOOKBACK_DAYS},
+        kpi_frames.adoption_satisfaction,
+        _adoption_summary,
+    ),
+    Kpi(tables.resource_usage, {"used_documents": 0, "tools_usage": 0}, kpi_frames.resource_usage, _resource_summary),
+    Kpi(
+        tables.user_activity,
+        {"user_activities": kpi_frames.USER_LOOKBACK_DAYS, "chat_sessions": 0},
+        kpi_frames.user_activity,
+        _user_summary,
+    ),
+)
+
+
+def _dep(name: str, lookback: int) -> AssetDep:
+    if not lookback:
+        return AssetDep(name)
+    mapping = TimeWindowPartitionMapping(start_offset=-lookback, allow_nonexistent_upstream_partitions=True)
+    return AssetDep(name, partition_mapping=mapping)
+
+
+def build_kpi_asset(kpi: Kpi) -> AssetsDefinition:
+    @asset(
+        name=kpi.table.name,
+        group_name="paradigm_kpis",
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        automation_condition=AutomationCondition.eager(),
+        deps=[_dep(name, lookback) for name, lookback in kpi.inputs.items()],
+        kinds={"sql", "pandas"},
+        description=f"{kpi.table.comment}.\n\nTable `{kpi.table.name}`.",
+        metadata={
+            "dagster/column_schema": column_schema(kpi.table),
+            "dagster/table_name": kpi.table.name,
+            "primary_key": ", ".join(c.name for c in kpi.table.primary_key.columns),
+        },
+    )
+    def _kpi(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        start, end = partition_dates(context)
+        frames = [
+            warehouse.read(tables.RAW_TABLES[name], start - timedelta(days=lookback), end)
+            for name, lookback in kpi.inputs.items()
+        ]
+        columns = [c.name for c in kpi.table.columns]
+        frame = kpi.compute(*frames, start, end, columns)
+        warehouse.replace(kpi.table, start, end, frame)
+
+        by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
+        empty = frame.iloc[0:0]
+        for key in context.partition_keys:
+            day = by_day.get(key, empty)
+            context.add_asset_metadata({"dagster/row_count": len(day), **kpi.summary(day)}, partition_key=key)
+        return MaterializeResult(metadata={"run_rows": len(frame), "preview": MetadataValue.md(preview(frame))})
+
+    return _kpi
+
+
+kpi_assets = [build_kpi_asset(k) for k in KPIS]
