@@ -1,4 +1,4 @@
-"""Assembles the code location: assets and resources, configured from the environment."""
+"""Assembles the code location: assets, checks, sensors and resources, configured from the environment."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import os
 
 from dagster import Definitions, EnvVar
 
+from reporting_assets.alerts.notify import DEFAULT_UI_URL, Notifier
+from reporting_assets.alerts.rules import load_rules
+from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
 from reporting_assets.assets.checks import freshness_checks, freshness_sensor, table_checks
 from reporting_assets.assets.kpis import kpi_assets
 from reporting_assets.assets.raw import raw_assets
@@ -28,7 +31,7 @@ def _company_id() -> int | None:
 defs = Definitions(
     assets=[*raw_assets, *kpi_assets],
     asset_checks=[*table_checks, *freshness_checks],
-    sensors=[freshness_sensor],
+    sensors=[freshness_sensor, build_alert_sensor(load_rules()), run_failure_alerts],
     resources={
         "paradigm": ParadigmResource(
             base_url=_env("PARADIGM_BASE_URL"),
@@ -36,5 +39,8 @@ defs = Definitions(
             company_id=_company_id(),
         ),
         "warehouse": Warehouse(url=_env("REPORTING_DATABASE_URL") or default_database_url()),
+        "notifier": Notifier(
+            urls=_env("REPORTING_ALERT_URLS"), ui_url=os.environ.get("REPORTING_UI_URL") or DEFAULT_UI_URL
+        ),
     },
 )

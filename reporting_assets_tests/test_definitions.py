@@ -12,7 +12,8 @@ RAW = ["chat_sessions", "chat_feedbacks", "tools_usage", "used_documents", "user
 
 
 def load_defs(monkeypatch, **env: str) -> Definitions:
-    for name in ("PARADIGM_BASE_URL", "PARADIGM_API_KEY", "PARADIGM_COMPANY_ID", "REPORTING_DATABASE_URL"):
+    unset = ("PARADIGM_API_KEY", "PARADIGM_COMPANY_ID", "REPORTING_DATABASE_URL", "REPORTING_ALERT_URLS")
+    for name in ("PARADIGM_BASE_URL", *unset, "REPORTING_ALERT_RULES"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -33,7 +34,7 @@ def test_definitions_load_with_the_five_raw_assets(monkeypatch):
         assert node.backfill_policy == BackfillPolicy.single_run()
         partitions.add(id(node.partitions_def))
     assert len(partitions) == 1  # one shared daily partitioning
-    assert set(defs.resources) == {"paradigm", "warehouse"}
+    assert set(defs.resources) == {"paradigm", "warehouse", "notifier"}
 
 
 def test_kpi_assets_follow_their_parents_and_read_trailing_windows(monkeypatch):
@@ -65,13 +66,28 @@ def test_every_table_has_its_checks_and_raw_assets_a_freshness_check(monkeypatch
     assert {(name, "freshness_check") for name in RAW} <= checks
     assert ("chat_feedbacks", "feedback_within_responses") in checks
     assert ("user_activity", "rates_within_0_1") in checks
-    [sensor] = defs.sensors
-    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    sensors = {s.name: s.default_status for s in defs.sensors}
+    assert sensors == dict.fromkeys(
+        ["freshness_checks_sensor", "kpi_alerts", "run_failure_alerts"], DefaultSensorStatus.RUNNING
+    )
 
 
 def test_secrets_reach_the_resources_as_env_vars_not_values(monkeypatch):
-    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="https://p.example.com", PARADIGM_API_KEY="s3cret-value")
+    defs = load_defs(
+        monkeypatch,
+        PARADIGM_BASE_URL="https://p.example.com",
+        PARADIGM_API_KEY="s3cret-value",
+        REPORTING_ALERT_URLS="json://u:hook-s3cret@127.0.0.1:9/x",
+    )
     assert "s3cret-value" not in repr(defs.resources["paradigm"])
+    assert "hook-s3cret" not in repr(defs.resources["notifier"])
+
+
+def test_an_invalid_rules_file_fails_at_load_naming_line_and_field(monkeypatch, tmp_path):
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n  - name: x\n    asset: adoption_satisfaction\n    metrc: sessions_count\n")
+    with pytest.raises(ValueError, match=r"line 4: rules.0.metrc: unknown key"):
+        load_defs(monkeypatch, REPORTING_ALERT_RULES=str(path))
 
 
 def test_a_bad_company_id_fails_at_load_with_a_clear_message(monkeypatch):

@@ -26,6 +26,7 @@ class Company:
     agent_mode: bool = False
     weekend_off: bool = False  # no activity at all on weekends (the API then omits the day)
     incident_every: int = 0  # every N days (by ordinal), satisfaction collapses for two days
+    incident_days: tuple[date, ...] = ()  # and on these days (tests inject a satisfaction drop this way)
 
 
 DEFAULT_COMPANIES = (
@@ -70,7 +71,8 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
     queries = sum(u["queries_count"] for u in users)
     responses = queries - rng.randint(0, max(1, queries // 50))
     with_docs = round(responses * rng.uniform(0.45, 0.7))
-    incident = company.incident_every and day.toordinal() % company.incident_every in (0, 1)
+    periodic = company.incident_every and day.toordinal() % company.incident_every in (0, 1)
+    incident = periodic or day in company.incident_days
     satisfaction = rng.uniform(0.15, 0.35) if incident else rng.uniform(0.75, 0.95)
     rated = round(responses * rng.uniform(0.1, 0.25))
     likes = round(rated * satisfaction)

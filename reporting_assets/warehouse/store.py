@@ -44,7 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _records(frame: pd.DataFrame, table: Table) -> list[dict]:
+def records(frame: pd.DataFrame, table: Table) -> list[dict]:
     """Rows in the table's column order and types, as plain Python values (None for missing, never NaN)."""
     frame = frame[[c.name for c in table.columns]].copy()
     for column in table.columns:
@@ -75,7 +75,7 @@ class Warehouse(ConfigurableResource):
                 where &= table.c.company_id == company_id
             conn.execute(table.delete().where(where))
             if len(frame):
-                conn.execute(table.insert(), _records(frame, table))
+                conn.execute(table.insert(), records(frame, table))
         return len(frame)
 
     def read(self, table: Table, start: date | None = None, end: date | None = None) -> pd.DataFrame:

@@ -139,6 +139,30 @@ user_activity = Table(
     comment="User engagement per company and day (user_activities + chat_sessions)",
 )
 
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("fingerprint", String, primary_key=True, comment="rule_name/company_id: one alert identity"),
+    Column("started_at", Date, primary_key=True, comment="First day the condition held (this episode)"),
+    Column("rule_name", String, nullable=False, comment="Rule of alerts.yaml"),
+    Column("severity", String, nullable=False, comment="info, warning or critical"),
+    Column("asset", String, nullable=False, comment="KPI asset (table) the rule reads"),
+    Column("company_id", Integer, nullable=False, comment="Paradigm company id"),
+    Column("company_name", String, comment="Paradigm company name"),
+    Column(
+        "date", Date, nullable=False, comment="Latest day evaluated in this episode (its resolution day once resolved)"
+    ),
+    Column("metric", String, nullable=False, comment="KPI column the rule watches"),
+    Column("value", Float, comment="Metric value on date; NULL when absent"),
+    Column("threshold", Float, comment="Limit the value was compared with on date"),
+    Column("status", String, nullable=False, comment="pending, firing or resolved"),
+    Column("resolved_at", Date, comment="First day the condition no longer held"),
+    Column("last_notified_at", DateTime(timezone=True), comment="Last notification sent (UTC)"),
+    Column("notifications_sent", Integer, nullable=False, comment="0 none, 1 firing sent, 2 firing and resolved sent"),
+    Column("message", String, comment="Human-readable summary, as notified"),
+    comment="Alert episodes per rule and company: pending -> firing -> resolved, with their notifications",
+)
+
 RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities)
 }

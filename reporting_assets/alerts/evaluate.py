@@ -1,0 +1,144 @@
+"""Rule evaluation as pure functions of KPI rows: day-by-day conditions, then alert episodes.
+
+An episode is a run of consecutive days on which a rule's condition holds for one company. It fires once it
+has lasted `for_days`; it resolves on the first later day the condition no longer holds. Episodes that never
+reached `for_days` are dropped unless still open (`pending`). Everything follows from the data, so evaluating
+the same rows twice gives the same episodes: the basis of "never notify twice".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reporting_assets.alerts.rules import Rule
+
+CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
+EPISODE_COLUMNS = [
+    "fingerprint",
+    "started_at",
+    "rule_name",
+    "severity",
+    "asset",
+    "company_id",
+    "company_name",
+    "date",
+    "metric",
+    "value",
+    "threshold",
+    "status",
+    "resolved_at",
+    "message",
+]
+
+
+def conditions(rule: Rule, kpi: pd.DataFrame) -> pd.DataFrame:
+    """Per watched company and day, from its first row to the table's latest day: value, limit, holds.
+
+    A day without a row counts as 0 for a count metric and as NULL (never holding a comparison) otherwise.
+    Several rows per company and day (resource_usage) are added up.
+    """
+    rows = kpi if rule.companies == "all" else kpi[kpi["company_id"].isin(rule.companies)]
+    if rows.empty:
+        return pd.DataFrame(columns=CONDITION_COLUMNS)
+    rows = rows.assign(date=pd.to_datetime(rows["date"]))
+    daily = rows.groupby(["company_id", "date"])[rule.metric].sum(min_count=1).astype("float64")
+    first = rows.groupby("company_id")["date"].min()
+    days = pd.date_range(rows["date"].min(), pd.to_datetime(kpi["date"]).max(), freq="D")
+    grid = pd.MultiIndex.from_product([first.index, days], names=["company_id", "date"])
+    since = first.reindex(grid.get_level_values("company_id")).to_numpy()
+    value = daily.reindex(grid)[grid.get_level_values("date") >= since]
+    if rule.counts:
+        value = value.fillna(0.0)
+
+    threshold = rule.threshold if rule.threshold is not None else 0.0
+    if rule.condition in ("below", "above"):
+        limit = pd.Series(threshold, index=value.index)
+        holds = value < limit if rule.condition == "below" else value > limit
+    elif rule.condition == "no_data":
+        limit = pd.Series(0.0, index=value.index)
+        holds = value.isna() | (value == 0)
+    else:
+        previous = value.groupby(level="company_id").shift(1)
+        window = previous.groupby(level="company_id").rolling(rule.baseline_days, min_periods=rule.baseline_days)
+        baseline = window.mean().droplevel(0)
+        factor = 1 - threshold if rule.condition == "drop_vs_mean" else 1 + threshold
+        limit = baseline * factor
+        beyond = value < limit if rule.condition == "drop_vs_mean" else value > limit
+        holds = (baseline > 0) & beyond
+
+    out = pd.DataFrame({"value": value, "threshold": limit, "holds": holds.fillna(False).astype(bool)}).reset_index()
+    out["company_name"] = out["company_id"].map(rows.sort_values("date").groupby("company_id")["company_name"].last())
+    return out[CONDITION_COLUMNS]
+
+
+def episodes(rule: Rule, kpi: pd.DataFrame) -> pd.DataFrame:
+    """The rule's alert episodes over `kpi` (every day it covers), one row per (company, start day)."""
+    cond = conditions(rule, kpi)
+    if not cond["holds"].any():
+        return pd.DataFrame(columns=EPISODE_COLUMNS)
+    latest = cond["date"].max()
+    changed = cond["holds"] != cond.groupby("company_id")["holds"].shift()
+    cond["run"] = changed.cumsum()
+    runs = (
+        cond[cond["holds"]]
+        .groupby("run")
+        .agg(company_id=("company_id", "first"), started=("date", "min"), ended=("date", "max"), days=("date", "size"))
+    )
+    is_open = runs["ended"] == latest
+    runs = runs[is_open | (runs["days"] >= rule.for_days)].copy()
+    is_open = runs["ended"] == latest
+    runs["status"] = "resolved"
+    runs.loc[is_open, "status"] = "pending"
+    runs.loc[is_open & (runs["days"] >= rule.for_days), "status"] = "firing"
+    runs["date"] = runs["ended"].where(is_open, runs["ended"] + pd.Timedelta(days=1))
+    runs = runs.merge(cond[["company_id", "company_name", "date", "value", "threshold"]], on=["company_id", "date"])
+
+    out = pd.DataFrame(
+        {
+            "fingerprint": rule.name + "/" + runs["company_id"].astype(str),
+            "started_at": runs["started"].dt.date,
+            "rule_name": rule.name,
+            "severity": rule.severity,
+            "asset": rule.asset,
+            "company_id": runs["company_id"],
+            "company_name": runs["company_name"],
+            "date": runs["date"].dt.date,
+            "metric": rule.metric,
+            "value": runs["value"],
+            "threshold": runs["threshold"],
+            "status": runs["status"],
+            "resolved_at": runs["date"].dt.date.where(runs["status"] == "resolved", None),
+        }
+    )
+    out["message"] = [describe(rule, row) for row in out.to_dict("records")]
+    return out[EPISODE_COLUMNS].reset_index(drop=True)
+
+
+def _num(value: float | None) -> str:
+    return "no data" if value is None or pd.isna(value) else f"{value:.4g}"
+
+
+def describe(rule: Rule, episode: dict) -> str:
+    """One line a person reads in a notification: who, what, how far from the limit, since when."""
+    who = f"{episode['company_name']} ({episode['company_id']})"
+    value, limit = _num(episode["value"]), _num(episode["threshold"])
+    if episode["status"] == "resolved" and rule.condition == "no_data":
+        return (
+            f"{who}: {rule.metric} = {value} on {episode['date']}, data again after none since {episode['started_at']}"
+        )
+    if episode["status"] == "resolved":
+        return (
+            f"{who}: {rule.metric} = {value} on {episode['date']}, back within the limit ({limit}); "
+            f"the alert started on {episode['started_at']}"
+        )
+    if rule.condition == "no_data":
+        what = f"no {rule.metric} since {episode['started_at']}"
+    elif rule.condition in ("below", "above"):
+        what = f"{rule.metric} = {value} on {episode['date']}, {rule.condition} {limit}"
+    else:
+        way = "below" if rule.condition == "drop_vs_mean" else "above"
+        what = (
+            f"{rule.metric} = {value} on {episode['date']}, more than {rule.threshold:.0%} {way} its "
+            f"{rule.baseline_days}-day mean (limit {limit})"
+        )
+    return f"{who}: {what} (condition holds since {episode['started_at']})"

@@ -1,0 +1,60 @@
+"""Delivery through apprise: Slack, Teams, e-mail, JSON webhooks... all by URL, none of it hand-written."""
+
+from __future__ import annotations
+
+import logging
+
+import apprise
+from dagster import ConfigurableResource
+
+DEFAULT_UI_URL = "http://127.0.0.1:3000"
+NOTIFY_TYPES = {
+    "info": apprise.NotifyType.INFO,
+    "warning": apprise.NotifyType.WARNING,
+    "critical": apprise.NotifyType.FAILURE,
+    "resolved": apprise.NotifyType.SUCCESS,
+}
+
+
+class NotifierConfigError(ValueError):
+    """`REPORTING_ALERT_URLS` holds something apprise cannot use."""
+
+
+class Notifier(ConfigurableResource):
+    """Sends alert notifications to every apprise URL of `urls` (comma-separated; empty: log only).
+
+    URLs carry secrets (webhook tokens, passwords): they are set through `EnvVar` and only ever shown
+    masked, the way apprise prints them with `privacy=True`.
+    """
+
+    urls: str = ""
+    ui_url: str = DEFAULT_UI_URL
+
+    def _apprise(self) -> apprise.Apprise:
+        # Apprise's warnings can quote a URL's token verbatim ("invalid Slack token (...)"): errors only.
+        logging.getLogger("apprise").setLevel(logging.ERROR)
+        channels = apprise.Apprise()
+        for position, url in enumerate(u.strip() for u in self.urls.split(",") if u.strip()):
+            if not channels.add(url):
+                scheme = url.split("://", 1)[0] if "://" in url else "?"
+                raise NotifierConfigError(
+                    f"REPORTING_ALERT_URLS entry #{position + 1} (scheme {scheme!r}) is not a valid apprise URL"
+                )
+        return channels
+
+    def targets(self) -> list[str]:
+        """The configured channels, secrets masked (safe to log)."""
+        return [server.url(privacy=True) for server in self._apprise()]
+
+    def send(self, title: str, body: str, kind: str) -> bool:
+        """True once every channel accepted the message (or when none is configured: the log is the channel)."""
+        channels = self._apprise()
+        if not len(channels):
+            return True
+        return bool(channels.notify(body=body, title=title, notify_type=NOTIFY_TYPES.get(kind, "info")))
+
+    def asset_link(self, asset: str, day: object) -> str:
+        return f"{self.ui_url.rstrip('/')}/assets/{asset}?view=partitions&partition={day}"
+
+    def run_link(self, run_id: str) -> str:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"

@@ -1,0 +1,156 @@
+"""Alert rules from `alerts.yaml`: validated at load, so a typo fails loudly instead of disabling a rule."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Float, Integer
+
+from reporting_assets.warehouse.tables import KPI_TABLES
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("alerts.yaml")
+VS_MEAN = ("drop_vs_mean", "rise_vs_mean")
+
+
+class RulesError(ValueError):
+    """The rules file is invalid; the message names the file, the line and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(_Strict):
+    notify_horizon_days: int = Field(3, ge=0)
+
+
+class Rule(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    asset: str
+    metric: str
+    condition: Literal["below", "above", "drop_vs_mean", "rise_vs_mean", "no_data"]
+    threshold: float | None = None
+    baseline_days: int | None = Field(None, ge=1)
+    for_days: int = Field(1, ge=1)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    companies: Literal["all"] | list[int] = "all"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Rule:
+        table = KPI_TABLES.get(self.asset)
+        if table is None:
+            raise ValueError(f"asset {self.asset!r} is not a KPI asset; use one of {', '.join(KPI_TABLES)}")
+        column = table.c.get(self.metric)
+        if column is None or column.primary_key or not isinstance(column.type, Integer | Float):
+            numeric = [c.name for c in table.columns if isinstance(c.type, Integer | Float) and not c.primary_key]
+            raise ValueError(f"metric {self.metric!r} is not a figure of {self.asset}; use one of {', '.join(numeric)}")
+        if len(table.primary_key.columns) > 2 and not isinstance(column.type, Integer):
+            raise ValueError(
+                f"{self.asset} has several rows per company and day and alerts add them up per company: "
+                f"metric {self.metric!r} is not a count"
+            )
+        if self.condition != "no_data" and self.threshold is None:
+            raise ValueError(f"threshold is required for condition {self.condition}")
+        if self.condition in VS_MEAN:
+            if self.baseline_days is None:
+                raise ValueError(f"baseline_days is required for condition {self.condition}")
+            if self.threshold is not None and not self.threshold > 0:
+                raise ValueError("threshold of a *_vs_mean condition is a fraction > 0 (0.5 = 50 %)")
+        elif self.baseline_days is not None:
+            raise ValueError("baseline_days applies to drop_vs_mean and rise_vs_mean only")
+        return self
+
+    @property
+    def counts(self) -> bool:
+        """True when the metric is a count (an absent day means 0), False for rates and ratios (NULL)."""
+        return isinstance(KPI_TABLES[self.asset].c[self.metric].type, Integer)
+
+    def watches(self, company_id: int) -> bool:
+        return self.companies == "all" or company_id in self.companies
+
+
+class Silence(_Strict):
+    rule: str
+    company_id: int | None = None
+    until: date
+
+    def covers(self, rule: str, company_id: int, day: date) -> bool:
+        return self.rule == rule and self.company_id in (None, company_id) and day <= self.until
+
+
+class RuleSet(_Strict):
+    settings: Settings = Settings()
+    rules: list[Rule] = []
+    silences: list[Silence] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> RuleSet:
+        names = [r.name for r in self.rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rule names must be unique: {', '.join(dupes)}")
+        unknown = sorted({s.rule for s in self.silences} - set(names))
+        if unknown:
+            raise ValueError(f"silences name unknown rules: {', '.join(unknown)}")
+        return self
+
+    def silenced(self, rule: str, company_id: int, day: date) -> bool:
+        return any(s.covers(rule, company_id, day) for s in self.silences)
+
+
+def rules_path() -> Path:
+    return Path(os.environ.get("REPORTING_ALERT_RULES") or DEFAULT_RULES_PATH)
+
+
+def load_rules(path: Path | str | None = None) -> RuleSet:
+    """The rule set of `path` (default: `REPORTING_ALERT_RULES`, else the shipped `alerts.yaml`)."""
+    path = Path(path) if path else rules_path()
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise RulesError(f"alert rules {path}: cannot read the file ({exc.strerror})") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise RulesError(f"alert rules {path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    try:
+        return RuleSet.model_validate(data or {})
+    except ValidationError as exc:
+        problems = [f"{path} line {_line(root, e['loc'])}: {_field(e['loc'])}: {_reason(e)}" for e in exc.errors()]
+        raise RulesError("invalid alert rules:\n  " + "\n  ".join(problems)) from None
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _reason(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (a typo?)"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """1-based line of the YAML node at `loc` (or of its nearest existing parent)."""
+    line = node.start_mark.line + 1 if node else 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == part]
+            if not match:
+                break
+            key, node = match[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

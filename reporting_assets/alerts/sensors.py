@@ -1,0 +1,133 @@
+"""Sensors: KPI alerts from new materializations, and failed runs, both sent through the Notifier."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+from dagster._core.storage.tags import WILL_RETRY_TAG
+from sqlalchemy import select
+
+from reporting_assets.alerts import state
+from reporting_assets.alerts.evaluate import episodes
+from reporting_assets.alerts.notify import Notifier
+from reporting_assets.alerts.rules import RuleSet
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import KPI_TABLES
+
+PAGE = 1000
+
+
+def changed_partitions(context: SensorEvaluationContext, assets: set[str], cursor: dict[str, int]) -> dict[str, date]:
+    """Earliest partition materialized since the cursor, per asset; advances `cursor` in place."""
+    earliest: dict[str, date] = {}
+    for asset in sorted(assets):
+        while True:
+            result = context.instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey(asset), after_storage_id=cursor.get(asset)),
+                limit=PAGE,
+                ascending=True,
+            )
+            days = [date.fromisoformat(r.partition_key) for r in result.records if r.partition_key]
+            if days:
+                earliest[asset] = min([*days, earliest.get(asset, days[0])])
+            if result.records:
+                cursor[asset] = result.records[-1].storage_id
+            if not result.has_more:
+                break
+    return earliest
+
+
+def deliver(
+    context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, rules: RuleSet, today: date
+) -> dict[str, int]:
+    """Send what `alert_events` owes; a failure leaves the row as it was, so the next tick tries again."""
+    counts = {"sent": 0, "silenced": 0, "failed": 0}
+    outbox = state.outbox(warehouse.engine, today, rules.settings.notify_horizon_days)
+    for episode in outbox.to_dict("records"):
+        label = f"{episode['fingerprint']} on {episode['date']}"
+        if rules.silenced(episode["rule_name"], episode["company_id"], episode["date"]):
+            counts["silenced"] += 1
+            context.log.info(f"silenced: {label}")
+            continue
+        resolved = episode["status"] == "resolved"
+        kind = "resolved" if resolved else episode["severity"]
+        title = f"[{'RESOLVED' if resolved else 'FIRING'}] {episode['rule_name']} ({episode['severity']})"
+        body = f"{episode['message']}\n{notifier.asset_link(episode['asset'], episode['date'])}"
+        if notifier.send(title, body, kind):
+            state.mark_sent(warehouse.engine, episode, 2 if resolved else 1, datetime.now(UTC))
+            counts["sent"] += 1
+            context.log.info(f"notified {title}: {episode['message']}")
+        else:
+            counts["failed"] += 1
+            context.log.warning(f"delivery failed, retried next tick: {label} to {', '.join(notifier.targets())}")
+    return counts
+
+
+def build_alert_sensor(rules: RuleSet, name: str = "kpi_alerts") -> SensorDefinition:
+    """The sensor evaluating `rules` on the KPI partitions materialized since its last tick."""
+    watched = {rule.asset for rule in rules.rules}
+
+    @sensor(
+        name=name,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Evaluates the alert rules on newly materialized KPI partitions and sends notifications.",
+    )
+    def _alerts(context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> SkipReason:
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        changed = changed_partitions(context, watched, cursor)
+        today = datetime.now(UTC).date()
+        horizon = today - timedelta(days=rules.settings.notify_horizon_days)
+        changes = state.Changes()
+        for rule in rules.rules:
+            if rule.asset in changed:
+                table = KPI_TABLES[rule.asset]
+                query = select(table.c.date, table.c.company_id, table.c.company_name, table.c[rule.metric])
+                with warehouse.engine.connect() as conn:
+                    kpi = pd.read_sql(query, conn)
+                changes += state.sync(warehouse.engine, rule.name, episodes(rule, kpi), changed[rule.asset])
+        context.update_cursor(json.dumps(cursor))
+
+        for verb, keys in (("fired", changes.fired), ("resolved", changes.resolved), ("pending", changes.pending)):
+            for fingerprint, day in keys:
+                note = "" if day >= horizon or verb == "pending" else " (older than the horizon: recorded, not sent)"
+                context.log.info(f"{verb}: {fingerprint} on {day}{note}")
+        counts = deliver(context, warehouse, notifier, rules, today)
+        evaluated = ", ".join(f"{a} from {d}" for a, d in sorted(changed.items())) or "nothing new"
+        return SkipReason(
+            f"evaluated {evaluated}; fired {len(changes.fired)}, resolved {len(changes.resolved)}, "
+            f"pending {len(changes.pending)}; notifications sent {counts['sent']}, silenced {counts['silenced']}, "
+            f"failed {counts['failed']} (retried next tick)"
+        )
+
+    return _alerts
+
+
+@run_failure_sensor(
+    name="run_failure_alerts",
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Sends failed runs (that will not be retried) to the alert channels.",
+)
+def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier) -> None:
+    run = context.dagster_run
+    if run.tags.get(WILL_RETRY_TAG) == "true":
+        context.log.info(f"run {run.run_id} failed and will be retried: not notified")
+        return
+    title = f"[RUN FAILED] {run.job_name}"
+    body = f"{context.failure_event.message}\n{notifier.run_link(run.run_id)}"
+    if not notifier.send(title, body, "critical"):
+        raise RuntimeError(f"could not deliver the failure of run {run.run_id} to {', '.join(notifier.targets())}")
+    context.log.info(f"notified {title} ({run.run_id})")

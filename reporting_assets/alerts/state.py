@@ -1,0 +1,118 @@
+"""Alert state in the warehouse table `alert_events`: one row per episode, with its notification bookkeeping.
+
+`notifications_sent` drives delivery: 0 = nothing sent, 1 = firing sent, 2 = resolved sent (or the single
+message of an alert that fired and resolved between two ticks). A row is only advanced after apprise reports
+success, so a failed delivery is simply attempted again on the next tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, and_, or_, select, update
+
+from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
+from reporting_assets.warehouse.store import records
+from reporting_assets.warehouse.tables import alert_events as events
+
+KEY = ["fingerprint", "started_at"]
+OPEN = ("pending", "firing")
+
+
+@dataclass
+class Changes:
+    """What one evaluation changed, for the sensor's tick log."""
+
+    fired: list[tuple[str, date]] = field(default_factory=list)  # (fingerprint, day)
+    resolved: list[tuple[str, date]] = field(default_factory=list)
+    pending: list[tuple[str, date]] = field(default_factory=list)
+
+    def __iadd__(self, other: Changes) -> Changes:
+        self.fired += other.fired
+        self.resolved += other.resolved
+        self.pending += other.pending
+        return self
+
+
+def sync(engine: Engine, rule_name: str, fresh: pd.DataFrame, since: date) -> Changes:
+    """Store the rule's episodes from `since` on (and its open ones), in one transaction.
+
+    A change on day D only alters evaluations of days >= D, so older episodes stay as they are. A fresh
+    episode overlapping a stored one of the same fingerprint is the same alert (its start may have moved when
+    late data arrived): it keeps what was already notified. A stored episode the data no longer shows is
+    dropped, unless people were told it fired: then it is resolved, so they hear about that too.
+    """
+    fresh = fresh[fresh["date"] >= since]
+    scope = and_(events.c.rule_name == rule_name, or_(events.c.date >= since, events.c.status.in_(OPEN)))
+    with engine.begin() as conn:
+        stored = pd.read_sql(select(events).where(scope), conn)
+        pairs = fresh[[*KEY, "date"]].merge(stored, on="fingerprint", suffixes=("", "_old"))
+        pairs = pairs[(pairs["started_at"] <= pairs["date_old"]) & (pairs["started_at_old"] <= pairs["date"])]
+        pairs = (
+            pairs.sort_values("started_at_old").drop_duplicates(KEY).drop_duplicates(["fingerprint", "started_at_old"])
+        )
+        kept = ["notifications_sent", "last_notified_at", "status_old"]
+        merged = fresh.merge(pairs.rename(columns={"status": "status_old"})[[*KEY, *kept]], on=KEY, how="left")
+        merged["notifications_sent"] = merged["notifications_sent"].fillna(0).astype("int64")
+
+        matched = stored.merge(
+            pairs[["fingerprint", "started_at_old"]].rename(columns={"started_at_old": "started_at"}),
+            on=KEY,
+            how="left",
+            indicator=True,
+        )
+        orphans = stored[(matched["_merge"] == "left_only").to_numpy() & (stored["notifications_sent"] > 0).to_numpy()]
+        orphans = orphans.copy()
+        gone = orphans["status"].isin(OPEN)
+        orphans.loc[gone, "status"] = "resolved"
+        orphans.loc[gone, "resolved_at"] = since
+        orphans.loc[gone, "message"] = orphans.loc[gone, "message"] + " (no longer holds after the data was updated)"
+
+        conn.execute(events.delete().where(scope))
+        rows = pd.concat([merged[[*EPISODE_COLUMNS, "notifications_sent", "last_notified_at"]], orphans])
+        if len(rows):
+            conn.execute(events.insert(), records(rows, events))
+
+    new = merged[merged["status"] != merged["status_old"]]
+    return Changes(
+        fired=_keys(new[new["status"] == "firing"]),
+        resolved=_keys(new[new["status"] == "resolved"]) + _keys(orphans[gone]),
+        pending=_keys(new[new["status"] == "pending"]),
+    )
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple[str, date]]:
+    return list(zip(frame["fingerprint"], frame["date"], strict=True))
+
+
+def outbox(engine: Engine, today: date, horizon_days: int) -> pd.DataFrame:
+    """Episodes owed a notification, oldest first.
+
+    Firing ones not yet notified, if their day is within the horizon (a backfill of old days pages nobody);
+    resolved ones whose firing was notified; and, within the horizon, alerts that fired and resolved before
+    anyone was told (one message says both).
+    """
+    recent = events.c.date >= today - timedelta(days=horizon_days)
+    owed = or_(
+        and_(events.c.status == "firing", events.c.notifications_sent == 0, recent),
+        and_(events.c.status == "resolved", events.c.notifications_sent == 1),
+        and_(events.c.status == "resolved", events.c.notifications_sent == 0, recent),
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
+
+
+def mark_sent(engine: Engine, episode: dict, sent: int, at: datetime) -> None:
+    """Record a delivered notification (only if nobody else advanced the row meanwhile)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(events)
+            .where(
+                events.c.fingerprint == episode["fingerprint"],
+                events.c.started_at == episode["started_at"],
+                events.c.notifications_sent == episode["notifications_sent"],
+            )
+            .values(notifications_sent=sent, last_notified_at=at)
+        )

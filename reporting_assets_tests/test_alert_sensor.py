@@ -1,0 +1,257 @@
+"""The alert sensors end to end: simulator over HTTP, real runs and sensor ticks on a Dagster instance, a real
+JSON receiver on 127.0.0.1 reached through apprise's `json://`."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, SensorDefinition, build_run_status_sensor_context, build_sensor_context
+
+from reporting_assets.alerts.notify import Notifier
+from reporting_assets.alerts.rules import Silence, load_rules
+from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
+from reporting_assets.assets.kpis import kpi_assets
+from reporting_assets.assets.raw import raw_assets
+from reporting_assets.simulator.app import Simulator, serve
+from reporting_assets.simulator.data import DEFAULT_COMPANIES
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import alert_events
+from reporting_assets_tests.conftest import TOKEN, RunningSimulator
+from reporting_assets_tests.helpers import run
+
+TODAY = datetime.now(UTC).date()
+SECRET = "hook-secret-93ad"
+RULES = """\
+settings:
+  notify_horizon_days: {horizon}
+rules:
+  - name: low_satisfaction
+    asset: adoption_satisfaction
+    metric: satisfaction_rate
+    condition: below
+    threshold: 0.6
+    for_days: 2
+    severity: critical
+    companies: {companies}
+"""
+ASSETS = [a for a in [*raw_assets, *kpi_assets] if a.key.path[-1] in ("chat_sessions", "chat_feedbacks")]
+ASSETS += [a for a in kpi_assets if a.key.path[-1] == "adoption_satisfaction"]
+
+
+class Receiver:
+    """An HTTP endpoint collecting the JSON bodies posted to it; `start()` may come after a failed tick."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages: list[dict] = []
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        messages = self.messages
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"json://user:{SECRET}@127.0.0.1:{self.port}/alerts"
+
+    def titles(self) -> list[str]:
+        return [m["title"] for m in self.messages]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def _incident_simulator(days: tuple[date, ...]) -> tuple[RunningSimulator, ThreadingHTTPServer]:
+    acme = replace(DEFAULT_COMPANIES[0], incident_days=days)
+    sim = Simulator(seed=7, token=TOKEN, companies=(acme, *DEFAULT_COMPANIES[1:]))
+    server = serve(sim)
+    host, port = server.server_address[:2]
+    return RunningSimulator(sim, f"http://{host}:{port}"), server
+
+
+class Ticker:
+    """Real sensor ticks: evaluations of the sensor on the instance, carrying the cursor like the daemon."""
+
+    def __init__(self, sensor: SensorDefinition, instance: DagsterInstance, resources: dict) -> None:
+        self.sensor, self.instance, self.resources, self.cursor = sensor, instance, resources, None
+        self.reasons: list[str] = []
+
+    def tick(self) -> str:
+        context = build_sensor_context(instance=self.instance, cursor=self.cursor, resources=self.resources)
+        result = self.sensor(context)
+        self.cursor = context.cursor
+        self.reasons.append(str(result.skip_message))
+        return self.reasons[-1]
+
+
+def _setup(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, horizon: int = 30, companies: str = "[101]"):
+    rules_file = tmp_path / "alerts.yaml"
+    rules_file.write_text(RULES.format(horizon=horizon, companies=companies))
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
+    resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": notifier}
+    instance = DagsterInstance.ephemeral()
+    return Ticker(build_alert_sensor(load_rules(rules_file)), instance, resources), instance, resources, warehouse
+
+
+def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path: Path, receiver: Receiver) -> None:
+    first = TODAY - timedelta(days=14)
+    incident = (TODAY - timedelta(days=6), TODAY - timedelta(days=5), TODAY - timedelta(days=4))
+    sim, server = _incident_simulator(incident)
+    try:
+        receiver.start()
+        ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
+        assert run(ASSETS, resources, str(first), str(TODAY - timedelta(days=8)), instance).success
+        ticker.tick()
+        for offset in range(7, 0, -1):  # the daily routine: yesterday's partition, then a couple of ticks
+            assert run(ASSETS, resources, str(TODAY - timedelta(days=offset)), instance=instance).success
+            ticker.tick()
+            ticker.tick()
+        assert receiver.titles() == ["[FIRING] low_satisfaction (critical)", "[RESOLVED] low_satisfaction (critical)"]
+
+        # A re-run of the whole range and a restart (fresh cursor) notify nobody again.
+        assert run(ASSETS, resources, str(first), str(TODAY - timedelta(days=1)), instance).success
+        ticker.tick()
+        ticker.cursor = None
+        ticker.tick()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert len(receiver.messages) == 2
+    firing, resolved = receiver.messages
+    assert firing["type"] == "failure" and resolved["type"] == "success"
+    assert "ACME Corp (101): satisfaction_rate = " in firing["message"]
+    assert f"holds since {incident[0]}" in firing["message"]
+    assert (
+        f"http://127.0.0.1:3999/assets/adoption_satisfaction?view=partitions&partition={incident[1]}"
+        in (firing["message"])
+    )
+    assert f"back within the limit (0.6); the alert started on {incident[0]}" in resolved["message"]
+    [episode] = warehouse.read(alert_events).to_dict("records")
+    assert (episode["status"], episode["notifications_sent"], episode["started_at"]) == ("resolved", 2, incident[0])
+    assert episode["resolved_at"] == incident[-1] + timedelta(days=1)
+    assert any("fired 1" in r for r in ticker.reasons) and any("resolved 1" in r for r in ticker.reasons)
+    assert not any(SECRET in r for r in ticker.reasons)
+
+
+def test_a_receiver_down_on_the_first_tick_gets_the_alert_on_a_later_tick(tmp_path: Path, receiver: Receiver) -> None:
+    sim, server = _incident_simulator((TODAY - timedelta(days=2), TODAY - timedelta(days=1)))
+    try:
+        ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
+        assert run(ASSETS, resources, str(TODAY - timedelta(days=10)), str(TODAY - timedelta(days=1)), instance).success
+        reason = ticker.tick()
+        assert "sent 0" in reason and "failed 1" in reason and SECRET not in reason
+        [row] = warehouse.read(alert_events).to_dict("records")
+        assert (row["status"], row["notifications_sent"]) == ("firing", 0)
+
+        receiver.start()
+        assert "sent 1" in ticker.tick()
+        ticker.tick()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert receiver.titles() == ["[FIRING] low_satisfaction (critical)"]
+
+
+def test_a_year_backfill_records_alerts_but_sends_nothing(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    receiver.start()
+    ticker, instance, resources, warehouse = _setup(tmp_path, receiver, simulator, horizon=3, companies="all")
+    assert run(ASSETS, resources, "2025-01-01", "2025-12-31", instance).success
+    reason = ticker.tick()
+    ticker.tick()
+    recorded = warehouse.read(alert_events)
+    assert len(recorded) >= 9  # Globex's satisfaction collapses every 37 days
+    assert set(recorded["company_id"]) == {102}
+    assert (recorded["notifications_sent"] == 0).all()
+    assert receiver.messages == []
+    assert "sent 0" in reason and f"fired {len(recorded[recorded['status'] == 'firing'])}" in reason
+
+
+def test_failed_runs_are_notified_unless_they_will_be_retried(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.start()
+    instance = DagsterInstance.ephemeral()
+    notifier = Notifier(urls=receiver.url)
+    bad = {"paradigm": RunningSimulator(Simulator(), "http://127.0.0.1:9").resource(max_retries=0)}
+    result = run(ASSETS[:1], {**bad, "warehouse": Warehouse(url=f"sqlite:///{tmp_path / 'r.db'}")}, "2026-01-05")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+
+    def evaluate(dagster_run) -> None:
+        context = build_run_status_sensor_context(
+            sensor_name="run_failure_alerts",
+            dagster_instance=instance,
+            dagster_run=dagster_run,
+            dagster_event=failure,
+            resources={"notifier": notifier},
+        )
+        run_failure_alerts(context.for_run_failure())
+
+    evaluate(result.dagster_run.with_tags({**result.dagster_run.tags, "dagster/will_retry": "true"}))
+    assert receiver.messages == []
+    evaluate(result.dagster_run)
+    [message] = receiver.messages
+    assert message["title"] == "[RUN FAILED] __ephemeral_asset_job__"
+    assert f"/runs/{result.run_id}" in message["message"]
+
+
+def test_notification_urls_are_only_shown_masked(caplog: pytest.LogCaptureFixture) -> None:
+    slack_token = "TIiajkdnlazkcOXrIdevi7FQ"
+    notifier = Notifier(urls=f"json://user:{SECRET}@127.0.0.1:9/a, slack://T1JJ3T3L2/A1BRTD4JD/{slack_token}")
+    targets = notifier.targets()
+    assert len(targets) == 2 and not any(SECRET in t or slack_token in t for t in targets)
+    with pytest.raises(ValueError, match=r"entry #2 \(scheme 'slack'\) is not a valid apprise URL") as failure:
+        Notifier(urls=f"json://127.0.0.1:9/a,slack://T1/B1/{SECRET}").send("t", "b", "info")
+    assert SECRET not in str(failure.value)
+    assert SECRET not in caplog.text
+
+
+def test_silenced_alerts_are_recorded_not_sent(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.start()
+    sim, server = _incident_simulator((TODAY - timedelta(days=2), TODAY - timedelta(days=1)))
+    try:
+        ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
+        rules = load_rules(tmp_path / "alerts.yaml").model_copy(
+            update={"silences": [Silence(rule="low_satisfaction", company_id=101, until=TODAY)]}
+        )
+        ticker.sensor = build_alert_sensor(rules)
+        assert run(ASSETS, resources, str(TODAY - timedelta(days=8)), str(TODAY - timedelta(days=1)), instance).success
+        assert "silenced 1" in ticker.tick()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert receiver.messages == []
+    assert list(warehouse.read(alert_events)["status"]) == ["firing"]
