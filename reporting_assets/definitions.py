@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from dagster import Definitions, EnvVar
+from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions, EnvVar
 
 from reporting_assets.alerts.notify import DEFAULT_UI_URL, Notifier
 from reporting_assets.alerts.rules import load_rules
@@ -28,10 +28,16 @@ def _company_id() -> int | None:
     return int(value) if value else None
 
 
+# Dagster's own automation sensor is stopped until someone starts it: ours runs from the start, so KPI assets
+# follow their sources (AutomationCondition.eager) as soon as the daemon is up.
+automation = AutomationConditionSensorDefinition(
+    "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
+)
+
 defs = Definitions(
     assets=[*raw_assets, *kpi_assets],
     asset_checks=[*table_checks, *freshness_checks],
-    sensors=[freshness_sensor, build_alert_sensor(load_rules()), run_failure_alerts],
+    sensors=[automation, freshness_sensor, build_alert_sensor(load_rules()), run_failure_alerts],
     resources={
         "paradigm": ParadigmResource(
             base_url=_env("PARADIGM_BASE_URL"),

@@ -68,7 +68,8 @@ def test_every_table_has_its_checks_and_raw_assets_a_freshness_check(monkeypatch
     assert ("user_activity", "rates_within_0_1") in checks
     sensors = {s.name: s.default_status for s in defs.sensors}
     assert sensors == dict.fromkeys(
-        ["freshness_checks_sensor", "kpi_alerts", "run_failure_alerts"], DefaultSensorStatus.RUNNING
+        ["paradigm_automation", "freshness_checks_sensor", "kpi_alerts", "run_failure_alerts"],
+        DefaultSensorStatus.RUNNING,
     )
 
 
