@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test install
+.PHONY: run test install instance
 
 install: $(VENV)/.installed
 
@@ -16,9 +16,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip check
 	touch $@
 
-run: install
-	mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+run: install instance
 	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+# The instance config in $DAGSTER_HOME: dagster.yaml, plus PostgreSQL storage when DAGSTER_POSTGRES_URL is set.
+instance:
+	mkdir -p "$(DAGSTER_HOME)" && cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+	if [ -n "$${DAGSTER_POSTGRES_URL:-}" ]; then cat deploy/storage-postgres.yaml >> "$(DAGSTER_HOME)/dagster.yaml"; fi
 
 test: install
 	$(BIN)/ruff check reporting_assets reporting_assets_tests

@@ -201,12 +201,15 @@ def test_a_year_backfill_records_alerts_but_sends_nothing(
     assert "sent 0" in reason and f"fired {len(recorded[recorded['status'] == 'firing'])}" in reason
 
 
-def test_failed_runs_are_notified_unless_they_will_be_retried(tmp_path: Path, receiver: Receiver) -> None:
+def test_failed_runs_are_notified_unless_they_will_be_retried(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
     receiver.start()
     instance = DagsterInstance.ephemeral()
     notifier = Notifier(urls=receiver.url)
-    bad = {"paradigm": RunningSimulator(Simulator(), "http://127.0.0.1:9").resource(max_retries=0)}
-    result = run(ASSETS[:1], {**bad, "warehouse": Warehouse(url=f"sqlite:///{tmp_path / 'r.db'}")}, "2026-01-05")
+    bad = {"paradigm": simulator.resource(api_key="wrong-token")}
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'r.db'}")
+    result = run(ASSETS[:1], {**bad, "warehouse": warehouse}, "2026-01-05", instance=instance)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
 
@@ -226,6 +229,7 @@ def test_failed_runs_are_notified_unless_they_will_be_retried(tmp_path: Path, re
     [message] = receiver.messages
     assert message["title"] == "[RUN FAILED] __ephemeral_asset_job__"
     assert f"/runs/{result.run_id}" in message["message"]
+    assert "the token was rejected (401)" in message["message"]
 
 
 def test_notification_urls_are_only_shown_masked(caplog: pytest.LogCaptureFixture) -> None:

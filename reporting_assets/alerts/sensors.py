@@ -127,7 +127,8 @@ def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier) -> 
         context.log.info(f"run {run.run_id} failed and will be retried: not notified")
         return
     title = f"[RUN FAILED] {run.job_name}"
-    body = f"{context.failure_event.message}\n{notifier.run_link(run.run_id)}"
+    causes = [f"{e.step_key}: {e.step_failure_data.error.message.strip()}" for e in context.get_step_failure_events()]
+    body = "\n".join([context.failure_event.message, *causes, notifier.run_link(run.run_id)])
     if not notifier.send(title, body, "critical"):
         raise RuntimeError(f"could not deliver the failure of run {run.run_id} to {', '.join(notifier.targets())}")
     context.log.info(f"notified {title} ({run.run_id})")

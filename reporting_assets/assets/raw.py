@@ -7,9 +7,12 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     BackfillPolicy,
+    Backoff,
     Failure,
+    Jitter,
     MaterializeResult,
     MetadataValue,
+    RetryPolicy,
     TableColumn,
     TableSchema,
     asset,
@@ -47,6 +50,8 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
         pool="paradigm_api",
+        # The client already retried within seconds; an outage that outlasted that gets two more tries later.
+        retry_policy=RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS),
         kinds={"sql", "pandas"},
         description=f"{endpoint.description}\n\nSource: `GET {endpoint.path}`; table `{endpoint.name}`.",
         metadata={

@@ -1,0 +1,53 @@
+"""The daily refresh schedule, evaluated with a fixed clock, and the run it requests executed for real."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from reporting_assets import defs
+from reporting_assets.assets.schedules import REFETCH_DAYS, REFRESH_HOUR_UTC, daily_refresh
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
+from reporting_assets_tests.conftest import RunningSimulator
+
+
+def test_each_morning_requests_yesterday_and_the_trailing_refetch_window() -> None:
+    assert daily_refresh.cron_schedule == f"0 {REFRESH_HOUR_UTC} * * *" == "0 6 * * *"
+    assert daily_refresh.execution_timezone == "UTC"
+    assert daily_refresh.default_status == DefaultScheduleStatus.RUNNING
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 6, tzinfo=UTC))
+    [request] = daily_refresh.evaluate_tick(context).run_requests
+    assert REFETCH_DAYS == 3
+    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-03-06"
+    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-03-09"
+    assert request.run_key == "daily_refresh:2026-03-09"
+
+
+def test_the_window_never_starts_before_the_first_partition() -> None:
+    context = build_schedule_context(scheduled_execution_time=datetime(2025, 1, 3, 6, tzinfo=UTC))
+    [request] = daily_refresh.evaluate_tick(context).run_requests
+    assert (request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+        "2025-01-01",
+        "2025-01-02",
+    )
+
+
+def test_the_requested_run_refreshes_raw_and_kpi_tables_over_the_window(tmp_path, simulator: RunningSimulator) -> None:
+    job = defs.resolve_job_def("daily_refresh")
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {*RAW_TABLES, *KPI_TABLES}
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 6, tzinfo=UTC))
+    [request] = daily_refresh.evaluate_tick(context).run_requests
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    result = job.execute_in_process(
+        instance=DagsterInstance.ephemeral(),
+        tags=request.tags,
+        resources={"paradigm": simulator.resource(), "warehouse": warehouse},
+    )
+    assert result.success
+    for table in [*RAW_TABLES.values(), *KPI_TABLES.values()]:
+        days = set(warehouse.read(table)["date"])
+        assert days == {date(2026, 3, d) for d in range(6, 10)}, table.name
+    assert sum(simulator.sim.requests.values()) == len(RAW_TABLES)  # one request per endpoint for the window
