@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     with httpx.Client(base_url=args.url, timeout=30) as client:
         try:
             backfill_id = launch(client, args.start, args.end, args.assets.split(","))
-            print(
-                f"backfill {backfill_id} launched: {args.start}..{args.end} ({args.url}/overview/backfills/{backfill_id})"
-            )
+            print(f"backfill {backfill_id} launched: {args.start}..{args.end}, {args.url}/runs/b/{backfill_id}")
             status = follow(client, backfill_id, timeout_s=args.timeout)
         except BackfillError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -11,8 +11,8 @@ from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
 from reporting_assets.assets.checks import freshness_checks, freshness_sensor, table_checks
 from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.schedules import daily_refresh, daily_refresh_job
 from reporting_assets.assets.raw import raw_assets
+from reporting_assets.assets.schedules import daily_refresh, daily_refresh_job
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse.store import Warehouse, default_database_url
 
