@@ -119,7 +119,10 @@ class Fault:
 
     kinds: `status` (answer `status`, with `Retry-After` when `retry_after` is set), `delay` (answer late by
     `delay_s`), `malformed` (truncated JSON), `drop` (reset the connection), `missing_field` (remove `field`
-    everywhere), `extra_field` / `wrong_type` (set `field` to `value` in every per-date and item object).
+    everywhere), `extra_field` / `wrong_type` (set `field` to `value` in every per-date and item object),
+    `empty_day` (day `value`, YYYY-MM-DD, reported without activity), `duplicate_row` (each company's first
+    day listed twice; with `field`, the copy has `field` = `value`), `drop_company` (company id `value` left
+    out of the answer, e.g. from the second request of a range on with `after=1`).
     """
 
     kind: str
@@ -188,6 +191,27 @@ def _rewrite(node: Any, fault: Fault) -> None:
             node[fault.field] = fault.value
 
 
+def _empty_day(reporting: list[dict[str, Any]], fault: Fault) -> None:
+    for company in reporting:
+        company["dates"] = [d for d in company["dates"] if d["date"] != fault.value]
+
+
+def _duplicate_row(reporting: list[dict[str, Any]], fault: Fault) -> None:
+    for company in reporting:
+        if company["dates"]:
+            copy = json.loads(json.dumps(company["dates"][0]))
+            if fault.field:
+                copy[fault.field] = fault.value
+            company["dates"].insert(1, copy)
+
+
+def _drop_company(reporting: list[dict[str, Any]], fault: Fault) -> None:
+    reporting[:] = [c for c in reporting if c["company"]["id"] != fault.value]
+
+
+PAYLOAD_FAULTS = {"empty_day": _empty_day, "duplicate_row": _duplicate_row, "drop_company": _drop_company}
+
+
 class Simulator:
     """The reporting API of one Paradigm instance with a few companies."""
 
@@ -235,6 +259,8 @@ class Simulator:
         for fault in faults:
             if fault.kind in ("missing_field", "extra_field", "wrong_type"):
                 _rewrite(body["reporting"], fault)
+            elif fault.kind in PAYLOAD_FAULTS:
+                PAYLOAD_FAULTS[fault.kind](body["reporting"], fault)
         response = _json(200, body)
         response.delay_s = sum(f.delay_s for f in faults if f.kind == "delay")
         return response
