@@ -7,11 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -30,84 +26,13 @@ from reporting_assets.backfill import follow
 from reporting_assets.backfill import main as backfill
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
-from reporting_assets_tests.conftest import TOKEN, RunningSimulator
+from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import run
+from reporting_assets_tests.processes import dagster_dev, graphql
 
-ROOT = Path(__file__).resolve().parents[1]
 START, END = "2026-02-01", "2026-02-14"
-LOADED = (
-    "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus locationOrLoadError { __typename } } } } }"
-)
 MATERIALIZED = """query($path: [String!]!) { assetOrError(assetKey: {path: $path}) {
   ... on Asset { assetMaterializations(limit: 1000) { partition } } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _graphql(url: str, query: str, **variables: object) -> dict:
-    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30)
-    response.raise_for_status()
-    return response.json()["data"]
-
-
-def _wait_until_loaded(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"dagster dev exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            [entry] = _graphql(url, LOADED)["workspaceOrError"]["locationEntries"]
-            if entry["loadStatus"] == "LOADED":
-                assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", log.read_text()[-3000:]
-                return
-        except (httpx.HTTPError, KeyError, TypeError):
-            pass
-        time.sleep(1)  # polling a server that is starting up; the assertions do not depend on timing
-    pytest.fail(f"dagster dev did not load the code location in {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def dagster_dev(tmp_path: Path, simulator: RunningSimulator, postgres_url: str | None) -> Iterator[tuple[str, Path]]:
-    """`make instance` then `dagster dev` with a fresh DAGSTER_HOME; yields (UI URL, warehouse file)."""
-    home, db = tmp_path / "dagster_home", tmp_path / "reporting.db"
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "PARADIGM_BASE_URL": simulator.url,
-        "PARADIGM_API_KEY": TOKEN,
-        "REPORTING_DATABASE_URL": f"sqlite:///{db}",
-    }
-    env.pop("DAGSTER_POSTGRES_URL", None)
-    if postgres_url:
-        env["DAGSTER_POSTGRES_URL"] = postgres_url
-    subprocess.run(["make", "-s", "instance"], cwd=ROOT, env=env, check=True)
-    assert ("postgres_url:" in (home / "dagster.yaml").read_text()) == bool(postgres_url)
-
-    port, log = _free_port(), tmp_path / "dagster_dev.log"
-    dagster = Path(sys.executable).parent / "dagster"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its children (webserver, daemon, code server) go with the group
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_loaded(url, process, log)
-        yield url, db
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture
@@ -142,17 +67,17 @@ def _backfill_and_compare(tmp_path: Path, simulator: RunningSimulator, url: str,
         assert len(left) > 0
         pd.testing.assert_frame_equal(left, right, obj=table.name)
     for name in KPI_TABLES:
-        data = _graphql(url, MATERIALIZED, path=[name])["assetOrError"]["assetMaterializations"]
+        data = graphql(url, MATERIALIZED, path=[name])["assetOrError"]["assetMaterializations"]
         assert {m["partition"] for m in data} >= {f"2026-02-{d:02d}" for d in range(1, 15)}, name
 
 
 def test_a_backfill_launched_through_graphql_fills_the_warehouse(tmp_path, simulator, capsys) -> None:
-    for url, db in dagster_dev(tmp_path, simulator, postgres_url=None):
+    with dagster_dev(tmp_path, simulator) as (url, db):
         _backfill_and_compare(tmp_path, simulator, url, db, capsys)
 
 
 def test_the_same_on_a_postgresql_instance(tmp_path, simulator, dagster_postgres, capsys) -> None:
-    for url, db in dagster_dev(tmp_path, simulator, postgres_url=dagster_postgres):
+    with dagster_dev(tmp_path, simulator, DAGSTER_POSTGRES_URL=dagster_postgres) as (url, db):
         _backfill_and_compare(tmp_path, simulator, url, db, capsys)
 
 
@@ -186,7 +111,7 @@ def test_a_backfill_launched_from_the_ui_completes(tmp_path, simulator, chromium
     first = datetime.now(UTC).date() - timedelta(days=16)  # within the dialog's default "last 90 days"
     days = {first + timedelta(days=i) for i in range(7)}
     start, end = str(min(days)), str(max(days))
-    for url, db in dagster_dev(tmp_path, simulator, postgres_url=None):
+    with dagster_dev(tmp_path, simulator) as (url, db):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
