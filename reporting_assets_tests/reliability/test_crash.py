@@ -21,7 +21,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import run
-from reporting_assets_tests.processes import instance_env, materialize_command
+from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
 
 START, END = "2025-01-01", "2025-04-30"  # 120 days
 TABLES = {**RAW_TABLES, **KPI_TABLES}
@@ -98,6 +98,9 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     tmp_path: Path, simulator: RunningSimulator, warehouse: Warehouse
 ) -> None:
     env = instance_env(tmp_path, simulator, REPORTING_DATABASE_URL=warehouse.url)
+    # Two processes creating a fresh SQLite instance at once race on its tables ("table runs already exists"):
+    # create it first, as `dagster dev` would have.
+    subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
     ranges = [("2025-01-01", "2025-02-28"), ("2025-02-01", "2025-03-31")]
     workers = [
         subprocess.Popen(
