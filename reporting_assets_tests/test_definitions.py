@@ -94,3 +94,11 @@ def test_an_invalid_rules_file_fails_at_load_naming_line_and_field(monkeypatch, 
 def test_a_bad_company_id_fails_at_load_with_a_clear_message(monkeypatch):
     with pytest.raises(ValueError, match="PARADIGM_COMPANY_ID must be a company id"):
         load_defs(monkeypatch, PARADIGM_COMPANY_ID="acme")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("REPORTING_REFRESH_HOUR_UTC", "25"), ("REPORTING_FRESHNESS_HOUR_UTC", "nine")]
+)
+def test_a_bad_integer_setting_fails_at_load_naming_it(monkeypatch, name, value):
+    with pytest.raises(ValueError, match=f"{name} must be an integer from 0 to 23, got '{value}'"):
+        load_defs(monkeypatch, **{name: value})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 
-import pandas as pd
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
@@ -18,7 +17,6 @@ from dagster import (
     sensor,
 )
 from dagster._core.storage.tags import WILL_RETRY_TAG
-from sqlalchemy import select
 
 from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import episodes
@@ -94,10 +92,8 @@ def build_alert_sensor(rules: RuleSet, name: str = "kpi_alerts") -> SensorDefini
         changes = state.Changes()
         for rule in rules.rules:
             if rule.asset in changed:
-                table = KPI_TABLES[rule.asset]
-                query = select(table.c.date, table.c.company_id, table.c.company_name, table.c[rule.metric])
-                with warehouse.engine.connect() as conn:
-                    kpi = pd.read_sql(query, conn)
+                columns = ["date", "company_id", "company_name", rule.metric]
+                kpi = warehouse.read(KPI_TABLES[rule.asset], columns=columns)
                 changes += state.sync(warehouse.engine, rule.name, episodes(rule, kpi), changed[rule.asset])
         context.update_cursor(json.dumps(cursor))
 

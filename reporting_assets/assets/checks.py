@@ -3,7 +3,6 @@
 Each table check is one SQL aggregate over the whole table, so it stays cheap as history grows.
 """
 
-import os
 import warnings
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,6 +21,7 @@ from dagster import (
 from sqlalchemy import ColumnElement, Integer, Table, func, or_, select
 
 from reporting_assets.assets.raw import raw_assets
+from reporting_assets.settings import env_int
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 
@@ -111,7 +111,7 @@ def _check(
 
 table_checks = [check for table in (*RAW_TABLES.values(), *KPI_TABLES.values()) for check in _checks_for(table)]
 
-FRESHNESS_HOUR_UTC = int(os.environ.get("REPORTING_FRESHNESS_HOUR_UTC") or 9)
+FRESHNESS_HOUR_UTC = env_int("REPORTING_FRESHNESS_HOUR_UTC", 9, 0, 23)
 
 # Dagster 1.12+ prefers FreshnessPolicy, but that policy judges the asset's last materialization, not its
 # partitions: backfilling an old day would look "fresh". Yesterday's partition by the deadline is what we need.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from dagster import (
@@ -16,9 +15,10 @@ from dagster import (
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from reporting_assets.assets.partitions import daily_partitions
+from reporting_assets.settings import env_int
 
-REFRESH_HOUR_UTC = int(os.environ.get("REPORTING_REFRESH_HOUR_UTC") or 6)
-REFETCH_DAYS = int(os.environ.get("REPORTING_REFETCH_DAYS") or 3)
+REFRESH_HOUR_UTC = env_int("REPORTING_REFRESH_HOUR_UTC", 6, 0, 23)
+REFETCH_DAYS = env_int("REPORTING_REFETCH_DAYS", 3, 0, 366)
 
 daily_refresh_job = define_asset_job(
     "daily_refresh",

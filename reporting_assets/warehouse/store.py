@@ -78,18 +78,22 @@ class Warehouse(ConfigurableResource):
                 conn.execute(table.insert(), records(frame, table))
         return len(frame)
 
-    def read(self, table: Table, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-        """Rows of `table` for `start..end` inclusive (all rows without a range), in key order, one SELECT.
+    def read(
+        self, table: Table, start: date | None = None, end: date | None = None, columns: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Rows of `table` for `start..end` inclusive (all rows without a range), in key order, one SELECT;
+        only `columns` when given.
 
         Timestamps come back as UTC-aware on every dialect (SQLite itself keeps no time zone).
         """
-        query = select(table).order_by(*table.primary_key.columns)
+        selected = [table.c[name] for name in columns] if columns else [table]
+        query = select(*selected).order_by(*table.primary_key.columns)
         if start is not None and end is not None:
             query = query.where(table.c.date.between(start, end))
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         for column in table.columns:
-            if isinstance(column.type, DateTime):
+            if isinstance(column.type, DateTime) and column.name in frame.columns:
                 frame[column.name] = pd.to_datetime(frame[column.name], utc=True)
         return frame
 
