@@ -1,11 +1,12 @@
 # `make run`: the Dagster UI on 127.0.0.1:3000 (embedded demo API unless PARADIGM_BASE_URL is set).
 # `make test`: lint and the whole test suite (what CI runs).
+# `make bench`: the performance figures of docs/performance.md (about 15 min; writes bench-results.json).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test install instance
+.PHONY: run test install instance bench
 
 install: $(VENV)/.installed
 
@@ -25,6 +26,9 @@ instance:
 	if [ -n "$${DAGSTER_POSTGRES_URL:-}" ]; then cat deploy/storage-postgres.yaml >> "$(DAGSTER_HOME)/dagster.yaml"; fi
 
 test: install
-	$(BIN)/ruff check reporting_assets reporting_assets_tests
-	$(BIN)/ruff format --check reporting_assets reporting_assets_tests
+	$(BIN)/ruff check reporting_assets reporting_assets_tests scripts
+	$(BIN)/ruff format --check reporting_assets reporting_assets_tests scripts
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -W ignore scripts/bench.py

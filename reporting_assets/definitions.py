@@ -13,6 +13,7 @@ from reporting_assets.assets.checks import freshness_checks, freshness_sensor, t
 from reporting_assets.assets.kpis import kpi_assets
 from reporting_assets.assets.raw import raw_assets
 from reporting_assets.assets.schedules import daily_refresh, daily_refresh_job
+from reporting_assets.executor import executor
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse.store import Warehouse, default_database_url
 
@@ -39,6 +40,7 @@ defs = Definitions(
     assets=[*raw_assets, *kpi_assets],
     asset_checks=[*table_checks, *freshness_checks],
     jobs=[daily_refresh_job],
+    executor=executor,
     schedules=[daily_refresh],
     sensors=[automation, freshness_sensor, build_alert_sensor(load_rules()), run_failure_alerts],
     resources={

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckSeverity, AssetSelection, DagsterInstance, materialize
+from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, materialize
 from sqlalchemy import Column, MetaData, Table, create_engine
 
 from reporting_assets.assets.checks import freshness_checks, table_checks
@@ -121,3 +121,18 @@ def test_freshness_wants_the_latest_daily_partition_by_the_deadline(simulator, t
         results = check_results(warehouse, instance)
     for name in tables.RAW_TABLES:
         assert results[(name, "freshness_check")].passed is materialized
+
+
+def test_one_check_runs_alone(tmp_path):
+    """All table checks share one step, yet the UI can still run a single one."""
+    key = AssetCheckKey(AssetKey("tools_usage"), "keys_unique")
+    result = materialize(
+        ALL,
+        resources={
+            "warehouse": Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}"),
+            "paradigm": ParadigmResource(base_url="demo"),
+        },
+        selection=AssetSelection.checks(key),
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert [(e.asset_key, e.check_name) for e in result.get_asset_check_evaluations()] == [(key.asset_key, key.name)]

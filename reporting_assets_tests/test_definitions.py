@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 
 import pytest
@@ -102,3 +103,21 @@ def test_a_bad_company_id_fails_at_load_with_a_clear_message(monkeypatch):
 def test_a_bad_integer_setting_fails_at_load_naming_it(monkeypatch, name, value):
     with pytest.raises(ValueError, match=f"{name} must be an integer from 0 to 23, got '{value}'"):
         load_defs(monkeypatch, **{name: value})
+
+
+def test_steps_fork_from_a_preloaded_server_unless_run_config_says_otherwise(monkeypatch):
+    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
+    module = importlib.import_module("reporting_assets.executor")
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is module.executor
+    default = module._forkserver_by_default
+    assert default({"multiprocess": {}}) == {"multiprocess": {"start_method": {"forkserver": {}}}}
+    spawn = {"multiprocess": {"start_method": {"spawn": {}}, "max_concurrent": 1}}
+    assert default(spawn) == spawn
+    assert default({"in_process": {}}) == {"in_process": {}}
+
+
+def test_loading_the_code_location_leaves_pandas_httpx_and_apprise_for_later():
+    """Each would add to the start of every process that loads the code (docs/performance.md)."""
+    code = "import sys, reporting_assets; print([m for m in ('pandas', 'httpx', 'apprise') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

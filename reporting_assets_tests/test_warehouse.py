@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from reporting_assets.warehouse.store import default_database_url
-from reporting_assets.warehouse.tables import tools_usage
+from reporting_assets.warehouse.store import Warehouse, default_database_url
+from reporting_assets.warehouse.tables import chat_sessions, tools_usage
 
 NOW = datetime(2025, 1, 10, 6, 0, tzinfo=UTC)
 
@@ -73,3 +73,30 @@ def test_default_database_is_a_sqlite_file_under_dagster_home(monkeypatch, tmp_p
     assert default_database_url() == f"sqlite:///{tmp_path / 'reporting.db'}"
     monkeypatch.delenv("DAGSTER_HOME")
     assert default_database_url().endswith("/data/reporting.db")
+
+
+@pytest.fixture(params=["sqlite", "psycopg", "psycopg2"])
+def any_driver(request: pytest.FixtureRequest, tmp_path) -> Warehouse:
+    """One warehouse per bulk insert path: SQLite executemany, psycopg COPY, SQLAlchemy's own (psycopg2)."""
+    if request.param == "sqlite":
+        return Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    url = request.getfixturevalue("postgres_url")
+    return Warehouse(url=url.replace("+psycopg:", f"+{request.param}:"))
+
+
+def test_values_and_nulls_of_every_type_round_trip(any_driver):
+    columns = [c.name for c in chat_sessions.columns]
+    full = {name: 3 for name in columns} | {
+        "date": D1,
+        "company_name": 'Ünïcode, "quoted"\ttab',
+        "ingested_at": NOW,
+        "average_session_length_s": 12.5,
+        "last_model_response_at": datetime(2025, 1, 1, 17, 3, 4, 500000, tzinfo=UTC),
+        "agent_average_thread_length_s": 0.25,
+    }
+    empty = {name: None for name in columns} | {"date": D1, "company_id": 4, "company_name": "", "ingested_at": NOW}
+    frame = pd.DataFrame([full, empty])
+    any_driver.replace(chat_sessions, D1, D1, frame)
+    got = any_driver.read(chat_sessions).to_dict("records")
+    assert got[0] == full  # microseconds and time zone kept, text verbatim
+    assert {k: v for k, v in got[1].items() if not pd.isna(v)} == {k: v for k, v in empty.items() if v is not None}

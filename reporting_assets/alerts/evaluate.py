@@ -8,9 +8,8 @@ the same rows twice gives the same episodes: the basis of "never notify twice".
 
 from __future__ import annotations
 
-import pandas as pd
-
 from reporting_assets.alerts.rules import Rule
+from reporting_assets.lazy import pandas as pd
 
 CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
 EPISODE_COLUMNS = [

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import apprise
 from dagster import ConfigurableResource
 
+if TYPE_CHECKING:
+    import apprise
+
 DEFAULT_UI_URL = "http://127.0.0.1:3000"
-NOTIFY_TYPES = {
-    "info": apprise.NotifyType.INFO,
-    "warning": apprise.NotifyType.WARNING,
-    "critical": apprise.NotifyType.FAILURE,
-    "resolved": apprise.NotifyType.SUCCESS,
-}
+NOTIFY_TYPES = {"info": "INFO", "warning": "WARNING", "critical": "FAILURE", "resolved": "SUCCESS"}  # apprise names
 
 
 class NotifierConfigError(ValueError):
@@ -31,6 +29,8 @@ class Notifier(ConfigurableResource):
     ui_url: str = DEFAULT_UI_URL
 
     def _apprise(self) -> apprise.Apprise:
+        import apprise  # imported on use: it adds 0.1 s to every process that loads the code location
+
         # Apprise's warnings can quote a URL's token verbatim ("invalid Slack token (...)"): errors only.
         logging.getLogger("apprise").setLevel(logging.ERROR)
         channels = apprise.Apprise()
@@ -48,10 +48,13 @@ class Notifier(ConfigurableResource):
 
     def send(self, title: str, body: str, kind: str) -> bool:
         """True once every channel accepted the message (or when none is configured: the log is the channel)."""
+        import apprise
+
         channels = self._apprise()
         if not len(channels):
             return True
-        return bool(channels.notify(body=body, title=title, notify_type=NOTIFY_TYPES.get(kind, "info")))
+        notify_type = apprise.NotifyType[NOTIFY_TYPES.get(kind, "INFO")]
+        return bool(channels.notify(body=body, title=title, notify_type=notify_type))
 
     def asset_link(self, asset: str, day: object) -> str:
         return f"{self.ui_url.rstrip('/')}/assets/{asset}?view=partitions&partition={day}"

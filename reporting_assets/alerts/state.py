@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-import pandas as pd
 from sqlalchemy import Engine, and_, or_, select, update
 
 from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
-from reporting_assets.warehouse.store import records
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse.store import insert_frame
 from reporting_assets.warehouse.tables import alert_events as events
 
 KEY = ["fingerprint", "started_at"]
@@ -72,8 +72,7 @@ def sync(engine: Engine, rule_name: str, fresh: pd.DataFrame, since: date) -> Ch
 
         conn.execute(events.delete().where(scope))
         rows = pd.concat([merged[[*EPISODE_COLUMNS, "notifications_sent", "last_notified_at"]], orphans])
-        if len(rows):
-            conn.execute(events.insert(), records(rows, events))
+        insert_frame(conn, events, rows)
 
     new = merged[merged["status"] != merged["status_old"]]
     return Changes(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-import pandas as pd
+from reporting_assets.lazy import pandas as pd
 
 KEY = ["date", "company_id"]
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -21,7 +20,8 @@ from sqlalchemy import Table
 
 from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.partitions import daily_partitions, partition_dates
-from reporting_assets.assets.raw import column_schema, preview
+from reporting_assets.assets.raw import column_schema, preview, report
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse import tables
 from reporting_assets.warehouse.store import Warehouse
 
@@ -30,15 +30,15 @@ from reporting_assets.warehouse.store import Warehouse
 class Kpi:
     table: Table
     inputs: dict[str, int]  # raw table -> trailing days it needs before each partition
-    compute: Callable[..., pd.DataFrame]  # (*input frames, start, end, columns) -> rows of start..end
-    summary: Callable[[pd.DataFrame], dict[str, Any]]  # one day's rows -> that partition's metadata
+    compute: Callable[..., "pd.DataFrame"]  # (*input frames, start, end, columns) -> rows of start..end
+    summary: Callable[["pd.DataFrame"], dict[str, Any]]  # one day's rows -> that partition's metadata
 
 
 def _num(value: float) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
 
 
-def _adoption_summary(day: pd.DataFrame) -> dict[str, Any]:
+def _adoption_summary(day: "pd.DataFrame") -> dict[str, Any]:
     rated = day["likes_count"].sum() + day["dislikes_count"].sum()
     return {
         "sessions": int(day["sessions_count"].sum()),
@@ -47,12 +47,12 @@ def _adoption_summary(day: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _top(day: pd.DataFrame, kind: str) -> str:
+def _top(day: "pd.DataFrame", kind: str) -> str:
     used = day[day["resource_type"] == kind].groupby("resource_name")["usage_count"].sum()
     return str(used.idxmax()) if len(used) else "none"
 
 
-def _resource_summary(day: pd.DataFrame) -> dict[str, Any]:
+def _resource_summary(day: "pd.DataFrame") -> dict[str, Any]:
     by_type = day.groupby("resource_type")["usage_count"].sum()
     return {
         "tool_uses": int(by_type.get("tool", 0)),
@@ -62,7 +62,7 @@ def _resource_summary(day: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _user_summary(day: pd.DataFrame) -> dict[str, Any]:
+def _user_summary(day: "pd.DataFrame") -> dict[str, Any]:
     return {
         "active_users": int(day["active_users"].sum()),
         "active_users_30d": int(day["active_users_30d"].sum()),
@@ -121,10 +121,10 @@ def build_kpi_asset(kpi: Kpi) -> AssetsDefinition:
 
         by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
         empty = frame.iloc[0:0]
-        for key in context.partition_keys:
-            day = by_day.get(key, empty)
-            context.add_asset_metadata({"dagster/row_count": len(day), **kpi.summary(day)}, partition_key=key)
-        return MaterializeResult(metadata={"run_rows": len(frame), "preview": MetadataValue.md(preview(frame))})
+        days = {key: by_day.get(key, empty) for key in context.partition_keys}
+        per_partition = {key: {"dagster/row_count": len(day), **kpi.summary(day)} for key, day in days.items()}
+        report(context, per_partition, {"run_rows": len(frame), "preview": MetadataValue.md(preview(frame))})
+        return MaterializeResult()
 
     return _kpi
 

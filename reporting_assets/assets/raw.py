@@ -1,8 +1,8 @@
 """One daily-partitioned asset per reporting endpoint, all made by one factory."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -20,6 +20,7 @@ from dagster import (
 from sqlalchemy import Table
 
 from reporting_assets.assets.partitions import daily_partitions, partition_dates
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
 from reporting_assets.paradigm.resource import ParadigmResource
@@ -39,8 +40,19 @@ def column_schema(table: Table, docs: dict[str, str] | None = None) -> TableSche
     )
 
 
-def preview(frame: pd.DataFrame) -> str:
+def preview(frame: "pd.DataFrame") -> str:
     return frame.head(PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "_no rows_"
+
+
+def report(context: AssetExecutionContext, per_partition: dict[str, dict[str, Any]], run: dict[str, Any]) -> None:
+    """Each partition's own metadata on its event, and the run's (counts, schema, preview) on the last one only.
+
+    A ranged run logs one materialization per partition; metadata returned in `MaterializeResult` would be
+    copied into all of them (365 previews for a year), which costs more than the run's own work.
+    """
+    for key in context.partition_keys:
+        context.add_asset_metadata(per_partition[key], partition_key=key)
+    context.add_asset_metadata(run, partition_key=context.partition_keys[-1])
 
 
 def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
@@ -71,8 +83,6 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
         warehouse.replace(endpoint.table, start, end, frame, paradigm.company_id)
 
         per_day = frame["date"].map(str).value_counts()
-        for key in context.partition_keys:
-            context.add_asset_metadata({"dagster/row_count": int(per_day.get(key, 0))}, partition_key=key)
         context.log.info(
             "%s %s..%s: %d rows, %d requests, %d companies",
             endpoint.name,
@@ -82,17 +92,17 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
             fetched.requests,
             frame["company_id"].nunique(),
         )
-        return MaterializeResult(
-            metadata={
-                "run_rows": len(frame),
-                "run_days": len(context.partition_keys),
-                "api_requests": fetched.requests,
-                "companies": int(frame["company_id"].nunique()),
-                "schema_drift": ", ".join(fetched.drift) or "none",
-                "dagster/column_schema": column_schema(endpoint.table, fetched.docs),
-                "preview": MetadataValue.md(preview(frame.drop(columns="ingested_at"))),
-            }
-        )
+        run = {
+            "run_rows": len(frame),
+            "run_days": len(context.partition_keys),
+            "api_requests": fetched.requests,
+            "companies": int(frame["company_id"].nunique()),
+            "schema_drift": ", ".join(fetched.drift) or "none",
+            "dagster/column_schema": column_schema(endpoint.table, fetched.docs),
+            "preview": MetadataValue.md(preview(frame.drop(columns="ingested_at"))),
+        }
+        report(context, {key: {"dagster/row_count": int(per_day.get(key, 0))} for key in context.partition_keys}, run)
+        return MaterializeResult()
 
     return _raw
 

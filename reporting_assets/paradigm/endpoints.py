@@ -7,13 +7,13 @@ value of the wrong type raises `PayloadError`, which the resource turns into a `
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Date, DateTime, Float, Integer, Table
 
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse import tables
 
 
@@ -49,8 +49,7 @@ class Endpoint:
         return [c.name for c in self.table.primary_key.columns]
 
     def flatten(self, payload: Mapping[str, Any]) -> Flattened:
-        frame = pd.DataFrame.from_records(list(self._records(payload)))
-        frame = frame.rename(columns=dict(self.renames))
+        frame = self._frame(payload).rename(columns=dict(self.renames))
         columns = [c.name for c in self.table.columns if c.name != "ingested_at"]
         drift = sorted(str(c) for c in frame.columns if c not in columns)
         frame = frame.reindex(columns=columns)
@@ -61,10 +60,14 @@ class Endpoint:
                 frame[column.name] = _typed(frame, column.name, column.type)
         return Flattened(_dedupe(frame, self.key), drift, self._docs(payload))
 
-    def _records(self, payload: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    def _frame(self, payload: Mapping[str, Any]) -> pd.DataFrame:
+        """One row per company-day, or per item of each day (its day's fields repeated, built column-wise)."""
         reporting = payload.get("reporting")
         if not isinstance(reporting, list):
             raise PayloadError("field 'reporting' is missing or not a list")
+        days: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
+        counts: list[int] = []
         for block in reporting:
             company = block.get("company") if isinstance(block, dict) else None
             if not isinstance(company, dict) or "id" not in company:
@@ -76,19 +79,24 @@ class Endpoint:
             for day in dates:
                 if not isinstance(day, dict) or "date" not in day:
                     raise PayloadError(f"company {company['id']}: a 'dates' entry has no 'date'")
-                flat = {**base, **self._flat_day(day)}
+                days.append({**base, **self._flat_day(day)})
                 if self.items is None:
-                    yield flat
                     continue
-                items = day.get(self.items) or []
-                if not isinstance(items, list):
+                day_items = day.get(self.items) or []
+                if not isinstance(day_items, list):
                     raise PayloadError(f"company {company['id']} {day['date']}: '{self.items}' is not a list")
-                for item in items:
-                    if not isinstance(item, dict):
-                        raise PayloadError(
-                            f"company {company['id']} {day['date']}: an '{self.items}' entry is not an object"
-                        )
-                    yield {**flat, **item}
+                if not all(isinstance(item, dict) for item in day_items):
+                    raise PayloadError(
+                        f"company {company['id']} {day['date']}: an '{self.items}' entry is not an object"
+                    )
+                items.extend(day_items)
+                counts.append(len(day_items))
+        frame = pd.DataFrame.from_records(days)
+        if self.items is None:
+            return frame
+        item_frame = pd.DataFrame.from_records(items, index=range(len(items)))
+        frame = frame.drop(columns=[c for c in item_frame.columns if c in frame.columns])  # an item field wins
+        return frame.loc[frame.index.repeat(counts)].reset_index(drop=True).join(item_frame)
 
     def _flat_day(self, day: Mapping[str, Any]) -> dict[str, Any]:
         flat: dict[str, Any] = {}
@@ -157,6 +165,8 @@ def _typed(frame: pd.DataFrame, name: str, sql_type: Any) -> pd.Series:
 
 def _dedupe(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     """Drop rows repeated verbatim; two different rows for one key are an error (which one is true?)."""
+    if not frame.duplicated(subset=key).any():
+        return frame
     frame = frame.drop_duplicates(ignore_index=True)
     clash = frame.duplicated(subset=key, keep=False)
     if clash.any():

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from reporting_assets.paradigm.client import ParadigmClient
+from reporting_assets.lazy import pandas as pd
+
+if TYPE_CHECKING:
+    from reporting_assets.paradigm.client import ParadigmClient
+
 from reporting_assets.paradigm.endpoints import Endpoint, PayloadError
 from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
 
@@ -47,6 +51,8 @@ class ParadigmResource(ConfigurableResource):
     days_per_request: int = Field(default=31, description="Days fetched per API call.")
 
     def client(self) -> ParadigmClient:
+        from reporting_assets.paradigm.client import ParadigmClient  # on use: httpx costs 0.1 s at load
+
         transport = None
         token = self.api_key
         if self.base_url.strip() == DEMO:

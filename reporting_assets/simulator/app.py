@@ -7,6 +7,7 @@ switched on per test, in-process (`sim.faults.add`) or over HTTP (`POST /_sim/fa
 
 from __future__ import annotations
 
+import copy
 import json
 import socket
 import struct
@@ -256,6 +257,8 @@ class Simulator:
         if not companies:
             return _json(403, {"detail": "You do not have permission to access this company."})
         body = self.report(endpoint, start, end, companies)
+        if faults:  # the report shares objects with the generator's cache: faults edit a copy
+            body = copy.deepcopy(body)
         for fault in faults:
             if fault.kind in ("missing_field", "extra_field", "wrong_type"):
                 _rewrite(body["reporting"], fault)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 TOOLS = ("document_search", "web_search", "code_interpreter", "translation", "image_generation")
@@ -48,6 +49,7 @@ def _split(rng: random.Random, total: int, bins: int) -> list[int]:
     return parts
 
 
+@lru_cache(maxsize=8192)  # the five endpoints ask for the same days; callers must not modify the result
 def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None:
     """Everything that happened at `company` on `day`, or None when nothing did."""
     rng = random.Random(f"{seed}:{company.id}:{day.isoformat()}")  # noqa: S311 (synthetic data)

@@ -7,11 +7,25 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
 from dagster import ConfigurableResource
-from sqlalchemy import DateTime, Engine, Integer, Table, create_engine, event, func, select, text
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.tables import metadata
 
 
@@ -44,13 +58,48 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def records(frame: pd.DataFrame, table: Table) -> list[dict]:
-    """Rows in the table's column order and types, as plain Python values (None for missing, never NaN)."""
-    frame = frame[[c.name for c in table.columns]].copy()
+def db_rows(frame: pd.DataFrame, table: Table, dialect: Dialect | None = None) -> list[tuple]:
+    """Rows of `frame` as tuples in the table's column order: plain Python values, None for missing (never NaN)
+    and, given a `dialect`, what its bind processors would send the driver (SQLite stores dates as text).
+
+    Whole columns are converted at once; a processor runs once per distinct value (a day, a run's timestamp).
+    """
+    columns = []
     for column in table.columns:
-        if isinstance(column.type, Integer):
-            frame[column.name] = frame[column.name].astype("Int64")  # 3.0 -> 3; 3.5 raises: a bug, not data
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+        series = frame[column.name]
+        process = column.type.dialect_impl(dialect).bind_processor(dialect) if dialect else None
+        if process or isinstance(column.type, Date | DateTime):
+            codes, uniques = pd.factorize(series)
+            lookup = pd.array([*(process(v) if process else v for v in uniques.tolist()), None], dtype=object)
+            values = lookup[codes]  # code -1 (missing) picks the trailing None
+        else:
+            if isinstance(column.type, Integer):
+                series = series.astype("Int64")  # 3.0 -> 3; 3.5 raises: a bug, not data
+            values = series.to_numpy(dtype=object, na_value=None)
+        columns.append(values.tolist())
+    return list(zip(*columns, strict=True))
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Insert every row of `frame` in bulk: COPY with psycopg (PostgreSQL), one executemany with SQLite, and
+    SQLAlchemy's own batched insert with any other driver."""
+    if not len(frame):
+        return
+    names = [c.name for c in table.columns]
+    if conn.dialect.driver == "psycopg":
+        preparer = conn.dialect.identifier_preparer
+        copy_sql = f"COPY {preparer.format_table(table)} ({', '.join(map(preparer.quote, names))}) FROM STDIN"
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                for row in db_rows(frame, table):
+                    copy.write_row(row)
+        except dbapi.Error as exc:  # as SQLAlchemy would raise it (IntegrityError for a duplicate key...)
+            raise DBAPIError.instance(copy_sql, None, exc, dbapi.Error, dialect=conn.dialect) from None
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(str(table.insert().compile(dialect=conn.dialect)), db_rows(frame, table, conn.dialect))
+    else:
+        conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in db_rows(frame, table)])
 
 
 class Warehouse(ConfigurableResource):
@@ -74,8 +123,7 @@ class Warehouse(ConfigurableResource):
             if company_id is not None:
                 where &= table.c.company_id == company_id
             conn.execute(table.delete().where(where))
-            if len(frame):
-                conn.execute(table.insert(), records(frame, table))
+            insert_frame(conn, table, frame)
         return len(frame)
 
     def read(
