@@ -127,7 +127,7 @@ PROJECT = ["-m", "reporting_assets"]
 FLOOR = ["-d", str(ROOT / "scripts"), "-m", "bench_floor"]
 
 
-def year_backfill(base: Path, sim, start: date, end: date) -> dict[str, Any]:
+def year_backfill(base: Path, sim: Sim, start: date, end: date) -> dict[str, Any]:
     """Part 1: the real assets and their empty twins over the same range, same executor, same instance setup."""
     from reporting_assets.warehouse.store import Warehouse
     from reporting_assets.warehouse.tables import metadata
@@ -150,7 +150,7 @@ def year_backfill(base: Path, sim, start: date, end: date) -> dict[str, Any]:
     }
 
 
-def single_vs_ranged(base: Path, sim, start: date, days: int) -> dict[str, Any]:
+def single_vs_ranged(base: Path, sim: Sim, start: date, days: int) -> dict[str, Any]:
     """Part 2: `days` one-partition runs (the default backfill) vs one ranged run of the same days."""
     keys = [(start + timedelta(days=i)).isoformat() for i in range(days)]
     single_ws = Workspace(base, "single", sim.url, sim.token)
