@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.tables import metadata
@@ -46,8 +47,19 @@ def engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    _create_tables(engine)
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the missing tables. Steps that start together on a new warehouse race to create them: the loser's
+    CREATE fails ("already exists"); once the winner is done, a retry finds them there."""
+    retrying = Retrying(
+        retry=retry_if_exception_type(DBAPIError), wait=wait_random(0.05, 0.5), stop=stop_after_attempt(8), reraise=True
+    )
+    for attempt in retrying:
+        with attempt:
+            metadata.create_all(engine)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
