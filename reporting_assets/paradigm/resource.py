@@ -11,12 +11,11 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.paradigm.endpoints import Endpoint, PayloadError
+from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
 
 if TYPE_CHECKING:
     from reporting_assets.paradigm.client import ParadigmClient
-
-from reporting_assets.paradigm.endpoints import Endpoint, PayloadError
-from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
 
 DEMO = "demo"
 
