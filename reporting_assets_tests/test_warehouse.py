@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from reporting_assets.warehouse.store import Warehouse, default_database_url, engine_for
+from reporting_assets.warehouse.store import Warehouse, _lost_creation_race, default_database_url, engine_for
 from reporting_assets.warehouse.tables import chat_sessions, tools_usage
 
 NOW = datetime(2025, 1, 10, 6, 0, tzinfo=UTC)
@@ -125,3 +125,13 @@ def test_steps_starting_together_on_a_new_warehouse_both_create_its_tables(tmp_p
         for worker in workers:
             worker.join()
         assert outcomes == ["ok", "ok"], url
+
+
+def test_only_a_lost_creation_race_is_retried():
+    def error(message: str) -> OperationalError:
+        return OperationalError("CREATE TABLE t", {}, Exception(message))
+
+    assert _lost_creation_race(error("table chat_sessions already exists"))
+    assert _lost_creation_race(error("database is locked"))
+    assert not _lost_creation_race(error('connection to server at "db" failed: Connection refused'))
+    assert not _lost_creation_race(error('password authentication failed for user "reporting"'))

@@ -200,10 +200,10 @@ def _empty_day(reporting: list[dict[str, Any]], fault: Fault) -> None:
 def _duplicate_row(reporting: list[dict[str, Any]], fault: Fault) -> None:
     for company in reporting:
         if company["dates"]:
-            copy = json.loads(json.dumps(company["dates"][0]))
+            twin = copy.deepcopy(company["dates"][0])
             if fault.field:
-                copy[fault.field] = fault.value
-            company["dates"].insert(1, copy)
+                twin[fault.field] = fault.value
+            company["dates"].insert(1, twin)
 
 
 def _drop_company(reporting: list[dict[str, Any]], fault: Fault) -> None:

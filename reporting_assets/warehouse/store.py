@@ -23,8 +23,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.tables import metadata
@@ -53,13 +53,19 @@ def engine_for(url: str) -> Engine:
 
 def _create_tables(engine: Engine) -> None:
     """Create the missing tables. Steps that start together on a new warehouse race to create them: the loser's
-    CREATE fails ("already exists"); once the winner is done, a retry finds them there."""
-    retrying = Retrying(
-        retry=retry_if_exception_type(DBAPIError), wait=wait_random(0.05, 0.5), stop=stop_after_attempt(8), reraise=True
-    )
-    for attempt in retrying:
+    CREATE fails ("already exists", or SQLite "database is locked" while the winner switches it to WAL); once
+    the winner is done, a retry finds them there. Other errors (unreachable database, bad password) raise at once.
+    """
+    race = retry_if_exception(_lost_creation_race)
+    for attempt in Retrying(retry=race, wait=wait_random(0.05, 0.5), stop=stop_after_attempt(8), reraise=True):
         with attempt:
             metadata.create_all(engine)
+
+
+def _lost_creation_race(exc: BaseException) -> bool:
+    # PostgreSQL may report a concurrent CREATE TABLE as a duplicate type name: an IntegrityError
+    message = str(exc.orig) if isinstance(exc, DBAPIError) else ""
+    return isinstance(exc, IntegrityError) or "already exists" in message or "database is locked" in message
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
