@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.warehouse.store import Warehouse, engine_for
+from reporting_assets_tests.receiver import Receiver
 
 PG_ROOT_URL = os.environ.get("REPORTING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TOKEN = "test-token-5f1c9e0b7d"  # distinctive, so leak scans cannot miss it
@@ -83,3 +84,11 @@ def warehouse(request: pytest.FixtureRequest, tmp_path) -> Warehouse:
     if request.param == "sqlite":
         return Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     return Warehouse(url=request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A JSON receiver for apprise's `json://` on a free port, started by the test (`receiver.start()`)."""
+    r = Receiver()
+    yield r
+    r.stop()

@@ -9,7 +9,7 @@ from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, m
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import RAW_TABLES
+from reporting_assets.warehouse.tables import RAW_TABLES, load_log
 
 
 def run(
@@ -32,8 +32,18 @@ def run(
 
 
 def snapshot(warehouse: Warehouse, tables: Sequence[str] = tuple(RAW_TABLES)) -> dict[str, pd.DataFrame]:
-    """Every row of each table, `ingested_at` aside, in key order: equal snapshots mean equal tables."""
-    return {name: warehouse.read(RAW_TABLES[name]).drop(columns="ingested_at") for name in tables}
+    """Every row of each table, `ingested_at` aside, in key order, and the tables' days in the load ledger
+    (with their row counts): equal snapshots mean equal tables and equal ledgers."""
+    out = {name: warehouse.read(RAW_TABLES[name]).drop(columns="ingested_at") for name in tables}
+    out["load_log"] = ledger_rows(warehouse, tables)
+    return out
+
+
+def ledger_rows(warehouse: Warehouse, assets: Sequence[str]) -> pd.DataFrame:
+    """The ledger rows of `assets` (asset, date, company_scope, rows), sorted; when and by which run aside."""
+    frame = warehouse.read(load_log, columns=["asset", "date", "company_scope", "rows"])
+    frame = frame[frame["asset"].isin(list(assets))]
+    return frame.sort_values(["asset", "date", "company_scope"], ignore_index=True)
 
 
 def assert_same_tables(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:

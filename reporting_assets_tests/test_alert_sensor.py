@@ -3,18 +3,15 @@ JSON receiver on 127.0.0.1 reached through apprise's `json://`."""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance, SensorDefinition, build_run_status_sensor_context, build_sensor_context
 
+from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
@@ -26,9 +23,9 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_events
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import run
+from reporting_assets_tests.receiver import SECRET, Receiver
 
 TODAY = datetime.now(UTC).date()
-SECRET = "hook-secret-93ad"
 RULES = """\
 settings:
   notify_horizon_days: {horizon}
@@ -44,52 +41,6 @@ rules:
 """
 ASSETS = [a for a in [*raw_assets, *kpi_assets] if a.key.path[-1] in ("chat_sessions", "chat_feedbacks")]
 ASSETS += [a for a in kpi_assets if a.key.path[-1] == "adoption_satisfaction"]
-
-
-class Receiver:
-    """An HTTP endpoint collecting the JSON bodies posted to it; `start()` may come after a failed tick."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.messages: list[dict] = []
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        messages = self.messages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"json://user:{SECRET}@127.0.0.1:{self.port}/alerts"
-
-    def titles(self) -> list[str]:
-        return [m["title"] for m in self.messages]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 def _incident_simulator(days: tuple[date, ...]) -> tuple[RunningSimulator, ThreadingHTTPServer]:
@@ -259,3 +210,34 @@ def test_silenced_alerts_are_recorded_not_sent(tmp_path: Path, receiver: Receive
         server.server_close()
     assert receiver.messages == []
     assert list(warehouse.read(alert_events)["status"]) == ["firing"]
+
+
+def test_late_raw_data_is_notified_once_per_asset_and_resolved_once_when_it_arrives(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    receiver.start()
+    ticker, instance, resources, warehouse = _setup(tmp_path, receiver, simulator)
+    raw = [a for a in raw_assets if a.key.path[-1] in ("chat_sessions", "chat_feedbacks")]
+    clock = {"now": datetime(2026, 3, 10, 8, 30, tzinfo=UTC)}  # before the 09:00 deadline of 2026-03-09
+    late = Freshness(assets=("chat_sessions", "chat_feedbacks"), hour_utc=9, first_day=date(2026, 3, 1))
+    ticker.sensor = build_alert_sensor(load_rules(tmp_path / "alerts.yaml"), late_data=late, now=lambda: clock["now"])
+    assert run(raw, resources, "2026-03-01", "2026-03-08", instance).success
+
+    ticker.tick()
+    assert receiver.messages == []  # 2026-03-08 is loaded and 2026-03-09 is not due yet
+    clock["now"] = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+    ticker.tick()
+    ticker.tick()
+    assert sorted(receiver.titles()) == ["[FIRING] raw_data_late (critical)"] * 2
+    assert sorted(m["message"].split(":")[0] for m in receiver.messages) == ["chat_feedbacks", "chat_sessions"]
+    assert "1 day(s) not loaded, none since 2026-03-08" in receiver.messages[0]["message"]
+
+    assert run(raw[:1], resources, "2026-03-09", instance=instance).success  # one of the two arrives
+    ticker.tick()
+    ticker.tick()
+    assert receiver.titles()[2:] == ["[RESOLVED] raw_data_late (critical)"]
+    assert receiver.messages[2]["message"].startswith(f"{raw[0].key.path[-1]}: loaded again up to 2026-03-09")
+    late_rows = warehouse.read(alert_events)
+    assert sorted(zip(late_rows["asset"], late_rows["status"], late_rows["notifications_sent"], strict=True)) == sorted(
+        [(raw[0].key.path[-1], "resolved", 2), (raw[1].key.path[-1], "firing", 1)]
+    )

@@ -30,7 +30,9 @@ def _kpi(values: list[float]) -> pd.DataFrame:
 
 
 def _sync(warehouse: Warehouse, values: list[float], since: date = DAY0) -> state.Changes:
-    return state.sync(warehouse.engine, RULE.name, episodes(RULE, _kpi(values)), since)
+    kpi = _kpi(values)
+    loaded = pd.DataFrame({"date": kpi["date"], "company_scope": pd.array([None] * len(kpi), dtype="Int64")})
+    return state.sync(warehouse.engine, RULE.name, episodes(RULE, kpi, loaded), since)
 
 
 def _rows(warehouse: Warehouse) -> list[tuple]:

@@ -50,6 +50,16 @@ def test_every_check_passes_on_simulated_data_but_continuity_warns_on_weekends(s
         assert "('2025-01-11', 103)" in warning.metadata["missing (date, company_id)"].value
 
 
+def test_a_day_that_was_not_loaded_is_not_a_gap_of_every_company(simulator, tmp_path):
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}")
+    res = {"paradigm": simulator.resource(), "warehouse": warehouse}
+    assert run(raw_assets, res, "2025-01-06", "2025-01-07").success  # Mon, Tue
+    assert run(raw_assets, res, "2025-01-09", "2025-01-10").success  # Thu, Fri: Wednesday never loaded
+    results = check_results(warehouse)
+    for name in tables.RAW_TABLES:
+        assert results[(name, "companies_continue")].passed, results[(name, "companies_continue")].metadata
+
+
 def test_duplicate_keys_negative_counts_and_impossible_feedback_fail(tmp_path):
     url = f"sqlite:///{tmp_path / 'bad.db'}"
     engine = create_engine(url)

@@ -1,16 +1,19 @@
 """End to end as an operator runs it: `make instance` + `dagster dev` (webserver and daemon) on a free port, a
-14-day backfill launched through GraphQL by the headless helper, the warehouse checked against an in-process
-run of the same range. Instance storage on SQLite, then on PostgreSQL. Then the same from a real browser."""
+14-day backfill ending 5 days ago launched through GraphQL by the headless helper, the warehouse checked against
+an in-process run of the same range, and what the alert sensor sent about it. Instance storage on SQLite, then
+on PostgreSQL. Then the same from a real browser."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -30,9 +33,27 @@ from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import run
 from reporting_assets_tests.processes import dagster_dev, graphql
 
-START, END = "2026-02-01", "2026-02-14"
+# A range ending 5 days before today: Dagster's backfill also materializes the KPI days after it (up to
+# yesterday), which were never loaded: they must get no rows and no alert.
+LAST = datetime.now(UTC).date() - timedelta(days=5)
+FIRST = LAST - timedelta(days=13)
+START, END = str(FIRST), str(LAST)
 MATERIALIZED = """query($path: [String!]!) { assetOrError(assetKey: {path: $path}) {
-  ... on Asset { assetMaterializations(limit: 1000) { partition } } } }"""
+  ... on Asset { assetMaterializations(limit: 1000) { partition
+    metadataEntries { label ... on BoolMetadataEntry { boolValue } ... on IntMetadataEntry { intValue } } } } } }"""
+TICKS = """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) {
+  ... on Sensor { sensorState { ticks(limit: 20) { timestamp status skipReason } } } } }"""
+# The shipped rules, a canary that holds on every loaded day (so real alerts in the range are seen firing), and a
+# horizon reaching the range's last day, so that they are sent.
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+CANARY = """
+  - name: canary_sessions
+    asset: adoption_satisfaction
+    metric: sessions_count
+    condition: above
+    threshold: -1
+    severity: info
+"""
 
 
 @pytest.fixture
@@ -62,18 +83,69 @@ def _backfill_and_compare(tmp_path: Path, simulator: RunningSimulator, url: str,
     for table in [*RAW_TABLES.values(), *KPI_TABLES.values()]:
         # Dagster's backfill also refreshes the KPI days after END whose 7-day window reads END: compare the range.
         ignore = [c for c in ("ingested_at",) if c in table.c]
-        left = actual.read(table, date(2026, 2, 1), date(2026, 2, 14)).drop(columns=ignore)
+        left = actual.read(table, FIRST, LAST).drop(columns=ignore)
         right = expected.read(table).drop(columns=ignore)
         assert len(left) > 0
         pd.testing.assert_frame_equal(left, right, obj=table.name)
     for name in KPI_TABLES:
         data = graphql(url, MATERIALIZED, path=[name])["assetOrError"]["assetMaterializations"]
-        assert {m["partition"] for m in data} >= {f"2026-02-{d:02d}" for d in range(1, 15)}, name
+        assert {m["partition"] for m in data} >= {str(FIRST + timedelta(days=d)) for d in range(14)}, name
 
 
-def test_a_backfill_launched_through_graphql_fills_the_warehouse(tmp_path, simulator, capsys) -> None:
-    with dagster_dev(tmp_path, simulator) as (url, db):
+def _alerts_rules(tmp_path: Path) -> Path:
+    shipped = (Path(__file__).parents[1] / "reporting_assets" / "alerts" / "alerts.yaml").read_text()
+    rules = shipped.replace("notify_horizon_days: 3", "notify_horizon_days: 7").replace(
+        "\nrules:\n", "\nrules:" + CANARY
+    )
+    assert "canary_sessions" in rules and "notify_horizon_days: 7" in rules
+    path = tmp_path / "alerts.yaml"
+    path.write_text(rules)
+    return path
+
+
+def _wait_for_a_tick_after(url: str, moment: float, timeout_s: float = 300) -> str:
+    """The skip reason of the first `kpi_alerts` tick that started after `moment` and finished."""
+    selector = {"repositoryLocationName": "paradigm_reporting", "repositoryName": "__repository__"}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        data = graphql(url, TICKS, selector={**selector, "sensorName": "kpi_alerts"})["sensorOrError"]
+        done = [t for t in data["sensorState"]["ticks"] if t["timestamp"] > moment and t["status"] != "STARTED"]
+        if done:
+            return min(done, key=lambda t: t["timestamp"])["skipReason"] or ""
+        time.sleep(2)  # the daemon ticks every 60 s; polling it is not synchronisation of our own code
+    pytest.fail(f"no kpi_alerts tick finished within {timeout_s:.0f} s after the backfill")
+
+
+def test_a_backfill_launched_through_graphql_fills_the_warehouse(tmp_path, simulator, receiver, capsys) -> None:
+    """Also the reproduction of "a day never loaded is not a day without activity": the KPI days after the range
+    get no row and no notification, while the alerts inside the range still fire."""
+    receiver.start()
+    env = {"REPORTING_ALERT_URLS": receiver.url, "REPORTING_ALERT_RULES": str(_alerts_rules(tmp_path))}
+    with dagster_dev(tmp_path, simulator, **env) as (url, db):
         _backfill_and_compare(tmp_path, simulator, url, db, capsys)
+        reason = _wait_for_a_tick_after(url, time.time())
+        materialized = graphql(url, MATERIALIZED, path=["adoption_satisfaction"])["assetOrError"]
+        after = {m["partition"]: m for m in materialized["assetMaterializations"] if m["partition"] > END}
+
+    warehouse = Warehouse(url=f"sqlite:///{db}")
+    for table in KPI_TABLES.values():
+        assert max(warehouse.read(table)["date"]) == LAST, table.name  # nothing for the days never loaded
+    assert str(LAST + timedelta(days=1)) in after  # Dagster did materialize them...
+    for partition in after.values():  # ...and their metadata says "not loaded", never "0 sessions"
+        entries = {e["label"]: e for e in partition["metadataEntries"]}
+        assert entries["loaded"]["boolValue"] is False and "sessions" not in entries, partition
+
+    titles = receiver.titles()
+    canary = [m for m in receiver.messages if "canary_sessions" in m["title"]]
+    assert [m["title"] for m in canary] == ["[FIRING] canary_sessions (info)"] * 3, (titles, reason)
+    assert all(f"on {LAST}" in m["message"] for m in canary)  # firing as of the last loaded day
+    # What fired every time before: no_sessions and sessions_drop on the days never loaded.
+    assert not [t for t in titles if "no_sessions" in t or "sessions_drop" in t], titles
+    kpi_days = [d for m in receiver.messages if "raw_data_late" not in m["title"] for d in DAY.findall(m["message"])]
+    assert kpi_days and max(kpi_days) <= END, titles  # real alerts (low_satisfaction) may fire inside the range
+    # Data stopped arriving after the range: said once per raw asset, by the late-data alert.
+    late = sorted(m["message"].split(":")[0] for m in receiver.messages if "raw_data_late" in m["title"])
+    assert late == sorted(RAW_TABLES), titles
 
 
 def test_the_same_on_a_postgresql_instance(tmp_path, simulator, dagster_postgres, capsys) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from reporting_assets.assets.kpis import kpi_assets
 from reporting_assets.assets.raw import raw_assets
-from reporting_assets.warehouse import tables
+from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.store import Warehouse
 
 from .helpers import run
@@ -183,12 +183,15 @@ def test_a_30_day_ranged_run_equals_30_single_day_runs(simulator, tmp_path):
 # --- edge cases on hand-made raw rows -------------------------------------------------------------------------
 
 D1, D2, D3 = date(2025, 3, 3), date(2025, 3, 4), date(2025, 3, 5)
+LOADED_FROM = D1 - timedelta(days=30)  # every window of D1..D3 is loaded, 30-day ones included
 NOW = datetime(2025, 3, 6, tzinfo=UTC)
 
 
-def write(warehouse: Warehouse, table, rows: list[dict]) -> None:
+def write(warehouse: Warehouse, table, rows: list[dict], first: date = LOADED_FROM, last: date = D3) -> None:
+    """Raw rows of `table`, and its days `first..last` in the load ledger, as a raw asset writes them."""
     frame = pd.DataFrame([{"ingested_at": NOW, **r} for r in rows], columns=[c.name for c in table.columns])
-    warehouse.replace(table, D1, D3, frame)
+    days = ledger.day_counts(frame, first, last, None)
+    warehouse.replace(table, first, last, frame, loaded=ledger.entries(table.name, days, "test"))
 
 
 def company(cid: int) -> dict:

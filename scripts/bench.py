@@ -197,6 +197,7 @@ def ingest(url: str, start: date, end: date, companies: int, per_day: int) -> di
     """
     from reporting_assets.paradigm.endpoints import ENDPOINTS
     from reporting_assets.paradigm.resource import date_chunks
+    from reporting_assets.warehouse import ledger
     from reporting_assets.warehouse.store import Warehouse
 
     endpoint, warehouse = ENDPOINTS["used_documents"], Warehouse(url=url)
@@ -209,7 +210,8 @@ def ingest(url: str, start: date, end: date, companies: int, per_day: int) -> di
         t1 = time.perf_counter()
         frame = endpoint.flatten(payload).frame.assign(ingested_at=datetime.now(UTC))
         t2 = time.perf_counter()
-        warehouse.replace(endpoint.table, lo, hi, frame)
+        loaded = ledger.entries(endpoint.name, ledger.day_counts(frame, lo, hi, None), "bench")
+        warehouse.replace(endpoint.table, lo, hi, frame, loaded=loaded)
         t3 = time.perf_counter()
         decode_s, flatten_s, write_s = decode_s + t1 - t0, flatten_s + t2 - t1, write_s + t3 - t2
         rows += len(frame)

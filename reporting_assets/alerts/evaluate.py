@@ -4,12 +4,17 @@ An episode is a run of consecutive days on which a rule's condition holds for on
 has lasted `for_days`; it resolves on the first later day the condition no longer holds. Episodes that never
 reached `for_days` are dropped unless still open (`pending`). Everything follows from the data, so evaluating
 the same rows twice gives the same episodes: the basis of "never notify twice".
+
+Only days in the load ledger of the rule's asset are evaluated (`loaded`): a day that was never loaded is not
+a day without activity, so on it a rule neither holds nor stops holding; the evaluated days follow one another
+as if it were not there, and the latest loaded day is "today" for open episodes.
 """
 
 from __future__ import annotations
 
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse.ledger import covered
 
 CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
 EPISODE_COLUMNS = [
@@ -30,24 +35,30 @@ EPISODE_COLUMNS = [
 ]
 
 
-def conditions(rule: Rule, kpi: pd.DataFrame) -> pd.DataFrame:
-    """Per watched company and day, from its first row to the table's latest day: value, limit, holds.
+def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFrame:
+    """Per watched company and loaded day, from its first row to the latest loaded day: value, limit, holds.
 
-    A day without a row counts as 0 for a count metric and as NULL (never holding a comparison) otherwise.
-    Several rows per company and day (resource_usage) are added up.
+    `loaded` holds the ledger rows (date, company_scope) of the rule's asset. A loaded day without a row counts
+    as 0 for a count metric (for a rolling one, only when its whole window is loaded) and as NULL (never holding
+    a comparison) otherwise. Several rows per company and day (resource_usage) are added up.
     """
     rows = kpi if rule.companies == "all" else kpi[kpi["company_id"].isin(rule.companies)]
-    if rows.empty:
+    if rows.empty or loaded.empty:
         return pd.DataFrame(columns=CONDITION_COLUMNS)
     rows = rows.assign(date=pd.to_datetime(rows["date"]))
     daily = rows.groupby(["company_id", "date"])[rule.metric].sum(min_count=1).astype("float64")
     first = rows.groupby("company_id")["date"].min()
-    days = pd.date_range(rows["date"].min(), pd.to_datetime(kpi["date"]).max(), freq="D")
-    grid = pd.MultiIndex.from_product([first.index, days], names=["company_id", "date"])
+    days = pd.DatetimeIndex(sorted(set(pd.to_datetime(loaded["date"])))).rename("date")
+    grid = pd.MultiIndex.from_product([first.index, days[days >= first.min()]], names=["company_id", "date"])
     since = first.reindex(grid.get_level_values("company_id")).to_numpy()
-    value = daily.reindex(grid)[grid.get_level_values("date") >= since]
+    day_loaded = covered(loaded, grid)
+    grid = grid[(grid.get_level_values("date") >= since) & day_loaded.to_numpy()]
+    value = daily.reindex(grid)
     if rule.counts:
-        value = value.fillna(0.0)
+        absent = ~grid.isin(daily.index)
+        if rule.window_days > 1:  # a rolling count is only known to be 0 when its whole window is loaded
+            absent &= _whole_window(grid, rule.window_days)
+        value = value.where(~absent, 0.0)
 
     threshold = rule.threshold if rule.threshold is not None else 0.0
     if rule.condition in ("below", "above"):
@@ -70,9 +81,16 @@ def conditions(rule: Rule, kpi: pd.DataFrame) -> pd.DataFrame:
     return out[CONDITION_COLUMNS]
 
 
-def episodes(rule: Rule, kpi: pd.DataFrame) -> pd.DataFrame:
-    """The rule's alert episodes over `kpi` (every day it covers), one row per (company, start day)."""
-    cond = conditions(rule, kpi)
+def _whole_window(grid: pd.MultiIndex, days: int) -> pd.Series:
+    """For each (company_id, date) of `grid` (its loaded days): are all `days` days ending on it in `grid`?"""
+    frame = pd.DataFrame({"n": 1.0}, index=grid).reset_index("company_id")
+    count = frame.groupby("company_id")["n"].rolling(f"{days}D").sum()
+    return (count.reindex(grid) >= days).to_numpy()
+
+
+def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFrame:
+    """The rule's alert episodes over the loaded days of `kpi`, one row per (company, start day)."""
+    cond = conditions(rule, kpi, loaded)
     if not cond["holds"].any():
         return pd.DataFrame(columns=EPISODE_COLUMNS)
     latest = cond["date"].max()

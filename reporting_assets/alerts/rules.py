@@ -70,6 +70,11 @@ class Rule(_Strict):
         """True when the metric is a count (an absent day means 0), False for rates and ratios (NULL)."""
         return isinstance(KPI_TABLES[self.asset].c[self.metric].type, Integer)
 
+    @property
+    def window_days(self) -> int:
+        """Days the metric sums over (1 for a daily figure, 7 for `sessions_7d`...)."""
+        return KPI_TABLES[self.asset].c[self.metric].info.get("window_days", 1)
+
     def watches(self, company_id: int) -> bool:
         return self.companies == "all" or company_id in self.companies
 

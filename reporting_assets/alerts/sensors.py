@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
@@ -18,11 +19,11 @@ from dagster import (
 )
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from reporting_assets.alerts import state
+from reporting_assets.alerts import freshness, state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
-from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.store import Warehouse, checkpoint
 from reporting_assets.warehouse.tables import KPI_TABLES
 
 PAGE = 1000
@@ -74,27 +75,42 @@ def deliver(
     return counts
 
 
-def build_alert_sensor(rules: RuleSet, name: str = "kpi_alerts") -> SensorDefinition:
-    """The sensor evaluating `rules` on the KPI partitions materialized since its last tick."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_alert_sensor(
+    rules: RuleSet,
+    name: str = "kpi_alerts",
+    late_data: freshness.Freshness | None = None,
+    now: Callable[[], datetime] = _utc_now,
+) -> SensorDefinition:
+    """The sensor evaluating `rules` on the KPI partitions materialized since its last tick, and, given
+    `late_data`, whether yesterday's raw data is loaded by its deadline. `now` is the clock (tests set it)."""
     watched = {rule.asset for rule in rules.rules}
 
     @sensor(
         name=name,
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Evaluates the alert rules on newly materialized KPI partitions and sends notifications.",
+        description="Evaluates the alert rules on newly materialized KPI partitions (loaded days only) and "
+        "whether yesterday's raw data arrived in time, and sends notifications.",
     )
     def _alerts(context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> SkipReason:
         cursor = json.loads(context.cursor) if context.cursor else {}
         changed = changed_partitions(context, watched, cursor)
-        today = datetime.now(UTC).date()
+        clock = now()
+        today = clock.date()
         horizon = today - timedelta(days=rules.settings.notify_horizon_days)
         changes = state.Changes()
         for rule in rules.rules:
             if rule.asset in changed:
                 columns = ["date", "company_id", "company_name", rule.metric]
                 kpi = warehouse.read(KPI_TABLES[rule.asset], columns=columns)
-                changes += state.sync(warehouse.engine, rule.name, episodes(rule, kpi), changed[rule.asset])
+                found = episodes(rule, kpi, warehouse.loaded([rule.asset]))
+                changes += state.sync(warehouse.engine, rule.name, found, changed[rule.asset])
+        if late_data is not None:
+            changes += freshness.evaluate(warehouse.engine, late_data, clock)
         context.update_cursor(json.dumps(cursor))
 
         for verb, keys in (("fired", changes.fired), ("resolved", changes.resolved), ("pending", changes.pending)):
@@ -102,6 +118,7 @@ def build_alert_sensor(rules: RuleSet, name: str = "kpi_alerts") -> SensorDefini
                 note = "" if day >= horizon or verb == "pending" else " (older than the horizon: recorded, not sent)"
                 context.log.info(f"{verb}: {fingerprint} on {day}{note}")
         counts = deliver(context, warehouse, notifier, rules, today)
+        checkpoint(warehouse.engine, mode="PASSIVE")
         evaluated = ", ".join(f"{a} from {d}" for a, d in sorted(changed.items())) or "nothing new"
         return SkipReason(
             f"evaluated {evaluated}; fired {len(changes.fired)}, resolved {len(changes.resolved)}, "

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Integer, Table, func, or_, select
 from reporting_assets.assets.raw import raw_assets
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.settings import env_int
+from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 
@@ -56,18 +57,24 @@ def _keys_unique(warehouse: Warehouse, table: Table) -> AssetCheckResult:
 
 
 def _companies_continue(warehouse: Warehouse, table: Table) -> AssetCheckResult:
-    """Over the latest days: which company had rows one day and none the next (a possible ingestion gap)."""
+    """Over the latest loaded days: which company had rows one day and none the next loaded one (a possible
+    ingestion gap). A next day that was not loaded is not a gap of the company: it is not known yet."""
     with warehouse.engine.connect() as conn:
         latest = conn.execute(select(func.max(table.c.date))).scalar_one()
         if latest is None:
             return AssetCheckResult(passed=True, metadata={"gaps": 0, "note": "table is empty"})
         since = latest - timedelta(days=CONTINUITY_DAYS)
         seen = pd.read_sql(select(table.c.date, table.c.company_id).distinct().where(table.c.date >= since), conn)
-    present = set(zip(seen["date"], seen["company_id"], strict=True))
+    loaded = warehouse.loaded([table.name], since, latest + timedelta(days=1))
+    seen["date"] = pd.to_datetime(seen["date"]).dt.date
+    nxt = pd.MultiIndex.from_arrays(
+        [seen["company_id"], seen["date"] + timedelta(days=1)], names=["company_id", "date"]
+    )
+    present = nxt.isin(pd.MultiIndex.from_frame(seen[["company_id", "date"]]))
     gaps = sorted(
-        (str(day + timedelta(days=1)), company)
-        for day, company in present
-        if day < latest and (day + timedelta(days=1), company) not in present
+        (str(day), company)
+        for (company, day), is_present, is_loaded in zip(nxt, present, covered(loaded, nxt), strict=True)
+        if is_loaded and not is_present
     )
     return AssetCheckResult(
         passed=not gaps,

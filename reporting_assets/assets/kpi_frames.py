@@ -1,8 +1,12 @@
 """The KPI tables computed from raw rows: pure pandas, vectorised, no Dagster and no SQL (easy to test).
 
-Each function takes the raw rows of the trailing window it needs (`start - lookback .. end`) and returns the
-KPI rows for `start..end`. A company gets a row on a day when it was active within the KPI's trailing window
-(7 days, 30 for user activity): days without activity get zero counts, NULL rates and their rolling figures.
+Each function takes the raw rows of the trailing window it needs (`start - lookback .. end`), keyword
+arguments named after their raw tables, and the load ledger of those tables over the same window (`loaded`:
+asset, date, company_scope). It returns the KPI rows for `start..end`:
+- a company-day gets a row only when that day is loaded in every input, and the company was active within the
+  KPI's trailing window (7 days, 30 for user activity); a loaded day without activity has zero counts;
+- a rolling figure is NULL unless every day of its window is loaded (days before the first partition never
+  are): a partial sum is never presented as whole.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse.ledger import covered
 
 KEY = ["date", "company_id"]
 
@@ -69,7 +74,7 @@ def distinct_users(activity: pd.DataFrame, days: int, grid_index: pd.MultiIndex)
         ]
     )
     per_day = events.groupby(["company_id", "date"])["delta"].sum()
-    if per_day.empty:
+    if per_day.empty or grid_index.empty:
         return pd.Series(0, index=grid_index, dtype="int64")
     dates = grid_index.get_level_values("date")
     span = pd.date_range(min(dates.min(), acts["date"].min()), dates.max(), freq="D")
@@ -78,6 +83,19 @@ def distinct_users(activity: pd.DataFrame, days: int, grid_index: pd.MultiIndex)
     )
     counts = per_day.reindex(full, fill_value=0).groupby(level="company_id").cumsum()
     return counts.reindex(grid_index, fill_value=0).astype("int64")
+
+
+def loaded_in(loaded: pd.DataFrame, assets: Sequence[str], index: pd.MultiIndex) -> pd.Series:
+    """Whether each (company_id, date) of `index` is loaded in every one of `assets`."""
+    ok = pd.Series(True, index=index)
+    for asset in assets:
+        ok &= covered(loaded[loaded["asset"] == asset], index)
+    return ok
+
+
+def whole_window(day_loaded: pd.Series, days: int) -> pd.Series:
+    """Whether all `days` days ending on each date are loaded, per company (a grid from `dense`)."""
+    return rolling_sum(day_loaded.astype("int64").to_frame("n"), days)["n"] == days
 
 
 def _finish(frame: pd.DataFrame, columns: Sequence[str], names: pd.Series, start: date, end: date) -> pd.DataFrame:
@@ -94,34 +112,52 @@ USER_LOOKBACK_DAYS = 29  # active_users_30d
 
 
 def adoption_satisfaction(
-    sessions: pd.DataFrame, feedbacks: pd.DataFrame, start: date, end: date, columns: Sequence[str]
+    *,
+    chat_sessions: pd.DataFrame,
+    chat_feedbacks: pd.DataFrame,
+    loaded: pd.DataFrame,
+    start: date,
+    end: date,
+    columns: Sequence[str],
 ) -> pd.DataFrame:
     """Sessions and feedback joined per company and day, with rates and 7-day figures.
 
     Inputs cover `start - ADOPTION_LOOKBACK_DAYS .. end`. A company in one input only still gets its row.
     """
-    s = _prep(sessions, ["sessions_count", "user_queries_count", "model_responses_count"])
-    f = _prep(feedbacks, ["model_responses_count", "likes_count", "dislikes_count", "copies_count"])
+    s = _prep(chat_sessions, ["sessions_count", "user_queries_count", "model_responses_count"])
+    f = _prep(chat_feedbacks, ["model_responses_count", "likes_count", "dislikes_count", "copies_count"])
     daily = s.merge(f, on=KEY, how="outer", suffixes=("", "_feedback"))
     if daily.empty:
         return pd.DataFrame(columns=list(columns))
     daily["model_responses_count"] = daily["model_responses_count"].fillna(daily.pop("model_responses_count_feedback"))
     grid = dense(daily.fillna(0).assign(active=1), start - timedelta(days=ADOPTION_LOOKBACK_DAYS), end)
+    day_loaded = loaded_in(loaded, ["chat_sessions", "chat_feedbacks"], grid.index)
     week = rolling_sum(grid[["sessions_count", "likes_count", "dislikes_count", "active"]], 7).add_suffix("_7d")
     out = grid.join(week).rename(columns={"sessions_count_7d": "sessions_7d"})
-    out = out[out["active_7d"] > 0]
+    week_loaded = whole_window(day_loaded, 7)
+    out = out[(out["active_7d"] > 0) & day_loaded]
+    week_loaded = week_loaded[out.index]
     rated = out["likes_count"] + out["dislikes_count"]
     out["feedback_rate"] = ratio(rated, out["model_responses_count"])
     out["satisfaction_rate"] = ratio(out["likes_count"], rated)
     out["queries_per_session"] = ratio(out["user_queries_count"], out["sessions_count"])
-    out["satisfaction_rate_7d"] = ratio(out["likes_count_7d"], out["likes_count_7d"] + out["dislikes_count_7d"])
-    return _finish(out, columns, company_names(sessions, feedbacks), start, end)
+    out["sessions_7d"] = out["sessions_7d"].where(week_loaded).astype("Int64")
+    weekly_rate = ratio(out["likes_count_7d"], out["likes_count_7d"] + out["dislikes_count_7d"])
+    out["satisfaction_rate_7d"] = weekly_rate.where(week_loaded)
+    return _finish(out, columns, company_names(chat_sessions, chat_feedbacks), start, end)
 
 
 def resource_usage(
-    documents: pd.DataFrame, tools: pd.DataFrame, start: date, end: date, columns: Sequence[str]
+    *,
+    used_documents: pd.DataFrame,
+    tools_usage: pd.DataFrame,
+    loaded: pd.DataFrame,
+    start: date,
+    end: date,
+    columns: Sequence[str],
 ) -> pd.DataFrame:
     """Tools and documents as one table of resources per company and day, with share and rank by type."""
+    documents, tools = used_documents, tools_usage
     docs = _prep(documents, ["document_id", "document_title", "document_filename", "usage_count"])
     used = pd.concat(
         [
@@ -145,17 +181,28 @@ def resource_usage(
     by_type = used.groupby(["date", "company_id", "resource_type"])["usage_count"]
     used["share"] = ratio(used["usage_count"], by_type.transform("sum"))
     used["rank"] = by_type.rank(method="min", ascending=False).astype("int64")
+    day_loaded = loaded_in(
+        loaded, ["used_documents", "tools_usage"], pd.MultiIndex.from_frame(used[["company_id", "date"]])
+    )
+    used = used[day_loaded.to_numpy()]
     out = _finish(used, columns, company_names(documents, tools), start, end)
     return out.sort_values(["date", "company_id", "resource_type", "rank", "resource_id"], ignore_index=True)
 
 
 def user_activity(
-    users: pd.DataFrame, sessions: pd.DataFrame, start: date, end: date, columns: Sequence[str]
+    *,
+    user_activities: pd.DataFrame,
+    chat_sessions: pd.DataFrame,
+    loaded: pd.DataFrame,
+    start: date,
+    end: date,
+    columns: Sequence[str],
 ) -> pd.DataFrame:
     """Active users per company and day over 1, 7 and 30 days, stickiness, and per-user intensity.
 
-    `users` covers `start - USER_LOOKBACK_DAYS .. end`; `sessions` covers `start..end`.
+    `user_activities` covers `start - USER_LOOKBACK_DAYS .. end`; `chat_sessions` covers `start..end`.
     """
+    users, sessions = user_activities, chat_sessions
     acts = _prep(users, ["user_id"])
     s = _prep(sessions, ["sessions_count", "user_queries_count"])
     daily = pd.concat([acts[KEY], s[KEY]]).drop_duplicates().assign(active=1)
@@ -163,9 +210,13 @@ def user_activity(
         return pd.DataFrame(columns=list(columns))
     daily = daily.merge(s, on=KEY, how="left").fillna(0)
     grid = dense(daily, start - timedelta(days=USER_LOOKBACK_DAYS), end)
-    grid = grid[rolling_sum(grid[["active"]], USER_LOOKBACK_DAYS + 1)["active"] > 0]
+    users_loaded = loaded_in(loaded, ["user_activities"], grid.index)
+    windows = {days: whole_window(users_loaded, days) for days in (7, 30)}
+    keep = rolling_sum(grid[["active"]], USER_LOOKBACK_DAYS + 1)["active"] > 0
+    grid = grid[keep & users_loaded & loaded_in(loaded, ["chat_sessions"], grid.index)]
     for days, name in ((1, "active_users"), (7, "active_users_7d"), (30, "active_users_30d")):
-        grid[name] = distinct_users(acts, days, grid.index)
+        counts = distinct_users(acts, days, grid.index)
+        grid[name] = counts if days == 1 else counts.where(windows[days][grid.index]).astype("Int64")
     grid["stickiness"] = ratio(grid["active_users"], grid["active_users_30d"])
     grid["sessions_per_active_user"] = ratio(grid["sessions_count"], grid["active_users"])
     grid["queries_per_active_user"] = ratio(grid["user_queries_count"], grid["active_users"])

@@ -22,7 +22,7 @@ from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.partitions import daily_partitions, partition_dates
 from reporting_assets.assets.raw import column_schema, preview, report
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse import tables
+from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.store import Warehouse
 
 
@@ -30,7 +30,7 @@ from reporting_assets.warehouse.store import Warehouse
 class Kpi:
     table: Table
     inputs: dict[str, int]  # raw table -> trailing days it needs before each partition
-    compute: Callable[..., "pd.DataFrame"]  # (*input frames, start, end, columns) -> rows of start..end
+    compute: Callable[..., "pd.DataFrame"]  # (**input frames by table name, loaded, start, end, columns)
     summary: Callable[["pd.DataFrame"], dict[str, Any]]  # one day's rows -> that partition's metadata
 
 
@@ -86,6 +86,22 @@ KPIS = (
 )
 
 
+def _rows_per_entry(frame: "pd.DataFrame", entries: "pd.DataFrame") -> list[int]:
+    """KPI rows each ledger entry covers: the day's rows, or the day's rows of its company."""
+    if not len(frame):
+        return [0] * len(entries)
+    per_day = frame["date"].value_counts()
+    per_company = frame.groupby(["date", "company_id"]).size()
+    return [
+        int(per_day.get(day, 0)) if pd.isna(scope) else int(per_company.get((day, int(scope)), 0))
+        for day, scope in zip(entries["date"], entries["company_scope"], strict=True)
+    ]
+
+
+def _partition_metadata(kpi: Kpi, day: "pd.DataFrame") -> dict[str, Any]:
+    return {"loaded": True, "dagster/row_count": len(day), **kpi.summary(day)}
+
+
 def _dep(name: str, lookback: int) -> AssetDep:
     if not lookback:
         return AssetDep(name)
@@ -94,6 +110,9 @@ def _dep(name: str, lookback: int) -> AssetDep:
 
 
 def build_kpi_asset(kpi: Kpi) -> AssetsDefinition:
+    # A day not loaded in every input has no rows: its partition says so, and shows no activity figure.
+    not_loaded = {"loaded": False, "note": f"not computed: not loaded in every input ({', '.join(kpi.inputs)})"}
+
     @asset(
         name=kpi.table.name,
         group_name="paradigm_kpis",
@@ -111,18 +130,32 @@ def build_kpi_asset(kpi: Kpi) -> AssetsDefinition:
     )
     def _kpi(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
-        frames = [
-            warehouse.read(tables.RAW_TABLES[name], start - timedelta(days=lookback), end)
+        frames = {
+            name: warehouse.read(tables.RAW_TABLES[name], start - timedelta(days=lookback), end)
             for name, lookback in kpi.inputs.items()
-        ]
+        }
+        loaded = warehouse.loaded(list(kpi.inputs), start - timedelta(days=max(kpi.inputs.values())), end)
         columns = [c.name for c in kpi.table.columns]
-        frame = kpi.compute(*frames, start, end, columns)
-        warehouse.replace(kpi.table, start, end, frame)
+        frame = kpi.compute(**frames, loaded=loaded, start=start, end=end, columns=columns)
+        computed = ledger.common(
+            {name: loaded[(loaded["asset"] == name) & (loaded["date"] >= start)] for name in kpi.inputs}, start, end
+        )
+        computed["rows"] = _rows_per_entry(frame, computed)
+        warehouse.replace(
+            kpi.table, start, end, frame, loaded=ledger.entries(kpi.table.name, computed, context.run.run_id)
+        )
 
         by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
-        empty = frame.iloc[0:0]
-        days = {key: by_day.get(key, empty) for key in context.partition_keys}
-        per_partition = {key: {"dagster/row_count": len(day), **kpi.summary(day)} for key, day in days.items()}
+        computed_days = set(computed["date"].map(str))
+        per_partition = {
+            key: _partition_metadata(kpi, by_day.get(key, frame.iloc[0:0])) if key in computed_days else not_loaded
+            for key in context.partition_keys
+        }
+        if skipped := len(context.partition_keys) - len(computed_days):
+            context.log.info(
+                f"{kpi.table.name}: {skipped} of {len(context.partition_keys)} days are not loaded in every input "
+                f"({', '.join(kpi.inputs)}): no rows for them"
+            )
         report(context, per_partition, {"run_rows": len(frame), "preview": MetadataValue.md(preview(frame))})
         return MaterializeResult()
 

@@ -24,6 +24,7 @@ from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
 from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 
 PREVIEW_ROWS = 10
@@ -79,10 +80,13 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
             fetched = paradigm.fetch(endpoint, start, end, log=context.log)
         except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
             raise Failure(description=str(exc), allow_retries=isinstance(exc, ParadigmUnavailable)) from None
-        frame = fetched.frame.assign(ingested_at=datetime.now(UTC))
-        warehouse.replace(endpoint.table, start, end, frame, paradigm.company_id)
+        now = datetime.now(UTC)
+        frame = fetched.frame.assign(ingested_at=now)
+        days = ledger.day_counts(frame, start, end, paradigm.company_id)
+        loaded = ledger.entries(endpoint.name, days, context.run.run_id, now)
+        warehouse.replace(endpoint.table, start, end, frame, paradigm.company_id, loaded)
 
-        per_day = frame["date"].map(str).value_counts()
+        per_day = dict(zip(days["date"].map(str), days["rows"], strict=True))
         context.log.info(
             "%s %s..%s: %d rows, %d requests, %d companies",
             endpoint.name,
@@ -101,7 +105,10 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
             "dagster/column_schema": column_schema(endpoint.table, fetched.docs),
             "preview": MetadataValue.md(preview(frame.drop(columns="ingested_at"))),
         }
-        report(context, {key: {"dagster/row_count": int(per_day.get(key, 0))} for key in context.partition_keys}, run)
+        per_partition = {
+            key: {"loaded": True, "dagster/row_count": int(per_day[key])} for key in context.partition_keys
+        }
+        report(context, per_partition, run)
         return MaterializeResult()
 
     return _raw

@@ -6,6 +6,7 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from dagster import ConfigurableResource
 from sqlalchemy import (
@@ -27,7 +28,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse.tables import metadata
+from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.tables import load_log, metadata
 
 
 def default_database_url() -> str:
@@ -52,14 +54,16 @@ def engine_for(url: str) -> Engine:
 
 
 def _create_tables(engine: Engine) -> None:
-    """Create the missing tables. Steps that start together on a new warehouse race to create them: the loser's
-    CREATE fails ("already exists", or SQLite "database is locked" while the winner switches it to WAL); once
-    the winner is done, a retry finds them there. Other errors (unreachable database, bad password) raise at once.
+    """Create the missing tables, and the ledger of a warehouse written before it existed. Steps that start
+    together on a new warehouse race to do so: the loser's CREATE fails ("already exists", or SQLite "database
+    is locked" while the winner switches it to WAL), or its ledger rows clash with the winner's; a retry then
+    finds the work done. Other errors (unreachable database, bad password) raise at once.
     """
     race = retry_if_exception(_lost_creation_race)
     for attempt in Retrying(retry=race, wait=wait_random(0.05, 0.5), stop=stop_after_attempt(8), reraise=True):
         with attempt:
             metadata.create_all(engine)
+            ledger.derive_from_raw(engine)
 
 
 def _lost_creation_race(exc: BaseException) -> bool:
@@ -74,6 +78,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def checkpoint(engine: Engine, mode: Literal["FULL", "PASSIVE"] = "FULL") -> None:
+    """SQLite: copy every committed page of the WAL into the database file, so that `reporting.db` copied alone
+    holds every committed row. FULL waits (busy timeout) for writers still at work, so the run's last write
+    leaves the file complete; PASSIVE never waits. A no-op on other databases."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
 
 
 def db_rows(frame: pd.DataFrame, table: Table, dialect: Dialect | None = None) -> list[tuple]:
@@ -129,10 +142,20 @@ class Warehouse(ConfigurableResource):
     def engine(self) -> Engine:
         return engine_for(self.url)
 
-    def replace(self, table: Table, start: date, end: date, frame: pd.DataFrame, company_id: int | None = None) -> int:
-        """Make `table` hold exactly `frame` for dates `start..end` (one company, or all): one transaction.
+    def replace(
+        self,
+        table: Table,
+        start: date,
+        end: date,
+        frame: pd.DataFrame,
+        company_id: int | None = None,
+        loaded: pd.DataFrame | None = None,
+    ) -> int:
+        """Make `table` hold exactly `frame` for dates `start..end` (one company, or all), and the load ledger
+        exactly `loaded` (`ledger.entries`) for those days: one transaction.
 
-        Re-running any range therefore never duplicates rows, and a failure leaves the table as it was.
+        Re-running any range therefore never duplicates rows, a failure leaves table and ledger as they were,
+        and a day is in the ledger if and only if its rows are in the table.
         """
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # serialise writers of one table (overlapping backfills)
@@ -142,7 +165,15 @@ class Warehouse(ConfigurableResource):
                 where &= table.c.company_id == company_id
             conn.execute(table.delete().where(where))
             insert_frame(conn, table, frame)
+            if loaded is not None:
+                conn.execute(load_log.delete().where(ledger.scope_clause(table.name, start, end, company_id)))
+                insert_frame(conn, load_log, loaded)
+        checkpoint(self.engine)
         return len(frame)
+
+    def loaded(self, assets: list[str], start: date | None = None, end: date | None = None) -> pd.DataFrame:
+        """Ledger rows (asset, date, company_scope) of `assets` over `start..end` (all without a range)."""
+        return ledger.read(self.engine, assets, start, end)
 
     def read(
         self, table: Table, start: date | None = None, end: date | None = None, columns: list[str] | None = None
@@ -153,7 +184,8 @@ class Warehouse(ConfigurableResource):
         Timestamps come back as UTC-aware on every dialect (SQLite itself keeps no time zone).
         """
         selected = [table.c[name] for name in columns] if columns else [table]
-        query = select(*selected).order_by(*table.primary_key.columns)
+        key = list(table.primary_key.columns) or [table.c[name] for name in table.info.get("order_by", ())]
+        query = select(*selected).order_by(*key)
         if start is not None and end is not None:
             query = query.where(table.c.date.between(start, end))
         with self.engine.connect() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Float, Integer, MetaData, String, Table
+from sqlalchemy import Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, func
 
 metadata = MetaData()
 
@@ -20,7 +20,12 @@ def _common(*, raw: bool) -> list[Column]:
     return cols
 
 
-def _count(name: str, comment: str, *, key: bool = False) -> Column:
+def _count(name: str, comment: str, *, key: bool = False, window: int | None = None) -> Column:
+    """A count >= 0; `window`: a rolling figure over that many days, NULL when they are not all loaded."""
+    if window:
+        return Column(
+            name, Integer, comment=f"{comment}; NULL unless all {window} days are loaded", info={"window_days": window}
+        )
     return Column(name, Integer, primary_key=key, comment=comment)
 
 
@@ -83,8 +88,11 @@ user_activities = Table(
 )
 
 
-def _rate(name: str, comment: str) -> Column:
-    """A fraction in [0, 1] (checked), NULL when its denominator is 0."""
+def _rate(name: str, comment: str, *, window: int | None = None) -> Column:
+    """A fraction in [0, 1] (checked), NULL when its denominator is 0 (or its `window` is not all loaded)."""
+    if window:
+        comment = f"{comment}; NULL when undefined or unless all {window} days are loaded"
+        return Column(name, Float, comment=comment, info={"rate": True, "window_days": window})
     return Column(name, Float, comment=f"{comment}; NULL when undefined", info={"rate": True})
 
 
@@ -106,8 +114,8 @@ adoption_satisfaction = Table(
     _rate("feedback_rate", "(likes + dislikes) / model responses"),
     _rate("satisfaction_rate", "likes / (likes + dislikes)"),
     _ratio("queries_per_session", "user queries / sessions"),
-    _count("sessions_7d", "Sessions over the 7 days ending on date"),
-    _rate("satisfaction_rate_7d", "likes / (likes + dislikes) over the 7 days ending on date"),
+    _count("sessions_7d", "Sessions over the 7 days ending on date", window=7),
+    _rate("satisfaction_rate_7d", "likes / (likes + dislikes) over the 7 days ending on date", window=7),
     comment="Adoption and satisfaction per company and day (chat_sessions + chat_feedbacks)",
 )
 
@@ -129,9 +137,9 @@ user_activity = Table(
     metadata,
     *_common(raw=False),
     _count("active_users", "Distinct users active that day"),
-    _count("active_users_7d", "Distinct users active over the 7 days ending on date"),
-    _count("active_users_30d", "Distinct users active over the 30 days ending on date"),
-    _rate("stickiness", "active_users / active_users_30d (DAU / MAU)"),
+    _count("active_users_7d", "Distinct users active over the 7 days ending on date", window=7),
+    _count("active_users_30d", "Distinct users active over the 30 days ending on date", window=30),
+    _rate("stickiness", "active_users / active_users_30d (DAU / MAU)", window=30),
     _count("sessions_count", "Chat sessions started (chat_sessions)"),
     _count("user_queries_count", "Queries sent by users (chat_sessions)"),
     _ratio("sessions_per_active_user", "sessions / active users"),
@@ -162,6 +170,26 @@ alert_events = Table(
     Column("message", String, comment="Human-readable summary, as notified"),
     comment="Alert episodes per rule and company: pending -> firing -> resolved, with their notifications",
 )
+
+load_log = Table(
+    "load_log",
+    metadata,
+    Column("asset", String, nullable=False, comment="Asset (table) whose day this is: a raw asset, or a KPI asset"),
+    Column("date", Date, nullable=False, comment="Day loaded (UTC), the partition key"),
+    Column(
+        "company_scope",
+        Integer,
+        comment="PARADIGM_COMPANY_ID of the load; NULL = every company the token sees",
+    ),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, comment="When the day was written (UTC)"),
+    Column("rows", Integer, nullable=False, comment="Rows written for that day (0 = loaded, no activity)"),
+    Column("run_id", String, comment="Dagster run that wrote it ('upgrade' when derived from older rows)"),
+    info={"order_by": ("asset", "date", "company_scope")},  # its key, NULL scope included (see load_log_key)
+    comment="Load ledger: which days of which asset were loaded. A day absent here was never loaded, which "
+    "is not the same as a day without activity.",
+)
+# One row per (asset, date, scope); a NULL scope counts as one value, hence the expression.
+Index("load_log_key", load_log.c.asset, load_log.c.date, func.coalesce(load_log.c.company_scope, -1), unique=True)
 
 RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities)

@@ -1,0 +1,94 @@
+"""Late data as alerts: a raw asset whose yesterday is still not in the load ledger at the freshness hour.
+
+This is what a missing day really means, so it is said once per asset (firing), and once more when the day
+arrives (resolved), through the same `alert_events` lifecycle as KPI alerts. The freshness checks of the
+raw assets fail in the UI at the same moment; this puts it in the alert channels too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from reporting_assets.alerts import state
+from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.tables import alert_events
+
+RULE_NAME = "raw_data_late"
+ALL_COMPANIES = 0  # alert_events.company_id of an alert about every company the token sees
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Yesterday of each of `assets` is due by `hour_utc` (UTC), from `first_day` on, for `company_scope`."""
+
+    assets: tuple[str, ...]
+    hour_utc: int
+    first_day: date
+    company_scope: int | None = None
+
+    def due(self, now: datetime) -> date | None:
+        """The latest day that should be loaded by `now`; None before the first one is due."""
+        day = now.date() - timedelta(days=1 if now.hour >= self.hour_utc else 2)
+        return day if day >= self.first_day else None
+
+
+def late_episodes(
+    freshness: Freshness, latest: dict[str, date | None], due: date | None, open_since: dict[str, date]
+) -> pd.DataFrame:
+    """Episodes (EPISODE_COLUMNS) for the assets late at `due` (firing) and for those with an open episode
+    (`open_since`: asset -> started_at) whose data has arrived since (resolved)."""
+    rows = []
+    for asset in freshness.assets:
+        last = latest.get(asset)
+        late = due is not None and (last is None or last < due)
+        if late:
+            first_missing = freshness.first_day if last is None else max(last + timedelta(days=1), freshness.first_day)
+            since = min(open_since.get(asset, first_missing), first_missing)
+            status, day, value = "firing", due, float((due - first_missing).days + 1)
+            message = (
+                f"{asset}: {value:.0f} day(s) not loaded, none since {last or 'the first partition'} "
+                f"(due by {freshness.hour_utc:02d}:00 UTC each day; is the daily_refresh schedule running?)"
+            )
+        elif asset in open_since:
+            since, status, day, value = open_since[asset], "resolved", last, 0.0
+            message = f"{asset}: loaded again up to {last}; it was late since {open_since[asset]}"
+        else:
+            continue
+        rows.append(
+            {
+                "fingerprint": f"{RULE_NAME}/{asset}",
+                "started_at": since,
+                "rule_name": RULE_NAME,
+                "severity": "critical",
+                "asset": asset,
+                "company_id": freshness.company_scope or ALL_COMPANIES,
+                "company_name": "every company" if freshness.company_scope is None else None,
+                "date": day,
+                "metric": "days_not_loaded",
+                "value": value,
+                "threshold": 0.0,
+                "status": status,
+                "resolved_at": day if status == "resolved" else None,
+                "message": message,
+            }
+        )
+    return pd.DataFrame(rows, columns=EPISODE_COLUMNS)
+
+
+def evaluate(engine: Engine, freshness: Freshness, now: datetime) -> state.Changes:
+    """Store the late-data alerts as of `now` in `alert_events` (the caller delivers them)."""
+    query = select(alert_events.c.asset, alert_events.c.started_at).where(
+        alert_events.c.rule_name == RULE_NAME, alert_events.c.status.in_(state.OPEN)
+    )
+    with engine.connect() as conn:
+        open_since = dict(conn.execute(query).all())
+    latest = ledger.latest(engine, list(freshness.assets), freshness.company_scope)
+    fresh = late_episodes(freshness, latest, freshness.due(now), open_since)
+    if fresh.empty:
+        return state.Changes()
+    return state.sync(engine, RULE_NAME, fresh, min(fresh["started_at"]))
