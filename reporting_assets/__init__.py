@@ -1,5 +1,5 @@
-"""Paradigm reporting API → SQL warehouse, KPIs and alerts, with Dagster."""
+"""Paradigm reporting API → SQL warehouse, KPIs and alerts, with Dagster.
 
-from reporting_assets.definitions import defs
-
-__all__ = ["defs"]
+Importing this package (or any module of it) has no side effect: the code location is built by
+`reporting_assets.definitions`, from the environment read once into a `Settings`.
+"""

@@ -1,68 +1,110 @@
-"""Assembles the code location: assets, checks, sensors and resources, configured from the environment."""
+"""The code location's entry point: every asset, check, job, schedule, sensor and resource, built from one
+`Settings` read from the environment when Dagster loads it (never at import).
+
+This is the only module that knows every other one, and the only one that chooses implementations: the real
+API or the embedded simulator (`PARADIGM_BASE_URL=demo`), the channels, the warehouse URL.
+"""
 
 from __future__ import annotations
 
-import os
+from typing import TYPE_CHECKING
 
-from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus, Definitions, EnvVar
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    EnvVar,
+    definitions,
+)
 
 from reporting_assets.alerts.freshness import Freshness
-from reporting_assets.alerts.notify import DEFAULT_UI_URL, Notifier
+from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
-from reporting_assets.assets.checks import FRESHNESS_HOUR_UTC, freshness_checks, freshness_sensor, table_checks
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.partitions import daily_partitions
-from reporting_assets.assets.raw import raw_assets
-from reporting_assets.assets.schedules import daily_refresh, daily_refresh_job
+from reporting_assets.assets.checks import build_freshness, table_checks
+from reporting_assets.assets.kpis import build_kpi_assets
+from reporting_assets.assets.partitions import build_partitions
+from reporting_assets.assets.raw import build_raw_assets
+from reporting_assets.assets.schedules import build_daily_refresh
 from reporting_assets.executor import executor
 from reporting_assets.paradigm.resource import ParadigmResource
-from reporting_assets.warehouse.store import Warehouse, default_database_url
+from reporting_assets.settings import Settings
+from reporting_assets.warehouse.store import Warehouse
+
+if TYPE_CHECKING:
+    import httpx
 
 
-def _env(name: str) -> EnvVar | str:
-    """An EnvVar when set (its value never appears in the UI or run config), else an empty string."""
-    return EnvVar(name) if os.environ.get(name) else ""
+class DemoParadigmResource(ParadigmResource):
+    """The Paradigm resource answered in-process by the simulator: `PARADIGM_BASE_URL=demo`."""
+
+    def transport(self) -> httpx.BaseTransport:
+        from reporting_assets.simulator.app import Simulator
+
+        return Simulator(token=self.api_key).transport()
 
 
-def _company_id() -> int | None:
-    value = os.environ.get("PARADIGM_COMPANY_ID", "").strip()
-    if value and not value.isdigit():
-        raise ValueError(f"PARADIGM_COMPANY_ID must be a company id (an integer), got {value!r}")
-    return int(value) if value else None
+def _secret(name: str, value: object) -> EnvVar | str:
+    """An EnvVar when set (its value never appears in the UI or run config, and is read in the run worker)."""
+    return EnvVar(name) if value else ""
 
 
-# Dagster's own automation sensor is stopped until someone starts it: ours runs from the start, so KPI assets
-# follow their sources (AutomationCondition.eager) as soon as the daemon is up.
-automation = AutomationConditionSensorDefinition(
-    "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
-)
+def _paradigm(settings: Settings) -> ParadigmResource:
+    api_key = _secret("PARADIGM_API_KEY", settings.paradigm_api_key)
+    if settings.demo:
+        from reporting_assets.simulator.data import DEFAULT_TOKEN
 
-company_id = _company_id()
-# Yesterday's raw data missing at the freshness hour is notified once per asset, and once more when it arrives.
-late_data = Freshness(
-    assets=tuple(a.key.path[-1] for a in raw_assets),
-    hour_utc=FRESHNESS_HOUR_UTC,
-    first_day=daily_partitions.start.date(),
-    company_scope=company_id,
-)
+        api_key = api_key or DEFAULT_TOKEN
+        return DemoParadigmResource(
+            base_url="http://simulator.invalid", api_key=api_key, company_id=settings.paradigm_company_id
+        )
+    return ParadigmResource(
+        base_url=EnvVar("PARADIGM_BASE_URL") if settings.paradigm_base_url else "",
+        api_key=api_key,
+        company_id=settings.paradigm_company_id,
+    )
 
-defs = Definitions(
-    assets=[*raw_assets, *kpi_assets],
-    asset_checks=[*table_checks, *freshness_checks],
-    jobs=[daily_refresh_job],
-    executor=executor,
-    schedules=[daily_refresh],
-    sensors=[automation, freshness_sensor, build_alert_sensor(load_rules(), late_data=late_data), run_failure_alerts],
-    resources={
-        "paradigm": ParadigmResource(
-            base_url=_env("PARADIGM_BASE_URL"),
-            api_key=_env("PARADIGM_API_KEY"),
-            company_id=company_id,
-        ),
-        "warehouse": Warehouse(url=_env("REPORTING_DATABASE_URL") or default_database_url()),
-        "notifier": Notifier(
-            urls=_env("REPORTING_ALERT_URLS"), ui_url=os.environ.get("REPORTING_UI_URL") or DEFAULT_UI_URL
-        ),
-    },
-)
+
+def build_definitions(settings: Settings) -> Definitions:
+    """The whole code location for `settings`; tests build theirs from a `Settings` of their own."""
+    partitions = build_partitions(settings.paradigm_start_date)
+    raw_assets = build_raw_assets(partitions)
+    freshness_checks, freshness_sensor = build_freshness(raw_assets, settings.reporting_freshness_hour_utc)
+    refresh = build_daily_refresh(partitions, settings.reporting_refresh_hour_utc, settings.reporting_refetch_days)
+    # Yesterday's raw data missing at the freshness hour is notified once per asset, and once more when it arrives.
+    late_data = Freshness(
+        assets=tuple(a.key.path[-1] for a in raw_assets),
+        hour_utc=settings.reporting_freshness_hour_utc,
+        first_day=settings.paradigm_start_date,
+        company_scope=settings.paradigm_company_id,
+    )
+    # Dagster's own automation sensor is stopped until someone starts it: ours runs from the start, so KPI assets
+    # follow their sources (AutomationCondition.eager) as soon as the daemon is up.
+    automation = AutomationConditionSensorDefinition(
+        "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
+    )
+    alerts = build_alert_sensor(load_rules(settings.reporting_alert_rules), late_data=late_data)
+    return Definitions(
+        assets=[*raw_assets, *build_kpi_assets(partitions)],
+        asset_checks=[*table_checks, *freshness_checks],
+        jobs=[refresh.job],
+        executor=executor,
+        schedules=[refresh],
+        sensors=[automation, freshness_sensor, alerts, run_failure_alerts],
+        resources={
+            "paradigm": _paradigm(settings),
+            "warehouse": Warehouse(
+                url=EnvVar("REPORTING_DATABASE_URL") if settings.reporting_database_url else settings.database_url
+            ),
+            "notifier": Notifier(
+                urls=_secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
+            ),
+        },
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    """What Dagster loads (`dagster dev`, `dg`, `-m reporting_assets.definitions`)."""
+    return build_definitions(Settings.load())

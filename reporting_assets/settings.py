@@ -1,15 +1,91 @@
-"""Integer settings from the environment, checked at load so a typo fails with its name, not a traceback."""
+"""Every environment variable of the contract, read and validated once (pydantic-settings).
+
+Builders take a `Settings`; nothing else reads the environment. An invalid value stops the code location with
+one message naming the variable. Secrets (`PARADIGM_API_KEY`, `REPORTING_ALERT_URLS`, `REPORTING_DIGEST_URLS`)
+are only checked here: resources receive them as `dagster.EnvVar`, read in the run worker.
+"""
 
 from __future__ import annotations
 
-import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO = "demo"
+DEFAULT_RULES_PATH = Path(__file__).parent / "alerts" / "alerts.yaml"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+Hour = Annotated[int, Field(ge=0, le=23)]
 
 
-def env_int(name: str, default: int, low: int, high: int) -> int:
-    """`name` as an integer within [low, high], `default` when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValueError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
-    return int(raw)
+class SettingsError(ValueError):
+    """One or more environment variables are invalid; the message names each of them."""
+
+
+class Settings(BaseSettings):
+    """The contract's environment variables (field name = variable name, lower case)."""
+
+    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore")
+
+    paradigm_base_url: str = ""
+    paradigm_api_key: SecretStr | None = None
+    paradigm_company_id: int | None = Field(None, ge=1)
+    paradigm_start_date: date = date(2025, 1, 1)
+    reporting_database_url: str | None = None
+    reporting_alert_rules: Path = DEFAULT_RULES_PATH
+    reporting_alert_urls: SecretStr | None = None
+    reporting_ui_url: str = "http://127.0.0.1:3000"
+    reporting_refresh_hour_utc: Hour = 6
+    reporting_refetch_days: int = Field(3, ge=0, le=366)
+    reporting_freshness_hour_utc: Hour = 9
+    dagster_home: Path | None = None
+
+    @field_validator("reporting_alert_urls")
+    @classmethod
+    def _urls(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        for position, url in enumerate(u.strip() for u in value.get_secret_value().split(",")):
+            if url and not _URL.match(url):
+                raise ValueError(f"entry #{position + 1} is not a URL (scheme://...)")
+        return value
+
+    @field_validator("reporting_alert_rules")
+    @classmethod
+    def _rules_file(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @property
+    def demo(self) -> bool:
+        return self.paradigm_base_url.strip() == DEMO
+
+    @property
+    def database_url(self) -> str:
+        """The warehouse: `REPORTING_DATABASE_URL`, else `reporting.db` under `DAGSTER_HOME` (else `./data/`)."""
+        if self.reporting_database_url:
+            return self.reporting_database_url
+        return f"sqlite:///{((self.dagster_home or Path('data')) / 'reporting.db').resolve()}"
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """The settings from the environment (and `overrides`, for tests); one `SettingsError` if invalid."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+                given = "" if "secret" in error["type"] or "URLS" in name or "KEY" in name else _given(error)
+                problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}{given}")
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _given(error: dict[str, Any]) -> str:
+    value = error.get("input")
+    return f" (got {value!r})" if isinstance(value, str | int | float) else ""

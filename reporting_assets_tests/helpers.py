@@ -8,8 +8,17 @@ import pandas as pd
 from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from reporting_assets.assets.kpis import build_kpi_assets
+from reporting_assets.assets.partitions import build_partitions
+from reporting_assets.assets.raw import build_raw_assets
+from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import RAW_TABLES, load_log
+
+# The assets as the code location builds them with the default settings (partitions from 2025-01-01).
+PARTITIONS = build_partitions(Settings.model_fields["paradigm_start_date"].default)
+raw_assets = build_raw_assets(PARTITIONS)
+kpi_assets = build_kpi_assets(PARTITIONS)
 
 
 def run(

@@ -104,7 +104,7 @@ def dagster_dev(tmp_path: Path, simulator: RunningSimulator, **extra_env: str) -
 
 def materialize_command(start: str, end: str, *, in_process: bool = False) -> list[str]:
     """The contract's headless ranged backfill: `dagster asset materialize --partition-range`, every asset."""
-    command = [str(DAGSTER), "asset", "materialize", "-m", "reporting_assets", "--select", "*"]
+    command = [str(DAGSTER), "asset", "materialize", "-m", "reporting_assets.definitions", "--select", "*"]
     command += ["--partition-range", f"{start}...{end}"]
     if in_process:  # one process for the whole run instead of one per step
         command += ["--config-json", '{"execution": {"config": {"in_process": {}}}}']

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reporting_assets.alerts.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from reporting_assets.settings import Settings
 
 VALID_RULE = """\
 rules:
@@ -36,7 +37,7 @@ def test_environment_variable_picks_the_rules_file(tmp_path: Path, monkeypatch: 
     path = tmp_path / "mine.yaml"
     path.write_text(VALID_RULE)
     monkeypatch.setenv("REPORTING_ALERT_RULES", str(path))
-    assert [r.name for r in load_rules().rules] == ["low_satisfaction"]
+    assert [r.name for r in load_rules(Settings.load().reporting_alert_rules).rules] == ["low_satisfaction"]
 
 
 def test_silences_cover_their_rule_company_and_days(tmp_path: Path) -> None:

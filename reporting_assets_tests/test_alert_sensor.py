@@ -15,14 +15,12 @@ from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import DEFAULT_COMPANIES
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_events
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
-from reporting_assets_tests.helpers import run
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.receiver import SECRET, Receiver
 
 TODAY = datetime.now(UTC).date()

@@ -9,15 +9,15 @@ import pytest
 from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, materialize
 from sqlalchemy import Column, MetaData, Table, create_engine
 
-from reporting_assets.assets.checks import freshness_checks, table_checks
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
+from reporting_assets.assets.checks import build_freshness, table_checks
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import tables
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets_tests.helpers import kpi_assets, raw_assets
 
 from .helpers import run
 
+freshness_checks, _ = build_freshness(raw_assets, hour_utc=9)
 ALL = [*raw_assets, *kpi_assets, *table_checks, *freshness_checks]
 NOW = datetime(2025, 1, 10, tzinfo=UTC)
 

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import importlib
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey, AutomationCondition, BackfillPolicy, DefaultSensorStatus, Definitions
 
+from reporting_assets import executor as executor_module
+from reporting_assets.definitions import build_definitions
+from reporting_assets.settings import Settings, SettingsError
+
 RAW = ["chat_sessions", "chat_feedbacks", "tools_usage", "used_documents", "user_activities"]
+PACKAGE = Path(__file__).parents[1] / "reporting_assets"
 
 
 def load_defs(monkeypatch, **env: str) -> Definitions:
-    unset = ("PARADIGM_API_KEY", "PARADIGM_COMPANY_ID", "REPORTING_DATABASE_URL", "REPORTING_ALERT_URLS")
-    for name in ("PARADIGM_BASE_URL", *unset, "REPORTING_ALERT_RULES"):
-        monkeypatch.delenv(name, raising=False)
+    """The definitions Dagster would load with exactly these contract variables set."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    for module in [m for m in sys.modules if m.startswith("reporting_assets.") or m == "reporting_assets"]:
-        monkeypatch.delitem(sys.modules, module)
-    return importlib.import_module("reporting_assets").defs
+    return build_definitions(Settings.load())
 
 
 def test_definitions_load_with_the_five_raw_assets(monkeypatch):
@@ -92,22 +96,62 @@ def test_an_invalid_rules_file_fails_at_load_naming_line_and_field(monkeypatch, 
         load_defs(monkeypatch, REPORTING_ALERT_RULES=str(path))
 
 
-def test_a_bad_company_id_fails_at_load_with_a_clear_message(monkeypatch):
-    with pytest.raises(ValueError, match="PARADIGM_COMPANY_ID must be a company id"):
-        load_defs(monkeypatch, PARADIGM_COMPANY_ID="acme")
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PARADIGM_COMPANY_ID", "acme", "valid integer"),
+        ("PARADIGM_START_DATE", "2025-13-01", "valid date"),
+        ("REPORTING_REFRESH_HOUR_UTC", "25", "less than or equal to 23"),
+        ("REPORTING_FRESHNESS_HOUR_UTC", "nine", "valid integer"),
+        ("REPORTING_REFETCH_DAYS", "-1", "greater than or equal to 0"),
+        ("REPORTING_ALERT_RULES", "/nowhere/alerts.yaml", "no such file"),
+        ("REPORTING_ALERT_URLS", "slack://ok/a/b, not-a-url-s3cret", "entry #2 is not a URL"),
+    ],
+)
+def test_every_invalid_setting_fails_the_load_naming_its_variable(monkeypatch, name, value, message):
+    with pytest.raises(SettingsError) as failure:
+        load_defs(monkeypatch, **{name: value})
+    assert f"{name}: " in str(failure.value) and message in str(failure.value)
+    assert "s3cret" not in str(failure.value)  # a URL list is a secret: never quoted
+
+
+def test_importing_any_module_reads_no_setting():
+    """A broken setting only matters when the code location is built: the simulator still starts."""
+    env = {"REPORTING_ALERT_RULES": "/nowhere.yaml", "REPORTING_REFRESH_HOUR_UTC": "99", "PATH": "/usr/bin:/bin"}
+    code = "import reporting_assets.simulator.data, reporting_assets.definitions, reporting_assets.simulator.app"
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], env=env, check=True)
+    built = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", "import reporting_assets.definitions as d; d.defs()"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode != 0 and "REPORTING_REFRESH_HOUR_UTC: " in built.stderr
+
+
+def _imports(module: Path) -> set[str]:
+    tree = ast.parse(module.read_text())
+    names = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return names | {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("REPORTING_REFRESH_HOUR_UTC", "25"), ("REPORTING_FRESHNESS_HOUR_UTC", "nine")]
+    ("layer", "forbidden"),
+    [
+        ("paradigm", ("reporting_assets.simulator", "reporting_assets.assets", "reporting_assets.definitions")),
+        ("simulator", ("reporting_assets.paradigm", "reporting_assets.assets", "reporting_assets.warehouse")),
+        ("warehouse", ("reporting_assets.assets", "reporting_assets.alerts", "reporting_assets.paradigm")),
+    ],
 )
-def test_a_bad_integer_setting_fails_at_load_naming_it(monkeypatch, name, value):
-    with pytest.raises(ValueError, match=f"{name} must be an integer from 0 to 23, got '{value}'"):
-        load_defs(monkeypatch, **{name: value})
+def test_layers_import_only_what_they_may(layer, forbidden):
+    for module in (PACKAGE / layer).rglob("*.py"):
+        bad = sorted(name for name in _imports(module) if name.startswith(forbidden))
+        assert not bad, f"{module.relative_to(PACKAGE)} imports {bad}"
 
 
 def test_steps_fork_from_a_preloaded_server_unless_run_config_says_otherwise(monkeypatch):
     defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
-    module = importlib.import_module("reporting_assets.executor")
+    module = executor_module
     assert defs.resolve_implicit_global_asset_job_def().executor_def is module.executor
     default = module._forkserver_by_default
     assert default({"multiprocess": {}}) == {"multiprocess": {"start_method": {"forkserver": {}}}}
@@ -118,6 +162,22 @@ def test_steps_fork_from_a_preloaded_server_unless_run_config_says_otherwise(mon
 
 def test_loading_the_code_location_leaves_pandas_httpx_and_apprise_for_later():
     """Each would add to the start of every process that loads the code (docs/performance.md)."""
-    code = "import sys, reporting_assets; print([m for m in ('pandas', 'httpx', 'apprise') if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True)
+    code = "import sys, reporting_assets.definitions as d; d.defs(); "
+    code += "print([m for m in ('pandas', 'httpx', 'apprise') if m in sys.modules])"
+    env = {"PARADIGM_BASE_URL": "demo", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
+
+
+def test_demo_mode_is_chosen_at_assembly_and_answers_in_process(monkeypatch):
+    from datetime import date
+
+    from reporting_assets.paradigm.endpoints import ENDPOINTS
+
+    paradigm = load_defs(monkeypatch, PARADIGM_BASE_URL="demo").resources["paradigm"]
+    fetched = paradigm.fetch(ENDPOINTS["chat_sessions"], date(2025, 3, 3), date(2025, 3, 4))
+    assert fetched.requests == 1 and set(fetched.frame["company_id"]) == {101, 102, 103}
+    real = load_defs(monkeypatch, PARADIGM_BASE_URL="https://p.example.com").resources["paradigm"]
+    assert real.transport() is None  # the real API: the network

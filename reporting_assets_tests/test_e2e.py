@@ -23,14 +23,12 @@ import sqlalchemy as sa
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.backfill import follow
 from reporting_assets.backfill import main as backfill
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import run
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.processes import dagster_dev, graphql
 
 # A range ending 5 days before today: Dagster's backfill also materializes the KPI days after it (up to

@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets_tests.helpers import kpi_assets, raw_assets
 
 from .helpers import run
 

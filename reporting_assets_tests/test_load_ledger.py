@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, load_log, metadata, used_documents
+from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, load_log, used_documents
+from reporting_assets_tests.helpers import kpi_assets, raw_assets
 
 from .helpers import ledger_rows, run, snapshot
 
@@ -75,35 +73,6 @@ def test_a_company_scoped_run_is_loaded_for_that_company_only(simulator, warehou
     assert list(kpi["company_id"]) == [101]
     computed = ledger_rows(warehouse, ["adoption_satisfaction"])
     assert computed[["date", "company_scope"]].values.tolist() == [[date(2025, 1, 10), 101]]
-
-
-def _old_release_warehouse(url: str) -> None:
-    """The schema before the ledger existed, with rows."""
-    engine = sa.create_engine(url)
-    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t is not load_log])
-    now = datetime(2025, 2, 1, tzinfo=UTC)
-    rows = [
-        {"date": date(2025, 1, d), "company_id": c, "company_name": f"Co{c}", "ingested_at": now, "document_id": k}
-        for d in (6, 7, 9)
-        for c in (1, 2)
-        for k in (1, 2, 3)
-    ]
-    with engine.begin() as conn:
-        conn.execute(used_documents.insert(), rows)
-    engine.dispose()
-
-
-def test_an_old_warehouse_gets_its_ledger_from_the_days_its_raw_tables_hold(warehouse):
-    _old_release_warehouse(warehouse.url)  # the fixture's warehouse is still empty: no table yet
-    entries = warehouse.read(load_log)  # first use after the upgrade
-    assert entries[["asset", "date", "rows"]].values.tolist() == [
-        ["used_documents", date(2025, 1, 6), 6],
-        ["used_documents", date(2025, 1, 7), 6],
-        ["used_documents", date(2025, 1, 9), 6],
-    ]
-    assert set(entries["run_id"]) == {ledger.UPGRADE_RUN_ID} and entries["company_scope"].isna().all()
-    assert warehouse.count(used_documents) == 18  # nothing lost
-    assert ledger.derive_from_raw(warehouse.engine) == []  # derived once
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.simulator.app import Fault
+from reporting_assets_tests.helpers import raw_assets
 
 from .conftest import TOKEN
 from .helpers import assert_same_tables, failure_message, run, snapshot

@@ -5,22 +5,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from dagster import DagsterInstance, DefaultScheduleStatus, build_schedule_context
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from reporting_assets import defs
-from reporting_assets.assets.schedules import REFETCH_DAYS, REFRESH_HOUR_UTC, daily_refresh
+from reporting_assets.assets.schedules import RANGE_END_TAG as ASSET_PARTITION_RANGE_END_TAG
+from reporting_assets.assets.schedules import RANGE_START_TAG as ASSET_PARTITION_RANGE_START_TAG
+from reporting_assets.definitions import build_definitions
+from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator
 
+defs = build_definitions(Settings.load(paradigm_base_url="demo"))
+daily_refresh = defs.resolve_schedule_def("daily_refresh")
+
 
 def test_each_morning_requests_yesterday_and_the_trailing_refetch_window() -> None:
-    assert daily_refresh.cron_schedule == f"0 {REFRESH_HOUR_UTC} * * *" == "0 6 * * *"
+    assert daily_refresh.cron_schedule == "0 6 * * *"
     assert daily_refresh.execution_timezone == "UTC"
     assert daily_refresh.default_status == DefaultScheduleStatus.RUNNING
     context = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 6, tzinfo=UTC))
     [request] = daily_refresh.evaluate_tick(context).run_requests
-    assert REFETCH_DAYS == 3
     assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-03-06"
     assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-03-09"
     assert request.run_key == "daily_refresh:2026-03-09"
@@ -51,3 +54,12 @@ def test_the_requested_run_refreshes_raw_and_kpi_tables_over_the_window(tmp_path
         days = set(warehouse.read(table)["date"])
         assert days == {date(2026, 3, d) for d in range(6, 10)}, table.name
     assert sum(simulator.sim.requests.values()) == len(RAW_TABLES)  # one request per endpoint for the window
+
+
+def test_the_hour_and_the_window_follow_the_settings() -> None:
+    settings = Settings.load(paradigm_base_url="demo", reporting_refresh_hour_utc=4, reporting_refetch_days=0)
+    schedule = build_definitions(settings).resolve_schedule_def("daily_refresh")
+    assert schedule.cron_schedule == "0 4 * * *"
+    context = build_schedule_context(scheduled_execution_time=datetime(2026, 3, 10, 4, tzinfo=UTC))
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-03-09"

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from reporting_assets.warehouse.store import Warehouse, _lost_creation_race, default_database_url, engine_for
+from reporting_assets.settings import Settings
+from reporting_assets.warehouse.store import Warehouse, _lost_creation_race, engine_for
 from reporting_assets.warehouse.tables import chat_sessions, tools_usage
 
 NOW = datetime(2025, 1, 10, 6, 0, tzinfo=UTC)
@@ -71,10 +72,11 @@ def test_a_failed_replace_leaves_the_table_as_it_was(warehouse):
 
 
 def test_default_database_is_a_sqlite_file_under_dagster_home(monkeypatch, tmp_path):
+    monkeypatch.delenv("REPORTING_DATABASE_URL", raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    assert default_database_url() == f"sqlite:///{tmp_path / 'reporting.db'}"
+    assert Settings.load().database_url == f"sqlite:///{tmp_path / 'reporting.db'}"
     monkeypatch.delenv("DAGSTER_HOME")
-    assert default_database_url().endswith("/data/reporting.db")
+    assert Settings.load().database_url.endswith("/data/reporting.db")
 
 
 @pytest.fixture(params=["sqlite", "psycopg", "psycopg2"])

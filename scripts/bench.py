@@ -7,7 +7,7 @@ Starts the Paradigm simulator on 127.0.0.1, then measures, prints a table and wr
 2. the same days as one run per partition vs one ranged run;
 3. the ingest path alone (JSON decode, flatten, warehouse write; no Dagster) at 3 companies x 2,000 used
    documents a day, into SQLite and PostgreSQL;
-4. `import reporting_assets`, and one alert sensor tick over the year's KPIs.
+4. the code-location load (import and build the definitions), and one alert sensor tick over the year's KPIs.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class Workspace:
         }
 
 
-PROJECT = ["-m", "reporting_assets"]
+PROJECT = ["-m", "reporting_assets.definitions"]
 FLOOR = ["-d", str(ROOT / "scripts"), "-m", "bench_floor"]
 
 
@@ -247,17 +247,19 @@ def ingest_postgres(root_url: str, start: date, end: date, companies: int, per_d
 
 
 def import_time(repeat: int = 3) -> float:
-    """Best of `repeat`: seconds `import reporting_assets` adds to a bare interpreter."""
+    """Best of `repeat`: seconds loading the code location (import `reporting_assets.definitions` and build its
+    definitions, as Dagster does) adds to a bare interpreter."""
 
     def best(code: str) -> float:
         times = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, check=True)
+            env = {**os.environ, "PARADIGM_BASE_URL": "demo"}
+            subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, env=env, check=True)
             times.append(time.perf_counter() - t0)
         return min(times)
 
-    return round(best("import reporting_assets") - best("pass"), 2)
+    return round(best("import reporting_assets.definitions as d; d.defs()") - best("pass"), 2)
 
 
 def sensor_tick(workspace: Workspace) -> dict[str, Any]:
@@ -283,7 +285,8 @@ class Sim:
     """The simulator on 127.0.0.1 in this process, so its request counts can be read directly."""
 
     def __init__(self) -> None:
-        from reporting_assets.simulator.app import DEFAULT_TOKEN, Simulator, serve
+        from reporting_assets.simulator.app import Simulator, serve
+        from reporting_assets.simulator.data import DEFAULT_TOKEN
 
         self.token = DEFAULT_TOKEN
         self.simulator = Simulator(token=self.token)
@@ -303,7 +306,7 @@ TARGETS = {
         lambda r: "single_vs_ranged" in r and r["single_vs_ranged"]["ratio"] >= 10,
     ),
     "ingest into SQLite (rows/s)": ("≥ 150,000", lambda r: r["ingest"]["sqlite"]["rows_per_s"] >= 150_000),
-    "import reporting_assets (s)": ("≤ 1.5", lambda r: r["import_s"] <= 1.5),
+    "code-location load (s)": ("≤ 1.5", lambda r: r["import_s"] <= 1.5),
     "alert sensor tick (s)": ("≤ 1", lambda r: r["sensor"]["tick_s"] <= 1),
 }
 
@@ -320,7 +323,7 @@ def report(results: dict[str, Any]) -> str:
         "API requests per endpoint": ", ".join(f"{k} {v}" for k, v in sorted(year["project"]["api_requests"].items())),
         "single-partition runs / ranged run": f"{sr['single_runs_s']} s / {sr['ranged_run_s']} s = {sr['ratio']}",
         "ingest into SQLite (rows/s)": f"{ing['sqlite']['rows_per_s']:,} ({ing['sqlite']['rows']:,} rows)",
-        "import reporting_assets (s)": results["import_s"],
+        "code-location load (s)": results["import_s"],
         "alert sensor tick (s)": results["sensor"]["tick_s"],
     }
     rows = [

@@ -6,9 +6,11 @@ preloads `reporting_assets` for the real run)."""
 
 from dagster import AssetsDefinition, Definitions, asset
 
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
+from reporting_assets.assets.kpis import build_kpi_assets
+from reporting_assets.assets.partitions import build_partitions
+from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.executor import executor
+from reporting_assets.settings import Settings
 
 
 def empty_twin(real: AssetsDefinition) -> AssetsDefinition:
@@ -27,4 +29,6 @@ def empty_twin(real: AssetsDefinition) -> AssetsDefinition:
     return _empty
 
 
-defs = Definitions(assets=[empty_twin(a) for a in (*raw_assets, *kpi_assets)], executor=executor)
+partitions = build_partitions(Settings.load().paradigm_start_date)
+real = (*build_raw_assets(partitions), *build_kpi_assets(partitions))
+defs = Definitions(assets=[empty_twin(a) for a in real], executor=executor)

@@ -10,7 +10,6 @@ from dagster import ConfigurableResource
 if TYPE_CHECKING:
     import apprise
 
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
 NOTIFY_TYPES = {"info": "INFO", "warning": "WARNING", "critical": "FAILURE", "resolved": "SUCCESS"}  # apprise names
 
 
@@ -26,7 +25,7 @@ class Notifier(ConfigurableResource):
     """
 
     urls: str = ""
-    ui_url: str = DEFAULT_UI_URL
+    ui_url: str = "http://127.0.0.1:3000"
 
     def _apprise(self) -> apprise.Apprise:
         import apprise  # imported on use: it adds 0.1 s to every process that loads the code location

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -11,9 +10,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Float, Integer
 
+from reporting_assets.settings import DEFAULT_RULES_PATH
 from reporting_assets.warehouse.tables import KPI_TABLES
 
-DEFAULT_RULES_PATH = Path(__file__).with_name("alerts.yaml")
 VS_MEAN = ("drop_vs_mean", "rise_vs_mean")
 
 
@@ -25,7 +24,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Settings(_Strict):
+class RuleSettings(_Strict):
     notify_horizon_days: int = Field(3, ge=0)
 
 
@@ -89,7 +88,7 @@ class Silence(_Strict):
 
 
 class RuleSet(_Strict):
-    settings: Settings = Settings()
+    settings: RuleSettings = RuleSettings()
     rules: list[Rule] = []
     silences: list[Silence] = []
 
@@ -108,13 +107,9 @@ class RuleSet(_Strict):
         return any(s.covers(rule, company_id, day) for s in self.silences)
 
 
-def rules_path() -> Path:
-    return Path(os.environ.get("REPORTING_ALERT_RULES") or DEFAULT_RULES_PATH)
-
-
-def load_rules(path: Path | str | None = None) -> RuleSet:
-    """The rule set of `path` (default: `REPORTING_ALERT_RULES`, else the shipped `alerts.yaml`)."""
-    path = Path(path) if path else rules_path()
+def load_rules(path: Path | str = DEFAULT_RULES_PATH) -> RuleSet:
+    """The rule set of `path` (`REPORTING_ALERT_RULES`; default: the shipped, commented `alerts.yaml`)."""
+    path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:

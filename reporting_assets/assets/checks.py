@@ -11,10 +11,13 @@ from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    AssetsDefinition,
     DefaultSensorStatus,
+    SensorDefinition,
     SupersessionWarning,
     build_sensor_for_freshness_checks,
     build_time_partition_freshness_checks,
@@ -22,9 +25,7 @@ from dagster import (
 )
 from sqlalchemy import ColumnElement, Integer, Table, func, or_, select
 
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.settings import env_int
 from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
@@ -137,15 +138,19 @@ def _table_checks(context: AssetCheckExecutionContext, warehouse: Warehouse) -> 
 
 table_checks = [_table_checks]
 
-FRESHNESS_HOUR_UTC = env_int("REPORTING_FRESHNESS_HOUR_UTC", 9, 0, 23)
 
-# Dagster 1.12+ prefers FreshnessPolicy, but that policy judges the asset's last materialization, not its
-# partitions: backfilling an old day would look "fresh". Yesterday's partition by the deadline is what we need.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", SupersessionWarning)
-    freshness_checks = build_time_partition_freshness_checks(
-        assets=raw_assets, deadline_cron=f"0 {FRESHNESS_HOUR_UTC} * * *", timezone="UTC"
-    )
-    freshness_sensor = build_sensor_for_freshness_checks(
-        freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING
-    )
+def build_freshness(
+    raw_assets: list[AssetsDefinition], hour_utc: int
+) -> tuple[list[AssetChecksDefinition], SensorDefinition]:
+    """A freshness check per raw asset (yesterday's partition by `hour_utc` UTC) and the sensor running them.
+
+    Dagster 1.12+ prefers FreshnessPolicy, but that policy judges the asset's last materialization, not its
+    partitions: backfilling an old day would look "fresh". Yesterday's partition by the deadline is what we need.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SupersessionWarning)
+        checks = build_time_partition_freshness_checks(
+            assets=raw_assets, deadline_cron=f"0 {hour_utc} * * *", timezone="UTC"
+        )
+        sensor = build_sensor_for_freshness_checks(freshness_checks=checks, default_status=DefaultSensorStatus.RUNNING)
+    return list(checks), sensor

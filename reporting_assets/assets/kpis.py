@@ -13,13 +13,14 @@ from dagster import (
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
+    PartitionsDefinition,
     TimeWindowPartitionMapping,
     asset,
 )
 from sqlalchemy import Table
 
 from reporting_assets.assets import kpi_frames
-from reporting_assets.assets.partitions import daily_partitions, partition_dates
+from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.assets.raw import column_schema, preview, report
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse import ledger, tables
@@ -109,14 +110,14 @@ def _dep(name: str, lookback: int) -> AssetDep:
     return AssetDep(name, partition_mapping=mapping)
 
 
-def build_kpi_asset(kpi: Kpi) -> AssetsDefinition:
+def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinition:
     # A day not loaded in every input has no rows: its partition says so, and shows no activity figure.
     not_loaded = {"loaded": False, "note": f"not computed: not loaded in every input ({', '.join(kpi.inputs)})"}
 
     @asset(
         name=kpi.table.name,
         group_name="paradigm_kpis",
-        partitions_def=daily_partitions,
+        partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         automation_condition=AutomationCondition.eager(),
         deps=[_dep(name, lookback) for name, lookback in kpi.inputs.items()],
@@ -162,4 +163,5 @@ def build_kpi_asset(kpi: Kpi) -> AssetsDefinition:
     return _kpi
 
 
-kpi_assets = [build_kpi_asset(k) for k in KPIS]
+def build_kpi_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+    return [build_kpi_asset(k, partitions) for k in KPIS]

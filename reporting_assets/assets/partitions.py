@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, DailyPartitionsDefinition
 
-DEFAULT_START_DATE = "2025-01-01"
 
-daily_partitions = DailyPartitionsDefinition(start_date=os.environ.get("PARADIGM_START_DATE") or DEFAULT_START_DATE)
+def build_partitions(start_date: date) -> DailyPartitionsDefinition:
+    return DailyPartitionsDefinition(start_date=start_date.isoformat())
 
 
 def partition_dates(context: AssetExecutionContext) -> tuple[date, date]:

@@ -12,6 +12,7 @@ from dagster import (
     Jitter,
     MaterializeResult,
     MetadataValue,
+    PartitionsDefinition,
     RetryPolicy,
     TableColumn,
     TableSchema,
@@ -19,7 +20,7 @@ from dagster import (
 )
 from sqlalchemy import Table
 
-from reporting_assets.assets.partitions import daily_partitions, partition_dates
+from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
@@ -56,11 +57,11 @@ def report(context: AssetExecutionContext, per_partition: dict[str, dict[str, An
     context.add_asset_metadata(run, partition_key=context.partition_keys[-1])
 
 
-def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
+def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> AssetsDefinition:
     @asset(
         name=endpoint.name,
         group_name="paradigm_raw",
-        partitions_def=daily_partitions,
+        partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         pool="paradigm_api",
         # The client already retried within seconds; an outage that outlasted that gets two more tries later.
@@ -114,4 +115,5 @@ def build_raw_asset(endpoint: Endpoint) -> AssetsDefinition:
     return _raw
 
 
-raw_assets = [build_raw_asset(e) for e in ENDPOINTS.values()]
+def build_raw_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
+    return [build_raw_asset(e, partitions) for e in ENDPOINTS.values()]

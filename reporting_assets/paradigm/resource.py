@@ -15,9 +15,9 @@ from reporting_assets.paradigm.endpoints import Endpoint, PayloadError
 from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
 
 if TYPE_CHECKING:
-    from reporting_assets.paradigm.client import ParadigmClient
+    import httpx
 
-DEMO = "demo"
+    from reporting_assets.paradigm.client import ParadigmClient
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
 
 
 class ParadigmResource(ConfigurableResource):
-    """Access to a Paradigm instance's reporting API (or to the embedded simulator with `base_url="demo"`)."""
+    """Access to a Paradigm instance's reporting API."""
 
-    base_url: str = Field(description="Instance root, e.g. https://paradigm.lighton.ai, or 'demo'.")
+    base_url: str = Field(description="Instance root, e.g. https://paradigm.lighton.ai")
     api_key: str = Field(default="", description="Bearer token of an admin or company admin (use EnvVar).")
     company_id: int | None = Field(default=None, description="Only this company (instance admins).")
     timeout_s: float = Field(default=60.0, description="Per-request timeout, seconds.")
@@ -49,27 +49,24 @@ class ParadigmResource(ConfigurableResource):
     retry_backoff_s: float = Field(default=1.0, description="Base of the exponential backoff, seconds.")
     days_per_request: int = Field(default=31, description="Days fetched per API call.")
 
+    def transport(self) -> httpx.BaseTransport | None:
+        """Where requests go: None, the network. The assembly may choose another (the demo's simulator)."""
+        return None
+
     def client(self) -> ParadigmClient:
         from reporting_assets.paradigm.client import ParadigmClient  # on use: httpx costs 0.1 s at load
 
-        transport = None
-        token = self.api_key
-        if self.base_url.strip() == DEMO:
-            from reporting_assets.simulator.app import DEFAULT_TOKEN, Simulator
-
-            token = token or DEFAULT_TOKEN
-            transport = Simulator(token=token).transport()
-        elif not self.base_url.strip():
+        if not self.base_url.strip():
             raise ParadigmConfigError("reporting", None, None, "PARADIGM_BASE_URL is not set")
-        if not token:
+        if not self.api_key:
             raise ParadigmConfigError("reporting", None, None, "PARADIGM_API_KEY is not set")
         return ParadigmClient(
-            "http://demo.invalid" if transport else self.base_url,
-            token,
+            self.base_url,
+            self.api_key,
             timeout_s=self.timeout_s,
             max_retries=self.max_retries,
             backoff_s=self.retry_backoff_s,
-            transport=transport,
+            transport=self.transport(),
         )
 
     def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Fetched:

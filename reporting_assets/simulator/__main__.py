@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from reporting_assets.simulator.app import DEFAULT_TOKEN, Simulator, make_server
+from reporting_assets.simulator.app import Simulator, make_server
+from reporting_assets.simulator.data import DEFAULT_TOKEN
 
 
 def main() -> None:

@@ -22,9 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day
+from reporting_assets.simulator.data import DEFAULT_COMPANIES, DEFAULT_TOKEN, Company, company_day
 
-DEFAULT_TOKEN = "sim-token"  # noqa: S105 (the public token of the demo simulator)
 REPORTING = "/api/v2/reporting/"
 
 

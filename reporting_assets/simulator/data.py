@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 
+DEFAULT_TOKEN = "sim-token"  # noqa: S105 (the public token of the demo simulator)
+
 TOOLS = ("document_search", "web_search", "code_interpreter", "translation", "image_generation")
 WEEKDAY_FACTOR = (1.0, 1.05, 1.0, 0.95, 0.85, 0.2, 0.1)
 SHARED_DOCUMENT = {"document_id": 1, "document_filename": "code_of_conduct.pdf", "document_title": "Code of conduct"}

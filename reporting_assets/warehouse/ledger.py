@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, and_, func, literal, null, or_, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse.tables import RAW_TABLES, load_log
+from reporting_assets.warehouse.tables import load_log
 
 COLUMNS = [c.name for c in load_log.columns]
-UPGRADE_RUN_ID = "upgrade"
 
 
 def entries(asset: str, days: pd.DataFrame, run_id: str | None, loaded_at: datetime | None = None) -> pd.DataFrame:
@@ -95,31 +94,6 @@ def common(ledgers: Mapping[str, pd.DataFrame], start: date, end: date) -> pd.Da
     out = pd.concat([every.assign(company_scope=None), companies], ignore_index=True)
     out["company_scope"] = out["company_scope"].astype("Int64")
     return out.sort_values(["date", "company_scope"], ignore_index=True)
-
-
-def derive_from_raw(engine: Engine) -> list[str]:
-    """Upgrade of a warehouse written before the ledger: a raw asset with rows but no ledger row at all was
-    loaded before the ledger existed (every load since writes both at once), so each day holding rows counts
-    as loaded for every company. A day without any row stays not loaded until it is materialized again.
-    Returns the assets it derived; idempotent, one transaction each."""
-    derived = []
-    for name, table in RAW_TABLES.items():
-        with engine.begin() as conn:
-            has_ledger = conn.execute(select(literal(1)).where(load_log.c.asset == name).limit(1)).first()
-            has_rows = conn.execute(select(literal(1)).select_from(table).limit(1)).first()
-            if has_ledger or not has_rows:
-                continue
-            days = select(
-                literal(name).label("asset"),
-                table.c.date,
-                null().label("company_scope"),
-                func.min(table.c.ingested_at).label("loaded_at"),
-                func.count().label("rows"),
-                literal(UPGRADE_RUN_ID).label("run_id"),
-            ).group_by(table.c.date)
-            conn.execute(load_log.insert().from_select(COLUMNS, days))
-            derived.append(name)
-    return derived
 
 
 def latest(engine: Engine, assets: list[str], scope: int | None) -> dict[str, date | None]:

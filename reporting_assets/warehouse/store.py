@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -28,14 +27,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.tables import load_log, metadata
-
-
-def default_database_url() -> str:
-    """SQLite file `reporting.db` under `DAGSTER_HOME`, else under `./data/`."""
-    base = Path(os.environ.get("DAGSTER_HOME") or "data")
-    return f"sqlite:///{(base / 'reporting.db').resolve()}"
+from reporting_assets.warehouse import ledger, migrate
+from reporting_assets.warehouse.tables import load_log
 
 
 @lru_cache(maxsize=8)
@@ -47,6 +40,7 @@ def engine_for(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 60})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     _create_tables(engine)
@@ -54,16 +48,15 @@ def engine_for(url: str) -> Engine:
 
 
 def _create_tables(engine: Engine) -> None:
-    """Create the missing tables, and the ledger of a warehouse written before it existed. Steps that start
-    together on a new warehouse race to do so: the loser's CREATE fails ("already exists", or SQLite "database
-    is locked" while the winner switches it to WAL), or its ledger rows clash with the winner's; a retry then
-    finds the work done. Other errors (unreachable database, bad password) raise at once.
+    """Bring the schema to the latest migration (creating a new warehouse's tables). Steps that start together
+    on a new SQLite warehouse race to do so: the loser's CREATE fails ("already exists", or "database is locked"
+    while the winner switches it to WAL); a retry then finds the work done (PostgreSQL upgrades under a lock).
+    Other errors (unreachable database, bad password) raise at once.
     """
     race = retry_if_exception(_lost_creation_race)
-    for attempt in Retrying(retry=race, wait=wait_random(0.05, 0.5), stop=stop_after_attempt(8), reraise=True):
+    for attempt in Retrying(retry=race, wait=wait_random(0.05, 0.5), stop=stop_after_attempt(10), reraise=True):
         with attempt:
-            metadata.create_all(engine)
-            ledger.derive_from_raw(engine)
+            migrate.upgrade(engine)
 
 
 def _lost_creation_race(exc: BaseException) -> bool:
@@ -73,11 +66,18 @@ def _lost_creation_race(exc: BaseException) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets BI tools read while a run writes; NORMAL sync is durable enough with WAL."""
+    """WAL lets BI tools read while a run writes; NORMAL sync is durable enough with WAL. The driver's own
+    transaction handling is off (it never begins one before DDL): `_sqlite_begin` does it, so a migration is
+    all or nothing on SQLite too (SQLAlchemy's recipe for pysqlite)."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def checkpoint(engine: Engine, mode: Literal["FULL", "PASSIVE"] = "FULL") -> None:

@@ -14,13 +14,11 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 from sqlalchemy import func, select
 
-from reporting_assets.assets.kpis import kpi_assets
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import run
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
 
 START, END = "2025-01-01", "2025-04-30"  # 120 days

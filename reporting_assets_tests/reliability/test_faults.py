@@ -10,12 +10,11 @@ from datetime import date
 
 import pytest
 
-from reporting_assets.assets.raw import raw_assets
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import assert_same_tables, failure_message, run, snapshot
+from reporting_assets_tests.helpers import assert_same_tables, failure_message, raw_assets, run, snapshot
 
 START, END = "2025-03-01", "2025-03-20"  # two requests per endpoint with days_per_request=10
 ASSETS = {a.key.path[-1]: a for a in raw_assets}
