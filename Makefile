@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test install instance bench
+.PHONY: run test install instance bench browser
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ test: install
 	$(BIN)/ruff check reporting_assets reporting_assets_tests scripts
 	$(BIN)/ruff format --check reporting_assets reporting_assets_tests scripts
 	$(BIN)/pytest
+
+# Debian's chromium for the browser test (as root); the test skips without it, except under CI.
+browser:
+	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 bench: install
 	$(BIN)/python -W ignore scripts/bench.py

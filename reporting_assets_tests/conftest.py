@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -32,14 +33,23 @@ class RunningSimulator:
         return ParadigmResource(**{**config, **overrides})
 
 
-@pytest.fixture
-def simulator() -> Iterator[RunningSimulator]:
+@contextmanager
+def serving_simulator() -> Iterator[RunningSimulator]:
+    """The simulator (seed 7, the test token) served on 127.0.0.1 for the duration of the block."""
     sim = Simulator(seed=7, token=TOKEN)
     server = serve(sim)
     host, port = server.server_address[:2]
-    yield RunningSimulator(sim, f"http://{host}:{port}")
-    server.shutdown()
-    server.server_close()
+    try:
+        yield RunningSimulator(sim, f"http://{host}:{port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    with serving_simulator() as running:
+        yield running
 
 
 def _postgres_reachable() -> str | None:

@@ -55,9 +55,9 @@ def _what_run_monitoring_does(home: Path) -> None:
 
 
 def _materialize(env: dict[str, str], cwd: Path, start: str = START, end: str = END) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        materialize_command(start, end), cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+    """The CLI backfill in one process: what matters after a crash is what a re-run writes, not how it forks."""
+    command = materialize_command(start, end, in_process=True)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_a_run_killed_mid_backfill_then_rerun_equals_a_clean_run(
