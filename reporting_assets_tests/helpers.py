@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
+from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import RAW_TABLES, load_log
@@ -29,7 +29,7 @@ def run(
     instance: DagsterInstance | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize one partition (`end` None) or the range `start..end` in a single run; never raises."""
-    tags = {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end} if end else None
+    tags = {RANGE_START_TAG: start, RANGE_END_TAG: end} if end else None
     return materialize(
         assets,
         resources=resources,

@@ -1,4 +1,5 @@
-"""The documented example payloads (paradigm_api.md) flatten to the expected rows; bad payloads fail clearly."""
+"""The documented example payloads (docs/paradigm_api.md) flatten to the expected rows; bad payloads fail clearly;
+the registry is consistent with the tables."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from reporting_assets.paradigm.endpoints import ENDPOINTS, PayloadError
+from reporting_assets.paradigm.endpoints import ENDPOINTS
+from reporting_assets.paradigm.flatten import PayloadError, flatten
+from reporting_assets.simulator.app import Simulator
+from reporting_assets.simulator.data import DEFAULT_COMPANIES
 
 ACME = {"name": "ACME Corp", "id": 123}
 
@@ -121,7 +125,7 @@ DAY = date(2023, 12, 25)
 
 
 def rows(name: str, payload: dict) -> list[dict]:
-    frame = ENDPOINTS[name].flatten(payload).frame
+    frame = flatten(ENDPOINTS[name], payload).frame
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
@@ -156,7 +160,7 @@ def test_chat_sessions_optional_docs_count_and_agent_block():
     assert row["model_responses_with_docs_count"] is None
     assert row["agent_threads_count"] == 5
     assert row["agent_average_thread_length_s"] == 300.0
-    assert ENDPOINTS["chat_sessions"].flatten(payload).docs["agent_threads_count"] == "Agent threads (integer)"
+    assert flatten(ENDPOINTS["chat_sessions"], payload).docs["agent_threads_count"] == "Agent threads (integer)"
 
 
 def test_chat_feedbacks_example():
@@ -228,16 +232,16 @@ def test_every_company_of_an_instance_admin_payload_is_kept():
 
 def test_day_without_activity_and_empty_payload_give_no_rows():
     payload = {"metadata": {}, "reporting": [{"company": ACME, "dates": [{"date": "2023-12-25", "tools": []}]}]}
-    frame = ENDPOINTS["tools_usage"].flatten(payload).frame
+    frame = flatten(ENDPOINTS["tools_usage"], payload).frame
     assert frame.empty and "tool_name" in frame.columns
-    assert ENDPOINTS["chat_sessions"].flatten({"reporting": []}).frame.empty
+    assert flatten(ENDPOINTS["chat_sessions"], {"reporting": []}).frame.empty
 
 
 def test_unknown_fields_are_dropped_and_reported_as_drift():
     payload = copy.deepcopy(USERS)
     payload["reporting"][0]["dates"][0]["users"][0]["email"] = "someone@example.com"
     payload["reporting"][0]["dates"][0]["new_daily_figure"] = 3
-    flat = ENDPOINTS["user_activities"].flatten(payload)
+    flat = flatten(ENDPOINTS["user_activities"], payload)
     assert flat.drift == ["email", "new_daily_figure"]
     assert "email" not in flat.frame.columns  # personal data is never stored by default
 
@@ -253,7 +257,7 @@ def test_a_count_of_the_wrong_type_fails_naming_field_and_place(value):
     payload = copy.deepcopy(TOOLS)
     payload["reporting"][0]["dates"][0]["tools"][0]["usage_count"] = value
     with pytest.raises(PayloadError, match=r"'usage_count'.*wrong type.*company 123, date 2023-12-25"):
-        ENDPOINTS["tools_usage"].flatten(payload)
+        flatten(ENDPOINTS["tools_usage"], payload)
 
 
 @pytest.mark.parametrize(
@@ -269,18 +273,18 @@ def test_a_missing_key_field_fails_clearly(name, payload, path, field):
     item = payload["reporting"][0]["dates"][0][path[0]][path[1]]
     del item[field]
     with pytest.raises(PayloadError, match=f"required field '{field}' is missing"):
-        ENDPOINTS[name].flatten(payload)
+        flatten(ENDPOINTS[name], payload)
 
 
 def test_a_missing_date_or_company_fails_clearly():
     payload = copy.deepcopy(FEEDBACKS)
     del payload["reporting"][0]["dates"][0]["date"]
     with pytest.raises(PayloadError, match="no 'date'"):
-        ENDPOINTS["chat_feedbacks"].flatten(payload)
+        flatten(ENDPOINTS["chat_feedbacks"], payload)
     with pytest.raises(PayloadError, match="'company'"):
-        ENDPOINTS["chat_feedbacks"].flatten({"reporting": [{"dates": []}]})
+        flatten(ENDPOINTS["chat_feedbacks"], {"reporting": [{"dates": []}]})
     with pytest.raises(PayloadError, match="'reporting'"):
-        ENDPOINTS["chat_feedbacks"].flatten({"detail": "oops"})
+        flatten(ENDPOINTS["chat_feedbacks"], {"detail": "oops"})
 
 
 def test_repeated_rows_are_merged_but_conflicting_rows_for_one_key_fail():
@@ -290,4 +294,22 @@ def test_repeated_rows_are_merged_but_conflicting_rows_for_one_key_fail():
     assert len(rows("tools_usage", payload)) == 2
     tools.append({"tool_name": "document_search", "usage_count": 1})
     with pytest.raises(PayloadError, match="conflicting rows share one key"):
-        ENDPOINTS["tools_usage"].flatten(payload)
+        flatten(ENDPOINTS["tools_usage"], payload)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS.values(), ids=list(ENDPOINTS))
+def test_the_registry_names_only_columns_of_its_table(endpoint) -> None:
+    columns = set(endpoint.table.c.keys())
+    assert set(endpoint.renames.values()) <= columns, "every rename target is a column"
+    assert {"date", "company_id"} <= set(endpoint.key) <= columns
+    assert set(endpoint.prefixed).isdisjoint(endpoint.merged), "a per-date object is merged or prefixed, not both"
+    # A table keyed beyond (date, company) holds one row per item of each day: the registry says which list.
+    assert (endpoint.items is not None) == (len(endpoint.key) > 2)
+    assert endpoint.path == f"/api/v2/reporting/{endpoint.slug}/" and endpoint.name == endpoint.table.name
+
+
+def test_the_simulator_serves_every_registered_slug() -> None:
+    sim = Simulator(seed=7)
+    for endpoint in ENDPOINTS.values():
+        payload = sim.report(endpoint.slug, date(2025, 3, 3), date(2025, 3, 3), list(DEFAULT_COMPANIES))
+        assert len(flatten(endpoint, payload).frame) > 0, endpoint.slug

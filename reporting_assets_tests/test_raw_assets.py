@@ -45,7 +45,7 @@ def test_a_90_day_range_takes_at_most_3_requests_per_endpoint_and_reports_rows_p
     result = run(raw_assets, resources(simulator, warehouse), "2025-01-01", "2025-03-31")
     assert result.success
     for endpoint in ENDPOINTS.values():
-        assert simulator.requests(endpoint.path.split("/")[-2]) <= 3
+        assert simulator.requests(endpoint.slug) <= 3
     mats = result.asset_materializations_for_node("used_documents")
     assert len(mats) == 90
     per_day = snapshot(warehouse, ["used_documents"])["used_documents"].groupby("date").size()

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
+from reporting_assets.paradigm.flatten import flatten
 from reporting_assets.simulator.app import Simulator
 from reporting_assets.simulator.data import DEFAULT_COMPANIES
 
@@ -56,8 +57,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_does_not():
 def test_counts_are_consistent_across_endpoints():
     sim, start, end = Simulator(seed=3), date(2025, 1, 1), date(2025, 4, 30)
     frames = {
-        name: e.flatten(sim.report(e.path.split("/")[-2], start, end, list(DEFAULT_COMPANIES))).frame
-        for name, e in ENDPOINTS.items()
+        name: flatten(e, sim.report(e.slug, start, end, list(DEFAULT_COMPANIES))).frame for name, e in ENDPOINTS.items()
     }
     sessions = frames["chat_sessions"].set_index(["date", "company_id"])
     feedbacks = frames["chat_feedbacks"].set_index(["date", "company_id"])
@@ -73,21 +73,14 @@ def test_counts_are_consistent_across_endpoints():
 
 def test_weekday_seasonality_growth_incidents_and_days_without_activity():
     sim = Simulator(seed=7)
-    frame = (
-        ENDPOINTS["chat_sessions"]
-        .flatten(sim.report("chat-sessions", date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES)))
-        .frame
-    )
+    year = (date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES))
+    frame = flatten(ENDPOINTS["chat_sessions"], sim.report("chat-sessions", *year)).frame
     acme = frame[frame.company_id == 101].assign(weekday=lambda f: f["date"].map(lambda d: d.weekday()))
     assert acme[acme.weekday < 5].sessions_count.mean() > 3 * acme[acme.weekday >= 5].sessions_count.mean()
     assert acme.head(60).sessions_count.mean() < acme.tail(60).sessions_count.mean()
     initech_days = set(frame[frame.company_id == 103]["date"])
     assert not any(d.weekday() >= 5 for d in initech_days)  # weekends omitted: no activity
-    fb = (
-        ENDPOINTS["chat_feedbacks"]
-        .flatten(sim.report("chats-feedback", date(2025, 1, 1), date(2025, 12, 31), list(DEFAULT_COMPANIES)))
-        .frame
-    )
+    fb = flatten(ENDPOINTS["chat_feedbacks"], sim.report("chats-feedback", *year)).frame
     globex = fb[fb.company_id == 102]
     rate = globex.likes_count / (globex.likes_count + globex.dislikes_count)
     assert (rate < 0.5).sum() >= 10 and (rate > 0.7).sum() > 300  # a few incident days, mostly happy

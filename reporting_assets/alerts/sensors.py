@@ -17,7 +17,6 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from reporting_assets.alerts import freshness, state
 from reporting_assets.alerts.evaluate import episodes
@@ -27,6 +26,7 @@ from reporting_assets.warehouse.store import Warehouse, checkpoint
 from reporting_assets.warehouse.tables import KPI_TABLES
 
 PAGE = 1000
+WILL_RETRY_TAG = "dagster/will_retry"  # Dagster's public run tag: run retries will start this run again
 
 
 def changed_partitions(context: SensorEvaluationContext, assets: set[str], cursor: dict[str, int]) -> dict[str, date]:

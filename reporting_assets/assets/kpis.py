@@ -20,8 +20,8 @@ from dagster import (
 from sqlalchemy import Table
 
 from reporting_assets.assets import kpi_frames
+from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
-from reporting_assets.assets.raw import column_schema, preview, report
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.store import Warehouse

@@ -1,7 +1,6 @@
 """One daily-partitioned asset per reporting endpoint, all made by one factory."""
 
 from datetime import UTC, datetime
-from typing import Any
 
 from dagster import (
     AssetExecutionContext,
@@ -14,47 +13,16 @@ from dagster import (
     MetadataValue,
     PartitionsDefinition,
     RetryPolicy,
-    TableColumn,
-    TableSchema,
     asset,
 )
-from sqlalchemy import Table
 
+from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
-from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
-
-PREVIEW_ROWS = 10
-
-
-def column_schema(table: Table, docs: dict[str, str] | None = None) -> TableSchema:
-    """The table's columns for the UI; descriptions from the API's own metadata block when it gave one."""
-    docs = docs or {}
-    return TableSchema(
-        columns=[
-            TableColumn(c.name, str(c.type).lower(), description=docs.get(c.name) or c.comment or "")
-            for c in table.columns
-        ]
-    )
-
-
-def preview(frame: "pd.DataFrame") -> str:
-    return frame.head(PREVIEW_ROWS).to_markdown(index=False) if len(frame) else "_no rows_"
-
-
-def report(context: AssetExecutionContext, per_partition: dict[str, dict[str, Any]], run: dict[str, Any]) -> None:
-    """Each partition's own metadata on its event, and the run's (counts, schema, preview) on the last one only.
-
-    A ranged run logs one materialization per partition; metadata returned in `MaterializeResult` would be
-    copied into all of them (365 previews for a year), which costs more than the run's own work.
-    """
-    for key in context.partition_keys:
-        context.add_asset_metadata(per_partition[key], partition_key=key)
-    context.add_asset_metadata(run, partition_key=context.partition_keys[-1])
 
 
 def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> AssetsDefinition:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,21 +10,14 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.paradigm.endpoints import Endpoint, PayloadError
+from reporting_assets.paradigm.endpoints import Endpoint
 from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
+from reporting_assets.paradigm.flatten import PayloadError, Rows, flatten
 
 if TYPE_CHECKING:
     import httpx
 
     from reporting_assets.paradigm.client import ParadigmClient
-
-
-@dataclass(frozen=True)
-class Fetched:
-    frame: pd.DataFrame  # typed rows of every company for the requested days
-    drift: list[str]  # unknown fields met in the payloads
-    docs: dict[str, str]  # column descriptions from the payloads' metadata blocks
-    requests: int  # HTTP requests made, retries included
 
 
 def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
@@ -69,7 +61,7 @@ class ParadigmResource(ConfigurableResource):
             transport=self.transport(),
         )
 
-    def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Fetched:
+    def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Rows:
         """Every row of `endpoint` for `start..end` inclusive, in ceil(days / days_per_request) calls."""
         log = log or logging.getLogger(__name__)
         frames, drift, docs = [], set(), {}
@@ -77,7 +69,7 @@ class ParadigmResource(ConfigurableResource):
             for lo, hi in date_chunks(start, end, self.days_per_request):
                 payload = client.get_report(endpoint.path, lo, hi, self.company_id)
                 try:
-                    flat = endpoint.flatten(payload)
+                    flat = flatten(endpoint, payload)
                 except PayloadError as exc:
                     raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
                 frame = flat.frame
@@ -98,4 +90,4 @@ class ParadigmResource(ConfigurableResource):
         if drift:
             log.warning("%s: unknown fields ignored (schema drift): %s", endpoint.path, ", ".join(sorted(drift)))
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return Fetched(frame, sorted(drift), docs, requests)
+        return Rows(frame, sorted(drift), docs, requests)

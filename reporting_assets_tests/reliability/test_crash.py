@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.instance.ref import InstanceRef
 from sqlalchemy import func, select
 
 from reporting_assets.simulator.app import Fault
@@ -48,7 +47,7 @@ def _duplicate_keys(warehouse: Warehouse) -> int:
 def _what_run_monitoring_does(home: Path) -> None:
     """The daemon's run monitoring (`dagster.yaml`) marks a run whose worker died as failed and frees the pool
     slots it held; the CLI has no daemon, so the test does the same through the instance API."""
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+    with DagsterInstance.from_config(str(home)) as instance:
         [dead] = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.STARTED]))
         instance.report_run_failed(dead, "run worker killed (SIGKILL)")
         instance.event_log_storage.free_concurrency_slots_for_run(dead.run_id)

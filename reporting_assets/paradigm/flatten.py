@@ -1,0 +1,164 @@
+"""The pure flatten/typing engine: nested `reporting[].dates[]` JSON in, a typed DataFrame out, with the columns of
+the endpoint's warehouse table (`docs/paradigm_api.md` describes the shapes).
+
+Unknown fields are dropped and listed as schema drift; a missing key field or a value of the wrong type raises
+`PayloadError`, which the resource turns into a `ParadigmResponseError` naming the endpoint and range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Date, DateTime, Float, Integer
+
+from reporting_assets.lazy import pandas as pd
+
+if TYPE_CHECKING:
+    from reporting_assets.paradigm.endpoints import Endpoint
+
+
+class PayloadError(ValueError):
+    """The payload does not have the documented shape; the message says which field and where."""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What one or more payloads of an endpoint gave."""
+
+    frame: pd.DataFrame  # typed rows, the table's columns (`ingested_at` aside)
+    drift: list[str]  # unknown field names met, sorted
+    docs: dict[str, str]  # column -> description from the payloads' own `metadata` blocks
+    requests: int = 0  # HTTP requests made for them, retries included (set by the resource)
+
+
+def flatten(endpoint: Endpoint, payload: Mapping[str, Any]) -> Rows:
+    """The payload's rows, typed as the endpoint's table, with the unknown fields met and the API's column docs."""
+    frame = _frame(endpoint, payload).rename(columns=dict(endpoint.renames))
+    columns = [c.name for c in endpoint.table.columns if c.name != "ingested_at"]
+    drift = sorted(str(c) for c in frame.columns if c not in columns)
+    frame = frame.reindex(columns=columns)
+    for name in [*endpoint.key, "company_name"]:
+        _require(frame, name)
+    for column in endpoint.table.columns:
+        if column.name in frame.columns:
+            frame[column.name] = _typed(frame, column.name, column.type)
+    return Rows(_dedupe(frame, endpoint.key), drift, _docs(endpoint, payload))
+
+
+def _frame(endpoint: Endpoint, payload: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per company-day, or per item of each day (its day's fields repeated, built column-wise)."""
+    reporting = payload.get("reporting")
+    if not isinstance(reporting, list):
+        raise PayloadError("field 'reporting' is missing or not a list")
+    days: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    counts: list[int] = []
+    for block in reporting:
+        company = block.get("company") if isinstance(block, dict) else None
+        if not isinstance(company, dict) or "id" not in company:
+            raise PayloadError("a 'reporting' entry has no 'company' with an 'id'")
+        base = {"company_id": company["id"], "company_name": company.get("name")}
+        dates = block.get("dates")
+        if not isinstance(dates, list):
+            raise PayloadError(f"company {company['id']}: field 'dates' is missing or not a list")
+        for day in dates:
+            if not isinstance(day, dict) or "date" not in day:
+                raise PayloadError(f"company {company['id']}: a 'dates' entry has no 'date'")
+            days.append({**base, **_flat_day(endpoint, day)})
+            if endpoint.items is None:
+                continue
+            day_items = day.get(endpoint.items) or []
+            if not isinstance(day_items, list):
+                raise PayloadError(f"company {company['id']} {day['date']}: '{endpoint.items}' is not a list")
+            if not all(isinstance(item, dict) for item in day_items):
+                raise PayloadError(
+                    f"company {company['id']} {day['date']}: an '{endpoint.items}' entry is not an object"
+                )
+            items.extend(day_items)
+            counts.append(len(day_items))
+    frame = pd.DataFrame.from_records(days)
+    if endpoint.items is None:
+        return frame
+    item_frame = pd.DataFrame.from_records(items, index=range(len(items)))
+    frame = frame.drop(columns=[c for c in item_frame.columns if c in frame.columns])  # an item field wins
+    return frame.loc[frame.index.repeat(counts)].reset_index(drop=True).join(item_frame)
+
+
+def _flat_day(endpoint: Endpoint, day: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in day.items():
+        if key == endpoint.items:
+            continue
+        if key in endpoint.merged and isinstance(value, dict):
+            flat.update(value)
+        elif key in endpoint.prefixed and isinstance(value, dict):
+            flat.update({endpoint.prefixed[key] + k: v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _docs(endpoint: Endpoint, payload: Mapping[str, Any]) -> dict[str, str]:
+    docs: dict[str, str] = {}
+    blocks = [("", payload.get("metadata"))]
+    blocks += [(prefix, payload.get(f"metadata_{key}")) for key, prefix in endpoint.prefixed.items()]
+    for prefix, block in blocks:
+        if not isinstance(block, dict):
+            continue
+        for name, meta in block.items():
+            if isinstance(meta, dict) and meta.get("description"):
+                unit = f" ({meta['unit']})" if meta.get("unit") else ""
+                docs[endpoint.renames.get(prefix + name, prefix + name)] = f"{meta['description']}{unit}"
+    return docs
+
+
+def _require(frame: pd.DataFrame, name: str) -> None:
+    missing = frame[name].isna()
+    if missing.any():
+        where = frame.loc[missing].iloc[0]
+        raise PayloadError(
+            f"required field '{name}' is missing (company {where.get('company_id')}, date {where.get('date')})"
+        )
+
+
+def _typed(frame: pd.DataFrame, name: str, sql_type: Any) -> pd.Series:
+    """The column converted to its table type; a value that does not convert is an error, not a NULL."""
+    raw = frame[name]
+    if isinstance(sql_type, Integer | Float):
+        out = pd.to_numeric(raw, errors="coerce")
+        if isinstance(sql_type, Integer):
+            bad = (raw.notna() & out.isna()) | (out.notna() & (out % 1 != 0))
+            out = out.astype("Int64") if not bad.any() else out
+        else:
+            bad = raw.notna() & out.isna()
+            out = out.astype("float64")
+    elif isinstance(sql_type, DateTime):
+        out = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
+        bad = raw.notna() & out.isna()
+    elif isinstance(sql_type, Date):
+        out = pd.to_datetime(raw, errors="coerce", format="%Y-%m-%d")
+        bad = raw.notna() & out.isna()
+        out = out.dt.date
+    else:
+        return raw.astype(object).where(raw.notna(), None)
+    if bad.any():
+        row = frame.loc[bad].iloc[0]
+        raise PayloadError(
+            f"field '{name}' has a value of the wrong type: {row[name]!r} "
+            f"(company {row.get('company_id')}, date {row.get('date')})"
+        )
+    return out
+
+
+def _dedupe(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Drop rows repeated verbatim; two different rows for one key are an error (which one is true?)."""
+    if not frame.duplicated(subset=key).any():
+        return frame
+    frame = frame.drop_duplicates(ignore_index=True)
+    clash = frame.duplicated(subset=key, keep=False)
+    if clash.any():
+        row = frame.loc[clash].iloc[0]
+        raise PayloadError(f"{int(clash.sum())} conflicting rows share one key, e.g. {row[key].to_dict()}")
+    return frame
