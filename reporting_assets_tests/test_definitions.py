@@ -181,3 +181,11 @@ def test_demo_mode_is_chosen_at_assembly_and_answers_in_process(monkeypatch):
     assert fetched.requests == 1 and set(fetched.frame["company_id"]) == {101, 102, 103}
     real = load_defs(monkeypatch, PARADIGM_BASE_URL="https://p.example.com").resources["paradigm"]
     assert real.transport() is None  # the real API: the network
+
+
+def test_dg_check_defs_loads_the_project(tmp_path):
+    """The project is a `dg` project (`[tool.dg]` in pyproject.toml) whose definitions load and validate."""
+    dg = Path(sys.executable).parent / "dg"
+    env = {"PARADIGM_BASE_URL": "demo", "PATH": f"{dg.parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([str(dg), "check", "defs"], cwd=PACKAGE.parent, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and "All definitions loaded successfully" in out.stdout + out.stderr, out.stderr[-2000:]

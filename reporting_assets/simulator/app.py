@@ -11,6 +11,7 @@ import copy
 import json
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import Counter
@@ -357,9 +358,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # quiet: tests and demos print their own summaries
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-answer (a timeout, a killed run) is the client's business: no traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def make_server(simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """An HTTP server for `simulator` (port 0: any free port, read it from `server.server_address`)."""
-    server = ThreadingHTTPServer((host, port), type("Handler", (_Handler,), {"simulator": simulator}))
+    server = _Server((host, port), type("Handler", (_Handler,), {"simulator": simulator}))
     server.daemon_threads = True
     return server
 
