@@ -39,14 +39,15 @@ def feedbacks(active_days: list[date], company: dict = COMPANY) -> pd.DataFrame:
     return frame(tables.chat_feedbacks, [{"date": d, **company, **row} for d in active_days])
 
 
+def compute(kpi: str, loaded: pd.DataFrame, start: date = DAY, end: date = DAY, **inputs: pd.DataFrame) -> pd.DataFrame:
+    """The KPI frame function `kpi` over `start..end`, fed by table name as the asset feeds it."""
+    columns = [c.name for c in tables.KPI_TABLES[kpi].columns]
+    return getattr(kpi_frames, kpi)(**inputs, loaded=loaded, start=start, end=end, columns=columns)
+
+
 def adoption(loaded: pd.DataFrame, active: list[date], start: date = DAY, end: date = DAY) -> pd.DataFrame:
-    return kpi_frames.adoption_satisfaction(
-        chat_sessions=sessions(active),
-        chat_feedbacks=feedbacks(active),
-        loaded=loaded,
-        start=start,
-        end=end,
-        columns=[c.name for c in tables.adoption_satisfaction.columns],
+    return compute(
+        "adoption_satisfaction", loaded, start, end, chat_sessions=sessions(active), chat_feedbacks=feedbacks(active)
     )
 
 
@@ -100,13 +101,11 @@ def test_a_loaded_day_without_activity_is_a_real_zero() -> None:
 
 def test_a_day_loaded_for_one_company_only_computes_that_company() -> None:
     other = {"company_id": 2, "company_name": "Co2"}
-    out = kpi_frames.adoption_satisfaction(
+    out = compute(
+        "adoption_satisfaction",
+        ledger_of(ADOPTION_INPUTS, WEEK, scope=2),
         chat_sessions=pd.concat([sessions(WEEK), sessions(WEEK, company=other)]),
         chat_feedbacks=pd.concat([feedbacks(WEEK), feedbacks(WEEK, company=other)]),
-        loaded=ledger_of(ADOPTION_INPUTS, WEEK, scope=2),
-        start=DAY,
-        end=DAY,
-        columns=[c.name for c in tables.adoption_satisfaction.columns],
     )
     assert list(out["company_id"]) == [2] and out["sessions_7d"].iloc[0] == 70
 
@@ -117,14 +116,7 @@ def users(active_days: list[date], user_ids: tuple[int, ...] = (11, 12)) -> pd.D
 
 
 def activity(loaded: pd.DataFrame, active: list[date]) -> dict:
-    out = kpi_frames.user_activity(
-        user_activities=users(active),
-        chat_sessions=sessions(active),
-        loaded=loaded,
-        start=DAY,
-        end=DAY,
-        columns=[c.name for c in tables.user_activity.columns],
-    )
+    out = compute("user_activity", loaded, user_activities=users(active), chat_sessions=sessions(active))
     [row] = out.to_dict("records")
     return row
 
@@ -152,14 +144,7 @@ def test_resource_usage_keeps_only_days_loaded_in_both_inputs() -> None:
     tools = frame(tables.tools_usage, [{"date": d, **COMPANY, "tool_name": "web", "usage_count": 1} for d in WEEK])
     loaded = ledger_of(["used_documents", "tools_usage"], WEEK)
     loaded = loaded[~((loaded["asset"] == "tools_usage") & (loaded["date"] == DAY))]
-    out = kpi_frames.resource_usage(
-        used_documents=docs,
-        tools_usage=tools,
-        loaded=loaded,
-        start=WEEK[0],
-        end=DAY,
-        columns=[c.name for c in tables.resource_usage.columns],
-    )
+    out = compute("resource_usage", loaded, WEEK[0], DAY, used_documents=docs, tools_usage=tools)
     assert set(out["date"]) == set(WEEK[:-1]) and len(out) == 2 * 6
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.tables import load_log
@@ -43,17 +43,12 @@ def scope_clause(asset: str, start: date, end: date, scope: int | None):
     return where if scope is None else and_(where, load_log.c.company_scope == scope)
 
 
-def read(
-    conn: Connection | Engine, assets: list[str], start: date | None = None, end: date | None = None
-) -> pd.DataFrame:
+def read(engine: Engine, assets: list[str], start: date | None = None, end: date | None = None) -> pd.DataFrame:
     """Ledger rows (asset, date, company_scope) of `assets` for `start..end` (every day without a range)."""
     query = select(load_log.c.asset, load_log.c.date, load_log.c.company_scope).where(load_log.c.asset.in_(assets))
     if start is not None and end is not None:
         query = query.where(load_log.c.date.between(start, end))
-    if isinstance(conn, Engine):
-        with conn.connect() as c:
-            frame = pd.read_sql(query, c)
-    else:
+    with engine.connect() as conn:
         frame = pd.read_sql(query, conn)
     frame["date"] = pd.to_datetime(frame["date"]).dt.date
     frame["company_scope"] = frame["company_scope"].astype("Int64")
