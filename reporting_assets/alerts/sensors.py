@@ -17,13 +17,13 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
+from sqlalchemy import Engine
 
-from reporting_assets.alerts import freshness, state
+from reporting_assets.alerts import freshness, reads, state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.notify import Notifier
-from reporting_assets.alerts.rules import RuleSet
+from reporting_assets.alerts.rules import Rule, RuleSet
 from reporting_assets.warehouse.store import Warehouse, checkpoint
-from reporting_assets.warehouse.tables import KPI_TABLES
 
 PAGE = 1000
 WILL_RETRY_TAG = "dagster/will_retry"  # Dagster's public run tag: run retries will start this run again
@@ -47,6 +47,13 @@ def changed_partitions(context: SensorEvaluationContext, assets: set[str], curso
             if not result.has_more:
                 break
     return earliest
+
+
+def evaluate(engine: Engine, rule: Rule, since: date) -> state.Changes:
+    """Store `rule`'s episodes from `since` on, reading only the days that can change them."""
+    start = reads.first_day(engine, rule, since)
+    found = episodes(rule, reads.kpi_rows(engine, rule, start), reads.loaded(engine, rule, start))
+    return state.sync(engine, rule.name, found, since)
 
 
 def deliver(
@@ -105,10 +112,7 @@ def build_alert_sensor(
         changes = state.Changes()
         for rule in rules.rules:
             if rule.asset in changed:
-                columns = ["date", "company_id", "company_name", rule.metric]
-                kpi = warehouse.read(KPI_TABLES[rule.asset], columns=columns)
-                found = episodes(rule, kpi, warehouse.loaded([rule.asset]))
-                changes += state.sync(warehouse.engine, rule.name, found, changed[rule.asset])
+                changes += evaluate(warehouse.engine, rule, changed[rule.asset])
         if late_data is not None:
             changes += freshness.evaluate(warehouse.engine, late_data, clock)
         context.update_cursor(json.dumps(cursor))

@@ -1,8 +1,8 @@
 """Derived daily KPI assets, computed from the warehouse's raw tables (never by re-querying the API)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from dagster import (
@@ -23,8 +23,12 @@ from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.paradigm.resource import date_chunks
 from reporting_assets.warehouse import ledger, tables
+from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
+
+CHUNK_DAYS = 31  # KPI days computed at once: memory is bounded by one chunk and its trailing window
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,27 @@ def _rows_per_entry(frame: "pd.DataFrame", entries: "pd.DataFrame") -> list[int]
     ]
 
 
+def chunks(
+    kpi: Kpi, warehouse: Warehouse, start: date, end: date, columns: list[str], days: int = CHUNK_DAYS
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """The KPI's rows for `start..end` and the ledger entries of the days computed (with the rows each covers),
+    `days` at a time: each chunk reads its own days plus the trailing window its figures need, so memory is
+    bounded by the chunk, not the range, and the result equals one computation over the whole range."""
+    lookback = max(kpi.inputs.values())
+    for lo, hi in date_chunks(start, end, days):
+        frames = {
+            name: warehouse.read(tables.RAW_TABLES[name], lo - timedelta(days=back), hi)
+            for name, back in kpi.inputs.items()
+        }
+        loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
+        frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
+        del frames
+        own_days = {name: loaded[(loaded["asset"] == name) & (loaded["date"] >= lo)] for name in kpi.inputs}
+        computed = ledger.common(own_days, lo, hi)
+        computed["rows"] = _rows_per_entry(frame, computed)
+        yield frame, computed
+
+
 def _partition_metadata(kpi: Kpi, day: "pd.DataFrame") -> dict[str, Any]:
     return {"loaded": True, "dagster/row_count": len(day), **kpi.summary(day)}
 
@@ -131,33 +156,27 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinit
     )
     def _kpi(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
-        frames = {
-            name: warehouse.read(tables.RAW_TABLES[name], start - timedelta(days=lookback), end)
-            for name, lookback in kpi.inputs.items()
-        }
-        loaded = warehouse.loaded(list(kpi.inputs), start - timedelta(days=max(kpi.inputs.values())), end)
         columns = [c.name for c in kpi.table.columns]
-        frame = kpi.compute(**frames, loaded=loaded, start=start, end=end, columns=columns)
-        computed = ledger.common(
-            {name: loaded[(loaded["asset"] == name) & (loaded["date"] >= start)] for name in kpi.inputs}, start, end
-        )
-        computed["rows"] = _rows_per_entry(frame, computed)
-        warehouse.replace(
-            kpi.table, start, end, frame, loaded=ledger.entries(kpi.table.name, computed, context.run.run_id)
-        )
+        per_partition, entries, shown = {}, [], ""
+        with Spool() as spool:  # one chunk in memory at a time; all of them written in one transaction
+            for frame, computed in chunks(kpi, warehouse, start, end, columns):
+                spool.add(frame)
+                entries.append(computed)
+                by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
+                for day in computed["date"].map(str):
+                    per_partition[day] = _partition_metadata(kpi, by_day.get(day, frame.iloc[0:0]))
+                shown = shown or (preview(frame) if len(frame) else "")
+            loaded = ledger.entries(kpi.table.name, pd.concat(entries, ignore_index=True), context.run.run_id)
+            rows = warehouse.replace(kpi.table, start, end, spool, loaded=loaded)
 
-        by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
-        computed_days = set(computed["date"].map(str))
-        per_partition = {
-            key: _partition_metadata(kpi, by_day.get(key, frame.iloc[0:0])) if key in computed_days else not_loaded
-            for key in context.partition_keys
-        }
-        if skipped := len(context.partition_keys) - len(computed_days):
+        if skipped := len(context.partition_keys) - len(per_partition):
             context.log.info(
                 f"{kpi.table.name}: {skipped} of {len(context.partition_keys)} days are not loaded in every input "
                 f"({', '.join(kpi.inputs)}): no rows for them"
             )
-        report(context, per_partition, {"run_rows": len(frame), "preview": MetadataValue.md(preview(frame))})
+        per_partition = {key: per_partition.get(key, not_loaded) for key in context.partition_keys}
+        shown = shown or preview(pd.DataFrame())  # "no rows"
+        report(context, per_partition, {"run_rows": rows, "preview": MetadataValue.md(shown)})
         return MaterializeResult()
 
     return _kpi

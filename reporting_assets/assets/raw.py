@@ -18,10 +18,12 @@ from dagster import (
 
 from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
 
 
@@ -45,38 +47,39 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
     )
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
-        try:
-            fetched = paradigm.fetch(endpoint, start, end, log=context.log)
-        except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
-            raise Failure(description=str(exc), allow_retries=isinstance(exc, ParadigmUnavailable)) from None
         now = datetime.now(UTC)
-        frame = fetched.frame.assign(ingested_at=now)
-        days = ledger.day_counts(frame, start, end, paradigm.company_id)
-        loaded = ledger.entries(endpoint.name, days, context.run.run_id, now)
-        warehouse.replace(endpoint.table, start, end, frame, paradigm.company_id, loaded)
+        days, companies, drift, docs, requests, shown = [], set(), set(), {}, 0, ""
+        with Spool() as spool:
+            try:  # one window in memory at a time; all of them written in one transaction below
+                for window in paradigm.windows(endpoint, start, end, log=context.log):
+                    frame = window.rows.frame.assign(ingested_at=now)
+                    spool.add(frame)
+                    days.append(ledger.day_counts(frame, window.start, window.end, paradigm.company_id))
+                    companies.update(frame["company_id"].unique().tolist())
+                    drift.update(window.rows.drift)
+                    docs.update(window.rows.docs)
+                    requests += window.rows.requests
+                    shown = shown or preview(frame.drop(columns="ingested_at"))
+            except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
+                raise Failure(description=str(exc), allow_retries=isinstance(exc, ParadigmUnavailable)) from None
+            per_day = pd.concat(days, ignore_index=True)
+            loaded = ledger.entries(endpoint.name, per_day, context.run.run_id, now)
+            rows = warehouse.replace(endpoint.table, start, end, spool, paradigm.company_id, loaded)
 
-        per_day = dict(zip(days["date"].map(str), days["rows"], strict=True))
         context.log.info(
-            "%s %s..%s: %d rows, %d requests, %d companies",
-            endpoint.name,
-            start,
-            end,
-            len(frame),
-            fetched.requests,
-            frame["company_id"].nunique(),
+            "%s %s..%s: %d rows, %d requests, %d companies", endpoint.name, start, end, rows, requests, len(companies)
         )
         run = {
-            "run_rows": len(frame),
+            "run_rows": rows,
             "run_days": len(context.partition_keys),
-            "api_requests": fetched.requests,
-            "companies": int(frame["company_id"].nunique()),
-            "schema_drift": ", ".join(fetched.drift) or "none",
-            "dagster/column_schema": column_schema(endpoint.table, fetched.docs),
-            "preview": MetadataValue.md(preview(frame.drop(columns="ingested_at"))),
+            "api_requests": requests,
+            "companies": len(companies),
+            "schema_drift": ", ".join(sorted(drift)) or "none",
+            "dagster/column_schema": column_schema(endpoint.table, docs),
+            "preview": MetadataValue.md(shown),
         }
-        per_partition = {
-            key: {"loaded": True, "dagster/row_count": int(per_day[key])} for key in context.partition_keys
-        }
+        counts = dict(zip(per_day["date"].map(str), per_day["rows"], strict=True))
+        per_partition = {key: {"loaded": True, "dagster/row_count": int(counts[key])} for key in context.partition_keys}
         report(context, per_partition, run)
         return MaterializeResult()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,15 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
         chunks.append((start, stop))
         start = stop + timedelta(days=1)
     return chunks
+
+
+@dataclass(frozen=True)
+class Window:
+    """The rows of one request window `start..end`."""
+
+    start: date
+    end: date
+    rows: Rows
 
 
 class ParadigmResource(ConfigurableResource):
@@ -61,17 +72,22 @@ class ParadigmResource(ConfigurableResource):
             transport=self.transport(),
         )
 
-    def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Rows:
-        """Every row of `endpoint` for `start..end` inclusive, in ceil(days / days_per_request) calls."""
+    def windows(
+        self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None
+    ) -> Iterator[Window]:
+        """Every row of `endpoint` for `start..end` inclusive, one request window (`days_per_request` days, one
+        call plus its retries) at a time: a caller that writes each before the next holds one window in memory."""
         log = log or logging.getLogger(__name__)
-        frames, drift, docs = [], set(), {}
+        drift: set[str] = set()
         with self.client() as client:
             for lo, hi in date_chunks(start, end, self.days_per_request):
+                before = client.requests_made
                 payload = client.get_report(endpoint.path, lo, hi, self.company_id)
                 try:
                     flat = flatten(endpoint, payload)
                 except PayloadError as exc:
                     raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
+                del payload
                 frame = flat.frame
                 outside = ~frame["date"].between(lo, hi)
                 if outside.any():
@@ -83,11 +99,15 @@ class ParadigmResource(ConfigurableResource):
                     log.warning(
                         "%s %s..%s: no company has data for the last day; is end_date exclusive?", endpoint.path, lo, hi
                     )
-                frames.append(frame)
-                drift.update(flat.drift)
-                docs.update(flat.docs)
-            requests = client.requests_made
-        if drift:
-            log.warning("%s: unknown fields ignored (schema drift): %s", endpoint.path, ", ".join(sorted(drift)))
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return Rows(frame, sorted(drift), docs, requests)
+                if new := set(flat.drift) - drift:
+                    log.warning("%s: unknown fields ignored (schema drift): %s", endpoint.path, ", ".join(sorted(new)))
+                    drift |= new
+                yield Window(lo, hi, Rows(frame, flat.drift, flat.docs, client.requests_made - before))
+
+    def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Rows:
+        """Every row of `endpoint` for `start..end` inclusive in one frame (`windows`, concatenated)."""
+        parts = [w.rows for w in self.windows(endpoint, start, end, log)]
+        frame = pd.concat([p.frame for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].frame
+        drift = sorted({name for p in parts for name in p.drift})
+        docs = {column: text for p in parts for column, text in p.docs.items()}
+        return Rows(frame, drift, docs, sum(p.requests for p in parts))

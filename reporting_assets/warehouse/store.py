@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -147,16 +148,19 @@ class Warehouse(ConfigurableResource):
         table: Table,
         start: date,
         end: date,
-        frame: pd.DataFrame,
+        rows: pd.DataFrame | Iterable[pd.DataFrame],
         company_id: int | None = None,
         loaded: pd.DataFrame | None = None,
     ) -> int:
-        """Make `table` hold exactly `frame` for dates `start..end` (one company, or all), and the load ledger
-        exactly `loaded` (`ledger.entries`) for those days: one transaction.
+        """Make `table` hold exactly `rows` (a frame, or frames inserted one after the other: a `Spool`) for dates
+        `start..end` (one company, or all), and the load ledger exactly `loaded` (`ledger.entries`) for those
+        days: one transaction. Returns the rows written.
 
         Re-running any range therefore never duplicates rows, a failure leaves table and ledger as they were,
         and a day is in the ledger if and only if its rows are in the table.
         """
+        frames = [rows] if isinstance(rows, pd.DataFrame) else rows
+        written = 0
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # serialise writers of one table (overlapping backfills)
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table.name})
@@ -164,12 +168,14 @@ class Warehouse(ConfigurableResource):
             if company_id is not None:
                 where &= table.c.company_id == company_id
             conn.execute(table.delete().where(where))
-            insert_frame(conn, table, frame)
+            for frame in frames:
+                insert_frame(conn, table, frame)
+                written += len(frame)
             if loaded is not None:
                 conn.execute(load_log.delete().where(ledger.scope_clause(table.name, start, end, company_id)))
                 insert_frame(conn, load_log, loaded)
         checkpoint(self.engine)
-        return len(frame)
+        return written
 
     def loaded(self, assets: list[str], start: date | None = None, end: date | None = None) -> pd.DataFrame:
         """Ledger rows (asset, date, company_scope) of `assets` over `start..end` (all without a range)."""
