@@ -1,5 +1,5 @@
-"""`make bench` keeps working: the benchmark at a tiny size. No figure is asserted (it is not a timed test),
-only that every part ran on what it claims to measure."""
+"""`make bench` keeps working: the benchmark at a tiny size, in two halves that run side by side. No figure is
+asserted (it is not a timed test), only that every part ran on what it claims to measure."""
 
 from __future__ import annotations
 
@@ -7,29 +7,60 @@ import json
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
-from reporting_assets.simulator.data import DEFAULT_COMPANIES, company_day
+from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day
 
 from .processes import ROOT
 
+DAYS = 3
 
-def test_the_bench_measures_every_part(tmp_path, postgres_root):
-    out, days, per_day = tmp_path / "bench.json", 3, 5
-    command = [sys.executable, "-W", "ignore", str(ROOT / "scripts" / "bench.py"), "--out", str(out)]
-    command += ["--days", str(days), "--single-days", "2", "--docs-per-day", str(per_day)]
-    command += ["--postgres-url", postgres_root]
+
+def _bench(tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / "bench.json"
+    command = [sys.executable, "-W", "ignore", str(ROOT / "scripts" / "bench.py"), "--out", str(out), *args]
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=900)
-    results = json.loads(out.read_text())
+    return json.loads(out.read_text())
 
+
+def test_the_bench_measures_the_demo_year_ingest_and_load(tmp_path, postgres_root) -> None:
+    per_day = 5
+    results = _bench(
+        tmp_path,
+        *("--parts", "import,year,single,ingest", "--days", str(DAYS), "--single-days", "1"),
+        *("--docs-per-day", str(per_day), "--postgres-url", postgres_root),
+    )
     year = results["year"]["project"]
     assert year["api_requests"] == {e.slug: 1 for e in ENDPOINTS.values()}
-    active = [company_day(7, c, date(2025, 1, 1) + timedelta(days=i)) for c in DEFAULT_COMPANIES for i in range(days)]
+    active = [company_day(7, c, date(2025, 1, 1) + timedelta(days=i)) for c in DEFAULT_COMPANIES for i in range(DAYS)]
     assert year["rows"]["chat_sessions"] == sum(a is not None for a in active)
     assert year["rows"]["adoption_satisfaction"] > 0
     assert results["year"]["floor"]["wall_s"] > 0
-    assert results["single_vs_ranged"]["days"] == 2
-    assert results["ingest"]["sqlite"]["rows"] == results["ingest"]["postgres"]["rows"] == 3 * days * per_day
+    assert results["single_vs_ranged"]["days"] == 1
+    assert results["ingest"]["sqlite"]["rows"] == results["ingest"]["postgres"]["rows"] == 3 * DAYS * per_day
     assert results["sensor"]["outcome"].startswith("evaluated adoption_satisfaction from 2025-01-01")
     assert results["import_s"] > 0
-    assert len(results["targets"]) == 7
+    targets = results["targets"]
+    assert len(targets) == 11 and sum(v is None for v in targets.values()) == 4  # the other half's
+
+
+def test_the_bench_measures_a_large_tenant_and_alert_ticks(tmp_path) -> None:
+    users, documents = 40, 20
+    results = _bench(
+        tmp_path,
+        *("--parts", "large,alerts", "--large-users", str(users), "--large-documents", str(documents)),
+        *("--large-days", f"2,{DAYS}", "--alert-years", "1", "--alert-companies", "3"),
+    )
+    large = results["large"]
+    assert large["days"] == [2, DAYS] and set(large) >= {"2d_in_process", f"{DAYS}d_in_process", "3d_multiprocess"}
+    company = Company(201, "BigCo", users=users, documents=documents)
+    activity = [company_day(7, company, date(2025, 1, 1) + timedelta(days=i)) for i in range(DAYS)]
+    for run in (large[f"{DAYS}d_in_process"], large[f"{DAYS}d_multiprocess"]):
+        assert run["rows"]["user_activities"] == sum(len(a["users"]) for a in activity if a)
+        assert run["rows"]["resource_usage"] > 0 and run["rss_max_process_mb"] > 0
+    alerts = results["alerts"]
+    assert alerts["kpi_rows"] == 365 * 3
+    assert alerts["first_tick_outcome"].startswith("evaluated adoption_satisfaction from 2023-01-01")
+    assert alerts["daily_tick_outcome"].startswith("evaluated adoption_satisfaction from 2023-12-31")
+    assert sum(v is not None for v in results["targets"].values()) == 4

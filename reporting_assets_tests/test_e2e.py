@@ -2,9 +2,9 @@
 
 One `dagster dev` (SQLite instance storage) serves, in this order: a 14-day backfill ending 5 days ago launched
 through GraphQL by the headless helper, the warehouse checked against an in-process run of the same range and
-what the alert sensor sent about it; a backfill launched from a real browser; then a failed run and failing
-alert deliveries, after which no secret may be found anywhere. A second `dagster dev` keeps its instance on
-PostgreSQL.
+what the alert sensor sent about it; then a failed run and failing alert deliveries, after which no secret may
+be found anywhere. A second `dagster dev`, with its instance on PostgreSQL, takes a backfill launched from a
+real browser.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -79,22 +79,27 @@ def _backfill_and_compare(tmp_path: Path, simulator: RunningSimulator, url: str,
     assert backfill(["--start", START, "--end", END, "--url", url, "--timeout", "600"]) == 0
     printed = capsys.readouterr().out
     assert "launched" in printed and "success" in printed and "failure" not in printed, printed
+    _compare(tmp_path, simulator, url, db, FIRST, LAST)
 
+
+def _compare(tmp_path: Path, simulator: RunningSimulator, url: str, db: Path, first: date, last: date) -> None:
+    """The warehouse of `dagster dev` holds, for `first..last`, what an in-process run of the range writes, and
+    every KPI partition of the range is materialized."""
     expected = Warehouse(url=f"sqlite:///{tmp_path / 'expected.db'}")
-    assert run(
-        [*raw_assets, *kpi_assets], {"paradigm": simulator.resource(), "warehouse": expected}, START, END
-    ).success
+    resources = {"paradigm": simulator.resource(), "warehouse": expected}
+    assert run([*raw_assets, *kpi_assets], resources, str(first), str(last)).success
     actual = Warehouse(url=f"sqlite:///{db}")
     for table in [*RAW_TABLES.values(), *KPI_TABLES.values()]:
-        # Dagster's backfill also refreshes the KPI days after END whose 7-day window reads END: compare the range.
+        # Dagster's backfill also refreshes the KPI days after `last` whose 7-day window reads it: compare the range.
         ignore = [c for c in ("ingested_at",) if c in table.c]
-        left = actual.read(table, FIRST, LAST).drop(columns=ignore)
+        left = actual.read(table, first, last).drop(columns=ignore)
         right = expected.read(table).drop(columns=ignore)
         assert len(left) > 0
         pd.testing.assert_frame_equal(left, right, obj=table.name)
+    days = (last - first).days + 1
     for name in KPI_TABLES:
         data = graphql(url, MATERIALIZED, path=[name])["assetOrError"]["assetMaterializations"]
-        assert {m["partition"] for m in data} >= {str(FIRST + timedelta(days=d)) for d in range(14)}, name
+        assert {m["partition"] for m in data} >= {str(first + timedelta(days=d)) for d in range(days)}, name
 
 
 def _alerts_rules(tmp_path: Path) -> Path:
@@ -182,11 +187,6 @@ def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_p
     assert late == sorted(RAW_TABLES), titles
 
 
-def test_the_same_on_a_postgresql_instance(tmp_path, simulator, dagster_postgres, capsys) -> None:
-    with dagster_dev(tmp_path, simulator, DAGSTER_POSTGRES_URL=dagster_postgres) as (url, db):
-        _backfill_and_compare(tmp_path, simulator, url, db, capsys)
-
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -209,21 +209,25 @@ def chromium() -> str:
     return path
 
 
-def test_a_backfill_launched_from_the_ui_completes(tmp_path, simulator, chromium) -> None:
+def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(
+    tmp_path, simulator, chromium, dagster_postgres
+) -> None:
+    """As a person does it, with Dagster's own storage on PostgreSQL (`deploy/storage-postgres.yaml`): the
+    warehouse then equals an in-process run of the same days, and the runs are in PostgreSQL."""
     first = datetime.now(UTC).date() - timedelta(days=16)  # within the dialog's default "last 90 days"
-    days = {first + timedelta(days=i) for i in range(7)}
-    with dagster_dev(tmp_path, simulator) as (url, db):
-        _launch_from_the_ui(url, chromium, days, tmp_path)
-    warehouse = Warehouse(url=f"sqlite:///{db}")
-    for table in RAW_TABLES.values():
-        assert set(warehouse.read(table)["date"]) == days, table.name
-    for table in KPI_TABLES.values():
-        assert days <= set(warehouse.read(table)["date"]), table.name
+    last = first + timedelta(days=6)
+    with dagster_dev(tmp_path, simulator, DAGSTER_POSTGRES_URL=dagster_postgres) as (url, db):
+        _launch_from_the_ui(url, chromium, first, last, tmp_path)
+        _compare(tmp_path, simulator, url, db, first, last)
+    instance = sa.create_engine(dagster_postgres)
+    with instance.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar_one() >= 1
+    instance.dispose()
 
 
-def _launch_from_the_ui(url: str, chromium: str, days: set, tmp_path: Path) -> None:
-    """Materialize all assets over `days` from the asset group page, as a person does, and wait for the end."""
-    start, end = str(min(days)), str(max(days))
+def _launch_from_the_ui(url: str, chromium: str, first: date, last: date, tmp_path: Path) -> None:
+    """Materialize all assets over `first..last` from the asset group page, as a person does; wait for the end."""
+    start, end = str(first), str(last)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -236,7 +240,7 @@ def _launch_from_the_ui(url: str, chromium: str, days: set, tmp_path: Path) -> N
             box = page.get_by_placeholder("No matching partitions")
             box.fill(f"[{start}...{end}]")
             box.press("Enter")
-            page.get_by_text("7 partitions").wait_for()
+            page.get_by_text(f"{(last - first).days + 1} partitions").wait_for()
             page.get_by_role("button", name="Launch backfill").click()
             toast = page.get_by_text("Created backfill")
             toast.wait_for()

@@ -17,7 +17,7 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
 )
-from sqlalchemy import Table
+from sqlalchemy import DateTime, Table
 
 from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.metadata import column_schema, preview, report
@@ -103,18 +103,23 @@ def _rows_per_entry(frame: "pd.DataFrame", entries: "pd.DataFrame") -> list[int]
     ]
 
 
+def _read(warehouse: Warehouse, name: str, start: date, end: date) -> pd.DataFrame:
+    """Raw rows of `name` for `start..end`, timestamps aside."""
+    table = tables.RAW_TABLES[name]
+    return warehouse.read(table, start, end, [c.name for c in table.columns if not isinstance(c.type, DateTime)])
+
+
 def chunks(
     kpi: Kpi, warehouse: Warehouse, start: date, end: date, columns: list[str], days: int = CHUNK_DAYS
 ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """The KPI's rows for `start..end` and the ledger entries of the days computed (with the rows each covers),
     `days` at a time: each chunk reads its own days plus the trailing window its figures need, so memory is
-    bounded by the chunk, not the range, and the result equals one computation over the whole range."""
+    bounded by the chunk, not the range, and the result equals one computation over the whole range.
+
+    Timestamps are not read: no KPI uses them, and parsing them was a fifth of a large tenant's KPI time."""
     lookback = max(kpi.inputs.values())
     for lo, hi in date_chunks(start, end, days):
-        frames = {
-            name: warehouse.read(tables.RAW_TABLES[name], lo - timedelta(days=back), hi)
-            for name, back in kpi.inputs.items()
-        }
+        frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi) for name, back in kpi.inputs.items()}
         loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
         frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
         del frames

@@ -1,26 +1,34 @@
-"""Crash safety: a run worker killed with SIGKILL mid-backfill, and overlapping runs writing at once, on SQLite and
-PostgreSQL. Afterwards the warehouse equals a clean run of the same range: no row lost, none duplicated."""
+"""Crash safety: a run worker killed with SIGKILL mid-backfill, a write killed in the middle of its third window,
+and overlapping runs writing at once, on SQLite and PostgreSQL. A killed load leaves its table and ledger as they
+were; a re-run equals a clean run of the same range: no row lost, none duplicated."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import time
+from datetime import date
 from pathlib import Path
 
+import httpx
 import pandas as pd
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy import func, select
 
-from reporting_assets.simulator.app import Fault
+from reporting_assets.paradigm.endpoints import ENDPOINTS
+from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.simulator.app import Fault, Simulator
+from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
-from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+from reporting_assets_tests.conftest import TOKEN, RunningSimulator
+from reporting_assets_tests.helpers import assert_same_tables, kpi_assets, raw_assets, run, snapshot
 from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
 
-START, END = "2025-01-01", "2025-03-01"  # 60 days: 2 requests per raw asset, 10 in all
+START, END = "2025-01-01", "2025-03-31"  # 90 days: 3 request windows per raw asset
+START_DAY, END_DAY = date.fromisoformat(START), date.fromisoformat(END)
 TABLES = {**RAW_TABLES, **KPI_TABLES}
 
 
@@ -59,11 +67,41 @@ def _materialize(env: dict[str, str], cwd: Path, start: str = START, end: str = 
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
-def test_a_run_killed_mid_backfill_then_rerun_equals_a_clean_run(
+class _OtherData(ParadigmResource):
+    """The simulator with another seed, in-process: other rows for the same days."""
+
+    def transport(self) -> httpx.BaseTransport:
+        return Simulator(seed=8, token=TOKEN).transport()
+
+
+def _preload(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
+    """The range loaded from other data: what the warehouse held before the run under test."""
+    paradigm, start, end = _OtherData(base_url="http://seed8.invalid", api_key=TOKEN), START_DAY, END_DAY
+    for endpoint in ENDPOINTS.values():
+        frame = paradigm.fetch(endpoint, start, end).frame.assign(ingested_at=pd.Timestamp.now(tz="UTC"))
+        loaded = ledger.entries(endpoint.name, ledger.day_counts(frame, start, end, None), "before")
+        warehouse.replace(endpoint.table, start, end, frame, loaded=loaded)
+    return snapshot(warehouse)
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    try:
+        pd.testing.assert_frame_equal(a, b)
+    except AssertionError:
+        return False
+    return True
+
+
+def _ledger(tables: dict[str, pd.DataFrame], asset: str) -> pd.DataFrame:
+    return tables["load_log"][tables["load_log"]["asset"] == asset].reset_index(drop=True)
+
+
+def test_a_run_killed_in_its_third_window_then_rerun_equals_a_clean_run(
     tmp_path: Path, simulator: RunningSimulator, warehouse: Warehouse
 ) -> None:
+    before = _preload(warehouse)
     env = instance_env(tmp_path, simulator, REPORTING_DATABASE_URL=warehouse.url)
-    simulator.sim.faults.add(Fault("delay", delay_s=0.4, times=None))  # slow API: the kill lands mid-run
+    simulator.sim.faults.add(Fault("delay", delay_s=0.4, times=None))  # slow API: the kill lands mid-window
     with (tmp_path / "killed.log").open("w") as log:
         worker = subprocess.Popen(
             materialize_command(START, END),
@@ -73,15 +111,21 @@ def test_a_run_killed_mid_backfill_then_rerun_equals_a_clean_run(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 300
-    while sum(simulator.sim.requests.values()) < 6 and worker.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # waiting for the 6th API request of 10, the event that means "in the middle of the run"
+    deadline, third = time.monotonic() + 300, []
+    while not third and worker.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for an asset to ask for its third window: the event that means "mid-load"
+        third = [e.name for e in ENDPOINTS.values() if simulator.sim.requests[e.slug] >= 3]
     os.killpg(worker.pid, signal.SIGKILL)
     assert worker.wait() == -signal.SIGKILL, (tmp_path / "killed.log").read_text()[-2000:]
     _what_run_monitoring_does(Path(env["DAGSTER_HOME"]))
-    partial = _tables(warehouse)
     expected = _clean(tmp_path, simulator)
-    assert any(len(partial[n]) < len(expected[n]) for n in TABLES)  # the kill did interrupt the backfill
+    after = snapshot(warehouse)
+    assert third, (tmp_path / "killed.log").read_text()[-2000:]
+    for name in third:  # killed in its third window: table and ledger exactly as before the run
+        pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+        pd.testing.assert_frame_equal(_ledger(after, name), _ledger(before, name), obj=f"{name} ledger")
+    for name in RAW_TABLES:  # and every raw table is all or nothing: as before, or as a clean run writes it
+        assert _same(after[name], before[name]) or _same(after[name], expected[name]), name
 
     simulator.sim.faults.clear()
     rerun = _materialize(env, tmp_path)
@@ -91,6 +135,39 @@ def test_a_run_killed_mid_backfill_then_rerun_equals_a_clean_run(
         pd.testing.assert_frame_equal(frame, expected[name], obj=name)
 
 
+def test_a_write_killed_in_its_third_window_leaves_table_and_ledger_as_they_were(warehouse: Warehouse) -> None:
+    """The spool's windows are inserted in one transaction: SIGKILL in the middle of the third leaves nothing."""
+    before = _preload(warehouse)
+    script = KILLED_WRITE.format(url=warehouse.url, start=START, end=END)
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert "2 windows inserted" in killed.stdout  # the kill came after two windows were in the transaction
+    assert_same_tables(snapshot(warehouse), before)
+
+
+# A process writing used_documents in three windows (`Warehouse.replace` reading a generator), killed with SIGKILL
+# when the third is asked for: two windows' rows and a ledger delete are inside the open transaction.
+KILLED_WRITE = """
+import os, signal
+from datetime import date
+import pandas as pd
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import used_documents
+
+warehouse = Warehouse(url={url!r})
+old = warehouse.read(used_documents)
+
+def windows():
+    for i in range(2):
+        yield old.assign(usage_count=old["usage_count"] + 1 + i, document_id=old["document_id"] + 10**6 * i)
+    print("2 windows inserted", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    yield old
+
+warehouse.replace(used_documents, date.fromisoformat({start!r}), date.fromisoformat({end!r}), windows())
+"""
+
+
 def test_overlapping_runs_at_once_leave_a_consistent_table(
     tmp_path: Path, simulator: RunningSimulator, warehouse: Warehouse
 ) -> None:
@@ -98,7 +175,7 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     # Two processes creating a fresh SQLite instance at once race on its tables ("table runs already exists"):
     # create it first, as `dagster dev` would have.
     subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
-    ranges = [("2025-01-01", "2025-02-28"), ("2025-02-01", "2025-03-31")]
+    ranges = [("2025-01-01", "2025-02-05"), ("2025-01-20", "2025-02-25")]
     workers = [
         subprocess.Popen(
             materialize_command(a, b, in_process=True),  # two multiprocess runs at once can stall each other
@@ -113,6 +190,6 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     outputs = [w.communicate(timeout=600)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert _duplicate_keys(warehouse) == 0
-    expected = _clean(tmp_path, simulator, "2025-01-01", "2025-03-31")
+    expected = _clean(tmp_path, simulator, "2025-01-01", "2025-02-25")
     for name in RAW_TABLES:  # raw rows are the API's: whichever run wrote a day last, they are the same
         pd.testing.assert_frame_equal(_tables(warehouse)[name], expected[name], obj=name)
