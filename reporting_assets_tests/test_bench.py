@@ -9,11 +9,14 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day
 
 from .processes import ROOT
 
+pytestmark = pytest.mark.slow(minutes=2)
 DAYS = 3
 
 

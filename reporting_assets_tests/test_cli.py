@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import RAW_TABLES
 from reporting_assets_tests.conftest import TOKEN
 from reporting_assets_tests.processes import instance_env, materialize_command
+
+pytestmark = pytest.mark.slow(minutes=1)
 
 
 def test_dagster_asset_materialize_with_a_partition_range(simulator, tmp_path):

@@ -38,6 +38,7 @@ from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.processes import dagster_dev, graphql
 from reporting_assets_tests.receiver import SECRET, Receiver
 
+pytestmark = pytest.mark.slow(minutes=4)
 # A range ending 5 days before today: Dagster's backfill also materializes the KPI days after it (up to
 # yesterday), which were never loaded: they must get no rows and no alert.
 LAST = datetime.now(UTC).date() - timedelta(days=5)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from sqlalchemy import func, select
 
@@ -27,6 +28,7 @@ from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import assert_same_tables, kpi_assets, raw_assets, run, snapshot
 from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
 
+pytestmark = pytest.mark.slow(minutes=1.5)
 START, END = "2025-01-01", "2025-03-31"  # 90 days: 3 request windows per raw asset
 START_DAY, END_DAY = date.fromisoformat(START), date.fromisoformat(END)
 TABLES = {**RAW_TABLES, **KPI_TABLES}
