@@ -103,7 +103,7 @@ def _rows_per_entry(frame: "pd.DataFrame", entries: "pd.DataFrame") -> list[int]
     ]
 
 
-def _read(warehouse: Warehouse, name: str, start: date, end: date) -> pd.DataFrame:
+def _read(warehouse: Warehouse, name: str, start: date, end: date) -> "pd.DataFrame":
     """Raw rows of `name` for `start..end`, timestamps aside."""
     table = tables.RAW_TABLES[name]
     return warehouse.read(table, start, end, [c.name for c in table.columns if not isinstance(c.type, DateTime)])
@@ -111,7 +111,7 @@ def _read(warehouse: Warehouse, name: str, start: date, end: date) -> pd.DataFra
 
 def chunks(
     kpi: Kpi, warehouse: Warehouse, start: date, end: date, columns: list[str], days: int = CHUNK_DAYS
-) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+) -> Iterator[tuple["pd.DataFrame", "pd.DataFrame"]]:
     """The KPI's rows for `start..end` and the ledger entries of the days computed (with the rows each covers),
     `days` at a time: each chunk reads its own days plus the trailing window its figures need, so memory is
     bounded by the chunk, not the range, and the result equals one computation over the whole range.
