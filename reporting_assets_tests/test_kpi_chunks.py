@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reporting_assets.assets import kpis
 from reporting_assets.assets.kpis import KPIS, Kpi, chunks
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.warehouse import ledger
@@ -56,3 +57,14 @@ def test_chunked_kpis_equal_the_whole_range_computed_at_once(loaded_warehouse: W
         assert len(whole) > 0, (kpi.table.name, start, end)
         pd.testing.assert_frame_equal(chunked, whole, check_dtype=False, obj=f"{kpi.table.name} by {days} days")
         pd.testing.assert_frame_equal(chunked_entries, whole_entries, check_dtype=False)
+
+
+def test_small_inputs_are_computed_in_one_chunk_large_ones_31_days_at_a_time(
+    loaded_warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kpi = KPIS[0]
+    assert kpis._chunk_days(kpi, loaded_warehouse, FIRST, LAST) == (LAST - FIRST).days + 1  # the demo companies
+    monkeypatch.setattr(kpis, "CHUNK_ROWS", 100)
+    assert kpis._chunk_days(kpi, loaded_warehouse, FIRST, LAST) == kpis.CHUNK_DAYS
+    columns = [c.name for c in kpi.table.columns]
+    assert len(list(kpis.chunks(kpi, loaded_warehouse, FIRST, LAST, columns))) == 4  # 120 days

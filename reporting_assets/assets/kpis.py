@@ -17,7 +17,7 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
 )
-from sqlalchemy import DateTime, Table
+from sqlalchemy import DateTime, Table, func, select
 
 from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.metadata import column_schema, preview, report
@@ -28,7 +28,8 @@ from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
 
-CHUNK_DAYS = 31  # KPI days computed at once: memory is bounded by one chunk and its trailing window
+CHUNK_DAYS = 31  # KPI days computed at once when the inputs are large: memory is bounded by one chunk
+CHUNK_ROWS = 200_000  # inputs smaller than this over the whole range are computed in one chunk
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,29 @@ def _read(warehouse: Warehouse, name: str, start: date, end: date) -> "pd.DataFr
     return warehouse.read(table, start, end, [c.name for c in table.columns if not isinstance(c.type, DateTime)])
 
 
+def _chunk_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date) -> int:
+    """The whole range when its inputs hold fewer than `CHUNK_ROWS` rows (a small tenant's year: one chunk,
+    not 12), else `CHUNK_DAYS`."""
+    lookback = timedelta(days=max(kpi.inputs.values()))
+    with warehouse.engine.connect() as conn:
+        rows = sum(
+            conn.execute(select(func.count()).where(t.c.date.between(start - lookback, end))).scalar_one()
+            for t in (tables.RAW_TABLES[name] for name in kpi.inputs)
+        )
+    return (end - start).days + 1 if rows < CHUNK_ROWS else CHUNK_DAYS
+
+
 def chunks(
-    kpi: Kpi, warehouse: Warehouse, start: date, end: date, columns: list[str], days: int = CHUNK_DAYS
+    kpi: Kpi, warehouse: Warehouse, start: date, end: date, columns: list[str], days: int | None = None
 ) -> Iterator[tuple["pd.DataFrame", "pd.DataFrame"]]:
     """The KPI's rows for `start..end` and the ledger entries of the days computed (with the rows each covers),
-    `days` at a time: each chunk reads its own days plus the trailing window its figures need, so memory is
-    bounded by the chunk, not the range, and the result equals one computation over the whole range.
+    `days` at a time (default: `_chunk_days`): each chunk reads its own days plus the trailing window its
+    figures need, so memory is bounded by the chunk, not the range, and the result equals one computation
+    over the whole range.
 
     Timestamps are not read: no KPI uses them, and parsing them was a fifth of a large tenant's KPI time."""
     lookback = max(kpi.inputs.values())
-    for lo, hi in date_chunks(start, end, days):
+    for lo, hi in date_chunks(start, end, days or _chunk_days(kpi, warehouse, start, end)):
         frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi) for name, back in kpi.inputs.items()}
         loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
         frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
