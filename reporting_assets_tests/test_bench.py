@@ -31,7 +31,7 @@ def test_the_bench_measures_the_demo_year_ingest_and_load(tmp_path, postgres_roo
     per_day = 5
     results = _bench(
         tmp_path,
-        *("--parts", "import,year,single,ingest", "--days", str(DAYS), "--single-days", "1"),
+        *("--parts", "import,year,single,ingest", "--days", str(DAYS), "--single-days", "1", "--import-repeat", "1"),
         *("--docs-per-day", str(per_day), "--postgres-url", postgres_root),
     )
     year = results["year"]["project"]
