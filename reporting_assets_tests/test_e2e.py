@@ -220,6 +220,9 @@ def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(
     with dagster_dev(tmp_path, simulator, DAGSTER_POSTGRES_URL=dagster_postgres) as (url, db):
         _launch_from_the_ui(url, chromium, first, last, tmp_path)
         _compare(tmp_path, simulator, url, db, first, last)
+    warehouse = Warehouse(url=f"sqlite:///{db}")
+    for table in RAW_TABLES.values():  # and nothing outside them
+        assert set(warehouse.read(table)["date"]) == {first + timedelta(days=i) for i in range(7)}, table.name
     instance = sa.create_engine(dagster_postgres)
     with instance.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar_one() >= 1
