@@ -113,12 +113,10 @@ def _read(warehouse: Warehouse, name: str, start: date, end: date) -> "pd.DataFr
 def _chunk_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date) -> int:
     """The whole range when its inputs hold fewer than `CHUNK_ROWS` rows (a small tenant's year: one chunk,
     not 12), else `CHUNK_DAYS`."""
-    lookback = timedelta(days=max(kpi.inputs.values()))
+    first = start - timedelta(days=max(kpi.inputs.values()))
+    counts = [select(func.count()).where(tables.RAW_TABLES[name].c.date.between(first, end)) for name in kpi.inputs]
     with warehouse.engine.connect() as conn:
-        rows = sum(
-            conn.execute(select(func.count()).where(t.c.date.between(start - lookback, end))).scalar_one()
-            for t in (tables.RAW_TABLES[name] for name in kpi.inputs)
-        )
+        rows = sum(conn.execute(count).scalar_one() for count in counts)
     return (end - start).days + 1 if rows < CHUNK_ROWS else CHUNK_DAYS
 
 
