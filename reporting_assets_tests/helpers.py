@@ -19,6 +19,8 @@ from reporting_assets.warehouse.tables import RAW_TABLES, load_log
 PARTITIONS = build_partitions(Settings.model_fields["paradigm_start_date"].default)
 raw_assets = build_raw_assets(PARTITIONS)
 kpi_assets = build_kpi_assets(PARTITIONS)
+# Raw tables of daily activity: a past day's range fills them (company_members is only snapshotted for recent days).
+ACTIVITY_TABLES = {name: table for name, table in RAW_TABLES.items() if name != "company_members"}
 
 
 def run(

@@ -13,7 +13,7 @@ from reporting_assets.assets.checks import build_freshness, table_checks
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import tables
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets_tests.helpers import kpi_assets, raw_assets
+from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_assets
 
 from .helpers import run
 
@@ -42,7 +42,7 @@ def test_every_check_passes_on_simulated_data_but_continuity_warns_on_weekends(s
     failed = {key for key, e in results.items() if not e.passed and e.check_name != "freshness_check"}
     # Initech (103) takes weekends off: tables of daily activity show a gap on Saturday, a warning, nothing more;
     # the rolling KPI tables keep a row (zeros) for a company active within their window
-    daily = [*tables.RAW_TABLES, "resource_usage"]
+    daily = [*ACTIVITY_TABLES, "resource_usage"]
     assert failed == {(name, "companies_continue") for name in daily}
     for name in daily:
         warning = results[(name, "companies_continue")]

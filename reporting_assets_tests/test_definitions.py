@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, AutomationCondition, BackfillPolicy, DefaultSensorStatus, Definitions
+from dagster import AssetKey, AssetSelection, AutomationCondition, BackfillPolicy, DefaultSensorStatus, Definitions
 
 from reporting_assets import executor as executor_module
 from reporting_assets.definitions import build_definitions
@@ -48,7 +48,7 @@ def test_kpi_assets_follow_their_parents_and_read_trailing_windows(monkeypatch):
     expected_parents = {
         "adoption_satisfaction": {"chat_sessions": -6, "chat_feedbacks": -6},
         "resource_usage": {"used_documents": 0, "tools_usage": 0},
-        "user_activity": {"user_activities": -29, "chat_sessions": 0},
+        "user_activity": {"user_activities": -29, "chat_sessions": 0, "company_members": 0},
     }
     raw_partitions = graph.get(AssetKey("chat_sessions")).partitions_def
     for name, parents in expected_parents.items():
@@ -56,7 +56,8 @@ def test_kpi_assets_follow_their_parents_and_read_trailing_windows(monkeypatch):
         assert node.group_name == "paradigm_kpis"
         assert node.partitions_def == raw_partitions
         assert node.backfill_policy == BackfillPolicy.single_run()
-        assert node.automation_condition == AutomationCondition.eager()
+        optional = AssetSelection.assets(*(["company_members"] if name == "user_activity" else []))
+        assert node.automation_condition == AutomationCondition.eager().ignore(optional)
         assert {k.to_user_string() for k in node.parent_keys} == set(parents)
         for parent, offset in parents.items():
             mapping = graph.get_partition_mapping(AssetKey(name), AssetKey(parent))

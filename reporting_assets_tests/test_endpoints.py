@@ -312,4 +312,4 @@ def test_the_simulator_serves_every_registered_slug() -> None:
     sim = Simulator(seed=7)
     for endpoint in ENDPOINTS.values():
         payload = sim.report(endpoint.slug, date(2025, 3, 3), date(2025, 3, 3), list(DEFAULT_COMPANIES))
-        assert len(flatten(endpoint, payload).frame) > 0, endpoint.slug
+        assert len(flatten(endpoint, payload, [date(2025, 3, 3)]).frame) > 0, endpoint.slug

@@ -42,6 +42,8 @@ def feedbacks(active_days: list[date], company: dict = COMPANY) -> pd.DataFrame:
 def compute(kpi: str, loaded: pd.DataFrame, start: date = DAY, end: date = DAY, **inputs: pd.DataFrame) -> pd.DataFrame:
     """The KPI frame function `kpi` over `start..end`, fed by table name as the asset feeds it."""
     columns = [c.name for c in tables.KPI_TABLES[kpi].columns]
+    if kpi == "user_activity":
+        inputs.setdefault("company_members", frame(tables.company_members, []))
     return getattr(kpi_frames, kpi)(**inputs, loaded=loaded, start=start, end=end, columns=columns)
 
 

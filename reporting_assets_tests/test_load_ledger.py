@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, load_log, used_documents
-from reporting_assets_tests.helpers import kpi_assets, raw_assets
+from reporting_assets.warehouse.tables import KPI_TABLES, load_log, used_documents
+from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_assets
 
 from .helpers import ledger_rows, run, snapshot
 
@@ -89,6 +89,6 @@ def test_a_copy_of_the_sqlite_file_without_its_wal_holds_every_row(simulator, sq
     copy.parent.mkdir()
     shutil.copyfile(live, copy)  # the file alone, as a user copies it to a BI machine
     with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as conn:
-        for table in [*RAW_TABLES.values(), *KPI_TABLES.values(), load_log]:
+        for table in [*ACTIVITY_TABLES.values(), *KPI_TABLES.values(), load_log]:
             [(count,)] = conn.execute(f"SELECT count(*) FROM {table.name}").fetchall()  # noqa: S608 (our names)
             assert count == sqlite_warehouse.count(table) > 0, table.name

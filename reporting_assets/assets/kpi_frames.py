@@ -193,14 +193,16 @@ def user_activity(
     *,
     user_activities: pd.DataFrame,
     chat_sessions: pd.DataFrame,
+    company_members: pd.DataFrame,
     loaded: pd.DataFrame,
     start: date,
     end: date,
     columns: Sequence[str],
 ) -> pd.DataFrame:
-    """Active users per company and day over 1, 7 and 30 days, stickiness, and per-user intensity.
+    """Active users per company and day over 1, 7 and 30 days, stickiness, per-user intensity and adoption.
 
-    `user_activities` covers `start - USER_LOOKBACK_DAYS .. end`; `chat_sessions` covers `start..end`.
+    `user_activities` covers `start - USER_LOOKBACK_DAYS .. end`; `chat_sessions` and `company_members` cover
+    `start..end`. Members are optional: a day without a members snapshot keeps its row, adoption_rate NULL.
     """
     users, sessions = user_activities, chat_sessions
     acts = _prep(users, ["user_id"])
@@ -220,4 +222,7 @@ def user_activity(
     grid["stickiness"] = ratio(grid["active_users"], grid["active_users_30d"])
     grid["sessions_per_active_user"] = ratio(grid["sessions_count"], grid["active_users"])
     grid["queries_per_active_user"] = ratio(grid["user_queries_count"], grid["active_users"])
+    members = _prep(company_members, ["current_active_members"]).set_index(["company_id", "date"])
+    members = members["current_active_members"].reindex(grid.index)
+    grid["adoption_rate"] = ratio(grid["active_users_30d"], members)
     return _finish(grid, columns, company_names(users, sessions), start, end)

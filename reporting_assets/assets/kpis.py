@@ -9,6 +9,7 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetsDefinition,
+    AssetSelection,
     AutomationCondition,
     BackfillPolicy,
     MaterializeResult,
@@ -38,6 +39,7 @@ class Kpi:
     inputs: dict[str, int]  # raw table -> trailing days it needs before each partition
     compute: Callable[..., "pd.DataFrame"]  # (**input frames by table name, loaded, start, end, columns)
     summary: Callable[["pd.DataFrame"], dict[str, Any]]  # one day's rows -> that partition's metadata
+    optional: tuple[str, ...] = ()  # raw tables read for the same days when there, never required loaded
 
 
 def _num(value: float) -> float | None:
@@ -88,6 +90,7 @@ KPIS = (
         {"user_activities": kpi_frames.USER_LOOKBACK_DAYS, "chat_sessions": 0},
         kpi_frames.user_activity,
         _user_summary,
+        optional=("company_members",),
     ),
 )
 
@@ -132,6 +135,7 @@ def chunks(
     lookback = max(kpi.inputs.values())
     for lo, hi in date_chunks(start, end, days or _chunk_days(kpi, warehouse, start, end)):
         frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi) for name, back in kpi.inputs.items()}
+        frames.update({name: _read(warehouse, name, lo, hi) for name in kpi.optional})
         loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
         frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
         del frames
@@ -161,8 +165,9 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinit
         group_name="paradigm_kpis",
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        automation_condition=AutomationCondition.eager(),
-        deps=[_dep(name, lookback) for name, lookback in kpi.inputs.items()],
+        # Optional inputs (members: no history before the first fetch) neither block nor trigger it.
+        automation_condition=AutomationCondition.eager().ignore(AssetSelection.assets(*kpi.optional)),
+        deps=[*(_dep(name, lookback) for name, lookback in kpi.inputs.items()), *kpi.optional],
         kinds={"sql", "pandas"},
         description=f"{kpi.table.comment}.\n\nTable `{kpi.table.name}`.",
         metadata={

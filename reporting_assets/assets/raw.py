@@ -1,6 +1,6 @@
 """One daily-partitioned asset per reporting endpoint, all made by one factory."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetExecutionContext,
@@ -26,6 +26,14 @@ from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
 
+# A snapshot endpoint (company members) tells how things are now: it is recorded for days at most this old.
+SNAPSHOT_MAX_AGE_DAYS = 7
+NOT_SNAPSHOTTED = {
+    "loaded": False,
+    "note": f"no snapshot: more than {SNAPSHOT_MAX_AGE_DAYS} days old when fetched (history cannot be rebuilt); "
+    "what was stored for it is kept",
+}
+
 
 def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> AssetsDefinition:
     @asset(
@@ -48,6 +56,11 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
         now = datetime.now(UTC)
+        if endpoint.snapshot:  # today's figures are not those of a day long past: older days are left alone
+            start = max(start, now.date() - timedelta(days=SNAPSHOT_MAX_AGE_DAYS))
+            if start > end:
+                report(context, dict.fromkeys(context.partition_keys, NOT_SNAPSHOTTED), {"run_rows": 0})
+                return MaterializeResult()
         days, companies, drift, docs, requests, shown = [], set(), set(), {}, 0, ""
         with Spool() as spool:
             try:  # one window in memory at a time; all of them written in one transaction below
@@ -79,7 +92,10 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
             "preview": MetadataValue.md(shown),
         }
         counts = dict(zip(per_day["date"].map(str), per_day["rows"], strict=True))
-        per_partition = {key: {"loaded": True, "dagster/row_count": int(counts[key])} for key in context.partition_keys}
+        per_partition = {
+            key: {"loaded": True, "dagster/row_count": int(counts[key])} if key in counts else NOT_SNAPSHOTTED
+            for key in context.partition_keys
+        }
         report(context, per_partition, run)
         return MaterializeResult()
 

@@ -22,6 +22,7 @@ class Endpoint:
     merged: tuple[str, ...] = ()  # per-date objects whose fields are columns as they are
     prefixed: Mapping[str, str] = field(default_factory=dict)  # per-date objects -> column prefix
     renames: Mapping[str, str] = field(default_factory=dict)  # API field -> column
+    snapshot: bool = False  # one object per company, no `dates`: the figures as of the request
 
     @property
     def name(self) -> str:
@@ -76,6 +77,13 @@ ENDPOINTS: dict[str, Endpoint] = {
             "Daily activity of each active user per company (user ids only, no personal data).",
             items="users",
             renames={"last_activity_date": "last_activity_at"},
+        ),
+        Endpoint(
+            tables.company_members,
+            "/api/v2/reporting/users/",
+            "Company members per company, a daily snapshot: the figures observed when the day was fetched "
+            "(the denominator of adoption). History before the first fetch cannot be rebuilt.",
+            snapshot=True,
         ),
     )
 }

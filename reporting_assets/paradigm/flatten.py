@@ -7,8 +7,9 @@ Unknown fields are dropped and listed as schema drift; a missing key field or a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, DateTime, Float, Integer
@@ -33,9 +34,11 @@ class Rows:
     requests: int = 0  # HTTP requests made for them, retries included (set by the resource)
 
 
-def flatten(endpoint: Endpoint, payload: Mapping[str, Any]) -> Rows:
-    """The payload's rows, typed as the endpoint's table, with the unknown fields met and the API's column docs."""
-    frame = _frame(endpoint, payload).rename(columns=dict(endpoint.renames))
+def flatten(endpoint: Endpoint, payload: Mapping[str, Any], days: Sequence[date] = ()) -> Rows:
+    """The payload's rows, typed as the endpoint's table, with the unknown fields met and the API's column docs.
+    A snapshot endpoint's figures (no `dates`) are repeated for each of `days`."""
+    frame = _snapshot(payload, days) if endpoint.snapshot else _frame(endpoint, payload)
+    frame = frame.rename(columns=dict(endpoint.renames))
     columns = [c.name for c in endpoint.table.columns if c.name != "ingested_at"]
     drift = sorted(str(c) for c in frame.columns if c not in columns)
     frame = frame.reindex(columns=columns)
@@ -47,35 +50,48 @@ def flatten(endpoint: Endpoint, payload: Mapping[str, Any]) -> Rows:
     return Rows(_dedupe(frame, endpoint.key), drift, _docs(endpoint, payload))
 
 
-def _frame(endpoint: Endpoint, payload: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per company-day, or per item of each day (its day's fields repeated, built column-wise)."""
+def _companies(payload: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each `reporting` entry with its company's id and name."""
     reporting = payload.get("reporting")
     if not isinstance(reporting, list):
         raise PayloadError("field 'reporting' is missing or not a list")
-    days: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    counts: list[int] = []
+    out = []
     for block in reporting:
         company = block.get("company") if isinstance(block, dict) else None
         if not isinstance(company, dict) or "id" not in company:
             raise PayloadError("a 'reporting' entry has no 'company' with an 'id'")
-        base = {"company_id": company["id"], "company_name": company.get("name")}
+        out.append(({"company_id": company["id"], "company_name": company.get("name")}, block))
+    return out
+
+
+def _snapshot(payload: Mapping[str, Any], days: Sequence[date]) -> pd.DataFrame:
+    """One row per company and day of `days`: the company's figures, as they are now, for each."""
+    rows = [{**base, **{k: v for k, v in block.items() if k != "company"}} for base, block in _companies(payload)]
+    frame = pd.DataFrame.from_records(rows, columns=["company_id", "company_name"] if not rows else None)
+    return frame.merge(pd.DataFrame({"date": [d.isoformat() for d in days]}), how="cross")
+
+
+def _frame(endpoint: Endpoint, payload: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per company-day, or per item of each day (its day's fields repeated, built column-wise)."""
+    days: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    counts: list[int] = []
+    for base, block in _companies(payload):
+        company = base["company_id"]
         dates = block.get("dates")
         if not isinstance(dates, list):
-            raise PayloadError(f"company {company['id']}: field 'dates' is missing or not a list")
+            raise PayloadError(f"company {company}: field 'dates' is missing or not a list")
         for day in dates:
             if not isinstance(day, dict) or "date" not in day:
-                raise PayloadError(f"company {company['id']}: a 'dates' entry has no 'date'")
+                raise PayloadError(f"company {company}: a 'dates' entry has no 'date'")
             days.append({**base, **_flat_day(endpoint, day)})
             if endpoint.items is None:
                 continue
             day_items = day.get(endpoint.items) or []
             if not isinstance(day_items, list):
-                raise PayloadError(f"company {company['id']} {day['date']}: '{endpoint.items}' is not a list")
+                raise PayloadError(f"company {company} {day['date']}: '{endpoint.items}' is not a list")
             if not all(isinstance(item, dict) for item in day_items):
-                raise PayloadError(
-                    f"company {company['id']} {day['date']}: an '{endpoint.items}' entry is not an object"
-                )
+                raise PayloadError(f"company {company} {day['date']}: an '{endpoint.items}' entry is not an object")
             items.extend(day_items)
             counts.append(len(day_items))
     frame = pd.DataFrame.from_records(days)

@@ -76,15 +76,18 @@ class ParadigmResource(ConfigurableResource):
         self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None
     ) -> Iterator[Window]:
         """Every row of `endpoint` for `start..end` inclusive, one request window (`days_per_request` days, one
-        call plus its retries) at a time: a caller that writes each before the next holds one window in memory."""
+        call plus its retries) at a time: a caller that writes each before the next holds one window in memory.
+        A snapshot endpoint takes one call for the range, its figures repeated for each day."""
         log = log or logging.getLogger(__name__)
         drift: set[str] = set()
+        windows = [(start, end)] if endpoint.snapshot else date_chunks(start, end, self.days_per_request)
         with self.client() as client:
-            for lo, hi in date_chunks(start, end, self.days_per_request):
+            for lo, hi in windows:
                 before = client.requests_made
                 payload = client.get_report(endpoint.path, lo, hi, self.company_id)
+                days = [d.date() for d in pd.date_range(lo, hi, freq="D")] if endpoint.snapshot else []
                 try:
-                    flat = flatten(endpoint, payload)
+                    flat = flatten(endpoint, payload, days)
                 except PayloadError as exc:
                     raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
                 del payload

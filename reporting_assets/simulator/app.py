@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from reporting_assets.simulator.data import DEFAULT_COMPANIES, DEFAULT_TOKEN, Company, company_day
+from reporting_assets.simulator.data import DEFAULT_COMPANIES, DEFAULT_TOKEN, Company, company_day, members
 
 REPORTING = "/api/v2/reporting/"
 
@@ -60,6 +60,12 @@ METADATA = {
             "queries_count": ("Number of queries of the user", COUNT),
             "sessions_count": ("Number of sessions of the user", COUNT),
             "last_activity_date": ("Date of the user's last activity", "datetime"),
+        }
+    ),
+    "users": _metadata(
+        {
+            "total_historical_members": ("Number of members the company ever had", COUNT),
+            "current_active_members": ("Number of current members of the company", COUNT),
         }
     ),
 }
@@ -183,7 +189,8 @@ def _rewrite(node: Any, fault: Fault) -> None:
         for item in node:
             _rewrite(item, fault)
     elif isinstance(node, dict):
-        is_record = "date" in node or any(k.endswith("_id") or k == "tool_name" for k in node)
+        snapshot = "company" in node and "dates" not in node  # a company's members entry
+        is_record = snapshot or "date" in node or any(k.endswith("_id") or k == "tool_name" for k in node)
         for value in node.values():
             _rewrite(value, fault)
         if fault.kind == "missing_field":
@@ -194,12 +201,13 @@ def _rewrite(node: Any, fault: Fault) -> None:
 
 def _empty_day(reporting: list[dict[str, Any]], fault: Fault) -> None:
     for company in reporting:
-        company["dates"] = [d for d in company["dates"] if d["date"] != fault.value]
+        if "dates" in company:
+            company["dates"] = [d for d in company["dates"] if d["date"] != fault.value]
 
 
 def _duplicate_row(reporting: list[dict[str, Any]], fault: Fault) -> None:
     for company in reporting:
-        if company["dates"]:
+        if company.get("dates"):
             twin = copy.deepcopy(company["dates"][0])
             if fault.field:
                 twin[fault.field] = fault.value
@@ -269,7 +277,11 @@ class Simulator:
         return response
 
     def report(self, endpoint: str, start: date, end: date, companies: list[Company]) -> dict[str, Any]:
-        """The documented envelope for `endpoint` over `start..end` inclusive; days without activity omitted."""
+        """The documented envelope for `endpoint` over `start..end` inclusive; days without activity omitted.
+        `users` (company members) has no per-date breakdown: each company's members as of `end`."""
+        if endpoint == "users":
+            reporting = [{"company": {"name": c.name, "id": c.id}, **members(c, end)} for c in companies]
+            return {"metadata": METADATA[endpoint], "reporting": reporting}
         days = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
         reporting = []
         for company in companies:

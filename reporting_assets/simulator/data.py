@@ -119,3 +119,13 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
         if agent_threads
         else None,
     }
+
+
+def members(company: Company, day: date) -> dict[str, int]:
+    """The company's members as of `day`: every user of its pool is a current member (so members >= the users
+    any endpoint reports), plus one departed member per ten, and a few more every 30 days since the origin."""
+    joined = max(0, (day - GROWTH_ORIGIN).days // 30)
+    return {
+        "total_historical_members": company.users + company.users // 10 + joined,
+        "current_active_members": company.users + joined,
+    }

@@ -87,6 +87,16 @@ user_activities = Table(
     _count("active_users_count", "Active users of the company that day, as reported by the API"),
 )
 
+company_members = Table(
+    "company_members",
+    metadata,
+    *_common(raw=True),
+    _count("total_historical_members", "Members the company ever had, as observed when that day was fetched"),
+    _count("current_active_members", "Members the company had, as observed when that day was fetched"),
+    comment="Daily snapshot of company members (GET /api/v2/reporting/users/): the figures observed when the day "
+    "was fetched. History before the first fetch cannot be rebuilt.",
+)
+
 
 def _rate(name: str, comment: str, *, window: int | None = None) -> Column:
     """A fraction in [0, 1] (checked), NULL when its denominator is 0 (or its `window` is not all loaded)."""
@@ -144,7 +154,12 @@ user_activity = Table(
     _count("user_queries_count", "Queries sent by users (chat_sessions)"),
     _ratio("sessions_per_active_user", "sessions / active users"),
     _ratio("queries_per_active_user", "user queries / active users"),
-    comment="User engagement per company and day (user_activities + chat_sessions)",
+    _rate(
+        "adoption_rate",
+        "active_users_30d / current_active_members (company_members); NULL when members are unknown or 0",
+        window=30,
+    ),
+    comment="User engagement per company and day (user_activities + chat_sessions, company_members optional)",
 )
 
 alert_events = Table(
@@ -191,7 +206,19 @@ load_log = Table(
 # One row per (asset, date, scope); a NULL scope counts as one value, hence the expression.
 Index("load_log_key", load_log.c.asset, load_log.c.date, func.coalesce(load_log.c.company_scope, -1), unique=True)
 
+digest_log = Table(
+    "digest_log",
+    metadata,
+    Column("week", String, primary_key=True, comment="ISO week summarised, e.g. 2026-W47"),
+    Column(
+        "channel", String, primary_key=True, comment="SHA-256 of the channel's URL (never the URL: it holds secrets)"
+    ),
+    Column("sent_at", DateTime(timezone=True), nullable=False, comment="When the channel accepted the digest (UTC)"),
+    Column("run_id", String, comment="Dagster run that sent it"),
+    comment="Weekly digests delivered: one row per ISO week and channel, so a week is never sent twice to one",
+)
+
 RAW_TABLES: dict[str, Table] = {
-    t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities)
+    t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities, company_members)
 }
 KPI_TABLES: dict[str, Table] = {t.name: t for t in (adoption_satisfaction, resource_usage, user_activity)}
