@@ -71,3 +71,28 @@ def test_the_upgrade_command_upgrades_a_warehouse_and_names_its_revision(tmp_pat
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     assert f"schema at revision {migrate.head()} (latest)" in out
     assert sa.inspect(sa.create_engine(url)).has_table("load_log")
+
+
+def test_a_0002_warehouse_with_kpi_rows_gets_members_and_adoption_without_losing_a_row(warehouse: Warehouse):
+    from reporting_assets.warehouse.tables import company_members, digest_log, user_activity
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0002") == "0002"
+    old = sa.table(  # user_activity as revision 0002 has it: no adoption_rate
+        "user_activity", *(sa.column(c.name) for c in user_activity.columns if c.name != "adoption_rate")
+    )
+    rows = [
+        {"date": date(2025, 1, d), "company_id": 1, "company_name": "Co1", "active_users": d, "active_users_30d": 40}
+        for d in (1, 2, 3)
+    ]
+    with engine.begin() as conn:
+        conn.execute(old.insert(), rows)
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head() == "0003"
+    kept = warehouse.read(user_activity)
+    assert kept[["date", "active_users", "active_users_30d"]].values.tolist() == [
+        [r["date"], r["active_users"], r["active_users_30d"]] for r in rows
+    ]
+    assert kept["adoption_rate"].isna().all()  # unknown until recomputed with a members snapshot
+    assert warehouse.count(company_members) == 0 and warehouse.count(digest_log) == 0
