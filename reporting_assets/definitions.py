@@ -29,6 +29,8 @@ from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
 from reporting_assets.executor import executor
 from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.reports.usage_dashboard import build_usage_dashboard
+from reporting_assets.reports.weekly_digest import build_weekly_digest
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
 
@@ -66,6 +68,17 @@ def _paradigm(settings: Settings) -> ParadigmResource:
     )
 
 
+def _digest_notifier(settings: Settings) -> Notifier:
+    """The digest's channels: `REPORTING_DIGEST_URLS` when set, else the alerts' own."""
+    if settings.reporting_digest_urls:
+        return Notifier(
+            urls=EnvVar("REPORTING_DIGEST_URLS"), ui_url=settings.reporting_ui_url, variable="REPORTING_DIGEST_URLS"
+        )
+    return Notifier(
+        urls=_secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
+    )
+
+
 def build_definitions(settings: Settings) -> Definitions:
     """The whole code location for `settings`; tests build theirs from a `Settings` of their own."""
     partitions = build_partitions(settings.paradigm_start_date)
@@ -85,12 +98,14 @@ def build_definitions(settings: Settings) -> Definitions:
         "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
     )
     alerts = build_alert_sensor(load_rules(settings.reporting_alert_rules), late_data=late_data)
+    dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url)
+    digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url)
     return Definitions(
-        assets=[*raw_assets, *build_kpi_assets(partitions)],
+        assets=[*raw_assets, *build_kpi_assets(partitions), dashboard],
         asset_checks=[*table_checks, *freshness_checks],
-        jobs=[refresh.job],
+        jobs=[refresh.job, digest_job],
         executor=executor,
-        schedules=[refresh],
+        schedules=[refresh, digest],
         sensors=[automation, freshness_sensor, alerts, run_failure_alerts],
         resources={
             "paradigm": _paradigm(settings),
@@ -100,6 +115,7 @@ def build_definitions(settings: Settings) -> Definitions:
             "notifier": Notifier(
                 urls=_secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
             ),
+            "digest_notifier": _digest_notifier(settings),
         },
     )
 

@@ -42,9 +42,13 @@ class Settings(BaseSettings):
     reporting_refresh_hour_utc: Hour = 6
     reporting_refetch_days: int = Field(3, ge=0, le=366)
     reporting_freshness_hour_utc: Hour = 9
+    reporting_reports_dir: Path | None = None
+    reporting_reports_url: str | None = Field(None, pattern=r"^https?://\S+$")
+    reporting_digest_hour_utc: Hour = 7
+    reporting_digest_urls: SecretStr | None = None
     dagster_home: Path | None = None
 
-    @field_validator("reporting_alert_urls")
+    @field_validator("reporting_alert_urls", "reporting_digest_urls")
     @classmethod
     def _urls(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
@@ -71,6 +75,11 @@ class Settings(BaseSettings):
         if self.reporting_database_url:
             return self.reporting_database_url
         return f"sqlite:///{((self.dagster_home or Path('data')) / 'reporting.db').resolve()}"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where reports are written: `REPORTING_REPORTS_DIR`, else `reports/` under `DAGSTER_HOME` (else `./data/`)."""
+        return (self.reporting_reports_dir or (self.dagster_home or Path("data")) / "reports").resolve()
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -26,6 +26,7 @@ class Notifier(ConfigurableResource):
 
     urls: str = ""
     ui_url: str = "http://127.0.0.1:3000"
+    variable: str = "REPORTING_ALERT_URLS"  # where `urls` come from, to name it in errors
 
     def _apprise(self) -> apprise.Apprise:
         import apprise  # imported on use: it adds 0.1 s to every process that loads the code location
@@ -37,13 +38,19 @@ class Notifier(ConfigurableResource):
             if not channels.add(url):
                 scheme = url.split("://", 1)[0] if "://" in url else "?"
                 raise NotifierConfigError(
-                    f"REPORTING_ALERT_URLS entry #{position + 1} (scheme {scheme!r}) is not a valid apprise URL"
+                    f"{self.variable} entry #{position + 1} (scheme {scheme!r}) is not a valid apprise URL"
                 )
         return channels
 
     def targets(self) -> list[str]:
         """The configured channels, secrets masked (safe to log)."""
         return [server.url(privacy=True) for server in self._apprise()]
+
+    def channels(self) -> list[Notifier]:
+        """One notifier per URL, to deliver and record each channel on its own."""
+        self._apprise()  # every URL valid, or one clear error
+        urls = [u.strip() for u in self.urls.split(",") if u.strip()]
+        return [Notifier(urls=url, ui_url=self.ui_url, variable=self.variable) for url in urls]
 
     def send(self, title: str, body: str, kind: str) -> bool:
         """True once every channel accepted the message (or when none is configured: the log is the channel)."""

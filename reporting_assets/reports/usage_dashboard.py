@@ -1,0 +1,62 @@
+"""The `usage_dashboard` asset: the HTML dashboard rewritten whenever a KPI table changes."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    AutomationCondition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from reporting_assets.reports.dashboard import FILE_NAME, render
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import KPI_TABLES
+
+# After any KPI partition changes, once no KPI run is in progress (a backfill renders it once, at its end).
+AFTER_KPIS = (
+    AutomationCondition.any_deps_updated().since_last_handled()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+).with_label("after_kpis_change")
+
+
+def build_usage_dashboard(reports_dir: Path, reports_url: str | None) -> AssetsDefinition:
+    """The asset writing `reports_dir/usage_dashboard.html` (linked under `reports_url` when set)."""
+
+    @asset(
+        name="usage_dashboard",
+        group_name="paradigm_reports",
+        deps=list(KPI_TABLES),
+        automation_condition=AFTER_KPIS,
+        kinds={"html"},
+        description=f"Usage dashboard, one self-contained HTML file that opens offline: `{reports_dir / FILE_NAME}`. "
+        "Request volume, satisfaction, active users and adoption per day over the whole loaded history (days not "
+        "loaded are gaps), per company and for all together; top tools and documents; open and recent alerts.",
+    )
+    def usage_dashboard(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        dashboard = render(warehouse.engine, datetime.now(UTC))
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        path = reports_dir / FILE_NAME
+        partial = path.with_suffix(".html.partial")
+        partial.write_text(dashboard.html, encoding="utf-8")
+        os.replace(partial, path)  # readers never see a half-written file
+        size = path.stat().st_size
+        context.log.info(f"usage_dashboard: {path} ({size / 1e6:.2f} MB), {dashboard.first}..{dashboard.last}")
+        metadata = {
+            "path": MetadataValue.path(str(path)),
+            "size_mb": round(size / 1e6, 3),
+            "first_day": str(dashboard.first or ""),
+            "last_day": str(dashboard.last or ""),
+            "days_not_loaded": dashboard.missing_days,
+            "last_7_days": MetadataValue.md(dashboard.headline),
+        }
+        if reports_url:
+            metadata["url"] = MetadataValue.url(f"{reports_url.rstrip('/')}/{FILE_NAME}")
+        return MaterializeResult(metadata=metadata)
+
+    return usage_dashboard

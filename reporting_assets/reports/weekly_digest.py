@@ -1,0 +1,94 @@
+"""The `weekly_digest` job and schedule: every Monday, the last complete ISO week, once per channel.
+
+Each channel's delivery is recorded in `digest_log` (by a hash of its URL): a re-run, a restart or a second
+tick sends only to the channels that have not received that week. A channel that refuses the message fails
+the run (the run-failure sensor says so); re-running it from the UI retries that channel only.
+"""
+
+import hashlib
+from datetime import UTC, datetime
+
+from dagster import (
+    Config,
+    DefaultScheduleStatus,
+    Failure,
+    JobDefinition,
+    OpExecutionContext,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    job,
+    op,
+    schedule,
+)
+from pydantic import Field
+from sqlalchemy import select
+
+from reporting_assets.alerts.notify import Notifier
+from reporting_assets.reports.dashboard import FILE_NAME
+from reporting_assets.reports.digest import compose, last_complete_week
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import digest_log
+
+
+class DigestConfig(Config):
+    week: str = Field("", description="ISO week to summarise, e.g. 2026-W47 (default: the last complete one)")
+
+
+def channel_key(url: str) -> str:
+    """How `digest_log` names a channel: a hash of its URL, never the URL (it holds secrets)."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def build_weekly_digest(hour_utc: int, reports_url: str | None) -> tuple[JobDefinition, ScheduleDefinition]:
+    """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC."""
+    link = f"{reports_url.rstrip('/')}/{FILE_NAME}" if reports_url else None
+
+    @op(name="send_weekly_digest", description="Compose the week's digest and send it to each channel not yet sent.")
+    def send_digest(
+        context: OpExecutionContext, config: DigestConfig, warehouse: Warehouse, digest_notifier: Notifier
+    ) -> None:
+        week = config.week or last_complete_week(datetime.now(UTC))
+        digest = compose(warehouse.engine, week, link)
+        context.log.info(f"weekly digest {week}:\n{digest.title}\n{digest.body}")
+        with warehouse.engine.connect() as conn:
+            done = set(conn.execute(select(digest_log.c.channel).where(digest_log.c.week == week)).scalars())
+        failed = []
+        for channel in digest_notifier.channels():
+            key = channel_key(channel.urls)
+            if key in done:
+                context.log.info(f"{week} already sent to {channel.targets()[0]}: not sent again")
+                continue
+            if not channel.send(digest.title, digest.body, "info"):
+                failed.append(channel.targets()[0])
+                continue
+            with warehouse.engine.begin() as conn:
+                conn.execute(
+                    digest_log.insert(),
+                    {"week": week, "channel": key, "sent_at": datetime.now(UTC), "run_id": context.run_id},
+                )
+        if failed:
+            raise Failure(
+                description=f"weekly digest {week}: {len(failed)} channel(s) did not accept it: {', '.join(failed)}. "
+                "Re-run this run once they are back: channels already served are not sent it again."
+            )
+
+    @job(name="weekly_digest", description="The weekly usage digest, sent once per channel and ISO week.")
+    def weekly_digest_job() -> None:
+        send_digest()
+
+    @schedule(
+        job=weekly_digest_job,
+        cron_schedule=f"0 {hour_utc} * * 1",
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING,
+        name="weekly_digest",
+        description=f"Mondays at {hour_utc}:00 UTC: the last complete ISO week against the week before.",
+    )
+    def weekly_digest(context: ScheduleEvaluationContext) -> RunRequest:
+        week = last_complete_week(context.scheduled_execution_time)
+        return RunRequest(
+            run_key=f"weekly_digest:{week}", run_config={"ops": {"send_weekly_digest": {"config": {"week": week}}}}
+        )
+
+    return weekly_digest_job, weekly_digest
