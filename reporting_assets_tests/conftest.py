@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,28 @@ def warehouse(request: pytest.FixtureRequest, tmp_path) -> Warehouse:
     if request.param == "sqlite":
         return Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     return Warehouse(url=request.getfixturevalue("postgres_url"))
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium (`make browser`; `.ci/run` installs it): skipped when missing, except under CI."""
+    path = shutil.which("chromium")
+    if not path:
+        message = "chromium is not installed (`make browser` installs Debian's package)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; under CI, .ci/run installs it and the browser test must run", pytrace=False)
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture

@@ -8,13 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, AssetSelection, AutomationCondition, BackfillPolicy, DefaultSensorStatus, Definitions
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    AutomationCondition,
+    BackfillPolicy,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+)
 
 from reporting_assets import executor as executor_module
 from reporting_assets.definitions import build_definitions
 from reporting_assets.settings import Settings, SettingsError
 
-RAW = ["chat_sessions", "chat_feedbacks", "tools_usage", "used_documents", "user_activities"]
+RAW = ["chat_sessions", "chat_feedbacks", "tools_usage", "used_documents", "user_activities", "company_members"]
 PACKAGE = Path(__file__).parents[1] / "reporting_assets"
 
 
@@ -39,7 +47,7 @@ def test_definitions_load_with_the_five_raw_assets(monkeypatch):
         assert node.backfill_policy == BackfillPolicy.single_run()
         partitions.add(id(node.partitions_def))
     assert len(partitions) == 1  # one shared daily partitioning
-    assert set(defs.resources) == {"paradigm", "warehouse", "notifier"}
+    assert set(defs.resources) == {"paradigm", "warehouse", "notifier", "digest_notifier"}
 
 
 def test_kpi_assets_follow_their_parents_and_read_trailing_windows(monkeypatch):
@@ -79,6 +87,29 @@ def test_every_table_has_its_checks_and_raw_assets_a_freshness_check(monkeypatch
     )
 
 
+def test_the_dashboard_and_the_digest_follow_the_settings(monkeypatch, tmp_path):
+    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo", DAGSTER_HOME=str(tmp_path), REPORTING_DIGEST_HOUR_UTC="5")
+    node = defs.resolve_asset_graph().get(AssetKey("usage_dashboard"))
+    assert node.group_name == "paradigm_reports" and node.partitions_def is None
+    assert {k.to_user_string() for k in node.parent_keys} == {
+        "adoption_satisfaction",
+        "resource_usage",
+        "user_activity",
+    }
+    assert str(tmp_path / "reports" / "usage_dashboard.html") in node.description
+    schedule = defs.resolve_schedule_def("weekly_digest")
+    assert (schedule.cron_schedule, schedule.job_name) == ("0 5 * * 1", "weekly_digest")
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
+    # The digest's channels: the alerts' by default, their own when REPORTING_DIGEST_URLS is set (as EnvVar)
+    alerts = "json://u:alert-s3cret@127.0.0.1:9/a"
+    assert load_defs(monkeypatch, REPORTING_ALERT_URLS=alerts).resources["digest_notifier"].urls.env_var_name == (
+        "REPORTING_ALERT_URLS"
+    )
+    own = load_defs(monkeypatch, REPORTING_ALERT_URLS=alerts, REPORTING_DIGEST_URLS="json://u:digest-s3cret@h/d")
+    assert own.resources["digest_notifier"].urls.env_var_name == "REPORTING_DIGEST_URLS"
+    assert "s3cret" not in repr(own.resources["digest_notifier"])
+
+
 def test_secrets_reach_the_resources_as_env_vars_not_values(monkeypatch):
     defs = load_defs(
         monkeypatch,
@@ -107,6 +138,9 @@ def test_an_invalid_rules_file_fails_at_load_naming_line_and_field(monkeypatch, 
         ("REPORTING_REFETCH_DAYS", "-1", "greater than or equal to 0"),
         ("REPORTING_ALERT_RULES", "/nowhere/alerts.yaml", "no such file"),
         ("REPORTING_ALERT_URLS", "slack://ok/a/b, not-a-url-s3cret", "entry #2 is not a URL"),
+        ("REPORTING_DIGEST_URLS", "not-a-url-s3cret", "entry #1 is not a URL"),
+        ("REPORTING_DIGEST_HOUR_UTC", "24", "less than or equal to 23"),
+        ("REPORTING_REPORTS_URL", "reports.example.org", "should match pattern"),
     ],
 )
 def test_every_invalid_setting_fails_the_load_naming_its_variable(monkeypatch, name, value, message):
@@ -142,6 +176,7 @@ def _imports(module: Path) -> set[str]:
         ("paradigm", ("reporting_assets.simulator", "reporting_assets.assets", "reporting_assets.definitions")),
         ("simulator", ("reporting_assets.paradigm", "reporting_assets.assets", "reporting_assets.warehouse")),
         ("warehouse", ("reporting_assets.assets", "reporting_assets.alerts", "reporting_assets.paradigm")),
+        ("reports", ("reporting_assets.simulator", "reporting_assets.paradigm", "reporting_assets.assets")),
     ],
 )
 def test_layers_import_only_what_they_may(layer, forbidden):

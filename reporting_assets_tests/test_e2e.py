@@ -10,9 +10,7 @@ real browser.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,7 +31,7 @@ from reporting_assets.backfill import main as backfill
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
-from reporting_assets_tests.conftest import TOKEN, RunningSimulator, serving_simulator
+from reporting_assets_tests.conftest import CHROMIUM_ARGS, TOKEN, RunningSimulator, serving_simulator
 from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.processes import dagster_dev, graphql
 from reporting_assets_tests.receiver import SECRET, Receiver
@@ -186,28 +184,6 @@ def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_p
     # Data stopped arriving after the range: said once per raw asset, by the late-data alert.
     late = sorted(m["message"].split(":")[0] for m in receiver.messages if "raw_data_late" in m["title"])
     assert late == sorted(RAW_TABLES), titles
-
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    """Debian's chromium (`make browser`; `.ci/run` installs it): skipped when missing, except under CI."""
-    path = shutil.which("chromium")
-    if not path:
-        message = "chromium is not installed (`make browser` installs Debian's package)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; under CI, .ci/run installs it and the browser test must run", pytrace=False)
-        pytest.skip(message)
-    return path
 
 
 def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(

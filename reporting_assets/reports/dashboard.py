@@ -8,6 +8,7 @@ double-click to reset); a day that was not loaded is a break in the line, never 
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -196,7 +197,9 @@ def render(engine: Engine, now: datetime) -> Dashboard:
     totals = days[days["company_id"] == 0]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
     companies = [ALL, *sorted(set(days["company"]) - {ALL})]
-    chart = _charts(days, companies).to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
+    with warnings.catch_warnings():  # one zoom shared by the panels is what we want: Altair says it merged it
+        warnings.filterwarnings("ignore", "Automatically deduplicated selection parameter", UserWarning)
+        chart = _charts(days, companies).to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
     weekly, top = _weekly_tables(days), _top_tables(figures.top_resources(engine, last))
     sections = "".join(
         f"<details {'open' if company_id == 0 else ''}><summary>{html.escape(str(name))}</summary>"

@@ -90,7 +90,7 @@ def weekly(days: pd.DataFrame) -> pd.DataFrame:
         .groupby(["company_id", "company", "week"])["date"]
         .agg(lambda d: ", ".join(d.dt.strftime("%Y-%m-%d"))),
     ).reset_index()
-    sunday = rows[rows["date"].dt.weekday == 6].set_index(["company_id", "week"])
+    sunday = rows[rows["date"].dt.day_of_week == 6].set_index(["company_id", "week"])
     keys = pd.MultiIndex.from_frame(out[["company_id", "week"]])
     out["active_users"] = sunday["active_users_7d"].reindex(keys).to_numpy()
     out["adoption_rate"] = sunday["adoption_rate"].reindex(keys).to_numpy()

@@ -1,0 +1,173 @@
+"""The usage dashboard (opened offline in Debian's chromium) and the weekly digest (through a JSON receiver),
+both read against the warehouse they come from; days not loaded are gaps and named, never zeros."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from dagster import DagsterInstance, build_schedule_context, materialize
+
+from reporting_assets.alerts.notify import Notifier
+from reporting_assets.reports.usage_dashboard import build_usage_dashboard
+from reporting_assets.reports.weekly_digest import build_weekly_digest
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events, digest_log
+from reporting_assets_tests.conftest import CHROMIUM_ARGS, serving_simulator
+from reporting_assets_tests.helpers import failure_message, kpi_assets, raw_assets, run
+from reporting_assets_tests.receiver import SECRET, Receiver
+
+GAP = [date(2025, 2, 10), date(2025, 2, 11), date(2025, 2, 12)]  # never loaded: ISO week 2025-W07 is partial
+URL = "https://reports.example.org/paradigm"
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Warehouse:
+    """Raw and KPI tables for 2025-01-01..2025-03-09 without GAP, and one alert opened in 2025-W07."""
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path_factory.mktemp('reports') / 'reporting.db'}")
+    with serving_simulator() as simulator:
+        res = {"paradigm": simulator.resource(), "warehouse": warehouse}
+        for start, end in (("2025-01-01", "2025-02-09"), ("2025-02-13", "2025-03-09")):
+            assert run([*raw_assets, *kpi_assets], res, start, end).success
+    with warehouse.engine.begin() as conn:
+        conn.execute(
+            alert_events.insert(),
+            {
+                "fingerprint": "low_satisfaction/102", "started_at": date(2025, 2, 14), "rule_name": "low_satisfaction",
+                "severity": "warning", "asset": "adoption_satisfaction", "company_id": 102, "company_name": "Globex",
+                "date": date(2025, 2, 15), "metric": "satisfaction_rate", "value": 0.31, "threshold": 0.6,
+                "status": "firing", "notifications_sent": 1,
+            },
+        )  # fmt: skip
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def dashboard(loaded: Warehouse, tmp_path_factory) -> tuple[Path, dict]:
+    """The dashboard file as the asset writes it, and the asset's metadata."""
+    reports = tmp_path_factory.mktemp("served")
+    result = materialize([build_usage_dashboard(reports, URL)], resources={"warehouse": loaded})
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    return reports / "usage_dashboard.html", event.materialization.metadata
+
+
+def _week(warehouse: Warehouse, company_id: int, first: date, last: date) -> dict[str, int]:
+    t = adoption_satisfaction.c
+    query = sa.select(sa.func.sum(t.sessions_count), sa.func.sum(t.user_queries_count)).where(
+        t.company_id == company_id, t.date.between(first, last)
+    )
+    with warehouse.engine.connect() as conn:
+        sessions, queries = conn.execute(query).one()
+    return {"sessions": int(sessions), "queries": int(queries)}
+
+
+def test_the_dashboard_asset_writes_one_small_file_and_says_where(dashboard: tuple[Path, dict]) -> None:
+    path, metadata = dashboard
+    assert metadata["path"].value == str(path) and path.is_file()
+    assert 0 < path.stat().st_size < 5_000_000 and metadata["size_mb"].value == round(path.stat().st_size / 1e6, 3)
+    assert metadata["url"].value == f"{URL}/usage_dashboard.html"
+    assert (metadata["first_day"].value, metadata["last_day"].value) == ("2025-01-01", "2025-03-09")
+    assert metadata["days_not_loaded"].value == len(GAP)
+    headline = metadata["last_7_days"].value
+    assert all(name in headline for name in ("All companies", "ACME Corp", "Globex", "Initech"))
+    assert "cdn" not in path.read_text().lower()  # every script inlined
+
+
+def test_the_dashboard_opens_offline_and_shows_the_warehouses_figures_with_gaps(
+    dashboard: tuple[Path, dict], loaded: Warehouse, chromium: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    path, _ = dashboard
+    asked, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(offline=True).new_page()
+            page.route(re.compile(r"^(?!file:).*"), lambda route: (asked.append(route.request.url), route.abort()))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(path.as_uri())
+            page.wait_for_selector("#vis svg .mark-line path")
+            lines = page.eval_on_selector_all("#vis svg .mark-line path", "ps => ps.map(p => p.getAttribute('d'))")
+            row = page.eval_on_selector(
+                'table.weekly[data-company="Globex"] tr[data-week="2025-W05"]',
+                "tr => Array.from(tr.cells).map(c => c.textContent)",
+            )
+            partial = page.eval_on_selector(
+                'table.weekly[data-company="Globex"] tr[data-week="2025-W07"]',
+                "tr => Array.from(tr.cells).map(c => c.textContent)",
+            )
+            note = page.inner_text("#missing-days")
+            alerts = page.inner_text("body")
+        finally:
+            browser.close()
+    assert asked == [] and errors == []  # nothing fetched from the network, no script error
+    # Every figure drawn (12 lines) but adoption: no members snapshot was ever taken of 2025's days
+    assert len(lines) == 12 and sum(bool(d) and d.startswith("M") for d in lines) == 11
+    # A day not loaded breaks each line (a new "M"ove), where a zero would have joined it to the axis
+    assert all(d.count("M") >= 2 for d in lines[:3]), [d.count("M") for d in lines[:3]]
+    expected = _week(loaded, 102, date(2025, 1, 27), date(2025, 2, 2))
+    assert row[:3] == ["2025-W05", f"{expected['sessions']:,}", f"{expected['queries']:,}"]
+    assert partial[6] == "4/7" and partial[7] == ", ".join(map(str, GAP))
+    assert "2025-02-10..2025-02-12" in note
+    assert "low_satisfaction" in alerts and "firing" in alerts
+
+
+def _sections(body: str) -> dict[str, dict[str, str]]:
+    """Each company block of a digest: its heading -> figure -> text."""
+    out = {}
+    for block in body.split("\n\n")[1:]:
+        head, *items = block.splitlines()
+        out[head] = dict(item.removeprefix("- ").split(": ", 1) for item in items if item.startswith("- "))
+    return out
+
+
+def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_days(
+    loaded: Warehouse, receiver: Receiver
+) -> None:
+    late = Receiver()  # a second channel, down at first
+    job, schedule = build_weekly_digest(7, URL)
+    notifier = Notifier(urls=f"{receiver.url},{late.url.replace('/alerts', '/digest')}")
+    resources = {"warehouse": loaded, "digest_notifier": notifier}
+    instance = DagsterInstance.ephemeral()
+    receiver.start()
+    try:
+        runs = []
+        for _ in range(2):  # the same Monday tick evaluated twice (a daemon restart), then a re-run
+            context = build_schedule_context(scheduled_execution_time=datetime(2025, 2, 17, 7, tzinfo=UTC))
+            [request] = schedule.evaluate_tick(context).run_requests
+            assert request.run_key == "weekly_digest:2025-W07"
+            runs.append(
+                job.execute_in_process(request.run_config, instance=instance, resources=resources, raise_on_error=False)
+            )
+            if len(runs) == 1:
+                assert not runs[0].success  # the second channel refused: the run fails visibly
+                assert "1 channel(s) did not accept it" in failure_message(runs[0])
+                assert SECRET not in failure_message(runs[0])
+                late.start()
+        runs.append(job.execute_in_process(request.run_config, instance=instance, resources=resources))
+        assert runs[1].success and runs[2].success
+    finally:
+        late.stop()
+    assert len(receiver.messages) == 1 and len(late.messages) == 1  # once per channel, whatever happened
+    assert receiver.messages[0]["message"] == late.messages[0]["message"]
+    with loaded.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(digest_log)).scalar_one() == 2
+
+    [message] = receiver.messages
+    assert "2025-W07" in message["title"] and "3 days not loaded" in message["title"]
+    body = message["message"]
+    assert f"Not loaded: {', '.join(map(str, GAP))}" in body and "cover 4 of 7 days" in body
+    assert f"Dashboard: {URL}/usage_dashboard.html" in body
+    sections = _sections(body)
+    for company_id, head in ((101, "ACME Corp (id 101)"), (102, "Globex (id 102)"), (103, "Initech (id 103)")):
+        expected = _week(loaded, company_id, date(2025, 2, 10), date(2025, 2, 16))
+        assert sections[head]["sessions"].split(" (")[0] == f"{expected['sessions']:,}"
+        assert sections[head]["user queries"].split(" (")[0] == f"{expected['queries']:,}"
+    assert sections["Globex (id 102)"]["alerts"] == "1 opened, 0 resolved"
+    assert sections["All companies"]["alerts"] == "1 opened, 0 resolved"
+    assert sections["Initech (id 103)"]["active users"] == "n/a"  # its 7 days are not all loaded
