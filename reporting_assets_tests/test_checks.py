@@ -129,7 +129,7 @@ def test_freshness_wants_the_latest_daily_partition_by_the_deadline(simulator, t
             res = {"paradigm": simulator.resource(), "warehouse": warehouse}
             assert run(raw_assets, res, keys[0], keys[1], instance=instance).success
         results = check_results(warehouse, instance)
-    for name in tables.RAW_TABLES:
+    for name in ACTIVITY_TABLES:
         assert results[(name, "freshness_check")].passed is materialized
 
 

@@ -14,13 +14,21 @@ from reporting_assets.simulator.data import DEFAULT_COMPANIES, members
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members, user_activity
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import failure_message, kpi_assets, ledger_rows, raw_assets, run, snapshot
+from reporting_assets_tests.helpers import (
+    failure_message,
+    kpi_assets,
+    ledger_rows,
+    members_asset,
+    raw_assets,
+    run,
+    snapshot,
+)
 
 from .test_kpi_loaded_days import COMPANY, DAY, compute, frame, ledger_of, sessions, users
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 CUTOFF = YESTERDAY + timedelta(days=1) - timedelta(days=SNAPSHOT_MAX_AGE_DAYS)  # oldest day a fetch today records
-ASSETS = {a.key.path[-1]: a for a in [*raw_assets, *kpi_assets]}
+ASSETS = {a.key.path[-1]: a for a in [*raw_assets, members_asset, *kpi_assets]}
 
 
 def _resources(simulator: RunningSimulator, warehouse: Warehouse) -> dict:

@@ -20,6 +20,7 @@ from reporting_assets_tests.conftest import CHROMIUM_ARGS, serving_simulator
 from reporting_assets_tests.helpers import failure_message, kpi_assets, raw_assets, run
 from reporting_assets_tests.receiver import SECRET, Receiver
 
+pytestmark = pytest.mark.xdist_group("reports")  # one worker builds the shared warehouse once
 GAP = [date(2025, 2, 10), date(2025, 2, 11), date(2025, 2, 12)]  # never loaded: ISO week 2025-W07 is partial
 URL = "https://reports.example.org/paradigm"
 

@@ -1,4 +1,4 @@
-"""The bench's floor: the project's 8 assets with empty bodies (same keys, deps, partitions, pools, backfill
+"""The bench's floor: the project's 9 partitioned assets with empty bodies (same keys, deps, partitions, pools, backfill
 policy and executor), so a run of them costs only Dagster's own bookkeeping.
 
 `dagster asset materialize -d scripts -m bench_floor ...` (a module, so the forkserver preloads it as it

@@ -16,6 +16,16 @@ from reporting_assets.reports import figures
 from reporting_assets.reports.figures import ALL
 from reporting_assets.warehouse.tables import alert_events, resource_usage
 
+NAN = float("nan")
+FIGURES = {  # label -> column of figures.weekly
+    "sessions": "sessions_count",
+    "user queries": "user_queries_count",
+    "satisfaction rate": "satisfaction_rate",
+    "active users": "active_users",
+    "adoption rate": "adoption_rate",
+}
+RATES = {"satisfaction_rate", "adoption_rate"}
+
 
 @dataclass(frozen=True)
 class Digest:
@@ -111,21 +121,13 @@ def compose(engine: Engine, week: str, dashboard_url: str | None = None) -> Dige
         if (company_id, week) not in weeks.index:
             continue
         now = weeks.loc[(company_id, week)]
-        before = weeks.loc[(company_id, previous)] if (company_id, previous) in weeks.index else None
-
-        def figure(label: str, column: str, rate: bool = False) -> str:
-            was = float("nan") if before is None else before[column]  # noqa: B023 (used at once)
-            return f"- {label}: {_delta(now[column], was, rate)}"  # noqa: B023
-
+        unknown = pd.Series(NAN, index=weeks.columns)
+        before = weeks.loc[(company_id, previous)] if (company_id, previous) in weeks.index else unknown
         opened, resolved = alerts.get(company_id, (0, 0))
         lines += [
             "",
             f"{company}" + ("" if company == ALL else f" (id {company_id})"),
-            figure("sessions", "sessions_count"),
-            figure("user queries", "user_queries_count"),
-            figure("satisfaction rate", "satisfaction_rate", rate=True),
-            figure("active users", "active_users"),
-            figure("adoption rate", "adoption_rate", rate=True),
+            *(f"- {label}: {_delta(now[c], before[c], c in RATES)}" for label, c in FIGURES.items()),
             f"- top tool: {tops.get((company_id, 'tool'), 'none')}; "
             f"top document: {tops.get((company_id, 'document'), 'none')}",
             f"- alerts: {opened} opened, {resolved} resolved",
