@@ -79,7 +79,7 @@ class _OtherData(ParadigmResource):
 def _preload(warehouse: Warehouse) -> dict[str, pd.DataFrame]:
     """The range loaded from other data: what the warehouse held before the run under test."""
     paradigm, start, end = _OtherData(base_url="http://seed8.invalid", api_key=TOKEN), START_DAY, END_DAY
-    for endpoint in ENDPOINTS.values():
+    for endpoint in (e for e in ENDPOINTS.values() if not e.snapshot):  # members: 2025 is too old to snapshot
         frame = paradigm.fetch(endpoint, start, end).frame.assign(ingested_at=pd.Timestamp.now(tz="UTC"))
         loaded = ledger.entries(endpoint.name, ledger.day_counts(frame, start, end, None), "before")
         warehouse.replace(endpoint.table, start, end, frame, loaded=loaded)
