@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -36,6 +37,7 @@ def instance_env(tmp_path: Path, simulator: RunningSimulator, **extra: str) -> d
         "REPORTING_DATABASE_URL": f"sqlite:///{tmp_path / 'reporting.db'}",
         # The daily refresh fires 12 hours from now, never during a test: it would load days a test leaves out.
         "REPORTING_REFRESH_HOUR_UTC": str((datetime.now(UTC).hour + 12) % 24),
+        "REPORTING_DIGEST_HOUR_UTC": str((datetime.now(UTC).hour + 12) % 24),  # and so does Monday's digest
         **extra,
     }
     if not extra.get("DAGSTER_POSTGRES_URL"):
@@ -105,11 +107,15 @@ def dagster_dev(tmp_path: Path, simulator: RunningSimulator, **extra_env: str) -
         stop(process)
 
 
-def materialize_command(start: str, end: str, *, in_process: bool = False) -> list[str]:
-    """The contract's headless ranged backfill: `dagster asset materialize --partition-range`, raw and KPIs."""
+def materialize_command(start: str, end: str, *, in_process: bool = False, days_per_request: int = 0) -> list[str]:
+    """The contract's headless ranged backfill: `dagster asset materialize --partition-range`, raw and KPIs;
+    `in_process`: one process for the whole run instead of one per step; `days_per_request`: smaller request
+    windows (run config of the `paradigm` resource), so a short range still takes several."""
     command = [str(DAGSTER), "asset", "materialize", "-m", "reporting_assets.definitions"]
     command += ["--select", "group:paradigm_raw or group:paradigm_kpis"]
     command += ["--partition-range", f"{start}...{end}"]
-    if in_process:  # one process for the whole run instead of one per step
-        command += ["--config-json", '{"execution": {"config": {"in_process": {}}}}']
-    return command
+    config: dict = {"execution": {"config": {"in_process": {}}}} if in_process else {}
+    if days_per_request:
+        secrets = {name: {"env": f"PARADIGM_{name.upper()}"} for name in ("base_url", "api_key")}  # run config replaces
+        config["resources"] = {"paradigm": {"config": {**secrets, "days_per_request": days_per_request}}}
+    return command + (["--config-json", json.dumps(config)] if config else [])

@@ -196,6 +196,9 @@ def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(
     with dagster_dev(tmp_path, simulator, DAGSTER_POSTGRES_URL=dagster_postgres) as (url, db):
         _launch_from_the_ui(url, chromium, first, last, tmp_path)
         _compare(tmp_path, simulator, url, db, first, last)
+    # "Materialize all" included the dashboard: rendered after the KPIs, over the days loaded
+    page = (tmp_path / "dagster_home" / "reports" / "usage_dashboard.html").read_text()
+    assert f"{first} to {last}" in page and "Every day of this range is loaded" in page
     warehouse = Warehouse(url=f"sqlite:///{db}")
     for table in RAW_TABLES.values():  # and nothing outside them
         assert set(warehouse.read(table)["date"]) == {first + timedelta(days=i) for i in range(7)}, table.name

@@ -27,11 +27,12 @@ URL = "https://reports.example.org/paradigm"
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory) -> Warehouse:
-    """Raw and KPI tables for 2025-01-01..2025-03-09 without GAP, and one alert opened in 2025-W07."""
+    """Raw and KPI tables for 2025-01-27..2025-02-23 (ISO weeks 5 to 8) without GAP, and one alert opened in
+    2025-W07."""
     warehouse = Warehouse(url=f"sqlite:///{tmp_path_factory.mktemp('reports') / 'reporting.db'}")
     with serving_simulator() as simulator:
         res = {"paradigm": simulator.resource(), "warehouse": warehouse}
-        for start, end in (("2025-01-01", "2025-02-09"), ("2025-02-13", "2025-03-09")):
+        for start, end in (("2025-01-27", "2025-02-09"), ("2025-02-13", "2025-02-23")):
             assert run([*raw_assets, *kpi_assets], res, start, end).success
     with warehouse.engine.begin() as conn:
         conn.execute(
@@ -71,7 +72,7 @@ def test_the_dashboard_asset_writes_one_small_file_and_says_where(dashboard: tup
     assert metadata["path"].value == str(path) and path.is_file()
     assert 0 < path.stat().st_size < 5_000_000 and metadata["size_mb"].value == round(path.stat().st_size / 1e6, 3)
     assert metadata["url"].value == f"{URL}/usage_dashboard.html"
-    assert (metadata["first_day"].value, metadata["last_day"].value) == ("2025-01-01", "2025-03-09")
+    assert (metadata["first_day"].value, metadata["last_day"].value) == ("2025-01-27", "2025-02-23")
     assert metadata["days_not_loaded"].value == len(GAP)
     headline = metadata["last_7_days"].value
     assert all(name in headline for name in ("All companies", "ACME Corp", "Globex", "Initech"))
@@ -107,8 +108,8 @@ def test_the_dashboard_opens_offline_and_shows_the_warehouses_figures_with_gaps(
         finally:
             browser.close()
     assert asked == [] and errors == []  # nothing fetched from the network, no script error
-    # Every figure drawn (12 lines) but adoption: no members snapshot was ever taken of 2025's days
-    assert len(lines) == 12 and sum(bool(d) and d.startswith("M") for d in lines) == 11
+    # Every figure drawn (12 lines) but the 30-day ones (actives, stickiness, adoption): never 30 days loaded in a row
+    assert len(lines) == 12 and sum(bool(d) and d.startswith("M") for d in lines) == 9
     # A day not loaded breaks each line (a new "M"ove), where a zero would have joined it to the axis
     assert all(d.count("M") >= 2 for d in lines[:3]), [d.count("M") for d in lines[:3]]
     expected = _week(loaded, 102, date(2025, 1, 27), date(2025, 2, 2))
@@ -172,3 +173,11 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
     assert sections["Globex (id 102)"]["alerts"] == "1 opened, 0 resolved"
     assert sections["All companies"]["alerts"] == "1 opened, 0 resolved"
     assert sections["Initech (id 103)"]["active users"] == "n/a"  # its 7 days are not all loaded
+
+
+def test_a_week_given_by_hand_must_be_an_iso_week(loaded: Warehouse) -> None:
+    job, _ = build_weekly_digest(7, None)
+    config = {"ops": {"send_weekly_digest": {"config": {"week": "2025-07"}}}}
+    resources = {"warehouse": loaded, "digest_notifier": Notifier()}
+    result = job.execute_in_process(config, resources=resources, raise_on_error=False)
+    assert not result.success and "2025-07" in failure_message(result) + str(result.all_events)

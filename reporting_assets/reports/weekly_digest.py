@@ -32,7 +32,11 @@ from reporting_assets.warehouse.tables import digest_log
 
 
 class DigestConfig(Config):
-    week: str = Field("", description="ISO week to summarise, e.g. 2026-W47 (default: the last complete one)")
+    week: str = Field(
+        "",
+        pattern=r"^(\d{4}-W\d{2})?$",
+        description="ISO week to summarise, e.g. 2026-W47 (default: the last complete one)",
+    )
 
 
 def channel_key(url: str) -> str:

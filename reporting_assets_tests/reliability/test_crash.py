@@ -29,7 +29,8 @@ from reporting_assets_tests.helpers import assert_same_tables, kpi_assets, raw_a
 from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
 
 pytestmark = pytest.mark.slow(minutes=1.5)
-START, END = "2025-01-01", "2025-03-31"  # 90 days: 3 request windows per raw asset
+WINDOW = 10  # days per request (run config): a short range still takes several windows
+START, END = "2025-01-01", "2025-01-30"  # 30 days: 3 request windows per raw asset
 START_DAY, END_DAY = date.fromisoformat(START), date.fromisoformat(END)
 TABLES = {**RAW_TABLES, **KPI_TABLES}
 
@@ -65,7 +66,7 @@ def _what_run_monitoring_does(home: Path) -> None:
 
 def _materialize(env: dict[str, str], cwd: Path, start: str = START, end: str = END) -> subprocess.CompletedProcess:
     """The CLI backfill in one process: what matters after a crash is what a re-run writes, not how it forks."""
-    command = materialize_command(start, end, in_process=True)
+    command = materialize_command(start, end, in_process=True, days_per_request=WINDOW)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
 
 
@@ -106,7 +107,7 @@ def test_a_run_killed_in_its_third_window_then_rerun_equals_a_clean_run(
     simulator.sim.faults.add(Fault("delay", delay_s=0.4, times=None))  # slow API: the kill lands mid-window
     with (tmp_path / "killed.log").open("w") as log:
         worker = subprocess.Popen(
-            materialize_command(START, END),
+            materialize_command(START, END, days_per_request=WINDOW),
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -177,10 +178,11 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     # Two processes creating a fresh SQLite instance at once race on its tables ("table runs already exists"):
     # create it first, as `dagster dev` would have.
     subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
-    ranges = [("2025-01-01", "2025-02-05"), ("2025-01-20", "2025-02-25")]
+    ranges = [("2025-01-01", "2025-01-20"), ("2025-01-12", "2025-01-31")]  # 2 windows each, 9 days shared
     workers = [
         subprocess.Popen(
-            materialize_command(a, b, in_process=True),  # two multiprocess runs at once can stall each other
+            # in-process: two multiprocess runs at once can stall each other
+            materialize_command(a, b, in_process=True, days_per_request=WINDOW),
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
@@ -192,6 +194,6 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     outputs = [w.communicate(timeout=600)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert _duplicate_keys(warehouse) == 0
-    expected = _clean(tmp_path, simulator, "2025-01-01", "2025-02-25")
+    expected = _clean(tmp_path, simulator, "2025-01-01", "2025-01-31")
     for name in RAW_TABLES:  # raw rows are the API's: whichever run wrote a day last, they are the same
         pd.testing.assert_frame_equal(_tables(warehouse)[name], expected[name], obj=name)
