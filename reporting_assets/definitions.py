@@ -7,7 +7,7 @@ API or the embedded simulator (`PARADIGM_BASE_URL=demo`), the channels, the ware
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dagster import (
     AssetSelection,
@@ -27,6 +27,7 @@ from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
+from reporting_assets.doctor import build_doctor_job
 from reporting_assets.executor import executor
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
@@ -52,20 +53,20 @@ def _secret(name: str, value: object) -> EnvVar | str:
     return EnvVar(name) if value else ""
 
 
-def _paradigm(settings: Settings) -> ParadigmResource:
-    api_key = _secret("PARADIGM_API_KEY", settings.paradigm_api_key)
+def paradigm_resource(settings: Settings, *, resolved: bool = False, **options: Any) -> ParadigmResource:
+    """The Paradigm resource of `settings`: secrets as `EnvVar` for Dagster, or their values (`resolved`) for
+    code that calls the API outside a run (the doctor)."""
+    key = settings.paradigm_api_key
+    api_key = (key.get_secret_value() if key else "") if resolved else _secret("PARADIGM_API_KEY", key)
     if settings.demo:
         from reporting_assets.simulator.data import DEFAULT_TOKEN
 
         api_key = api_key or DEFAULT_TOKEN
         return DemoParadigmResource(
-            base_url="http://simulator.invalid", api_key=api_key, company_id=settings.paradigm_company_id
+            base_url="http://simulator.invalid", api_key=api_key, company_id=settings.paradigm_company_id, **options
         )
-    return ParadigmResource(
-        base_url=EnvVar("PARADIGM_BASE_URL") if settings.paradigm_base_url else "",
-        api_key=api_key,
-        company_id=settings.paradigm_company_id,
-    )
+    base_url = settings.paradigm_base_url if resolved else _secret("PARADIGM_BASE_URL", settings.paradigm_base_url)
+    return ParadigmResource(base_url=base_url, api_key=api_key, company_id=settings.paradigm_company_id, **options)
 
 
 def _digest_notifier(settings: Settings) -> Notifier:
@@ -103,12 +104,12 @@ def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=[*raw_assets, *build_kpi_assets(partitions), dashboard],
         asset_checks=[*table_checks, *freshness_checks],
-        jobs=[refresh.job, digest_job],
+        jobs=[refresh.job, digest_job, build_doctor_job()],
         executor=executor,
         schedules=[refresh, digest],
         sensors=[automation, freshness_sensor, alerts, run_failure_alerts],
         resources={
-            "paradigm": _paradigm(settings),
+            "paradigm": paradigm_resource(settings),
             "warehouse": Warehouse(
                 url=EnvVar("REPORTING_DATABASE_URL") if settings.reporting_database_url else settings.database_url
             ),

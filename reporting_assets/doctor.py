@@ -1,0 +1,214 @@
+"""`python -m reporting_assets.doctor`: check a deployment before its first run, one ✓/✗ line per check.
+
+Settings and rules; the API (reachable, TLS, token and role); each reporting endpoint for yesterday (status,
+time, and whether the payload has the shape our parser expects); the warehouse (reachable, writable, schema
+revision); the alert and digest channels. Exit code 0 only when every check passes. Never prints the token,
+a channel's secrets or personal data; `--save-samples DIR` writes the payloads with ids and names replaced.
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+OPTIONAL_PREFIXES = ("agent_",)  # columns the API returns only in some modes: absent is not a fault
+REDACTED_KEYS = ("name", "title", "filename", "email")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+
+
+def redact(node: Any, ids: dict[Any, int] | None = None) -> Any:
+    """`node` with every id replaced by a stable stand-in and every name, title, file name or e-mail removed."""
+    ids = {} if ids is None else ids
+    if isinstance(node, list):
+        return [redact(item, ids) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if (key == "id" or key.endswith("_id")) and isinstance(value, int | str):
+            out[key] = ids.setdefault((key, value), len(ids) + 1)
+        elif any(part in key for part in REDACTED_KEYS) and isinstance(value, str):
+            out[key] = "redacted"
+        else:
+            out[key] = redact(value, ids)
+    return out
+
+
+def _endpoints(settings: Any, day: date, samples: Path | None) -> Iterator[Check]:
+    from reporting_assets.definitions import paradigm_resource
+    from reporting_assets.paradigm.endpoints import ENDPOINTS
+    from reporting_assets.paradigm.errors import ParadigmError
+    from reporting_assets.paradigm.flatten import PayloadError, flatten
+
+    paradigm = paradigm_resource(settings, resolved=True, max_retries=1, retry_backoff_s=0.2, timeout_s=20.0)
+    try:
+        client = paradigm.client()
+    except ParadigmError as exc:
+        yield Check("API", False, str(exc))
+        return
+    with client:
+        for position, endpoint in enumerate(ENDPOINTS.values()):
+            began = time.perf_counter()
+            try:
+                payload = client.get_report(endpoint.path, day, day, paradigm.company_id)
+            except ParadigmError as exc:
+                name = "API" if position == 0 else endpoint.path
+                yield Check(name, False, str(exc))
+                if position == 0:  # unreachable, TLS, token or role: every endpoint would say the same
+                    return
+                continue
+            took = time.perf_counter() - began
+            if position == 0:
+                where = "the demo simulator" if settings.demo else settings.paradigm_base_url
+                yield Check("API", True, f"{where} answered, token accepted ({took:.2f} s)")
+            if samples:
+                samples.mkdir(parents=True, exist_ok=True)
+                (samples / f"{endpoint.slug}.json").write_text(json.dumps(redact(payload), indent=2) + "\n")
+            try:
+                rows = flatten(endpoint, payload, [day])
+            except PayloadError as exc:
+                yield Check(endpoint.path, False, f"unexpected payload for {day}: {exc}")
+                continue
+            frame = rows.frame
+            absent = [
+                c for c in frame.columns if frame[c].isna().all() and not c.startswith(OPTIONAL_PREFIXES)
+            ] if len(frame) else []  # fmt: skip
+            drift = f"; unknown fields (ignored): {', '.join(rows.drift)}" if rows.drift else ""
+            if absent:
+                yield Check(endpoint.path, False, f"fields missing from every row for {day}: {', '.join(absent)}")
+            else:
+                yield Check(endpoint.path, True, f"HTTP 200 in {took:.2f} s, {len(frame)} rows for {day}{drift}")
+
+
+def _warehouse(url: str) -> Iterator[Check]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from reporting_assets.warehouse import migrate
+
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # as the store does on first use
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            revision, head = migrate.current(conn), migrate.head()
+        with engine.begin() as conn:  # writable: a table created and dropped (SQLite DDL is not transactional)
+            for statement in ("DROP TABLE IF EXISTS doctor_probe", "CREATE TABLE doctor_probe (x INTEGER)"):
+                conn.execute(text(statement))
+            conn.execute(text("DROP TABLE doctor_probe"))
+    except Exception as exc:
+        yield Check("warehouse", False, f"{shown}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return
+    finally:
+        engine.dispose()
+    if revision == head:
+        state = f"schema at {head} (latest)"
+    elif revision is None:
+        state = "new or from before migrations: brought to the latest schema on first use"
+    else:
+        state = f"schema at {revision}, latest {head}: upgraded on first use"
+    yield Check("warehouse", True, f"{shown} reachable and writable, {state}")
+
+
+def _channels(settings: Any, send: bool) -> Iterator[Check]:
+    from reporting_assets.alerts.notify import Notifier, NotifierConfigError
+
+    for variable, secret in (
+        ("REPORTING_ALERT_URLS", settings.reporting_alert_urls),
+        ("REPORTING_DIGEST_URLS", settings.reporting_digest_urls),
+    ):
+        if not secret:
+            continue
+        try:
+            channels = Notifier(urls=secret.get_secret_value(), variable=variable).channels()
+        except NotifierConfigError as exc:
+            yield Check(variable, False, str(exc))
+            continue
+        for channel in channels:
+            [masked] = channel.targets()
+            if not send:
+                yield Check(variable, True, f"{masked} is a valid apprise URL (--test-notification sends to it)")
+            elif channel.send("[TEST] paradigm-reporting doctor", "A test message: this channel works.", "info"):
+                yield Check(variable, True, f"test message accepted by {masked}")
+            else:
+                yield Check(variable, False, f"test message refused by {masked}: check the URL and the service")
+
+
+def checks(*, day: date | None = None, samples: Path | None = None, test_notification: bool = False) -> list[Check]:
+    """Every check, in order; after invalid settings nothing else can be checked."""
+    from reporting_assets.alerts.rules import load_rules
+    from reporting_assets.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        return [Check("settings", False, str(exc))]
+    out = [Check("settings", True, "every variable valid" + (" (demo API)" if settings.demo else ""))]
+    try:
+        rules = load_rules(settings.reporting_alert_rules)
+        out.append(Check("alert rules", True, f"{len(rules.rules)} rules in {settings.reporting_alert_rules}"))
+    except ValueError as exc:
+        out.append(Check("alert rules", False, str(exc)))
+    if not settings.paradigm_base_url.strip():
+        out.append(Check("API", False, "PARADIGM_BASE_URL is not set (your instance's root URL, or `demo`)"))
+    else:
+        out += _endpoints(settings, day or datetime.now(UTC).date() - timedelta(days=1), samples)
+    out += _warehouse(settings.database_url)
+    out += _channels(settings, test_notification)
+    return out
+
+
+def build_doctor_job():
+    """The `doctor` job: the same checks from the UI (the run's log lists them; it fails when one fails)."""
+    from dagster import Config, Failure, OpExecutionContext, job, op
+
+    class DoctorConfig(Config):
+        test_notification: bool = False
+
+    @op(name="run_doctor_checks", description="Settings, API and endpoints, warehouse, channels: one line each.")
+    def run_checks(context: OpExecutionContext, config: DoctorConfig) -> None:
+        found = checks(test_notification=config.test_notification)
+        for check in found:
+            (context.log.info if check.ok else context.log.error)(check.line())
+        if failed := [c.line() for c in found if not c.ok]:
+            raise Failure(description=f"{len(failed)} check(s) failed:\n" + "\n".join(failed))
+
+    @job(name="doctor", description="Checks settings, API, token, every endpoint's shape, warehouse and channels.")
+    def doctor() -> None:
+        run_checks()
+
+    return doctor
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--save-samples", type=Path, metavar="DIR", help="write each endpoint's payload, redacted")
+    parser.add_argument("--test-notification", action="store_true", help="send a test message to every channel")
+    parser.add_argument("--day", type=date.fromisoformat, help="day asked of each endpoint (default: yesterday)")
+    args = parser.parse_args(argv)
+    found = checks(day=args.day, samples=args.save_samples, test_notification=args.test_notification)
+    for check in found:
+        print(check.line())
+    failed = sum(not c.ok for c in found)
+    print(f"{len(found) - failed} passed, {failed} failed" + ("" if failed else ": ready for a first run"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

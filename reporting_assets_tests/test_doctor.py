@@ -1,0 +1,109 @@
+"""`python -m reporting_assets.doctor` against the simulator over HTTP: every check passes on a good setup, and each
+fault gives its ✗ line with an actionable message and a non-zero exit; the token is never printed or saved."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from reporting_assets import doctor
+from reporting_assets.settings import Settings
+from reporting_assets.simulator.app import Fault
+from reporting_assets_tests.conftest import TOKEN, RunningSimulator
+from reporting_assets_tests.receiver import SECRET, Receiver
+
+
+def _env(monkeypatch, tmp_path: Path, **env: str) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("REPORTING_DATABASE_URL", f"sqlite:///{tmp_path / 'reporting.db'}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def _doctor(capsys, *args: str) -> tuple[int, str]:
+    code = doctor.main(["--day", "2025-03-03", *args])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted_samples(
+    monkeypatch, tmp_path, capsys, simulator: RunningSimulator, receiver: Receiver
+) -> None:
+    receiver.start()
+    _env(
+        monkeypatch,
+        tmp_path,
+        PARADIGM_BASE_URL=simulator.url,
+        PARADIGM_API_KEY=TOKEN,
+        REPORTING_ALERT_URLS=receiver.url,
+    )
+    samples = tmp_path / "samples"
+    code, out = _doctor(capsys, "--test-notification", "--save-samples", str(samples))
+    assert code == 0, out
+    assert out.count("✓ ") == 11 and "✗" not in out  # settings, rules, API, 6 endpoints, warehouse, channel
+    assert "0 failed: ready for a first run" in out
+    assert [m["title"] for m in receiver.messages] == ["[TEST] paradigm-reporting doctor"]
+    saved = {p.name: p.read_text() for p in samples.iterdir()}
+    assert len(saved) == 6 and '"reporting"' in saved["chat-sessions.json"]
+    for text in [out, *saved.values()]:
+        assert TOKEN not in text and SECRET not in text
+    assert not any("ACME" in text or "101" in text or "code_of_conduct" in text for text in saved.values())
+
+
+def test_the_demo_passes(monkeypatch, tmp_path, capsys) -> None:
+    _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo")
+    code, out = _doctor(capsys)
+    assert code == 0 and "demo" in out, out
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+CASES = {
+    "bad_token": ({"PARADIGM_API_KEY": "wrong-token"}, None, "✗ API", "the token was rejected (401)"),
+    "unreachable": ({"PARADIGM_BASE_URL": "closed"}, None, "✗ API", "is the API up?"),
+    "malformed": ({}, Fault("malformed", endpoint="tools"), "✗ /api/v2/reporting/tools/", "not valid JSON"),
+    "missing_field": (
+        {},
+        Fault("missing_field", field="likes_count", endpoint="chats-feedback"),
+        "✗ /api/v2/reporting/chats-feedback/",
+        "fields missing from every row for 2025-03-03: likes_count",
+    ),
+    "bad_channel": ({"REPORTING_ALERT_URLS": "nosuchscheme://x/y"}, None, "✗ REPORTING_ALERT_URLS", "not a valid"),
+    "bad_settings": ({"REPORTING_DIGEST_HOUR_UTC": "31"}, None, "✗ settings", "REPORTING_DIGEST_HOUR_UTC"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_fault_is_named_with_its_cause_and_fails_the_exit_code(
+    case: str, monkeypatch, tmp_path, capsys, simulator: RunningSimulator
+) -> None:
+    env, fault, line, cause = CASES[case]
+    base = {"PARADIGM_BASE_URL": simulator.url, "PARADIGM_API_KEY": TOKEN}
+    if env.get("PARADIGM_BASE_URL") == "closed":
+        env = {**env, "PARADIGM_BASE_URL": f"http://127.0.0.1:{_closed_port()}"}
+    _env(monkeypatch, tmp_path, **{**base, **env})
+    if fault:
+        simulator.sim.faults.add(fault)
+    code, out = _doctor(capsys)
+    assert code == 1, out
+    [failed] = [row for row in out.splitlines() if row.startswith("✗")]
+    assert failed.startswith(line) and cause in out, out
+    assert TOKEN not in out and "wrong-token" not in out
+
+
+def test_the_doctor_job_runs_the_same_checks_from_the_ui(monkeypatch, tmp_path) -> None:
+    from reporting_assets.definitions import build_definitions
+
+    _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo")
+    job = build_definitions(Settings.load()).resolve_job_def("doctor")
+    assert job.execute_in_process().success
+    monkeypatch.setenv("REPORTING_ALERT_URLS", "nosuchscheme://x/y")
+    failed = job.execute_in_process(raise_on_error=False)
+    assert not failed.success
