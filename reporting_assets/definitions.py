@@ -21,7 +21,7 @@ from dagster import (
 from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
-from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
+from reporting_assets.alerts.sensors import alert_events_spec, build_alert_sensor, run_failure_alerts
 from reporting_assets.assets.checks import build_freshness, table_checks
 from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
@@ -98,11 +98,17 @@ def build_definitions(settings: Settings) -> Definitions:
     automation = AutomationConditionSensorDefinition(
         "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
     )
-    alerts = build_alert_sensor(load_rules(settings.reporting_alert_rules), late_data=late_data)
+    rules = load_rules(settings.reporting_alert_rules)
+    alerts = build_alert_sensor(rules, late_data=late_data)
     dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url)
     digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url)
     return Definitions(
-        assets=[*raw_assets, *build_kpi_assets(partitions), dashboard],
+        assets=[
+            *raw_assets,
+            *build_kpi_assets(partitions),
+            dashboard,
+            alert_events_spec({r.asset for r in rules.rules}),
+        ],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=[refresh.job, digest_job, build_doctor_job()],
         executor=executor,

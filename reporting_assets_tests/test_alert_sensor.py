@@ -55,12 +55,14 @@ class Ticker:
     def __init__(self, sensor: SensorDefinition, instance: DagsterInstance, resources: dict) -> None:
         self.sensor, self.instance, self.resources, self.cursor = sensor, instance, resources, None
         self.reasons: list[str] = []
+        self.events: list = []  # what each tick reported of `alert_events` (the daemon stores them)
 
     def tick(self) -> str:
         context = build_sensor_context(instance=self.instance, cursor=self.cursor, resources=self.resources)
         result = self.sensor(context)
         self.cursor = context.cursor
-        self.reasons.append(str(result.skip_message))
+        self.reasons.append(str(result.skip_reason.skip_message))
+        self.events.append(result.asset_events)
         return self.reasons[-1]
 
 
@@ -113,6 +115,17 @@ def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path:
     assert episode["resolved_at"] == incident[-1] + timedelta(days=1)
     assert any("fired 1" in r for r in ticker.reasons) and any("resolved 1" in r for r in ticker.reasons)
     assert not any(SECRET in r for r in ticker.reasons)
+    # `alert_events` in the UI: a materialization each time the counts change (again after a restart)
+    reported = [e for events in ticker.events[:-1] for e in events]
+    assert all(e.asset_key.path == ["alert_events"] for e in reported)
+    counts = [tuple(e.metadata[s].value for s in ("pending", "firing", "resolved")) for e in reported]
+    assert counts[0] == (0, 0, 0) and (0, 1, 0) in counts and counts[-1] == (0, 0, 1)
+    assert all(a != b for a, b in zip(counts, counts[1:], strict=False))  # only changes are reported
+    [firing] = [e for e in reported if e.metadata["firing"].value == 1]
+    assert "low_satisfaction" in firing.metadata["firing_alerts"].value and "ACME Corp" in firing.description + str(
+        firing.metadata["firing_alerts"].value
+    )
+    assert [e.metadata["resolved"].value for e in ticker.events[-1]] == [1]  # the restarted cursor says it again
 
 
 def test_a_receiver_down_on_the_first_tick_gets_the_alert_on_a_later_tick(tmp_path: Path, receiver: Receiver) -> None:

@@ -110,6 +110,16 @@ def test_the_dashboard_and_the_digest_follow_the_settings(monkeypatch, tmp_path)
     assert "s3cret" not in repr(own.resources["digest_notifier"])
 
 
+def test_alert_events_is_an_asset_downstream_of_the_kpis_its_rules_watch(monkeypatch):
+    from reporting_assets.alerts.rules import load_rules
+
+    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
+    node = defs.resolve_asset_graph().get(AssetKey("alert_events"))
+    assert node.group_name == "paradigm_alerts" and not node.is_materializable  # the sensor reports it
+    watched = {rule.asset for rule in load_rules().rules}
+    assert watched and {k.to_user_string() for k in node.parent_keys} == watched
+
+
 def test_secrets_reach_the_resources_as_env_vars_not_values(monkeypatch):
     defs = load_defs(
         monkeypatch,

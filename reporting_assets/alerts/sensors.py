@@ -8,12 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     AssetKey,
+    AssetMaterialization,
     AssetRecordsFilter,
+    AssetSpec,
     DefaultSensorStatus,
+    MetadataValue,
     RunFailureSensorContext,
     SensorDefinition,
     SensorEvaluationContext,
-    SkipReason,
+    SensorResult,
     run_failure_sensor,
     sensor,
 )
@@ -23,6 +26,7 @@ from reporting_assets.alerts import freshness, reads, state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Rule, RuleSet
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import Warehouse, checkpoint
 
 PAGE = 1000
@@ -82,6 +86,32 @@ def deliver(
     return counts
 
 
+STATE_KEY = "alert_events:counts"  # in the cursor, beside the storage id of each watched asset
+
+
+def alert_events_spec(watched: set[str]) -> AssetSpec:
+    """The `alert_events` table as an asset: downstream of the KPI assets the rules watch, materialized by the
+    `kpi_alerts` sensor (which keeps doing the evaluation), so the lineage shows KPIs -> alerts."""
+    return AssetSpec(
+        "alert_events",
+        group_name="paradigm_alerts",
+        deps=sorted(watched),
+        kinds={"sql"},
+        description="Alert episodes per rule and company (pending -> firing -> resolved), evaluated and notified "
+        "by the `kpi_alerts` sensor. Each change of the counts is recorded here: the Plots show them over time.",
+        metadata={"dagster/table_name": "alert_events"},
+    )
+
+
+def alert_state_event(statuses: dict[str, int], firing: pd.DataFrame) -> AssetMaterialization:
+    table = firing.to_markdown(index=False) if len(firing) else "_nothing firing_"
+    return AssetMaterialization(
+        asset_key="alert_events",
+        description=f"{statuses['firing']} firing, {statuses['pending']} pending, {statuses['resolved']} resolved",
+        metadata={**statuses, "firing_alerts": MetadataValue.md(table)},
+    )
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -103,7 +133,7 @@ def build_alert_sensor(
         description="Evaluates the alert rules on newly materialized KPI partitions (loaded days only) and "
         "whether yesterday's raw data arrived in time, and sends notifications.",
     )
-    def _alerts(context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> SkipReason:
+    def _alerts(context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> SensorResult:
         cursor = json.loads(context.cursor) if context.cursor else {}
         changed = changed_partitions(context, watched, cursor)
         clock = now()
@@ -115,19 +145,23 @@ def build_alert_sensor(
                 changes += evaluate(warehouse.engine, rule, changed[rule.asset])
         if late_data is not None:
             changes += freshness.evaluate(warehouse.engine, late_data, clock)
-        context.update_cursor(json.dumps(cursor))
-
         for verb, keys in (("fired", changes.fired), ("resolved", changes.resolved), ("pending", changes.pending)):
             for fingerprint, day in keys:
                 note = "" if day >= horizon or verb == "pending" else " (older than the horizon: recorded, not sent)"
                 context.log.info(f"{verb}: {fingerprint} on {day}{note}")
         counts = deliver(context, warehouse, notifier, rules, today)
         checkpoint(warehouse.engine, mode="PASSIVE")
+        # The alert state in the UI: a materialization of `alert_events` whenever its counts change
+        statuses, firing = state.summary(warehouse.engine)
+        shown = [statuses[s] for s in ("pending", "firing", "resolved")]
+        report = [] if cursor.get(STATE_KEY) == shown else [alert_state_event(statuses, firing)]
+        context.update_cursor(json.dumps({**cursor, STATE_KEY: shown}))
         evaluated = ", ".join(f"{a} from {d}" for a, d in sorted(changed.items())) or "nothing new"
-        return SkipReason(
-            f"evaluated {evaluated}; fired {len(changes.fired)}, resolved {len(changes.resolved)}, "
+        return SensorResult(
+            skip_reason=f"evaluated {evaluated}; fired {len(changes.fired)}, resolved {len(changes.resolved)}, "
             f"pending {len(changes.pending)}; notifications sent {counts['sent']}, silenced {counts['silenced']}, "
-            f"failed {counts['failed']} (retried next tick)"
+            f"failed {counts['failed']} (retried next tick)",
+            asset_events=report,
         )
 
     return _alerts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
 from reporting_assets.lazy import pandas as pd
@@ -115,3 +115,18 @@ def mark_sent(engine: Engine, episode: dict, sent: int, at: datetime) -> None:
             )
             .values(notifications_sent=sent, last_notified_at=at)
         )
+
+
+def summary(engine: Engine, limit: int = 50) -> tuple[dict[str, int], pd.DataFrame]:
+    """Episodes per status (pending, firing, resolved), and the firing ones, most recent first (at most `limit`)."""
+    columns = ["rule_name", "severity", "company_id", "company_name", "started_at", "date", "value", "threshold"]
+    with engine.connect() as conn:
+        counts = dict(conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all())
+        firing = pd.read_sql(
+            select(*(events.c[c] for c in columns))
+            .where(events.c.status == "firing")
+            .order_by(events.c.started_at.desc(), events.c.fingerprint)
+            .limit(limit),
+            conn,
+        )
+    return {status: int(counts.get(status, 0)) for status in ("pending", "firing", "resolved")}, firing
