@@ -3,6 +3,7 @@ JSON receiver on 127.0.0.1 reached through apprise's `json://`."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from http.server import ThreadingHTTPServer
@@ -120,7 +121,7 @@ def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path:
     assert all(e.asset_key.path == ["alert_events"] for e in reported)
     counts = [tuple(e.metadata[s].value for s in ("pending", "firing", "resolved")) for e in reported]
     assert counts[0] == (0, 0, 0) and (0, 1, 0) in counts and counts[-1] == (0, 0, 1)
-    assert all(a != b for a, b in zip(counts, counts[1:], strict=False))  # only changes are reported
+    assert all(a != b for a, b in itertools.pairwise(counts))  # only changes are reported
     [firing] = [e for e in reported if e.metadata["firing"].value == 1]
     assert "low_satisfaction" in firing.metadata["firing_alerts"].value and "ACME Corp" in firing.description + str(
         firing.metadata["firing_alerts"].value

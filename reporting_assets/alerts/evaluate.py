@@ -12,7 +12,7 @@ as if it were not there, and the latest loaded day is "today" for open episodes.
 
 from __future__ import annotations
 
-from reporting_assets.alerts.rules import Rule
+from reporting_assets.alerts.rules import TOTAL_NAME, Rule
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.ledger import covered
 
@@ -42,7 +42,7 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
     as 0 for a count metric (for a rolling one, only when its whole window is loaded) and as NULL (never holding
     a comparison) otherwise. Several rows per company and day (resource_usage) are added up.
     """
-    rows = kpi if rule.companies == "all" else kpi[kpi["company_id"].isin(rule.companies)]
+    rows = kpi if rule.companies in ("all", "total") else kpi[kpi["company_id"].isin(rule.companies)]
     if rows.empty or loaded.empty:
         return pd.DataFrame(columns=CONDITION_COLUMNS)
     rows = rows.assign(date=pd.to_datetime(rows["date"]))
@@ -112,7 +112,7 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFram
 
     out = pd.DataFrame(
         {
-            "fingerprint": rule.name + "/" + runs["company_id"].astype(str),
+            "fingerprint": rule.name + "/" + ("total" if rule.total else runs["company_id"].astype(str)),
             "started_at": runs["started"].dt.date,
             "rule_name": rule.name,
             "severity": rule.severity,
@@ -137,7 +137,7 @@ def _num(value: float | None) -> str:
 
 def describe(rule: Rule, episode: dict) -> str:
     """One line a person reads in a notification: who, what, how far from the limit, since when."""
-    who = f"{episode['company_name']} ({episode['company_id']})"
+    who = TOTAL_NAME if rule.total else f"{episode['company_name']} ({episode['company_id']})"
     value, limit = _num(episode["value"]), _num(episode["threshold"])
     if episode["status"] == "resolved" and rule.condition == "no_data":
         return (

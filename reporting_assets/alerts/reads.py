@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import Engine, and_, func, or_, select
 
-from reporting_assets.alerts.rules import Rule
+from reporting_assets.alerts.rules import TOTAL_NAME, TOTAL_RATIOS, Rule
 from reporting_assets.alerts.state import OPEN
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse import ledger
@@ -45,6 +45,8 @@ def kpi_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     """The rule's metric per company and day from `start` on (date, company_id, company_name, metric; several
     rows a day added up in SQL), plus each company's last row before `start`: it says since when the company
     is watched and what it is called, as a read of every row would."""
+    if rule.total:
+        return _total_rows(engine, rule, start)
     table = KPI_TABLES[rule.asset]
     metric = table.c[rule.metric]
     columns = [table.c.date, table.c.company_id, func.max(table.c.company_name).label("company_name")]
@@ -63,6 +65,27 @@ def kpi_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     frame["date"] = pd.to_datetime(frame["date"]).dt.date
     frame[rule.metric] = pd.to_numeric(frame[rule.metric]).astype("float64")
     return frame
+
+
+def _total_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
+    """The metric of all companies together per day (company 0, `TOTAL_NAME`), from `start` on plus the last
+    day before it: a count summed, a rate recomputed from its summed parts (`TOTAL_RATIOS`)."""
+    table = KPI_TABLES[rule.asset]
+    numerator, denominator = TOTAL_RATIOS.get(rule.metric, ((rule.metric,), ()))
+    parts = sorted({*numerator, *denominator})
+    query = select(table.c.date, *(func.sum(table.c[c]).label(c) for c in parts)).group_by(table.c.date)
+    if start is not None:
+        before = select(func.max(table.c.date)).where(table.c.date < start).scalar_subquery()
+        query = query.where(or_(table.c.date >= start, table.c.date == before))
+    with engine.connect() as conn:
+        frame = pd.read_sql(query.order_by(table.c.date), conn)
+    sums = {c: pd.to_numeric(frame[c]).astype("float64") for c in parts}
+    value = sum(sums[c] for c in numerator)
+    if denominator:
+        below = sum(sums[c] for c in denominator)
+        value = value / below.where(below > 0)
+    out = pd.DataFrame({"date": pd.to_datetime(frame["date"]).dt.date, "company_id": 0, "company_name": TOTAL_NAME})
+    return out.assign(**{rule.metric: value.astype("float64")})
 
 
 def loaded(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:

@@ -24,6 +24,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+TOTAL_NAME = "All companies"  # how a `companies: total` alert names its company (id 0)
+# Rates a `companies: total` rule recomputes from the companies' summed parts (numerator, denominator columns of
+# the same KPI table), never by averaging the companies' rates.
+TOTAL_RATIOS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "satisfaction_rate": (("likes_count",), ("likes_count", "dislikes_count")),
+    "feedback_rate": (("likes_count", "dislikes_count"), ("model_responses_count",)),
+    "queries_per_session": (("user_queries_count",), ("sessions_count",)),
+    "stickiness": (("active_users",), ("active_users_30d",)),
+    "sessions_per_active_user": (("sessions_count",), ("active_users",)),
+    "queries_per_active_user": (("user_queries_count",), ("active_users",)),
+}
+
+
 class RuleSettings(_Strict):
     notify_horizon_days: int = Field(3, ge=0)
 
@@ -37,7 +50,7 @@ class Rule(_Strict):
     baseline_days: int | None = Field(None, ge=1)
     for_days: int = Field(1, ge=1)
     severity: Literal["info", "warning", "critical"] = "warning"
-    companies: Literal["all"] | list[int] = "all"
+    companies: Literal["all", "total"] | list[int] = "all"
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
@@ -53,6 +66,11 @@ class Rule(_Strict):
                 f"{self.asset} has several rows per company and day and alerts add them up per company: "
                 f"metric {self.metric!r} is not a count"
             )
+        if self.total and not self.counts and self.metric not in TOTAL_RATIOS:
+            raise ValueError(
+                f"companies: total needs a count, or a rate it can recompute from summed parts "
+                f"({', '.join(sorted(TOTAL_RATIOS))}); {self.metric!r} is neither"
+            )
         if self.condition != "no_data" and self.threshold is None:
             raise ValueError(f"threshold is required for condition {self.condition}")
         if self.condition in VS_MEAN:
@@ -65,6 +83,11 @@ class Rule(_Strict):
         return self
 
     @property
+    def total(self) -> bool:
+        """The metric of all companies together (one alert, fingerprint `rule/total`)."""
+        return self.companies == "total"
+
+    @property
     def counts(self) -> bool:
         """True when the metric is a count (an absent day means 0), False for rates and ratios (NULL)."""
         return isinstance(KPI_TABLES[self.asset].c[self.metric].type, Integer)
@@ -73,9 +96,6 @@ class Rule(_Strict):
     def window_days(self) -> int:
         """Days the metric sums over (1 for a daily figure, 7 for `sessions_7d`...)."""
         return KPI_TABLES[self.asset].c[self.metric].info.get("window_days", 1)
-
-    def watches(self, company_id: int) -> bool:
-        return self.companies == "all" or company_id in self.companies
 
 
 class Silence(_Strict):
