@@ -47,3 +47,16 @@ class Receiver:
 
     def titles(self) -> list[str]:
         return [m["title"] for m in self.messages]
+
+    def alerts(self) -> list[dict[str, str]]:
+        """Every alert received, one {title, message} each: a grouped message ("[ALERTS] ...") counts one per line."""
+        out = []
+        for m in self.messages:
+            if not m["title"].startswith("[ALERTS]"):
+                out.append({"title": m["title"], "message": m["message"]})
+                continue
+            for line in m["message"].splitlines():
+                if line.startswith("["):
+                    title, message = line.split(": ", 1)
+                    out.append({"title": title, "message": message})
+        return out

@@ -29,6 +29,11 @@ def _load(tmp_path: Path, text: str):
 def test_shipped_rules_file_loads_with_its_documented_defaults() -> None:
     rules = load_rules(DEFAULT_RULES_PATH)
     assert rules.settings.notify_horizon_days == 3
+    assert rules.settings.group_notifications is True and rules.settings.repeat_after_hours == {"critical": 24}
+    assert (
+        rules.repeat_hours("no_sessions", "critical") == 24
+        and rules.repeat_hours("low_satisfaction", "warning") is None
+    )
     assert {r.condition for r in rules.rules} == {"below", "drop_vs_mean", "no_data"}
     assert rules.silences == []
 
@@ -68,6 +73,9 @@ def test_silences_cover_their_rule_company_and_days(tmp_path: Path) -> None:
         (VALID_RULE + "silences:\n  - rule: nope\n    until: 2026-01-01\n", "silences name unknown rules: nope"),
         (VALID_RULE + "    for_days: 0\n", "line 7: rules.0.for_days: Input should be greater than or equal to 1"),
         (VALID_RULE + "    companies: [abc]\n", "line 7: rules.0.companies"),
+        (VALID_RULE + "    repeat_after_hours: -1\n", "rules.0.repeat_after_hours: Input should be greater than"),
+        ("settings:\n  repeat_after_hours: {urgent: 2}\n" + VALID_RULE, "settings.repeat_after_hours.urgent"),
+        ("settings:\n  group_notification: true\n" + VALID_RULE, "settings.group_notification: unknown key"),
         ("rules:\n  - name: [unclosed\n", "line 3: not valid YAML"),
     ],
 )

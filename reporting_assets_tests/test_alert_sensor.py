@@ -240,15 +240,17 @@ def test_late_raw_data_is_notified_once_per_asset_and_resolved_once_when_it_arri
     clock["now"] = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
     ticker.tick()
     ticker.tick()
-    assert sorted(receiver.titles()) == ["[FIRING] raw_data_late (critical)"] * 2
-    assert sorted(m["message"].split(":")[0] for m in receiver.messages) == ["chat_feedbacks", "chat_sessions"]
-    assert "1 day(s) not loaded, none since 2026-03-08" in receiver.messages[0]["message"]
+    assert receiver.titles() == ["[ALERTS] 2 firing"]  # one tick, two alerts: one grouped message
+    alerts = receiver.alerts()
+    assert [a["title"] for a in alerts] == ["[FIRING] raw_data_late (critical)"] * 2
+    assert sorted(a["message"].split(":")[0] for a in alerts) == ["chat_feedbacks", "chat_sessions"]
+    assert "1 day(s) not loaded, none since 2026-03-08" in alerts[0]["message"]
 
     assert run(raw[:1], resources, "2026-03-09", instance=instance).success  # one of the two arrives
     ticker.tick()
     ticker.tick()
-    assert receiver.titles()[2:] == ["[RESOLVED] raw_data_late (critical)"]
-    assert receiver.messages[2]["message"].startswith(f"{raw[0].key.path[-1]}: loaded again up to 2026-03-09")
+    assert receiver.titles()[1:] == ["[RESOLVED] raw_data_late (critical)"]  # alone in its tick: not grouped
+    assert receiver.messages[1]["message"].startswith(f"{raw[0].key.path[-1]}: loaded again up to 2026-03-09")
     late_rows = warehouse.read(alert_events)
     assert sorted(zip(late_rows["asset"], late_rows["status"], late_rows["notifications_sent"], strict=True)) == sorted(
         [(raw[0].key.path[-1], "resolved", 2), (raw[1].key.path[-1], "firing", 1)]

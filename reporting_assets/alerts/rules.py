@@ -37,8 +37,13 @@ TOTAL_RATIOS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+Severity = Literal["info", "warning", "critical"]
+
+
 class RuleSettings(_Strict):
     notify_horizon_days: int = Field(3, ge=0)
+    group_notifications: bool = True  # one message per channel and tick listing its alerts
+    repeat_after_hours: dict[Severity, float] = Field(default_factory=lambda: {"critical": 24.0})
 
 
 class Rule(_Strict):
@@ -49,8 +54,10 @@ class Rule(_Strict):
     threshold: float | None = None
     baseline_days: int | None = Field(None, ge=1)
     for_days: int = Field(1, ge=1)
-    severity: Literal["info", "warning", "critical"] = "warning"
+    severity: Severity = "warning"
     companies: Literal["all", "total"] | list[int] = "all"
+    group_notifications: bool = True  # false: this rule's notifications always go alone
+    repeat_after_hours: float | None = Field(None, ge=0)  # None: settings' for its severity; 0: never
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
@@ -125,6 +132,20 @@ class RuleSet(_Strict):
 
     def silenced(self, rule: str, company_id: int, day: date) -> bool:
         return any(s.covers(rule, company_id, day) for s in self.silences)
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def repeat_hours(self, rule: str, severity: str) -> float | None:
+        """Hours after which a still-firing alert of `rule` is notified again; None: never."""
+        own = self.rule(rule)
+        hours = own.repeat_after_hours if own and own.repeat_after_hours is not None else None
+        hours = self.settings.repeat_after_hours.get(severity) if hours is None else hours  # type: ignore[call-overload]
+        return hours or None
+
+    def grouped(self, rule: str) -> bool:
+        own = self.rule(rule)
+        return self.settings.group_notifications and (own is None or own.group_notifications)
 
 
 def load_rules(path: Path | str = DEFAULT_RULES_PATH) -> RuleSet:

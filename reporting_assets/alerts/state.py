@@ -103,6 +103,17 @@ def outbox(engine: Engine, today: date, horizon_days: int) -> pd.DataFrame:
         return pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
 
 
+def reminders(engine: Engine, today: date, horizon_days: int) -> pd.DataFrame:
+    """Firing alerts already notified whose latest evaluated day is within the horizon: candidates for a
+    reminder (the caller keeps those whose rule's repeat interval has passed since `last_notified_at`)."""
+    recent = events.c.date >= today - timedelta(days=horizon_days)
+    owed = and_(events.c.status == "firing", events.c.notifications_sent == 1, recent)
+    with engine.connect() as conn:
+        frame = pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
+    frame["last_notified_at"] = pd.to_datetime(frame["last_notified_at"], utc=True)
+    return frame
+
+
 def mark_sent(engine: Engine, episode: dict, sent: int, at: datetime) -> None:
     """Record a delivered notification (only if nobody else advanced the row meanwhile)."""
     with engine.begin() as conn:

@@ -1,0 +1,128 @@
+"""Delivery as operators see it, through a real JSON receiver: several alerts of one tick in one grouped message,
+retried as a whole and never twice once delivered; reminders of still-firing alerts after `repeat_after_hours`
+(clock injected), none after resolution or when silenced."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from dagster import DagsterInstance
+
+from reporting_assets.alerts.notify import Notifier
+from reporting_assets.alerts.rules import Silence, load_rules
+from reporting_assets.alerts.sensors import build_alert_sensor
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import alert_events
+from reporting_assets_tests.conftest import RunningSimulator
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+from reporting_assets_tests.receiver import Receiver
+from reporting_assets_tests.test_alert_sensor import Ticker
+
+MONDAY = date(2026, 3, 2)  # Monday..Friday loaded: every company has sessions every day
+RULES = """\
+settings:
+  notify_horizon_days: 30
+  repeat_after_hours: {{critical: 24}}
+rules:
+  - name: busy
+    asset: adoption_satisfaction
+    metric: sessions_count
+    condition: above
+    threshold: {threshold}
+    severity: {severity}
+    companies: all
+{extra}"""
+ASSETS = [a for a in raw_assets if a.key.path[-1] in ("chat_sessions", "chat_feedbacks")]
+ASSETS += [a for a in kpi_assets if a.key.path[-1] == "adoption_satisfaction"]
+
+
+def _ticker(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, clock: dict, **rules: str) -> Ticker:
+    path = tmp_path / "alerts.yaml"
+    path.write_text(RULES.format(**{"threshold": "0", "severity": "warning", "extra": "", **rules}))
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": Notifier(urls=receiver.url)}
+    ticker = Ticker(
+        build_alert_sensor(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
+    )
+    assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
+    return ticker
+
+
+def test_one_tick_with_three_companies_sends_one_grouped_message_retried_whole_until_delivered(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    clock = {"now": datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)}
+    ticker = _ticker(tmp_path, receiver, simulator, clock)
+    assert "failed 3" in ticker.tick()  # the channel is down: nothing marked delivered
+    receiver.start()
+    assert "sent 3" in ticker.tick()
+    ticker.tick()
+    [message] = receiver.messages  # once, whole
+    assert message["title"] == "[ALERTS] 3 firing"
+    lines = message["message"].splitlines()
+    assert lines[0] == "WARNING" and len(lines) == 4
+    assert sorted(line.split(": ")[1] for line in lines[1:]) == ["ACME Corp (101)", "Globex (102)", "Initech (103)"]
+    assert all(
+        line.startswith("[FIRING] busy (warning): ") and "/assets/adoption_satisfaction" in line for line in lines[1:]
+    )
+    rows = ticker.resources["warehouse"].read(alert_events)
+    assert set(rows["notifications_sent"]) == {1}
+
+
+def test_a_rule_that_opts_out_is_sent_alone(tmp_path: Path, receiver: Receiver, simulator: RunningSimulator) -> None:
+    receiver.start()
+    clock = {"now": datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)}
+    ticker = _ticker(tmp_path, receiver, simulator, clock, extra="    group_notifications: false\n")
+    ticker.tick()
+    assert receiver.titles() == ["[FIRING] busy (warning)"] * 3
+
+
+def test_a_critical_alert_still_firing_is_repeated_after_24_hours_and_never_after_it_resolved(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    receiver.start()
+    start = datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)
+    clock = {"now": start}
+    ticker = _ticker(tmp_path, receiver, simulator, clock, severity="critical")
+    ticker.tick()
+    clock["now"] = start + timedelta(hours=23)
+    ticker.tick()
+    assert receiver.titles() == ["[ALERTS] 3 firing"]  # not yet
+    clock["now"] = start + timedelta(hours=24, minutes=1)
+    ticker.tick()
+    ticker.tick()
+    assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 3 reminder"]
+    assert all(a["title"] == "[REMINDER] busy (critical)" for a in receiver.alerts()[3:])
+
+    # Resolved (a higher threshold: nobody is that busy), then a day later: the resolution, and no reminder
+    ticker.sensor = build_alert_sensor(
+        load_rules(_rules(tmp_path, threshold="100000", severity="critical")), now=lambda: clock["now"]
+    )
+    assert run(ASSETS[2:], ticker.resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
+    ticker.tick()
+    clock["now"] += timedelta(hours=48)
+    ticker.tick()
+    assert receiver.titles()[2:] == ["[ALERTS] 3 resolved"]
+
+
+def test_a_silenced_alert_gets_no_reminder(tmp_path: Path, receiver: Receiver, simulator: RunningSimulator) -> None:
+    receiver.start()
+    start = datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)
+    clock = {"now": start}
+    ticker = _ticker(tmp_path, receiver, simulator, clock, severity="critical")
+    ticker.tick()
+    rules = load_rules(tmp_path / "alerts.yaml").model_copy(
+        update={"silences": [Silence(rule="busy", company_id=101, until=MONDAY + timedelta(days=30))]}
+    )
+    ticker.sensor = build_alert_sensor(rules, now=lambda: clock["now"])
+    clock["now"] = start + timedelta(hours=25)
+    assert "silenced 1" in ticker.tick()
+    assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 2 reminder"]
+    assert not any("ACME" in a["message"] for a in receiver.alerts()[3:])
+
+
+def _rules(tmp_path: Path, **values: str) -> Path:
+    path = tmp_path / "alerts2.yaml"
+    path.write_text(RULES.format(**{"threshold": "0", "severity": "warning", "extra": "", **values}))
+    return path
