@@ -296,7 +296,7 @@ def sensor_tick(workspace: Workspace) -> dict[str, Any]:
         t0 = time.perf_counter()
         outcome = sensor(context)
         elapsed = time.perf_counter() - t0
-    return {"tick_s": round(elapsed, 2), "outcome": getattr(outcome, "skip_message", str(outcome))}
+    return {"tick_s": round(elapsed, 2), "outcome": outcome.skip_reason.skip_message}
 
 
 IN_PROCESS = ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})]
@@ -386,7 +386,7 @@ def alert_history(base: Path, years: int, companies: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             outcome = sensor(context)
             out[tick] = round(time.perf_counter() - t0, 2)
-            out[tick.replace("_s", "_outcome")] = getattr(outcome, "skip_message", str(outcome))
+            out[tick.replace("_s", "_outcome")] = outcome.skip_reason.skip_message
             cursor = context.cursor
     return out
 
