@@ -119,6 +119,15 @@ def test_the_dashboard_opens_offline_and_shows_the_warehouses_figures_with_gaps(
     assert "low_satisfaction" in alerts and "firing" in alerts
 
 
+def test_top_resources_compare_with_the_days_before_only_when_those_were_all_loaded(loaded: Warehouse) -> None:
+    from reporting_assets.reports.figures import top_resources
+
+    known = top_resources(loaded.engine, date(2025, 2, 9), days=7)  # vs 2025-01-27..02-02, all loaded
+    assert known["uses_before"].notna().all() and known["change"].notna().any()
+    unknown = top_resources(loaded.engine, date(2025, 2, 23), days=7)  # vs 02-10..02-16, GAP inside
+    assert len(unknown) and unknown["uses_before"].isna().all() and unknown["change"].isna().all()
+
+
 def _sections(body: str) -> dict[str, dict[str, str]]:
     """Each company block of a digest: its heading -> figure -> text."""
     out = {}

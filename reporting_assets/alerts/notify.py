@@ -28,13 +28,16 @@ class Notifier(ConfigurableResource):
     ui_url: str = "http://127.0.0.1:3000"
     variable: str = "REPORTING_ALERT_URLS"  # where `urls` come from, to name it in errors
 
+    def _urls(self) -> list[str]:
+        return [u.strip() for u in self.urls.split(",") if u.strip()]
+
     def _apprise(self) -> apprise.Apprise:
         import apprise  # imported on use: it adds 0.1 s to every process that loads the code location
 
         # Apprise's warnings can quote a URL's token verbatim ("invalid Slack token (...)"): errors only.
         logging.getLogger("apprise").setLevel(logging.ERROR)
         channels = apprise.Apprise()
-        for position, url in enumerate(u.strip() for u in self.urls.split(",") if u.strip()):
+        for position, url in enumerate(self._urls()):
             if not channels.add(url):
                 scheme = url.split("://", 1)[0] if "://" in url else "?"
                 raise NotifierConfigError(
@@ -49,8 +52,7 @@ class Notifier(ConfigurableResource):
     def channels(self) -> list[Notifier]:
         """One notifier per URL, to deliver and record each channel on its own."""
         self._apprise()  # every URL valid, or one clear error
-        urls = [u.strip() for u in self.urls.split(",") if u.strip()]
-        return [Notifier(urls=url, ui_url=self.ui_url, variable=self.variable) for url in urls]
+        return [Notifier(urls=url, ui_url=self.ui_url, variable=self.variable) for url in self._urls()]
 
     def send(self, title: str, body: str, kind: str) -> bool:
         """True once every channel accepted the message (or when none is configured: the log is the channel)."""

@@ -51,8 +51,10 @@ def _int(value: float) -> str:
     return "–" if pd.isna(value) else f"{int(value):,}"
 
 
-def _change(value: float) -> str:
-    return "new" if pd.isna(value) else f"{value:+.0%}"
+def _change(value: float, before: float) -> str:
+    if pd.isna(before):
+        return "–"  # the days before are not all loaded: unknown
+    return "new" if before == 0 else f"{value:+.0%}"
 
 
 def _table(columns: list[str], rows: list[list[str]], attrs: str = "", row_attrs: list[str] | None = None) -> str:
@@ -129,7 +131,7 @@ def _top_tables(top: pd.DataFrame) -> dict[int, str]:
         for kind, label in (("tool", "Top tools"), ("document", "Top documents")):
             of = rows[rows["resource_type"] == kind]
             cells = [
-                [str(n), _int(u), _int(b), _change(c)]
+                [str(n), _int(u), _int(b), _change(c, b)]
                 for n, u, b, c in zip(of["resource_name"], of["uses"], of["uses_before"], of["change"], strict=True)
             ]
             parts.append(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import figures
 from reporting_assets.reports.figures import ALL
-from reporting_assets.warehouse.tables import alert_events, resource_usage
+from reporting_assets.warehouse.tables import alert_events
 
 NAN = float("nan")
 FIGURES = {  # label -> column of figures.weekly
@@ -60,26 +60,6 @@ def _delta(now: float, before: float, rate: bool = False) -> str:
     return f"{shown} ({(now - before) / before:+.0%})" if before else f"{shown} (was 0)"
 
 
-def _tops(engine: Engine, monday: date, sunday: date) -> dict[tuple[int, str], str]:
-    """(company_id, resource type) -> the most used resource's name over the week (company 0: all together)."""
-    used = resource_usage.c
-    query = (
-        select(used.company_id, used.resource_type, used.resource_id, func.max(used.resource_name))
-        .add_columns(func.sum(used.usage_count))
-        .where(used.date.between(monday, sunday))
-        .group_by(used.company_id, used.resource_type, used.resource_id)
-    )  # fmt: skip
-    with engine.connect() as conn:
-        rows = pd.DataFrame(conn.execute(query).all(), columns=["company_id", "type", "id", "name", "uses"])
-    rows = (
-        pd.concat([rows, rows.assign(company_id=0)])
-        .groupby(["company_id", "type", "id"], as_index=False)
-        .agg(name=("name", "max"), uses=("uses", "sum"))
-    )
-    best = rows.sort_values(["uses", "name"], ascending=[False, True]).drop_duplicates(["company_id", "type"])
-    return {(int(c), t): str(n) for c, t, n in zip(best["company_id"], best["type"], best["name"], strict=True)}
-
-
 def _alerts(engine: Engine, monday: date, sunday: date) -> dict[int, tuple[int, int]]:
     """company_id -> (alerts opened, alerts resolved) during the week (company 0: all together)."""
     events = alert_events.c
@@ -105,10 +85,15 @@ def compose(engine: Engine, week: str, dashboard_url: str | None = None) -> Dige
     days = figures.daily(engine, monday - timedelta(days=7), sunday)
     weeks = figures.weekly(days).set_index(["company_id", "week"])
     totals = days[(days["company_id"] == 0) & (days["date"] >= pd.Timestamp(monday))]
-    missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]] if len(totals) else []
-    if not len(totals):
+    if len(totals):
+        missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
+    else:  # nothing loaded at all
         missing = [monday + timedelta(days=i) for i in range(7)]
-    tops, alerts = _tops(engine, monday, sunday), _alerts(engine, monday, sunday)
+    top = figures.top_resources(engine, sunday, days=7, limit=1)
+    tops = {
+        (int(c), t): str(n) for c, t, n in top[["company_id", "resource_type", "resource_name"]].itertuples(index=False)
+    }
+    alerts = _alerts(engine, monday, sunday)
 
     lines = [f"Week {week} ({monday} to {sunday}) against {previous}."]
     if missing:

@@ -100,7 +100,8 @@ def weekly(days: pd.DataFrame) -> pd.DataFrame:
 
 def top_resources(engine: Engine, end: date, days: int = 30, limit: int = 10) -> pd.DataFrame:
     """Most used tools and documents per company (and `ALL`) over the `days` days ending on `end`, with their
-    uses in the `days` before and the change (NaN when new)."""
+    uses in the `days` before and the change: NaN when it was not used then, or when those days are not all
+    loaded (`uses_before` NaN too: unknown, not 0)."""
     start, before = end - timedelta(days=days - 1), end - timedelta(days=2 * days - 1)
     columns = ["date", "company_id", "company_name", "resource_type", "resource_id", "resource_name", "usage_count"]
     used = _read(engine, resource_usage, columns, before, end)
@@ -114,6 +115,13 @@ def top_resources(engine: Engine, end: date, days: int = 30, limit: int = 10) ->
     table["resource_name"] = [
         names.get((t, i)) for t, i in zip(table["resource_type"], table["resource_id"], strict=True)
     ]
-    table["change"] = _ratio(table["uses"] - table["uses_before"], table["uses_before"].astype("float64"))
+    earlier = pd.date_range(before, start - timedelta(days=1), freq="D")
+    companies = used["company_id"].unique()
+    index = pd.MultiIndex.from_product([companies, earlier], names=["company_id", "date"])
+    marks = ledger.read(engine, ["resource_usage"], before, start - timedelta(days=1))
+    whole = ledger.covered(marks, index).groupby(level="company_id").all()
+    whole.loc[0] = bool(whole.all()) if len(whole) else False
+    table["uses_before"] = table["uses_before"].astype("float64").where(table["company_id"].map(whole).fillna(False))
+    table["change"] = _ratio(table["uses"] - table["uses_before"], table["uses_before"])
     table = table[table["uses"] > 0].sort_values(["company_id", "resource_type", "uses"], ascending=[True, True, False])
     return table.groupby(["company_id", "resource_type"]).head(limit).reset_index(drop=True)
