@@ -27,6 +27,7 @@ from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.doctor import build_doctor_job
 from reporting_assets.executor import executor
 from reporting_assets.paradigm.resource import ParadigmResource
@@ -80,10 +81,10 @@ def _digest_notifier(settings: Settings) -> Notifier:
     )
 
 
-def build_definitions(settings: Settings) -> Definitions:
-    """The whole code location for `settings`; tests build theirs from a `Settings` of their own."""
+def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
+    """The whole code location for `settings`; tests build theirs from a `Settings` (and a clock) of their own."""
     partitions = build_partitions(settings.paradigm_start_date)
-    raw_assets = build_raw_assets(partitions)
+    raw_assets = build_raw_assets(partitions, now)
     freshness_checks, freshness_sensor = build_freshness(raw_assets, settings.reporting_freshness_hour_utc)
     refresh = build_daily_refresh(partitions, settings.reporting_refresh_hour_utc, settings.reporting_refetch_days)
     # Yesterday's raw data missing at the freshness hour is notified once per asset, and once more when it arrives.
@@ -99,7 +100,7 @@ def build_definitions(settings: Settings) -> Definitions:
         "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
     )
     rules = load_rules(settings.reporting_alert_rules)
-    alerts = build_alert_sensor(rules, late_data=late_data)
+    alerts = build_alert_sensor(rules, late_data=late_data, now=now)
     dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url)
     digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url)
     return Definitions(

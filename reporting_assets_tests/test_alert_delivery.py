@@ -126,3 +126,44 @@ def _rules(tmp_path: Path, **values: str) -> Path:
     path = tmp_path / "alerts2.yaml"
     path.write_text(RULES.format(**{"threshold": "0", "severity": "warning", "extra": "", **values}))
     return path
+
+
+def test_five_hundred_alerts_of_one_tick_make_one_readable_message_per_channel(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """An instance admin's bad morning: 500 alerts at once. Each channel gets one message listing 50 of them (the
+    most severe first) and saying where the rest are; every alert is marked delivered, so none comes again."""
+    other = Receiver()
+    receiver.start(), other.start()
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    day = MONDAY + timedelta(days=4)
+    rows = [
+        {"fingerprint": f"busy/{c}", "started_at": day, "rule_name": "busy", "severity": "info" if c > 10 else
+         "critical", "asset": "adoption_satisfaction", "company_id": c, "company_name": f"Company {c}", "date": day,
+         "metric": "sessions_count", "value": 5.0, "threshold": 0.0, "status": "firing", "notifications_sent": 0,
+         "message": f"Company {c} ({c}): sessions_count = 5 above 0 on {day}"}
+        for c in range(1, 501)
+    ]  # fmt: skip
+    with warehouse.engine.begin() as conn:
+        conn.execute(alert_events.insert(), rows)
+    path = tmp_path / "alerts.yaml"
+    path.write_text(RULES.format(threshold="0", severity="warning", extra=""))
+    notifier = Notifier(urls=f"{receiver.url},{other.url}", ui_url="http://127.0.0.1:3999")
+    clock = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    sensor = build_alert_sensor(load_rules(path), now=lambda: clock)
+    ticker = Ticker(sensor, DagsterInstance.ephemeral(), {"warehouse": warehouse, "notifier": notifier})
+    try:
+        assert "sent 500" in ticker.tick()
+        ticker.tick()
+    finally:
+        other.stop()
+    for channel in (receiver, other):
+        [message] = channel.messages
+        assert message["title"] == "[ALERTS] 500 firing"
+        alerts = channel.alerts()
+        assert len(alerts) == 50 and all(a["title"] == "[FIRING] busy (critical)" for a in alerts[:10])
+        last = message["message"].splitlines()[-1]
+        assert last.startswith("... and 450 more: ") and "alert_events" in last
+        assert "http://127.0.0.1:3999/assets/alert_events" in last
+        assert len(message["message"]) < 12_000
+    assert set(warehouse.read(alert_events)["notifications_sent"]) == {1}

@@ -24,7 +24,8 @@ from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.receiver import SECRET, Receiver
 
-TODAY = datetime.now(UTC).date()
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)  # the sensor's clock: no assertion depends on the day the suite runs
+TODAY = NOW.date()
 RULES = """\
 settings:
   notify_horizon_days: {horizon}
@@ -74,7 +75,8 @@ def _setup(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, horizon: i
     notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": notifier}
     instance = DagsterInstance.ephemeral()
-    return Ticker(build_alert_sensor(load_rules(rules_file)), instance, resources), instance, resources, warehouse
+    sensor = build_alert_sensor(load_rules(rules_file), now=lambda: NOW)
+    return Ticker(sensor, instance, resources), instance, resources, warehouse
 
 
 def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path: Path, receiver: Receiver) -> None:
@@ -214,7 +216,7 @@ def test_silenced_alerts_are_recorded_not_sent(tmp_path: Path, receiver: Receive
         rules = load_rules(tmp_path / "alerts.yaml").model_copy(
             update={"silences": [Silence(rule="low_satisfaction", company_id=101, until=TODAY)]}
         )
-        ticker.sensor = build_alert_sensor(rules)
+        ticker.sensor = build_alert_sensor(rules, now=lambda: NOW)
         assert run(ASSETS, resources, str(TODAY - timedelta(days=8)), str(TODAY - timedelta(days=1)), instance).success
         assert "silenced 1" in ticker.tick()
     finally:

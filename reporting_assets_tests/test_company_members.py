@@ -8,17 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from reporting_assets.assets.raw import SNAPSHOT_MAX_AGE_DAYS
+from reporting_assets.assets.raw import SNAPSHOT_MAX_AGE_DAYS, build_raw_asset
+from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.simulator.app import Fault
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, members
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members, user_activity
 from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import (
+    PARTITIONS,
     failure_message,
     kpi_assets,
     ledger_rows,
-    members_asset,
     raw_assets,
     run,
     snapshot,
@@ -26,9 +27,11 @@ from reporting_assets_tests.helpers import (
 
 from .test_kpi_loaded_days import COMPANY, DAY, compute, frame, ledger_of, sessions, users
 
-YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
-CUTOFF = YESTERDAY + timedelta(days=1) - timedelta(days=SNAPSHOT_MAX_AGE_DAYS)  # oldest day a fetch today records
-ASSETS = {a.key.path[-1]: a for a in [*raw_assets, members_asset, *kpi_assets]}
+NOW = datetime(2026, 3, 10, 6, tzinfo=UTC)  # the runs' clock: no assertion depends on the day the suite runs
+YESTERDAY = NOW.date() - timedelta(days=1)
+CUTOFF = NOW.date() - timedelta(days=SNAPSHOT_MAX_AGE_DAYS)  # oldest day a fetch at NOW records
+MEMBERS = build_raw_asset(ENDPOINTS["company_members"], PARTITIONS, now=lambda: NOW)
+ASSETS = {a.key.path[-1]: a for a in [*raw_assets, MEMBERS, *kpi_assets]}
 
 
 def _resources(simulator: RunningSimulator, warehouse: Warehouse) -> dict:

@@ -32,6 +32,7 @@ class Note:
 
 
 SEVERITIES = ("critical", "warning", "info")
+MAX_LINES = 50  # alert lines in one grouped message: beyond that a reader skims, and channels cut long messages
 
 
 def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note], list[Note]]:
@@ -52,17 +53,24 @@ def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note
 
 
 def grouped_message(notes: list[Note], notifier: Notifier) -> tuple[str, str, str]:
-    """One message for several notes: counts in the title, one line per alert grouped by severity."""
+    """One message for several notes: counts in the title, one line per alert grouped by severity, the most
+    severe first; past `MAX_LINES` alerts, "and K more" says where to see them all."""
     verbs = [n.verb for n in notes]
     title = "[ALERTS] " + ", ".join(
         f"{verbs.count(v)} {v.lower()}" for v in ("FIRING", "REMINDER", "RESOLVED") if v in verbs
     )
+    ordered = sorted(notes, key=lambda n: SEVERITIES.index(n.episode["severity"]))
     lines = []
     for severity in SEVERITIES:
-        of = [n for n in notes if n.episode["severity"] == severity]
+        of = [n for n in ordered[:MAX_LINES] if n.episode["severity"] == severity]
         if of:
             lines.append(severity.upper())
             lines += [f"{n.title}: {n.episode['message']} ({_link(n, notifier)})" for n in of]
+    if len(ordered) > MAX_LINES:
+        lines.append(
+            f"... and {len(ordered) - MAX_LINES} more: every alert is in the warehouse table alert_events, "
+            f"on the dashboard, and at {notifier.asset_link('alert_events')}"
+        )
     worst = next(
         (s for s in SEVERITIES if any(n.verb != "RESOLVED" and n.episode["severity"] == s for n in notes)), "resolved"
     )

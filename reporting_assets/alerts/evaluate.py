@@ -12,8 +12,9 @@ as if it were not there, and the latest loaded day is "today" for open episodes.
 
 from __future__ import annotations
 
-from reporting_assets.alerts.rules import TOTAL_NAME, Rule
+from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import ALL_COMPANIES
 from reporting_assets.warehouse.ledger import covered
 
 CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
@@ -137,7 +138,7 @@ def _num(value: float | None) -> str:
 
 def describe(rule: Rule, episode: dict) -> str:
     """One line a person reads in a notification: who, what, how far from the limit, since when."""
-    who = TOTAL_NAME if rule.total else f"{episode['company_name']} ({episode['company_id']})"
+    who = ALL_COMPANIES if rule.total else f"{episode['company_name']} ({episode['company_id']})"
     value, limit = _num(episode["value"]), _num(episode["threshold"])
     if episode["status"] == "resolved" and rule.condition == "no_data":
         return (

@@ -15,11 +15,11 @@ from sqlalchemy import Engine, select
 from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.tables import alert_events
 
 RULE_NAME = "raw_data_late"
-ALL_COMPANIES = 0  # alert_events.company_id of an alert about every company the token sees
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def late_episodes(
                 "rule_name": RULE_NAME,
                 "severity": "critical",
                 "asset": asset,
-                "company_id": freshness.company_scope or ALL_COMPANIES,
-                "company_name": "every company" if freshness.company_scope is None else None,
+                "company_id": freshness.company_scope or ALL_COMPANIES_ID,
+                "company_name": ALL_COMPANIES if freshness.company_scope is None else None,
                 "date": day,
                 "metric": "days_not_loaded",
                 "value": value,

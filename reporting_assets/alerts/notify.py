@@ -64,8 +64,10 @@ class Notifier(ConfigurableResource):
         notify_type = apprise.NotifyType[NOTIFY_TYPES.get(kind, "INFO")]
         return bool(channels.notify(body=body, title=title, notify_type=notify_type))
 
-    def asset_link(self, asset: str, day: object) -> str:
-        return f"{self.ui_url.rstrip('/')}/assets/{asset}?view=partitions&partition={day}"
+    def asset_link(self, asset: str, day: object = None) -> str:
+        """The asset's page in the Dagster UI, at partition `day` when given."""
+        page = f"{self.ui_url.rstrip('/')}/assets/{asset}"
+        return page if day is None else f"{page}?view=partitions&partition={day}"
 
     def run_link(self, run_id: str) -> str:
         return f"{self.ui_url.rstrip('/')}/runs/{run_id}"

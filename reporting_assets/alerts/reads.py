@@ -14,9 +14,10 @@ from datetime import date
 
 from sqlalchemy import Engine, and_, func, or_, select
 
-from reporting_assets.alerts.rules import TOTAL_NAME, TOTAL_RATIOS, Rule
+from reporting_assets.alerts.rules import Rule
 from reporting_assets.alerts.state import OPEN
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, Ratio
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.tables import KPI_TABLES, alert_events, load_log
 
@@ -68,24 +69,21 @@ def kpi_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
 
 
 def _total_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
-    """The metric of all companies together per day (company 0, `TOTAL_NAME`), from `start` on plus the last
-    day before it: a count summed, a rate recomputed from its summed parts (`TOTAL_RATIOS`)."""
+    """The metric of all companies together per day (`ALL_COMPANIES`), from `start` on plus the last day before
+    it: a count summed, a rate recomputed from its summed parts (`Rule.total_ratio`)."""
     table = KPI_TABLES[rule.asset]
-    numerator, denominator = TOTAL_RATIOS.get(rule.metric, ((rule.metric,), ()))
-    parts = sorted({*numerator, *denominator})
+    ratio = rule.total_ratio or Ratio((rule.metric,), ())
+    parts = ratio.parts
     query = select(table.c.date, *(func.sum(table.c[c]).label(c) for c in parts)).group_by(table.c.date)
     if start is not None:
         before = select(func.max(table.c.date)).where(table.c.date < start).scalar_subquery()
         query = query.where(or_(table.c.date >= start, table.c.date == before))
     with engine.connect() as conn:
         frame = pd.read_sql(query.order_by(table.c.date), conn)
-    sums = {c: pd.to_numeric(frame[c]).astype("float64") for c in parts}
-    value = sum(sums[c] for c in numerator)
-    if denominator:
-        below = sum(sums[c] for c in denominator)
-        value = value / below.where(below > 0)
-    out = pd.DataFrame({"date": pd.to_datetime(frame["date"]).dt.date, "company_id": 0, "company_name": TOTAL_NAME})
-    return out.assign(**{rule.metric: value.astype("float64")})
+    sums = pd.DataFrame({c: pd.to_numeric(frame[c]).astype("float64") for c in parts})
+    value = ratio.of(sums) if ratio.denominator else sums[rule.metric]
+    out = pd.DataFrame({"date": pd.to_datetime(frame["date"]).dt.date, "company_name": ALL_COMPANIES})
+    return out.assign(company_id=ALL_COMPANIES_ID, **{rule.metric: value.astype("float64")})
 
 
 def loaded(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Float, Integer
 
+from reporting_assets.metrics import RATIOS, Ratio
 from reporting_assets.settings import DEFAULT_RULES_PATH
 from reporting_assets.warehouse.tables import KPI_TABLES
 
@@ -22,19 +23,6 @@ class RulesError(ValueError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-TOTAL_NAME = "All companies"  # how a `companies: total` alert names its company (id 0)
-# Rates a `companies: total` rule recomputes from the companies' summed parts (numerator, denominator columns of
-# the same KPI table), never by averaging the companies' rates.
-TOTAL_RATIOS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "satisfaction_rate": (("likes_count",), ("likes_count", "dislikes_count")),
-    "feedback_rate": (("likes_count", "dislikes_count"), ("model_responses_count",)),
-    "queries_per_session": (("user_queries_count",), ("sessions_count",)),
-    "stickiness": (("active_users",), ("active_users_30d",)),
-    "sessions_per_active_user": (("sessions_count",), ("active_users",)),
-    "queries_per_active_user": (("user_queries_count",), ("active_users",)),
-}
 
 
 Severity = Literal["info", "warning", "critical"]
@@ -73,10 +61,11 @@ class Rule(_Strict):
                 f"{self.asset} has several rows per company and day and alerts add them up per company: "
                 f"metric {self.metric!r} is not a count"
             )
-        if self.total and not self.counts and self.metric not in TOTAL_RATIOS:
+        if self.total and not self.counts and self.total_ratio is None:
+            summable = sorted(m for m, r in RATIOS.items() if all(p in table.c for p in r.parts))
             raise ValueError(
                 f"companies: total needs a count, or a rate it can recompute from summed parts "
-                f"({', '.join(sorted(TOTAL_RATIOS))}); {self.metric!r} is neither"
+                f"({', '.join(summable)}); {self.metric!r} is neither"
             )
         if self.condition != "no_data" and self.threshold is None:
             raise ValueError(f"threshold is required for condition {self.condition}")
@@ -88,6 +77,13 @@ class Rule(_Strict):
         elif self.baseline_days is not None:
             raise ValueError("baseline_days applies to drop_vs_mean and rise_vs_mean only")
         return self
+
+    @property
+    def total_ratio(self) -> Ratio | None:
+        """The rate a `companies: total` rule recomputes from the companies' summed parts (all of them columns
+        of the rule's table), never by averaging their rates; None for a count."""
+        ratio = RATIOS.get(self.metric)
+        return ratio if ratio and all(p in KPI_TABLES[self.asset].c for p in ratio.parts) else None
 
     @property
     def total(self) -> bool:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from dagster import (
     AssetKey,
@@ -27,6 +26,7 @@ from reporting_assets.alerts.delivery import deliver
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Rule, RuleSet
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import Warehouse, checkpoint
 
@@ -87,15 +87,11 @@ def alert_state_event(statuses: dict[str, int], firing: pd.DataFrame) -> AssetMa
     )
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def build_alert_sensor(
     rules: RuleSet,
     name: str = "kpi_alerts",
     late_data: freshness.Freshness | None = None,
-    now: Callable[[], datetime] = _utc_now,
+    now: Clock = utc_now,
 ) -> SensorDefinition:
     """The sensor evaluating `rules` on the KPI partitions materialized since its last tick, and, given
     `late_data`, whether yesterday's raw data is loaded by its deadline. `now` is the clock (tests set it)."""

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import RATIOS, ratio
 from reporting_assets.warehouse.ledger import covered
 
 KEY = ["date", "company_id"]
@@ -29,11 +30,6 @@ def _prep(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     out = frame[[*KEY, *columns]].copy()
     out["date"] = _day(out["date"])
     return out
-
-
-def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    """numerator / denominator, NaN (stored as NULL) where the denominator is 0 or missing: never inf."""
-    return numerator.astype("float64") / denominator.astype("float64").where(denominator > 0)
 
 
 def company_names(*frames: pd.DataFrame) -> pd.Series:
@@ -137,13 +133,11 @@ def adoption_satisfaction(
     week_loaded = whole_window(day_loaded, 7)
     out = out[(out["active_7d"] > 0) & day_loaded]
     week_loaded = week_loaded[out.index]
-    rated = out["likes_count"] + out["dislikes_count"]
-    out["feedback_rate"] = ratio(rated, out["model_responses_count"])
-    out["satisfaction_rate"] = ratio(out["likes_count"], rated)
-    out["queries_per_session"] = ratio(out["user_queries_count"], out["sessions_count"])
+    for name in ("feedback_rate", "satisfaction_rate", "queries_per_session"):
+        out[name] = RATIOS[name].of(out)
     out["sessions_7d"] = out["sessions_7d"].where(week_loaded).astype("Int64")
-    weekly_rate = ratio(out["likes_count_7d"], out["likes_count_7d"] + out["dislikes_count_7d"])
-    out["satisfaction_rate_7d"] = weekly_rate.where(week_loaded)
+    week_parts = out[["likes_count_7d", "dislikes_count_7d"]].rename(columns=lambda c: c.removesuffix("_7d"))
+    out["satisfaction_rate_7d"] = RATIOS["satisfaction_rate"].of(week_parts).where(week_loaded)
     return _finish(out, columns, company_names(chat_sessions, chat_feedbacks), start, end)
 
 
@@ -219,10 +213,8 @@ def user_activity(
     for days, name in ((1, "active_users"), (7, "active_users_7d"), (30, "active_users_30d")):
         counts = distinct_users(acts, days, grid.index)
         grid[name] = counts if days == 1 else counts.where(windows[days][grid.index]).astype("Int64")
-    grid["stickiness"] = ratio(grid["active_users"], grid["active_users_30d"])
-    grid["sessions_per_active_user"] = ratio(grid["sessions_count"], grid["active_users"])
-    grid["queries_per_active_user"] = ratio(grid["user_queries_count"], grid["active_users"])
     members = _prep(company_members, ["current_active_members"]).set_index(["company_id", "date"])
-    members = members["current_active_members"].reindex(grid.index)
-    grid["adoption_rate"] = ratio(grid["active_users_30d"], members)
+    parts = grid.assign(current_active_members=members["current_active_members"].reindex(grid.index))
+    for name in ("stickiness", "sessions_per_active_user", "queries_per_active_user", "adoption_rate"):
+        grid[name] = RATIOS[name].of(parts)
     return _finish(grid, columns, company_names(users, sessions), start, end)

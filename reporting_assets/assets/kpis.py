@@ -24,6 +24,7 @@ from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import RATIOS
 from reporting_assets.paradigm.resource import date_chunks
 from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.spool import Spool
@@ -47,11 +48,11 @@ def _num(value: float) -> float | None:
 
 
 def _adoption_summary(day: "pd.DataFrame") -> dict[str, Any]:
-    rated = day["likes_count"].sum() + day["dislikes_count"].sum()
+    totals = day[RATIOS["satisfaction_rate"].parts].sum().to_frame().T
     return {
         "sessions": int(day["sessions_count"].sum()),
         "user_queries": int(day["user_queries_count"].sum()),
-        "satisfaction_rate": _num(day["likes_count"].sum() / rated if rated else float("nan")),
+        "satisfaction_rate": _num(RATIOS["satisfaction_rate"].of(totals).iloc[0]),
     }
 
 

@@ -1,6 +1,6 @@
 """One daily-partitioned asset per reporting endpoint, all made by one factory."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from dagster import (
     AssetExecutionContext,
@@ -18,6 +18,7 @@ from dagster import (
 
 from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
@@ -35,7 +36,9 @@ NOT_SNAPSHOTTED = {
 }
 
 
-def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> AssetsDefinition:
+def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: Clock = utc_now) -> AssetsDefinition:
+    """The asset of `endpoint`; `now` stamps `ingested_at` and decides which days a snapshot may record."""
+
     @asset(
         name=endpoint.name,
         group_name="paradigm_raw",
@@ -55,9 +58,9 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
     )
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
-        now = datetime.now(UTC)
+        fetched_at = now()
         if endpoint.snapshot:  # today's figures are not those of a day long past: older days are left alone
-            start = max(start, now.date() - timedelta(days=SNAPSHOT_MAX_AGE_DAYS))
+            start = max(start, fetched_at.date() - timedelta(days=SNAPSHOT_MAX_AGE_DAYS))
             if start > end:
                 report(context, dict.fromkeys(context.partition_keys, NOT_SNAPSHOTTED), {"run_rows": 0})
                 return MaterializeResult()
@@ -65,7 +68,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
         with Spool() as spool:
             try:  # one window in memory at a time; all of them written in one transaction below
                 for window in paradigm.windows(endpoint, start, end, log=context.log):
-                    frame = window.rows.frame.assign(ingested_at=now)
+                    frame = window.rows.frame.assign(ingested_at=fetched_at)
                     spool.add(frame)
                     days.append(ledger.day_counts(frame, window.start, window.end, paradigm.company_id))
                     companies.update(frame["company_id"].unique().tolist())
@@ -76,7 +79,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
             except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
                 raise Failure(description=str(exc), allow_retries=isinstance(exc, ParadigmUnavailable)) from None
             per_day = pd.concat(days, ignore_index=True)
-            loaded = ledger.entries(endpoint.name, per_day, context.run.run_id, now)
+            loaded = ledger.entries(endpoint.name, per_day, context.run.run_id, fetched_at)
             rows = warehouse.replace(endpoint.table, start, end, spool, paradigm.company_id, loaded)
 
         context.log.info(
@@ -102,5 +105,5 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition) -> Ass
     return _raw
 
 
-def build_raw_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
-    return [build_raw_asset(e, partitions) for e in ENDPOINTS.values()]
+def build_raw_assets(partitions: PartitionsDefinition, now: Clock = utc_now) -> list[AssetsDefinition]:
+    return [build_raw_asset(e, partitions, now) for e in ENDPOINTS.values()]

@@ -1,0 +1,42 @@
+"""One registry of metrics for KPIs, alert totals and reports: a rate is a numerator over a denominator, each a
+sum of count columns, so a rate over several companies or days is recomputed from its summed parts (never an
+average of rates); and one name for all companies together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reporting_assets.lazy import pandas as pd
+
+ALL_COMPANIES_ID = 0  # company_id of figures and alerts about every company the token sees, together
+ALL_COMPANIES = "All companies"
+
+
+def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, NaN (stored as NULL) where the denominator is 0 or missing: never inf."""
+    return numerator.astype("float64") / denominator.astype("float64").where(denominator > 0)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+
+    @property
+    def parts(self) -> list[str]:
+        return sorted({*self.numerator, *self.denominator})
+
+    def of(self, frame: pd.DataFrame) -> pd.Series:
+        """The rate of each row of `frame`, which holds the parts (or their sums)."""
+        return ratio(sum(frame[c] for c in self.numerator), sum(frame[c] for c in self.denominator))
+
+
+RATIOS: dict[str, Ratio] = {
+    "satisfaction_rate": Ratio(("likes_count",), ("likes_count", "dislikes_count")),
+    "feedback_rate": Ratio(("likes_count", "dislikes_count"), ("model_responses_count",)),
+    "queries_per_session": Ratio(("user_queries_count",), ("sessions_count",)),
+    "stickiness": Ratio(("active_users",), ("active_users_30d",)),
+    "sessions_per_active_user": Ratio(("sessions_count",), ("active_users",)),
+    "queries_per_active_user": Ratio(("user_queries_count",), ("active_users",)),
+    "adoption_rate": Ratio(("active_users_30d",), ("current_active_members",)),  # members: company_members
+}
