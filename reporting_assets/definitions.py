@@ -101,8 +101,8 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
     )
     rules = load_rules(settings.reporting_alert_rules)
     alerts = build_alert_sensor(rules, late_data=late_data, now=now)
-    dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url)
-    digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url)
+    dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url, now)
+    digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url, now)
     return Definitions(
         assets=[
             *raw_assets,

@@ -201,7 +201,8 @@ def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(
         _compare(tmp_path, simulator, url, db, first, last)
     # "Materialize all" included the dashboard: rendered after the KPIs, over the days loaded
     page = (tmp_path / "dagster_home" / "reports" / "usage_dashboard.html").read_text()
-    assert f"{first} to {last}" in page and "Every day of this range is loaded" in page
+    assert f'id="data-through">{last}<' in page and f"first loaded day {first}" in page
+    assert "Every day of this range is loaded" in page
     warehouse = Warehouse(url=f"sqlite:///{db}")
     for table in RAW_TABLES.values():  # and nothing outside them
         assert set(warehouse.read(table)["date"]) == {first + timedelta(days=i) for i in range(6)}, table.name

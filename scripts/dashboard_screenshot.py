@@ -47,7 +47,7 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             view = browser.new_context(offline=True, viewport={"width": 1000, "height": 1100}).new_page()
             view.goto(page.as_uri())
-            view.wait_for_selector("#vis svg .mark-line path")
+            view.wait_for_selector("body[data-ready=true]")
             view.screenshot(path=str(args.out))
             browser.close()
     print(f"dashboard screenshot: {args.out}")

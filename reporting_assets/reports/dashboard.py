@@ -1,229 +1,309 @@
-"""The usage dashboard: one self-contained HTML page (Vega-Lite charts through Altair, the Vega runtime inlined
-by vl-convert, tables in plain HTML) that opens from disk on a machine without network.
+"""The usage dashboard: one self-contained HTML page that opens from disk on a machine without network.
 
-Charts cover the whole loaded history with a company selector and a shared zoom (drag to pan, wheel to zoom,
-double-click to reset); a day that was not loaded is a break in the line, never a zero.
+Sized by what a reader takes in, not by the instance: headline figures against the period before, four trend
+panels whose points are bounded (each day of the last 90, then weeks, then months), a searchable company picker
+(the most active `MAX_COMPANIES`), and tables with CSV downloads. `figures.py` computes the model once; this
+module lays it out in the `dashboard.html.j2` template (Jinja2, autoescaped), with `dashboard.js` for the picker,
+the charts (Vega-Lite through the inlined vega-embed bundle of vl-convert) and the downloads.
 """
 
 from __future__ import annotations
 
-import html
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from importlib import resources
 
 from sqlalchemy import Engine, or_, select
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.reports import figures
-from reporting_assets.reports.figures import ALL
+from reporting_assets.reports.figures import NEEDS_30_DAYS, Figure
 from reporting_assets.warehouse.tables import alert_events
 
 FILE_NAME = "usage_dashboard.html"
 WEEKS_SHOWN = 12
-PANELS = {  # title -> {column of figures.daily: label}, y-axis format
-    "Request volume": ({"user_queries_count": "User queries", "model_responses_count": "Model responses",
-                        "user_queries_7d_avg": "User queries, 7-day average"}, ",d"),
-    "Satisfaction": ({"satisfaction_rate": "Satisfaction rate", "satisfaction_rate_7d": "Satisfaction rate, 7 days",
-                      "feedback_rate": "Feedback rate"}, ".0%"),
-    "Sessions and active users": ({"sessions_count": "Sessions", "active_users": "Active users (day)",
-                                   "active_users_7d": "Active users (7 days)",
-                                   "active_users_30d": "Active users (30 days)"}, ",d"),
-    "Engagement": ({"stickiness": "Stickiness (DAU / MAU)", "adoption_rate": "Adoption (30-day actives / members)"},
-                   ".0%"),
-}  # fmt: skip
+DAILY_DAYS = 90  # daily chart points; weeks, then months, before
+MAX_COMPANIES = 250  # in the picker (the most active over the last 90 days): the page stays bounded
+SHOWN_ROWS = 100  # rows of a table in the page; its CSV holds them all
+FIGURES = {  # chart figure -> label, and what it waits for while it has no point
+    "user_queries_count": ("User queries", "no day loaded yet"),
+    "model_responses_count": ("Model responses", "no day loaded yet"),
+    "satisfaction_rate": ("Satisfaction rate", "no likes or dislikes given yet"),
+    "feedback_rate": ("Feedback rate", "no model responses yet"),
+    "sessions_count": ("Sessions", "no day loaded yet"),
+    "active_users": ("Active users (day)", "no day loaded yet"),
+    "active_users_7d": ("Active users (7 days)", "needs 7 loaded days in a row"),
+    "active_users_30d": ("Active users (30 days)", NEEDS_30_DAYS),
+    "stickiness": ("Stickiness (DAU / MAU)", NEEDS_30_DAYS),
+    "adoption_rate": ("Adoption (30-day actives / members)", f"{NEEDS_30_DAYS}, and {figures.NO_MEMBERS}"),
+}
+PANELS = {  # title -> figures, kind
+    "Request volume": (("user_queries_count", "model_responses_count"), "count"),
+    "Satisfaction": (("satisfaction_rate", "feedback_rate"), "rate"),
+    "Sessions and active users": (("sessions_count", "active_users", "active_users_7d", "active_users_30d"), "count"),
+    "Engagement": (("stickiness", "adoption_rate"), "rate"),
+}
 
 
 @dataclass(frozen=True)
 class Dashboard:
     html: str
-    headline: str  # Markdown: the last 7 loaded days per company
+    headline: str  # Markdown: the headline figures of all companies and the most active ones
     first: date | None
     last: date | None
     missing_days: int  # days of first..last not loaded (for every company)
 
 
-def _pct(value: float) -> str:
-    return "–" if pd.isna(value) else f"{value:.1%}"
+def value_text(figure: Figure) -> str:
+    if figure.value is None:
+        return "–"
+    return f"{figure.value:.1%}" if figure.kind == "rate" else f"{figure.value:,.0f}"
 
 
-def _int(value: float) -> str:
-    return "–" if pd.isna(value) else f"{int(value):,}"
+def change_text(figure: Figure) -> str:
+    if figure.value is None:
+        return ""
+    if figure.previous is None:
+        return f"{figure.before}: not known"
+    if figure.kind == "rate":
+        points = round((figure.value - figure.previous) * 100, 1) or 0.0  # never "-0.0"
+        return f"{points:+.1f} pts vs {figure.before}"
+    if figure.previous == 0:
+        return f"was 0 {figure.before}"
+    percent = round((figure.value - figure.previous) / figure.previous * 100) or 0
+    return f"{percent:+d}% vs {figure.before}"
 
 
-def _change(value: float, before: float) -> str:
-    if pd.isna(before):
-        return "–"  # the days before are not all loaded: unknown
-    return "new" if before == 0 else f"{value:+.0%}"
-
-
-def _table(columns: list[str], rows: list[list[str]], attrs: str = "", row_attrs: list[str] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        f"<tr {row_attrs[i] if row_attrs else ''}>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-        for i, row in enumerate(rows)
-    )
-    return f"<table {attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if rows else "<p>None.</p>"
-
-
-def _ranges(days: list[date]) -> str:
-    """`2025-03-01..2025-03-04, 2025-03-09` from sorted days."""
+def _ranges(days: list[date], most: int = 20) -> str:
+    """`2025-03-01..2025-03-04, 2025-03-09` from sorted days (the first `most` spans)."""
     spans: list[list[date]] = []
     for day in days:
         if spans and day - spans[-1][1] == timedelta(days=1):
             spans[-1][1] = day
         else:
             spans.append([day, day])
-    return ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans)
+    shown = ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:most])
+    return shown + (f" and {len(spans) - most} more spans" if len(spans) > most else "")
 
 
-def _charts(days: pd.DataFrame, companies: list[str]):
+def _axis(first: date, last: date) -> tuple[str, str]:
+    """Time ticks on day, week or month boundaries only, by the span shown."""
+    span = (last - first).days
+    return ("day", "%b %d") if span <= 45 else ("week", "%b %d") if span <= 240 else ("month", "%b %Y")
+
+
+def _specs(first: date, last: date) -> list[dict]:
+    """One Vega-Lite spec per panel over the named data `points` (t, figure, value) that dashboard.js fills."""
     import altair as alt  # on use: Altair costs every process that loads the code location
 
-    columns = {c: label for fields, _ in PANELS.values() for c, label in fields.items()}
-    data = days[["date", "company", *columns]].rename(columns=columns)
-    data["date"] = data["date"].dt.strftime("%Y-%m-%d")
-    company = alt.param(name="company", value=ALL, bind=alt.binding_select(options=companies, name="Company "))
-    zoom = alt.selection_interval(name="zoom", bind="scales", encodings=["x"])
-    base = alt.Chart(data).transform_filter(alt.datum.company == company)
-    panels = []
-    for title, (fields, fmt) in PANELS.items():
-        labels = list(fields.values())
-        panels.append(
-            base.transform_fold(labels, as_=["figure", "value"])
-            .mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=10))
+    interval, label_format = _axis(first, last)
+    specs = []
+    for title, (keys, kind) in PANELS.items():
+        labels = [FIGURES[k][0] for k in keys]
+        fmt = ".0%" if kind == "rate" else ",d"
+        chart = (
+            alt.Chart(alt.Data(name="points"))
+            .mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12))
             .encode(
-                x=alt.X("date:T", title=None),
+                x=alt.X(
+                    "t:T",
+                    title=None,
+                    scale=alt.Scale(type="utc"),
+                    axis=alt.Axis(tickCount={"interval": interval, "step": 1}, format=label_format, labelOverlap=True),
+                ),
                 y=alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt)),
                 color=alt.Color(
                     "figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None)
                 ),
-                tooltip=[alt.Tooltip("date:T"), "figure:N", alt.Tooltip("value:Q", format=fmt.replace("d", "f"))],
+                tooltip=[
+                    alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title="date"),
+                    alt.Tooltip("figure:N"),
+                    alt.Tooltip("value:Q", format=".1%" if kind == "rate" else ",.1f"),
+                ],
             )
-            .properties(title=title, width=900, height=170)
-            .add_params(zoom)
+            # the axes' room is measured again when dashboard.js swaps the data in
+            .properties(title=title, width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True))
+            .configure_view(stroke=None)
         )
-    return alt.vconcat(*panels).add_params(company).resolve_scale(color="independent").configure_view(stroke=None)
+        specs.append(chart.to_dict())
+    return specs
 
 
-def _weekly_tables(days: pd.DataFrame) -> dict[int, str]:
-    weeks = figures.weekly(days)
-    out = {}
-    for company_id, rows in weeks.groupby("company_id"):
-        rows = rows.tail(WEEKS_SHOWN).iloc[::-1]
-        cells = [
-            [w, _int(s), _int(q), _pct(r), _int(u), _pct(a), f"{int(n)}/7", m]
-            for w, s, q, r, u, a, n, m in zip(
-                rows["week"], rows["sessions_count"], rows["user_queries_count"], rows["satisfaction_rate"],
-                rows["active_users"], rows["adoption_rate"], rows["days_loaded"], rows["missing"], strict=True,
-            )
-        ]  # fmt: skip
-        columns = ["Week", "Sessions", "User queries", "Satisfaction", "Active users", "Adoption", "Loaded", "Missing"]
-        attrs = f'class="weekly" data-company="{html.escape(str(rows["company"].iloc[0]))}"'
-        out[int(company_id)] = _table(columns, cells, attrs, [f'data-week="{w}"' for w in rows["week"]])
-    return out
+def _values(frame: pd.DataFrame, columns: list[str]) -> list[list]:
+    """Rows as JSON values: NaN becomes null (shown "–", an empty CSV cell), numpy numbers plain numbers."""
+    out = frame[columns].astype(object).where(frame[columns].notna(), None)
+    return [[v.item() if hasattr(v, "item") else v for v in row] for row in out.itertuples(index=False)]
 
 
-def _top_tables(top: pd.DataFrame) -> dict[int, str]:
-    out = {}
-    for company_id, rows in top.groupby("company_id"):
-        parts = []
-        for kind, label in (("tool", "Top tools"), ("document", "Top documents")):
-            of = rows[rows["resource_type"] == kind]
-            cells = [
-                [str(n), _int(u), _int(b), _change(c, b)]
-                for n, u, b, c in zip(of["resource_name"], of["uses"], of["uses_before"], of["change"], strict=True)
-            ]
-            parts.append(
-                f"<h4>{label}, last 30 days</h4>" + _table([kind.title(), "Uses", "30 days before", "Change"], cells)
-            )
-        out[int(company_id)] = '<div class="top">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
-    return out
+def _compact(values: pd.Series) -> list[float | int | None]:
+    """A chart series as short JSON: null for a gap, whole numbers without ".0"."""
+    return [None if v != v else int(v) if v == int(v) else v for v in values.tolist()]
 
 
-def _alerts(engine: Engine, last: date) -> str:
-    recent = or_(alert_events.c.status != "resolved", alert_events.c.resolved_at >= last - timedelta(days=30))
-    columns = ["status", "severity", "rule_name", "company_name", "started_at", "resolved_at", "value", "threshold"]
-    query = select(*(alert_events.c[c] for c in columns)).where(recent).order_by(alert_events.c.started_at.desc())
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    cells = [
-        [s, sev, rule, str(name or ""), str(start), str(end or ""), f"{v:.4g}" if v is not None else "–",
-         f"{t:.4g}" if t is not None else "–"]
-        for s, sev, rule, name, start, end, v, t in rows
+def _table(title: str, download: str, columns: list[tuple[str, str, str]], rows: list[list], **options) -> dict:
+    """A table of the page: columns (key, label, kind; kind "" = in the CSV only), rows whose first value is the
+    company id the picker filters on."""
+    return {
+        "title": title,
+        "download": download,
+        "columns": [
+            {"key": k, "label": label, "kind": kind or "text", "hidden": not kind} for k, label, kind in columns
+        ],
+        "rows": rows,
+        "limit": SHOWN_ROWS,
+        "all": False,  # True: "All companies" shows every company's rows
+        "empty": "None.",
+        **options,
+    }
+
+
+def _weekly(days: pd.DataFrame) -> dict:
+    weeks = figures.weekly(days).groupby("company_id").tail(WEEKS_SHOWN)
+    weeks = weeks.sort_values(["company_id", "week"], ascending=[True, False])
+    columns = [
+        ("company_id", "Company id", ""), ("company", "Company", ""), ("week", "Week", "text"),
+        ("sessions_count", "Sessions", "count"), ("user_queries_count", "User queries", "count"),
+        ("satisfaction_rate", "Satisfaction", "rate"), ("active_users", "Active users (week)", "count"),
+        ("adoption_rate", "Adoption", "rate"), ("days_loaded", "Days loaded (of 7)", "count"),
+        ("missing", "Days not loaded", "text"),
     ]  # fmt: skip
-    return _table(["Status", "Severity", "Rule", "Company", "Since", "Resolved", "Value", "Limit"], cells)
+    rows = _values(weeks, [c[0] for c in columns])
+    return _table(f"By ISO week (last {WEEKS_SHOWN})", "the weekly table of every company", columns, rows)
 
 
-def headline(days: pd.DataFrame, last: date) -> str:
-    """Markdown: the last 7 days (to `last`) per company, with how many of them were loaded."""
-    week = days[days["date"] > pd.Timestamp(last - timedelta(days=7))]
-    sums = week.groupby(["company_id", "company"])[["sessions_count", "user_queries_count", "likes_count",
-                                                     "dislikes_count"]].sum(min_count=1)  # fmt: skip
+def _top(top: pd.DataFrame) -> dict:
+    columns = [
+        ("company_id", "Company id", ""), ("company", "Company", ""), ("resource_type", "Type", "text"),
+        ("resource_name", "Tool or document", "text"), ("uses", "Uses, last 30 days", "count"),
+        ("uses_before", "30 days before", "count"), ("change", "Change", "rate"),
+    ]  # fmt: skip
+    return _table(
+        "Top tools and documents, last 30 days",
+        "top tools and documents",
+        columns,
+        _values(top, [c[0] for c in columns]),
+    )
+
+
+def _alerts(engine: Engine, last: date) -> dict:
+    recent = or_(alert_events.c.status != "resolved", alert_events.c.resolved_at >= last - timedelta(days=30))
+    columns = [
+        ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
+        ("rule_name", "Rule", "text"), ("company_name", "Company", "text"), ("started_at", "Since", "text"),
+        ("resolved_at", "Resolved", "text"), ("value", "Value", "number"), ("threshold", "Limit", "number"),
+    ]  # fmt: skip
+    query = select(*(alert_events.c[c[0]] for c in columns)).where(recent).order_by(alert_events.c.started_at.desc())
+    with engine.connect() as conn:
+        frame = pd.read_sql(query, conn)
+    for day in ("started_at", "resolved_at"):
+        frame[day] = frame[day].map(lambda d: "" if d is None or pd.isna(d) else str(d)[:10])
+    rows = _values(frame, [c[0] for c in columns])
+    return _table(
+        "Open and recent alerts (last 30 days)", "the open and recent alerts", columns, rows, all=True,
+        empty="No alert open or resolved in the last 30 days.",
+    )  # fmt: skip
+
+
+def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], most: int = 20) -> str:
     rows = []
-    for (company_id, company), row in sums.iterrows():
-        own = week[week["company_id"] == company_id]
-        at_end = own.iloc[-1]
-        rated = row["likes_count"] + row["dislikes_count"]
-        rows.append({
-            "company": company,
-            "sessions": _int(row["sessions_count"]),
-            "user queries": _int(row["user_queries_count"]),
-            "satisfaction": _pct(row["likes_count"] / rated if rated else float("nan")),
-            "active users (7 d)": _int(at_end["active_users_7d"]),
-            "adoption": _pct(at_end["adoption_rate"]),
-            "days loaded": f"{int(own['loaded'].sum())}/{len(own)}",
-        })  # fmt: skip
-    return pd.DataFrame(rows).to_markdown(index=False) if rows else "_no data loaded yet_"
-
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
-h1 { margin-bottom: 0; } .meta { color: #666; margin-top: 4px; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
-th, td { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-.top { display: flex; gap: 32px; } .note { background: #fff6e0; padding: 6px 10px; border-radius: 4px; }
-details { margin: 6px 0; } summary { cursor: pointer; font-weight: 600; }
-"""
+    for company_id in order[: most + 1]:
+        head = heads[company_id]
+        rows.append({"company": head.company, **{f.label: value_text(f) for f in head.figures}})
+    return pd.DataFrame(rows).to_markdown(index=False)
 
 
 def render(engine: Engine, now: datetime) -> Dashboard:
     """The dashboard over the whole loaded history, as of `now`."""
+    import jinja2
+    import vl_convert
+    from altair.utils.html import vl_version_for_vl_convert
+    from markupsafe import Markup
+
     span = figures.loaded_range(engine)
+    environment = jinja2.Environment(autoescape=True)
+    environment.policies["json.dumps_kwargs"] = {"allow_nan": False}  # a NaN would be invalid JSON: fail here
+    template = environment.from_string(
+        resources.files(__package__).joinpath("dashboard.html.j2").read_text(encoding="utf-8")
+    )
     if span is None:
-        page = f"<h1>Paradigm usage</h1><p>No data loaded yet ({now:%Y-%m-%d %H:%M} UTC).</p>"
-        return Dashboard(f"<!DOCTYPE html><html><body>{page}</body></html>", "_no data loaded yet_", None, None, 0)
+        page = (
+            "<!DOCTYPE html><html><head><meta charset='UTF-8'><title>Paradigm usage</title></head><body>"
+            f"<h1>Paradigm usage</h1><p>No data loaded yet ({now:%Y-%m-%d %H:%M} UTC): run a backfill, or wait for "
+            "the daily refresh.</p></body></html>"
+        )
+        return Dashboard(page, "_no data loaded yet_", None, None, 0)
     first, last = span
     days = figures.daily(engine, first, last)
-    totals = days[days["company_id"] == 0]
+    totals = days[days["company_id"] == ALL_COMPANIES_ID]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
-    companies = [ALL, *sorted(set(days["company"]) - {ALL})]
-    with warnings.catch_warnings():  # one zoom shared by the panels is what we want: Altair says it merged it
-        warnings.filterwarnings("ignore", "Automatically deduplicated selection parameter", UserWarning)
-        chart = _charts(days, companies).to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
-    weekly, top = _weekly_tables(days), _top_tables(figures.top_resources(engine, last))
-    sections = "".join(
-        f"<details {'open' if company_id == 0 else ''}><summary>{html.escape(str(name))}</summary>"
-        f"<h4>By ISO week (last {WEEKS_SHOWN})</h4>{weekly.get(company_id, '')}{top.get(company_id, '<p>No uses.</p>')}"
-        "</details>"
-        for company_id, name in days[["company_id", "company"]].drop_duplicates().itertuples(index=False)
+
+    recent = days[days["date"] > pd.Timestamp(last - timedelta(days=DAILY_DAYS))]
+    activity = recent.groupby("company_id")["sessions_count"].sum().drop(ALL_COMPANIES_ID, errors="ignore")
+    chosen = activity.sort_values(ascending=False, kind="stable").index[:MAX_COMPANIES].tolist()
+    names = days.drop_duplicates("company_id").set_index("company_id")["company"]
+    kept = days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
+    heads = figures.headlines(kept, last)
+    points = figures.chart_points(kept, last, DAILY_DAYS)
+    t = sorted(points["t"].unique())
+    series = {cid: rows.set_index("t").reindex(t) for cid, rows in points.groupby("company_id")}
+    ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
+    companies = [
+        {
+            "id": int(cid),
+            "name": str(names[cid]),
+            "label": ALL_COMPANIES if cid == ALL_COMPANIES_ID else f"{names[cid]} ({cid})",
+            "series": {p: _compact(series[cid][p]) for p in figures.PARTS},
+            "headline": [{"value": value_text(f), "change": change_text(f), "why": f.why} for f in heads[cid].figures],
+        }
+        for cid in ordered
+    ]
+    rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
+    tables = {
+        "weekly": _weekly(kept),
+        "top": _top(figures.top_resources(engine, last)),
+        "alerts": _alerts(engine, last),
+    }
+    model = {
+        "t": [str(d.date()) for d in t],
+        "daily_from": sum(d < pd.Timestamp(last - timedelta(days=DAILY_DAYS - 1)) for d in t),
+        "ratios": {name: [RATIOS[name].numerator, RATIOS[name].denominator] for name in rates},
+        "daily_columns": [*figures.PARTS, *rates],
+        "panels": [
+            {"title": title, "figures": [{"key": k, "label": FIGURES[k][0], "why": FIGURES[k][1]} for k in keys]}
+            for title, (keys, _) in PANELS.items()
+        ],
+        "specs": _specs(first, last),
+        "companies": companies,
+        "tables": tables,
+    }
+    left_out = len(names) - 1 - len(chosen)
+    html = template.render(
+        vegalite_version=vl_version_for_vl_convert(),
+        vega_script=Markup(vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert())),  # noqa: S704
+        app_script=Markup(resources.files(__package__).joinpath("dashboard.js").read_text(encoding="utf-8")),  # noqa: S704
+        first=first,
+        last=last,
+        generated=f"{now:%Y-%m-%d %H:%M}",
+        missing=_ranges(missing),
+        missing_count=len(missing),
+        left_out=(
+            f"The picker holds the {len(chosen)} most active companies of {len(names) - 1} (sessions over the last "
+            f"{DAILY_DAYS} days); every company is in the warehouse tables and in the figures of {ALL_COMPANIES}."
+        )
+        if left_out > 0
+        else "",
+        all_companies=ALL_COMPANIES,
+        picker=[c["label"] for c in companies],
+        headline=[
+            {"label": f.label, "value": value_text(f), "change": change_text(f), "why": f.why}
+            for f in heads[ALL_COMPANIES_ID].figures
+        ],
+        granularity=f"One point a day over the last {DAILY_DAYS} days, before that one a week (then one a month "
+        "after two years): the average per loaded day. Days not loaded are gaps, never zeros.",
+        panels=list(PANELS),
+        tables=[{"name": name, **{k: table[k] for k in ("title", "download")}} for name, table in tables.items()],
+        model=model,
     )
-    gaps = (
-        f'<p class="note" id="missing-days">Not loaded ({len(missing)} days, shown as gaps): {_ranges(missing)}</p>'
-        if missing
-        else '<p id="missing-days">Every day of this range is loaded.</p>'
-    )
-    header = (
-        f"<style>{STYLE}</style><h1>Paradigm usage</h1>"
-        f'<p class="meta">{first} to {last} · generated {now:%Y-%m-%d %H:%M} UTC</p>{gaps}'
-        "<p class=meta>Drag a chart to pan, scroll to zoom, double-click to reset; pick a company above them.</p>"
-    )
-    body = (
-        f"<h2>Figures per company</h2>{sections}<h2>Open and recent alerts (last 30 days)</h2>{_alerts(engine, last)}"
-    )
-    anchor, charset = '<div class="vega-visualization" id="vis"></div>', '<meta charset="UTF-8">'
-    if chart.count(anchor) != 1 or not chart.startswith("<!DOCTYPE html>") or charset not in chart[:200]:
-        raise RuntimeError("Altair's HTML template changed: cannot place the dashboard's sections")
-    page = chart.replace(anchor, header + anchor + body).replace(charset, charset + "<title>Paradigm usage</title>", 1)
-    return Dashboard(page, headline(days, last), first, last, len(missing))
+    order = [ALL_COMPANIES_ID, *chosen]
+    return Dashboard(html, _headline_markdown(heads, order), first, last, len(missing))

@@ -1,24 +1,32 @@
-"""The figures people read (dashboard and digest), from the KPI tables and the load ledger.
+"""The figures people read (dashboard and digest), from the KPI tables and the load ledger: computed once here,
+as frames and typed models, then only laid out by `dashboard.py` and `digest.py`.
 
-Every company and "All companies" get one row per day of the range; a day whose KPIs were not loaded has NaN
-figures (a gap), never zeros. Totals are sums over companies, and a total rate is recomputed from the summed
-numerators and denominators (never an average of rates); a total is NaN when a company's day is not loaded.
+Every company and all companies together (`ALL_COMPANIES_ID`) get one row per day of the range; a day whose
+KPIs were not loaded has NaN figures (a gap), never zeros. Totals are sums over companies, and a rate is
+recomputed from summed parts (`metrics.RATIOS`), never averaged; a total is NaN when a company's day is not
+loaded.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, ratio
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
 
-ALL = "All companies"
 COUNTS = ["sessions_count", "user_queries_count", "model_responses_count", "likes_count", "dislikes_count"]
 USERS = ["active_users", "active_users_7d", "active_users_30d"]
+MEMBERS = "current_active_members"
+PARTS = [*COUNTS, *USERS, MEMBERS]  # what every rate of the reports is made of
 KPIS = ["adoption_satisfaction", "user_activity"]
+NOT_LOADED = "not loaded"
+NEEDS_30_DAYS = "needs 30 loaded days in a row"
+NO_MEMBERS = "no members recorded yet: they are recorded from the first daily refresh on"
 
 
 def _read(engine: Engine, table, columns: list[str], start: date, end: date) -> pd.DataFrame:
@@ -35,17 +43,13 @@ def loaded_range(engine: Engine) -> tuple[date, date] | None:
     return (min(days), max(days)) if len(days) else None
 
 
-def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
-    return numerator / denominator.where(denominator > 0)
-
-
 def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
-    """One row per company (and `ALL`) and day of `start..end`: counts, rates, active users, adoption, the
+    """One row per company (and all companies) and day of `start..end`: the parts, the rates of `RATIOS`, the
     7-day trends, and `loaded` (both KPI tables loaded that day for that company). Sorted by company, date."""
     lookback = start - timedelta(days=6)  # the 7-day trends of the first days
     counts = _read(engine, adoption_satisfaction, ["date", "company_id", "company_name", *COUNTS], lookback, end)
     users = _read(engine, user_activity, ["date", "company_id", "company_name", *USERS], lookback, end)
-    members = _read(engine, company_members, ["date", "company_id", "current_active_members"], lookback, end)
+    members = _read(engine, company_members, ["date", "company_id", MEMBERS], lookback, end)
     names = pd.concat([counts, users]).sort_values("date").groupby("company_id")["company_name"].last()
     days = pd.date_range(lookback, end, freq="D")
     index = pd.MultiIndex.from_product([names.index, days], names=["company_id", "date"])
@@ -57,71 +61,157 @@ def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     people = users.set_index(["company_id", "date"])[USERS].reindex(index).astype("float64")
     people["active_users"] = people["active_users"].fillna(0)
     grid[USERS] = people.where(covered["user_activity"], axis=0)
-    grid["members"] = members.set_index(["company_id", "date"])["current_active_members"].reindex(index)
+    grid[MEMBERS] = members.set_index(["company_id", "date"])[MEMBERS].reindex(index).astype("float64")
     grid["loaded"] = covered["adoption_satisfaction"] & covered["user_activity"]
     grid = grid.reset_index()
     grid["company"] = grid["company_id"].map(names)
 
-    total = grid.groupby("date")[[*COUNTS, *USERS, "members"]].sum(min_count=len(names)).reset_index()
+    total = grid.groupby("date")[PARTS].sum(min_count=len(names)).reset_index()
     total["loaded"] = grid.groupby("date")["loaded"].all().to_numpy() if len(names) else False
-    total["company_id"], total["company"] = 0, ALL
+    total["company_id"], total["company"] = ALL_COMPANIES_ID, ALL_COMPANIES
     out = pd.concat([grid, total], ignore_index=True).sort_values(["company_id", "date"], ignore_index=True)
-
-    out["satisfaction_rate"] = _ratio(out["likes_count"], out["likes_count"] + out["dislikes_count"])
-    out["feedback_rate"] = _ratio(out["likes_count"] + out["dislikes_count"], out["model_responses_count"])
-    out["stickiness"] = _ratio(out["active_users"], out["active_users_30d"])
-    out["adoption_rate"] = _ratio(out["active_users_30d"], out["members"])
+    for name, rate in RATIOS.items():
+        if all(p in out for p in rate.parts):
+            out[name] = rate.of(out)
     week = out.groupby("company_id")[["user_queries_count", "likes_count", "dislikes_count"]].rolling(7, min_periods=7)
     week = week.sum().reset_index(level=0, drop=True)  # NaN when a day of the 7 is not loaded
     out["user_queries_7d_avg"] = week["user_queries_count"] / 7
-    out["satisfaction_rate_7d"] = _ratio(week["likes_count"], week["likes_count"] + week["dislikes_count"])
+    out["satisfaction_rate_7d"] = RATIOS["satisfaction_rate"].of(week)
     return out[out["date"] >= pd.Timestamp(start)].reset_index(drop=True)
 
 
 def weekly(days: pd.DataFrame) -> pd.DataFrame:
     """Per company and ISO week (Monday..Sunday) of `daily` rows: summed counts, satisfaction rate, the week's
-    distinct active users and adoption (Sunday's 7-day figures), and the days not loaded."""
+    distinct active users and adoption (Sunday's 7-day figures), the days loaded and the days not loaded."""
     rows = days.assign(week=days["date"].dt.strftime("%G-W%V"))
-    sums = rows.groupby(["company_id", "company", "week"])[COUNTS].sum(min_count=1)
-    out = sums.assign(
-        satisfaction_rate=_ratio(sums["likes_count"], sums["likes_count"] + sums["dislikes_count"]),
-        days_loaded=rows.groupby(["company_id", "company", "week"])["loaded"].sum(),
-        missing=rows[~rows["loaded"]]
-        .groupby(["company_id", "company", "week"])["date"]
-        .agg(lambda d: ", ".join(d.dt.strftime("%Y-%m-%d"))),
-    ).reset_index()
+    keys = ["company_id", "company", "week"]
+    out = rows.groupby(keys)[COUNTS].sum(min_count=1)
+    out["satisfaction_rate"] = RATIOS["satisfaction_rate"].of(out)
+    out["days_loaded"] = rows.groupby(keys)["loaded"].sum()
+    gaps = rows.loc[~rows["loaded"], keys].assign(day=rows["date"].dt.strftime("%Y-%m-%d"))
+    gaps = gaps.groupby(keys)["day"].agg(", ".join)  # text even when no day is missing (never NaT)
+    out["missing"] = gaps.reindex(out.index).astype(object).fillna("")
+    out = out.reset_index()
     sunday = rows[rows["date"].dt.day_of_week == 6].set_index(["company_id", "week"])
-    keys = pd.MultiIndex.from_frame(out[["company_id", "week"]])
-    out["active_users"] = sunday["active_users_7d"].reindex(keys).to_numpy()
-    out["adoption_rate"] = sunday["adoption_rate"].reindex(keys).to_numpy()
-    out["missing"] = out["missing"].fillna("")
+    at = pd.MultiIndex.from_frame(out[["company_id", "week"]])
+    out["active_users"] = sunday["active_users_7d"].reindex(at).to_numpy()
+    out["adoption_rate"] = sunday["adoption_rate"].reindex(at).to_numpy()
     return out.sort_values(["company_id", "week"], ignore_index=True)
 
 
 def top_resources(engine: Engine, end: date, days: int = 30, limit: int = 10) -> pd.DataFrame:
-    """Most used tools and documents per company (and `ALL`) over the `days` days ending on `end`, with their
-    uses in the `days` before and the change: NaN when it was not used then, or when those days are not all
-    loaded (`uses_before` NaN too: unknown, not 0)."""
+    """Most used tools and documents per company (and all companies) over the `days` days ending on `end`, with
+    their uses in the `days` before and the change: NaN when it was not used then, or when those days are not
+    all loaded (`uses_before` NaN too: unknown, not 0)."""
     start, before = end - timedelta(days=days - 1), end - timedelta(days=2 * days - 1)
     columns = ["date", "company_id", "company_name", "resource_type", "resource_id", "resource_name", "usage_count"]
     used = _read(engine, resource_usage, columns, before, end)
     used["period"] = (used["date"] >= pd.Timestamp(start)).map({True: "uses", False: "uses_before"})
     used["company"] = used["company_id"].map(used.sort_values("date").groupby("company_id")["company_name"].last())
-    both = pd.concat([used, used.assign(company_id=0, company=ALL)], ignore_index=True)
+    both = pd.concat([used, used.assign(company_id=ALL_COMPANIES_ID, company=ALL_COMPANIES)], ignore_index=True)
     keys = ["company_id", "company", "resource_type", "resource_id"]
     table = both.pivot_table(index=keys, columns="period", values="usage_count", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=["uses", "uses_before"], fill_value=0).reset_index()
     names = both.sort_values("date").groupby(["resource_type", "resource_id"])["resource_name"].last()
-    table["resource_name"] = [
-        names.get((t, i)) for t, i in zip(table["resource_type"], table["resource_id"], strict=True)
-    ]
+    table["resource_name"] = names.reindex(pd.MultiIndex.from_frame(table[["resource_type", "resource_id"]])).to_numpy()
     earlier = pd.date_range(before, start - timedelta(days=1), freq="D")
     companies = used["company_id"].unique()
     index = pd.MultiIndex.from_product([companies, earlier], names=["company_id", "date"])
     marks = ledger.read(engine, ["resource_usage"], before, start - timedelta(days=1))
     whole = ledger.covered(marks, index).groupby(level="company_id").all()
-    whole.loc[0] = bool(whole.all()) if len(whole) else False
+    whole.loc[ALL_COMPANIES_ID] = bool(whole.all()) if len(whole) else False
     table["uses_before"] = table["uses_before"].astype("float64").where(table["company_id"].map(whole).fillna(False))
-    table["change"] = _ratio(table["uses"] - table["uses_before"], table["uses_before"])
+    table["change"] = ratio(table["uses"] - table["uses_before"], table["uses_before"])
     table = table[table["uses"] > 0].sort_values(["company_id", "resource_type", "uses"], ascending=[True, True, False])
     return table.groupby(["company_id", "resource_type"]).head(limit).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure of one company (or all): its value, the period before's, and why it is unknown."""
+
+    label: str
+    kind: str  # "count" or "rate"
+    value: float | None
+    previous: float | None
+    why: str = ""  # why `value` is unknown ("" when known)
+    before: str = "the period before"  # what `previous` is
+
+
+@dataclass(frozen=True)
+class Headline:
+    company_id: int
+    company: str
+    figures: tuple[Figure, ...]
+
+
+def _known(value: float) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _week_figure(label: str, column: str, kind: str, now: pd.Series, before: pd.Series) -> Figure:
+    """A figure over the 7 days ending on the last day (`now`: sums and `loaded_days`), against the 7 before."""
+    whole = now["loaded_days"] == 7
+    value = _known(now[column]) if whole else None
+    previous = _known(before[column]) if before["loaded_days"] == 7 else None
+    why = f"{NOT_LOADED}: {int(now['loaded_days'])} of the last 7 days loaded" if not whole else ""
+    if not why and value is None:
+        why = "no likes or dislikes in these 7 days"
+    return Figure(label, kind, value, previous, why, "the 7 days before")
+
+
+def _window_sums(days: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    rows = days[days["date"].between(first, last)]
+    group = rows.groupby("company_id")
+    sums = group[["sessions_count", "user_queries_count", "likes_count", "dislikes_count"]].sum(min_count=1)
+    sums["loaded_days"] = group["loaded"].sum()
+    sums["satisfaction_rate"] = RATIOS["satisfaction_rate"].of(sums)
+    return sums
+
+
+def headlines(days: pd.DataFrame, last: date) -> dict[int, Headline]:
+    """Per company (and all): 30-day active users and adoption on `last` against 30 days before; sessions,
+    user queries and satisfaction over the 7 days ending on `last` against the 7 before. Loaded days only: a
+    window not wholly loaded is unknown, and says so."""
+    end, day = pd.Timestamp(last), pd.Timedelta(days=1)
+    week, week_before = _window_sums(days, end - 6 * day, end), _window_sums(days, end - 13 * day, end - 7 * day)
+    on_last = days[days["date"] == end].set_index("company_id")
+    month_before = days[days["date"] == end - 30 * day].set_index("company_id")
+    out = {}
+    for company_id, company in days[["company_id", "company"]].drop_duplicates().itertuples(index=False):
+        now, then = on_last.loc[company_id], month_before.reindex([company_id]).iloc[0]
+        before = week_before.reindex([company_id]).iloc[0]
+        users_why = "" if pd.notna(now["active_users_30d"]) else NEEDS_30_DAYS if now["loaded"] else NOT_LOADED
+        out[int(company_id)] = Headline(
+            int(company_id),
+            str(company),
+            (
+                Figure("Active users, last 30 days", "count", _known(now["active_users_30d"]),
+                       _known(then["active_users_30d"]), users_why, "30 days before"),
+                Figure("Adoption (30-day actives / members)", "rate", _known(now["adoption_rate"]),
+                       _known(then["adoption_rate"]), NO_MEMBERS if pd.isna(now[MEMBERS]) else users_why,
+                       "30 days before"),
+                _week_figure("Sessions, last 7 days", "sessions_count", "count", week.loc[company_id], before),
+                _week_figure("User queries, last 7 days", "user_queries_count", "count", week.loc[company_id], before),
+                _week_figure("Satisfaction, last 7 days", "satisfaction_rate", "rate", week.loc[company_id], before),
+            ),
+        )  # fmt: skip
+    return out
+
+
+def chart_points(
+    days: pd.DataFrame, last: date, daily_days: int = 90, weekly_weeks: int = 104, monthly_months: int = 60
+) -> pd.DataFrame:
+    """`PARTS` per company at a bounded number of points: each day of the last `daily_days`, then one point a
+    week (Mondays) for `weekly_weeks` weeks before, then one a month for `monthly_months` months (older days
+    are left out): the average per loaded day of each period (days not loaded are left out; a period with none
+    is NaN). Rates of such points, recomputed from their parts, are the rates of the period."""
+    daily_from = pd.Timestamp(last) - pd.Timedelta(days=daily_days - 1)
+    weekly_from = daily_from - pd.Timedelta(days=daily_from.day_of_week) - pd.Timedelta(weeks=weekly_weeks)
+    days = days[days["date"] >= (weekly_from - pd.DateOffset(months=monthly_months)).to_period("M").start_time]
+    dates = days["date"]
+    monday = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
+    month = dates.dt.to_period("M").dt.start_time
+    point = dates.where(dates >= daily_from, monday.where(dates >= weekly_from, month))
+    means = days[PARTS].groupby([days["company_id"], point.rename("t")]).mean()
+    return means.where(means.abs() < 100, means.round(0)).round(1).reset_index()  # what a chart can show

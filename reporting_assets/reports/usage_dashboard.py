@@ -1,7 +1,6 @@
 """The `usage_dashboard` asset: the HTML dashboard rewritten whenever a KPI table changes."""
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import (
@@ -13,6 +12,7 @@ from dagster import (
     asset,
 )
 
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES
@@ -25,7 +25,7 @@ AFTER_KPIS = (
 ).with_label("after_kpis_change")
 
 
-def build_usage_dashboard(reports_dir: Path, reports_url: str | None) -> AssetsDefinition:
+def build_usage_dashboard(reports_dir: Path, reports_url: str | None, now: Clock = utc_now) -> AssetsDefinition:
     """The asset writing `reports_dir/usage_dashboard.html` (linked under `reports_url` when set)."""
 
     @asset(
@@ -35,11 +35,12 @@ def build_usage_dashboard(reports_dir: Path, reports_url: str | None) -> AssetsD
         automation_condition=AFTER_KPIS,
         kinds={"html"},
         description=f"Usage dashboard, one self-contained HTML file that opens offline: `{reports_dir / FILE_NAME}`. "
-        "Request volume, satisfaction, active users and adoption per day over the whole loaded history (days not "
-        "loaded are gaps), per company and for all together; top tools and documents; open and recent alerts.",
+        "Headline figures against the period before; request volume, satisfaction, active users and adoption over "
+        "the loaded history (days not loaded are gaps), for all companies and each one picked; weekly figures, top "
+        "tools and documents, open and recent alerts, each downloadable as CSV.",
     )
     def usage_dashboard(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        dashboard = render(warehouse.engine, datetime.now(UTC))
+        dashboard = render(warehouse.engine, now())
         reports_dir.mkdir(parents=True, exist_ok=True)
         path = reports_dir / FILE_NAME
         partial = path.with_suffix(".html.partial")
@@ -53,7 +54,7 @@ def build_usage_dashboard(reports_dir: Path, reports_url: str | None) -> AssetsD
             "first_day": str(dashboard.first or ""),
             "last_day": str(dashboard.last or ""),
             "days_not_loaded": dashboard.missing_days,
-            "last_7_days": MetadataValue.md(dashboard.headline),
+            "headline": MetadataValue.md(dashboard.headline),
         }
         if reports_url:
             metadata["url"] = MetadataValue.url(f"{reports_url.rstrip('/')}/{FILE_NAME}")

@@ -6,7 +6,6 @@ the run (the run-failure sensor says so); re-running it from the UI retries that
 """
 
 import hashlib
-from datetime import UTC, datetime
 
 from dagster import (
     Config,
@@ -25,6 +24,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.reports.dashboard import FILE_NAME
 from reporting_assets.reports.digest import compose, last_complete_week
 from reporting_assets.warehouse.store import Warehouse
@@ -44,7 +44,9 @@ def channel_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
-def build_weekly_digest(hour_utc: int, reports_url: str | None) -> tuple[JobDefinition, ScheduleDefinition]:
+def build_weekly_digest(
+    hour_utc: int, reports_url: str | None, now: Clock = utc_now
+) -> tuple[JobDefinition, ScheduleDefinition]:
     """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC."""
     link = f"{reports_url.rstrip('/')}/{FILE_NAME}" if reports_url else None
 
@@ -52,7 +54,7 @@ def build_weekly_digest(hour_utc: int, reports_url: str | None) -> tuple[JobDefi
     def send_digest(
         context: OpExecutionContext, config: DigestConfig, warehouse: Warehouse, digest_notifier: Notifier
     ) -> None:
-        week = config.week or last_complete_week(datetime.now(UTC))
+        week = config.week or last_complete_week(now())
         digest = compose(warehouse.engine, week, link)
         context.log.info(f"weekly digest {week}:\n{digest.title}\n{digest.body}")
         with warehouse.engine.connect() as conn:
@@ -69,7 +71,7 @@ def build_weekly_digest(hour_utc: int, reports_url: str | None) -> tuple[JobDefi
             with warehouse.engine.begin() as conn:
                 conn.execute(
                     digest_log.insert(),
-                    {"week": week, "channel": key, "sent_at": datetime.now(UTC), "run_id": context.run_id},
+                    {"week": week, "channel": key, "sent_at": now(), "run_id": context.run_id},
                 )
         if failed:
             raise Failure(

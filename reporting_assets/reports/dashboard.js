@@ -1,0 +1,152 @@
+// The dashboard's behaviour: the company picker, the charts' data, the tables and their CSV downloads.
+// Everything it shows comes from the JSON model in #report-data (written by reports/dashboard.py); text is set
+// with textContent, never as HTML, so names from the API cannot inject markup.
+"use strict";
+const model = JSON.parse(document.getElementById("report-data").textContent);
+const byId = new Map(model.companies.map((c) => [c.id, c]));
+const views = [];
+let picked = model.companies[0];
+
+function rate(company, name, i) {
+  const [num, den] = model.ratios[name];
+  const sum = (keys) => keys.reduce((s, k) => (s === null || company.series[k][i] === null ? null : s + company.series[k][i]), 0);
+  const n = sum(num), d = sum(den);
+  return n === null || d === null || d <= 0 ? null : n / d;
+}
+
+function values(company, key) {
+  if (key in model.ratios) return model.t.map((_, i) => rate(company, key, i));
+  return company.series[key];
+}
+
+function format(value, kind) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  if (kind === "rate") return (100 * value).toFixed(1) + "%";
+  if (kind === "count") return Math.round(value).toLocaleString("en-US");
+  if (kind === "number") return String(Number(value.toPrecision(4)));
+  return String(value);
+}
+
+function drawPanels() {
+  return Promise.all(model.panels.map((panel, p) => {
+    const rows = [], waiting = [];
+    for (const figure of panel.figures) {
+      const shown = values(picked, figure.key);
+      if (!shown.some((v) => v !== null)) waiting.push(figure.label + ": " + figure.why);
+      shown.forEach((v, i) => rows.push({ t: model.t[i], figure: figure.label, value: v }));
+    }
+    const empty = waiting.length === panel.figures.length;
+    document.getElementById("chart-" + p).hidden = empty;
+    const note = document.getElementById("note-" + p);
+    note.textContent = waiting.join(" · ");
+    note.hidden = waiting.length === 0;
+    note.className = empty ? "note empty" : "note";
+    return views[p] ? views[p].data("points", rows).runAsync() : null;
+  }));
+}
+
+function drawHeadline() {
+  document.getElementById("headline-company").textContent = picked.name;
+  picked.headline.forEach((figure, i) => {
+    const card = document.getElementById("figure-" + i);
+    card.querySelector(".value").textContent = figure.value;
+    card.querySelector(".change").textContent = figure.change;
+    card.querySelector(".why").textContent = figure.why;
+  });
+}
+
+function cell(tag, text) {
+  const element = document.createElement(tag);
+  element.textContent = text;
+  return element;
+}
+
+function drawTable(name) {
+  const table = model.tables[name];
+  const own = table.rows.filter((row) => (table.all && picked.id === 0) || row[0] === picked.id);
+  const holder = document.getElementById("table-" + name);
+  holder.replaceChildren();
+  const note = document.getElementById("count-" + name);
+  if (!own.length) {
+    holder.append(cell("p", table.empty));
+    note.textContent = "";
+    return;
+  }
+  const shown = table.columns.map((c, i) => [c, i]).filter(([c]) => !c.hidden);
+  const element = document.createElement("table");
+  const head = element.createTHead().insertRow();
+  shown.forEach(([c]) => head.append(cell("th", c.label)));
+  const body = element.createTBody();
+  for (const row of own.slice(0, table.limit)) {
+    const tr = body.insertRow();
+    shown.forEach(([c, i]) => tr.append(cell("td", format(row[i], c.kind))));
+  }
+  holder.append(element);
+  note.textContent = own.length > table.limit ? `(the first ${table.limit} of ${own.length}: the CSV holds them all)` : "";
+}
+
+function csvValue(value) {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "number") return String(value);
+  const text = String(value);
+  return /[",\n\r]/.test(text) ? '"' + text.replaceAll('"', '""') + '"' : text;
+}
+
+function download(name, header, rows) {
+  const text = [header, ...rows].map((row) => row.map(csvValue).join(",")).join("\r\n") + "\r\n";
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function dailyRows() {
+  const keys = [...model.daily_columns];
+  const rows = [];
+  for (const company of model.companies) {
+    const columns = keys.map((key) => values(company, key));
+    for (let i = model.daily_from; i < model.t.length; i++) {
+      rows.push([company.id, company.name, model.t[i], ...columns.map((c) => c[i])]);
+    }
+  }
+  return [["company_id", "company", "date", ...keys], rows];
+}
+
+function pick(text) {
+  const found = model.companies.find((c) => c.label === text.trim());
+  document.getElementById("company-error").hidden = Boolean(found);
+  if (!found) return;
+  picked = found;
+  drawHeadline();
+  Object.keys(model.tables).forEach(drawTable);
+  drawPanels().then(() => (document.body.dataset.picked = picked.label));
+}
+
+document.getElementById("company").addEventListener("change", (event) => pick(event.target.value));
+document.querySelectorAll("button[data-csv]").forEach((button) =>
+  button.addEventListener("click", () => {
+    const name = button.dataset.csv;
+    if (name === "daily") {
+      const [header, rows] = dailyRows();
+      download("daily_figures.csv", header, rows);
+    } else {
+      const table = model.tables[name];
+      download(name + ".csv", table.columns.map((c) => c.key), table.rows);
+    }
+  }),
+);
+Object.keys(model.tables).forEach(drawTable);
+drawHeadline();
+Promise.all(
+  model.specs.map((spec, p) =>
+    vegaEmbed("#chart-" + p, spec, { renderer: "svg", actions: false }).then((result) => (views[p] = result.view)),
+  ),
+)
+  .then(drawPanels)
+  .then(() => {
+    document.body.dataset.picked = picked.label;
+    document.body.dataset.ready = "true";
+  })
+  .catch((error) => console.error(error));

@@ -1,0 +1,203 @@
+"""Reports at an instance admin's size: synthetic instances written through the warehouse (as the bench does),
+the dashboard read in Debian's chromium against SQL on the same tables, and the digest within a channel's size."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from reporting_assets.reports.dashboard import render
+from reporting_assets.reports.digest import CompanyWeek, DigestModel, compose, text
+from reporting_assets.reports.figures import NEEDS_30_DAYS, NO_MEMBERS
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import (
+    adoption_satisfaction,
+    company_members,
+    resource_usage,
+    user_activity,
+)
+from reporting_assets_tests.browser import opened, pick, placeholders
+from reporting_assets_tests.synthetic import write_instance
+
+pytestmark = pytest.mark.xdist_group("instance_reports")
+NOW = datetime(2026, 1, 10, 8, tzinfo=UTC)  # the dashboard's clock: nothing here depends on the day it runs
+HOSTILE = '</script><img src=x onerror="window.pwned=1">Evil & Co'
+
+
+def _sql(warehouse: Warehouse, query) -> object:
+    with warehouse.engine.connect() as conn:
+        return conn.execute(query).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> tuple[Warehouse, Path]:
+    """50 companies x 2 years, company 7 named by someone hostile, and the dashboard rendered from it."""
+    base = tmp_path_factory.mktemp("large")
+    warehouse = Warehouse(url=f"sqlite:///{base / 'reporting.db'}")
+    write_instance(warehouse, date(2024, 1, 1), 731, 50, resources=2)
+    with warehouse.engine.begin() as conn:
+        for table in (adoption_satisfaction, user_activity, company_members, resource_usage):
+            conn.execute(table.update().where(table.c.company_id == 7).values(company_name=HOSTILE))
+        conn.execute(resource_usage.update().where(resource_usage.c.rank == 1).values(resource_name=HOSTILE))
+    path = base / "usage_dashboard.html"
+    path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
+    return warehouse, path
+
+
+def test_a_large_instance_draws_every_chart_shows_no_placeholder_and_escapes_names(large, chromium: str) -> None:
+    _, path = large
+    assert path.stat().st_size < 5_000_000
+    with opened(chromium, path) as page:
+        drawn = [page.eval_on_selector_all(f"#chart-{i} svg .mark-line path", "ps => ps.length") for i in range(4)]
+        shown = placeholders(page)
+        pick(page, f"{HOSTILE} (7)")
+        heading = page.inner_text("#headline-company")
+        top = page.inner_text("#table-top")
+        injected = page.evaluate("() => [window.pwned, document.querySelectorAll('img').length]")
+        shown += placeholders(page)
+    assert drawn == [2, 2, 4, 2] and shown == []
+    assert heading == HOSTILE and HOSTILE in top  # shown as text, never run
+    assert injected == [None, 0]
+
+
+def test_the_headline_figures_equal_sql_on_the_same_tables(large, chromium: str) -> None:
+    warehouse, path = large
+    last = _sql(warehouse, sa.select(sa.func.max(adoption_satisfaction.c.date)))
+    a, u, m = adoption_satisfaction.c, user_activity.c, company_members.c
+    week = a.date.between(last - timedelta(days=6), last)
+    sessions = _sql(warehouse, sa.select(sa.func.sum(a.sessions_count)).where(week))
+    before = _sql(
+        warehouse,
+        sa.select(sa.func.sum(a.sessions_count)).where(
+            a.date.between(last - timedelta(days=13), last - timedelta(days=7))
+        ),
+    )
+    queries = _sql(warehouse, sa.select(sa.func.sum(a.user_queries_count)).where(week))
+    likes = _sql(warehouse, sa.select(sa.func.sum(a.likes_count)).where(week))
+    rated = likes + _sql(warehouse, sa.select(sa.func.sum(a.dislikes_count)).where(week))
+    actives = _sql(warehouse, sa.select(sa.func.sum(u.active_users_30d)).where(u.date == last))
+    members = _sql(warehouse, sa.select(sa.func.sum(m.current_active_members)).where(m.date == last))
+    with opened(chromium, path) as page:
+        cards = page.eval_on_selector_all(
+            ".card",
+            "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.change').textContent])",
+        )
+        stamp = page.inner_text("#data-through")
+    assert stamp == str(last)
+    assert [value for value, _ in cards] == [
+        f"{actives:,}",
+        f"{actives / members:.1%}",
+        f"{sessions:,}",
+        f"{queries:,}",
+        f"{likes / rated:.1%}",
+    ]
+    assert cards[2][1] == f"{round((sessions - before) / before * 100):+d}% vs the 7 days before"
+
+
+def test_the_daily_csv_download_equals_sql(large, chromium: str) -> None:
+    warehouse, path = large
+    with opened(chromium, path) as page:
+        with page.expect_download() as download:
+            page.click("button[data-csv=daily]")
+        csv = Path(download.value.path()).read_text(encoding="utf-8")
+        with page.expect_download() as download:
+            page.click("button[data-csv=top]")
+        top = pd.read_csv(Path(download.value.path()))
+    got = pd.read_csv(io.StringIO(csv))
+    got = got[got["company_id"] != 0]
+    assert pd.api.types.is_integer_dtype(got["sessions_count"]) and len(got) == 50 * 90
+    last = got["date"].max()
+    with warehouse.engine.connect() as conn:
+        query = sa.select(
+            adoption_satisfaction.c.company_id,
+            adoption_satisfaction.c.date,
+            adoption_satisfaction.c.sessions_count,
+            adoption_satisfaction.c.user_queries_count,
+        ).where(adoption_satisfaction.c.date > date.fromisoformat(last) - timedelta(days=90))
+        expected = pd.read_sql(query, conn)
+    expected["date"] = expected["date"].astype(str)
+    merged = got.merge(expected, on=["company_id", "date"], suffixes=("", "_sql"), validate="1:1")
+    assert len(merged) == len(got)
+    assert (merged["sessions_count"] == merged["sessions_count_sql"]).all()
+    assert (merged["user_queries_count"] == merged["user_queries_count_sql"]).all()
+    assert {"company_id", "resource_name", "uses"} <= set(top.columns)
+    assert pd.api.types.is_integer_dtype(top["uses"]) and len(top)
+
+
+def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromium: str) -> None:
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    write_instance(warehouse, date(2025, 3, 3), 10, 3, resources=2, members_days=0)
+    path = tmp_path / "usage_dashboard.html"
+    path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
+    with opened(chromium, path) as page:
+        cards = page.eval_on_selector_all(
+            ".card", "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.why').textContent])"
+        )
+        engagement = (page.is_visible("#chart-3"), page.inner_text("#note-3"))
+        ticks = page.eval_on_selector_all("#chart-0 .role-axis-label text", "ts => ts.map(t => t.textContent)")
+        shown = placeholders(page)
+    assert cards[0] == ["–", NEEDS_30_DAYS] and cards[1] == ["–", NO_MEMBERS]
+    assert not engagement[0] and NEEDS_30_DAYS in engagement[1]
+    days = [t for t in ticks if t.startswith("Mar")]
+    assert len(days) >= 5 and all(len(t.split()) == 2 and t.split()[1].isdigit() for t in days), ticks
+    assert not any("AM" in t or "PM" in t for t in ticks)  # ticks on day boundaries only
+    assert shown == []
+
+
+def test_the_digest_of_200_companies_fits_a_channel_and_names_the_top_movers(tmp_path: Path) -> None:
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    write_instance(warehouse, date(2025, 1, 6), 21, 200, resources=2)  # Monday 2025-01-06 .. Sunday 2025-01-26
+    digest = compose(warehouse.engine, "2025-W04", "https://reports.example.org/usage_dashboard.html")
+    assert len(digest.title) + len(digest.body) <= 12_000 and not digest.missing
+    with warehouse.engine.connect() as conn:
+        query = sa.select(user_activity.c.company_id, user_activity.c.date, user_activity.c.active_users_7d).where(
+            user_activity.c.date.in_([date(2025, 1, 19), date(2025, 1, 26)])
+        )
+        sundays = pd.read_sql(query, conn).pivot(index="company_id", columns="date", values="active_users_7d")
+    change = (sundays.iloc[:, 1] - sundays.iloc[:, 0]).rename("change").reset_index()
+    grew = change[change["change"] > 0].sort_values(["change", "company_id"], ascending=[False, True]).head(5)
+    fell = change[change["change"] < 0].sort_values(["change", "company_id"]).head(5)
+    lines = digest.body.splitlines()
+    for title, expected in (("Grew most", grew), ("Fell most", fell)):
+        start = next(i for i, line in enumerate(lines) if line.startswith(title)) + 1
+        assert [line.split(" (id ")[1].split(")")[0] for line in lines[start : start + 5]] == [
+            str(c) for c in expected["company_id"]
+        ]
+    assert "200 companies" in digest.body and "https://reports.example.org/usage_dashboard.html" in digest.body
+    assert "\n- sessions:" in digest.body and digest.body.count("\n- sessions:") == 1  # the totals' block alone
+
+
+def _company(company_id: int, sessions: float | None, before: float | None, firing: int = 0) -> CompanyWeek:
+    figures = {"sessions_count": sessions, "user_queries_count": None, "satisfaction_rate": None}
+    previous = {"sessions_count": before, "user_queries_count": None, "satisfaction_rate": None}
+    figures |= {"active_users": None, "adoption_rate": None}
+    previous |= {"active_users": None, "adoption_rate": None}
+    return CompanyWeek(company_id, f"Co {company_id}", figures, previous, None, None, 0, 0, firing)
+
+
+def test_the_digest_text_is_a_function_of_its_model_alone() -> None:
+    """No warehouse: 3 companies get a block each; 12 get the totals, movers (sessions, as active users are
+    unknown), the companies with open alerts, and where the rest is; a week not loaded is named."""
+    total = _company(0, 300, 200)
+    small = DigestModel(
+        "2025-W04", "2025-W03", date(2025, 1, 20), (), total, tuple(_company(i, 100, 50) for i in (1, 2, 3)), None
+    )
+    body = text(small).body
+    assert all(f"Co {i} (id {i})\n- sessions: 100 (+100%)" in body for i in (1, 2, 3))
+
+    many = tuple(_company(i, 100 + i, 100, firing=int(i == 4)) for i in range(1, 13))
+    missing = (date(2025, 1, 25),)
+    large = DigestModel("2025-W04", "2025-W03", date(2025, 1, 20), missing, total, many, "https://x.example/d")
+    digest = text(large)
+    assert digest.title == "Paradigm usage, week 2025-W04 (1 days not loaded)"
+    assert "Not loaded: 2025-01-25. The figures cover 6 of 7 days" in digest.body
+    assert "Grew most (sessions, week against the week before):\n- Co 12 (id 12): 112 (+12%)" in digest.body
+    assert "Fell most (sessions, week against the week before):\n- none" in digest.body
+    assert "Companies with open alerts: 1\n- Co 4 (id 4): 1 firing" in digest.body
+    assert "12 companies: each of them, and every figure, is on the dashboard: https://x.example/d" in digest.body
+    assert text(large) == digest
