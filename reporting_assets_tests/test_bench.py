@@ -47,15 +47,16 @@ def test_the_bench_measures_the_demo_year_ingest_and_load(tmp_path, postgres_roo
     assert results["sensor"]["outcome"].startswith("evaluated adoption_satisfaction from 2025-01-01")
     assert results["import_s"] > 0
     targets = results["targets"]
-    assert len(targets) == 12 and sum(v is None for v in targets.values()) == 4  # the other half's
+    assert len(targets) == 17 and sum(v is None for v in targets.values()) == 9  # the other half's
 
 
-def test_the_bench_measures_a_large_tenant_and_alert_ticks(tmp_path) -> None:
+def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(tmp_path) -> None:
     users, documents = 40, 20
     results = _bench(
         tmp_path,
-        *("--parts", "large,alerts", "--large-users", str(users), "--large-documents", str(documents)),
+        *("--parts", "large,alerts,instance", "--large-users", str(users), "--large-documents", str(documents)),
         *("--large-days", f"2,{DAYS}", "--alert-years", "1", "--alert-companies", "3"),
+        *("--instance-days", "20", "--instance-companies", "3"),
     )
     large = results["large"]
     assert large["days"] == [2, DAYS] and set(large) >= {"2d_in_process", f"{DAYS}d_in_process", "3d_multiprocess"}
@@ -68,4 +69,7 @@ def test_the_bench_measures_a_large_tenant_and_alert_ticks(tmp_path) -> None:
     assert alerts["kpi_rows"] == 365 * 3
     assert alerts["first_tick_outcome"].startswith("evaluated adoption_satisfaction from 2023-01-01")
     assert alerts["daily_tick_outcome"].startswith("evaluated adoption_satisfaction from 2023-12-31")
-    assert sum(v is not None for v in results["targets"].values()) == 4
+    instance = results["instance"]
+    assert instance["rows"]["adoption_satisfaction"] == 20 * 3 and instance["dashboard"]["mb"] > 0.5
+    assert instance["dashboard"]["rss_mb"] > 0 and instance["digest_chars"] > 0
+    assert sum(v is not None for v in results["targets"].values()) == 9

@@ -11,7 +11,10 @@ Starts the Paradigm simulator on 127.0.0.1, then measures, prints a table and wr
 5. a large tenant (one company of 10,000 users and 5,000 documents): every asset over 90 days and a year in one
    in-process run, and the year with the default executor: wall time, peak RSS of the largest process, rows;
 6. the `kpi_alerts` tick over 3 years x 50 companies of KPI history: the first tick (every day new) and the
-   daily one (one new day).
+   daily one (one new day);
+7. an instance admin's reports: 3 years x 200 companies of KPI history (synthetic, written through the
+   warehouse): the dashboard's render in a process of its own (wall, peak RSS, file size), the time chromium
+   takes to draw its charts offline, and the weekly digest's length.
 """
 
 from __future__ import annotations
@@ -391,6 +394,60 @@ def alert_history(base: Path, years: int, companies: int) -> dict[str, Any]:
     return out
 
 
+RENDER = """
+import json, resource, sys, time
+from datetime import UTC, datetime
+from reporting_assets.reports.dashboard import render
+from reporting_assets.warehouse.store import Warehouse
+t0 = time.perf_counter()
+html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC)).html
+open(sys.argv[2], "w", encoding="utf-8").write(html)
+wall = time.perf_counter() - t0
+print(json.dumps({"wall_s": round(wall, 1), "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3)}))
+"""
+
+
+def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
+    """Part 7: the dashboard and the digest of `days` x `companies` of KPI history."""
+    sys.path.insert(0, str(ROOT))
+    from reporting_assets.reports.digest import compose, last_complete_week
+    from reporting_assets.warehouse.store import Warehouse
+    from reporting_assets.warehouse.tables import KPI_TABLES
+    from reporting_assets_tests.synthetic import write_instance
+
+    url, page = f"sqlite:///{base / 'instance.db'}", base / "usage_dashboard.html"
+    start = date(2026, 1, 1) - timedelta(days=days)
+    warehouse = Warehouse(url=url)
+    write_instance(warehouse, start, days, companies, resources=3)
+    out: dict[str, Any] = {"days": days, "companies": companies}
+    out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}
+    child = subprocess.run([sys.executable, "-c", RENDER, url, str(page)], capture_output=True, text=True, check=True)
+    out["dashboard"] = {**json.loads(child.stdout), "mb": round(page.stat().st_size / 1e6, 2)}
+    out["dashboard"]["drawn_s"] = _drawn_s(page)
+    digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)))
+    out["digest_chars"] = len(digest.title) + len(digest.body)
+    warehouse.engine.dispose()
+    return out
+
+
+def _drawn_s(page: Path) -> float | str:
+    """Seconds from opening `page` offline in chromium to its charts drawn."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        return "skipped: no chromium (`make browser`)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        view = browser.new_context(offline=True).new_page()
+        t0 = time.perf_counter()
+        view.goto(page.as_uri())
+        view.wait_for_selector("body[data-ready=true]", timeout=60_000)
+        drawn = time.perf_counter() - t0
+        browser.close()
+    return round(drawn, 2)
+
+
 class Sim:
     """The simulator on 127.0.0.1 in this process, so its request counts can be read directly."""
 
@@ -437,6 +494,21 @@ TARGETS = {
         "< 5",
         lambda r: r["year"]["project"]["dashboard"]["mb"] < 5,
     ),
+    "big instance dashboard: render (s)": ("instance", "≤ 60", lambda r: r["instance"]["dashboard"]["wall_s"] <= 60),
+    "big instance dashboard: peak RSS (MB)": (
+        "instance",
+        "≤ 500",
+        lambda r: r["instance"]["dashboard"]["rss_mb"] <= 500,
+    ),
+    "big instance dashboard: file (MB)": ("instance", "≤ 5", lambda r: r["instance"]["dashboard"]["mb"] <= 5),
+    "big instance dashboard: charts drawn (s)": (
+        "instance",
+        "≤ 3",
+        lambda r: (
+            isinstance(r["instance"]["dashboard"]["drawn_s"], float) and r["instance"]["dashboard"]["drawn_s"] <= 3
+        ),
+    ),
+    "big instance digest (characters)": ("instance", "≤ 12,000", lambda r: r["instance"]["digest_chars"] <= 12_000),
 }
 
 
@@ -488,6 +560,14 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         out["daily alert tick over the KPI history (s)"] = (
             f"{a['daily_tick_s']} ({a['years']} years x {a['companies']} companies; first tick {a['first_tick_s']} s)"
         )
+    if "instance" in r:
+        i, d = r["instance"], r["instance"]["dashboard"]
+        size = f"{i['days']} days x {i['companies']} companies"
+        out["big instance dashboard: render (s)"] = f"{d['wall_s']} ({size}; {sum(i['rows'].values()):,} KPI rows)"
+        out["big instance dashboard: peak RSS (MB)"] = d["rss_mb"]
+        out["big instance dashboard: file (MB)"] = d["mb"]
+        out["big instance dashboard: charts drawn (s)"] = d["drawn_s"]
+        out["big instance digest (characters)"] = f"{i['digest_chars']:,}"
     return out
 
 
@@ -501,7 +581,7 @@ def report(results: dict[str, Any]) -> str:
     return tabulate(rows, headers=["measure", "figure", "target", ""])
 
 
-PARTS = ("import", "year", "single", "ingest", "large", "alerts")
+PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance")
 
 
 def main() -> None:
@@ -518,6 +598,8 @@ def main() -> None:
     parser.add_argument("--large-days", default="90,365", help="range lengths run for it (part 5)")
     parser.add_argument("--alert-years", type=int, default=3, help="KPI history of part 6")
     parser.add_argument("--alert-companies", type=int, default=50, help="companies of part 6")
+    parser.add_argument("--instance-days", type=int, default=3 * 365, help="KPI history of part 7")
+    parser.add_argument("--instance-companies", type=int, default=200, help="companies of part 7")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary instances and logs")
     args = parser.parse_args()
@@ -537,14 +619,14 @@ def main() -> None:
         if "import" in parts:
             results["import_s"] = import_time(args.import_repeat)
         if "year" in parts:
-            print("bench: 1/6 year backfill and its floor; 4/6 alert sensor tick", flush=True)
+            print("bench: 1/7 year backfill and its floor; 4/7 alert sensor tick", flush=True)
             results["year"] = year_backfill(base, sim, args.start, end)
             results["sensor"] = sensor_tick(results["year"].pop("workspace"))
         if "single" in parts:
-            print("bench: 2/6 single-partition runs vs one ranged run", flush=True)
+            print("bench: 2/7 single-partition runs vs one ranged run", flush=True)
             results["single_vs_ranged"] = single_vs_ranged(base, sim, args.start, args.single_days)
         if "ingest" in parts:
-            print("bench: 3/6 ingest path", flush=True)
+            print("bench: 3/7 ingest path", flush=True)
             companies = 3
             results["ingest"] = {
                 "companies": companies,
@@ -553,15 +635,18 @@ def main() -> None:
                 "postgres": ingest_postgres(args.postgres_url, args.start, end, companies, args.docs_per_day),
             }
         if "large" in parts:
-            print("bench: 5/6 large tenant", flush=True)
+            print("bench: 5/7 large tenant", flush=True)
             days = sorted(int(n) for n in args.large_days.split(","))
             results["large"] = {
                 "days": days,
                 **large_tenant(base, args.start, days, args.large_users, args.large_documents),
             }
         if "alerts" in parts:
-            print("bench: 6/6 alert ticks over a long KPI history", flush=True)
+            print("bench: 6/7 alert ticks over a long KPI history", flush=True)
             results["alerts"] = alert_history(base, args.alert_years, args.alert_companies)
+        if "instance" in parts:
+            print("bench: 7/7 an instance admin's dashboard and digest", flush=True)
+            results["instance"] = big_instance(base, args.instance_days, args.instance_companies)
     finally:
         sim.server.shutdown()
         if not args.keep:

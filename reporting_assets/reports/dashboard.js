@@ -63,7 +63,7 @@ function cell(tag, text) {
 
 function drawTable(name) {
   const table = model.tables[name];
-  const own = table.rows.filter((row) => (table.all && picked.id === 0) || row[0] === picked.id);
+  const own = table.rows.filter((row) => (table.all && picked.id === model.all_id) || row[0] === picked.id);
   const holder = document.getElementById("table-" + name);
   holder.replaceChildren();
   const note = document.getElementById("count-" + name);

@@ -9,6 +9,8 @@ the charts (Vega-Lite through the inlined vega-embed bundle of vl-convert) and t
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -213,10 +215,25 @@ def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], mos
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+BUNDLE = (
+    "import sys, vl_convert\n"
+    "from altair.utils.html import vl_version_for_vl_convert\n"
+    "sys.stdout.write(vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert()))\n"
+)
+
+
+def vega_bundle() -> str:
+    """vega-embed with Vega and Vega-Lite as one script, made by vl-convert in a child process: its embedded Deno
+    runtime takes about 180 MB, given back when the child exits, before the render reads any data."""
+    child = subprocess.run([sys.executable, "-c", BUNDLE], capture_output=True, text=True, check=False)  # noqa: S603
+    if child.returncode or not child.stdout:
+        raise RuntimeError(f"vl-convert could not make the Vega bundle: {child.stderr.strip()[-500:]}")
+    return child.stdout
+
+
 def render(engine: Engine, now: datetime) -> Dashboard:
     """The dashboard over the whole loaded history, as of `now`."""
     import jinja2
-    import vl_convert
     from altair.utils.html import vl_version_for_vl_convert
     from markupsafe import Markup
 
@@ -234,6 +251,7 @@ def render(engine: Engine, now: datetime) -> Dashboard:
         )
         return Dashboard(page, "_no data loaded yet_", None, None, 0)
     first, last = span
+    vega_script = vega_bundle()
     days = figures.daily(engine, first, last)
     totals = days[days["company_id"] == ALL_COMPANIES_ID]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
@@ -242,7 +260,7 @@ def render(engine: Engine, now: datetime) -> Dashboard:
     activity = recent.groupby("company_id")["sessions_count"].sum().drop(ALL_COMPANIES_ID, errors="ignore")
     chosen = activity.sort_values(ascending=False, kind="stable").index[:MAX_COMPANIES].tolist()
     names = days.drop_duplicates("company_id").set_index("company_id")["company"]
-    kept = days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
+    kept = days if len(chosen) == len(names) - 1 else days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
     heads = figures.headlines(kept, last)
     points = figures.chart_points(kept, last, DAILY_DAYS)
     t = sorted(points["t"].unique())
@@ -274,13 +292,14 @@ def render(engine: Engine, now: datetime) -> Dashboard:
             for title, (keys, _) in PANELS.items()
         ],
         "specs": _specs(first, last),
+        "all_id": ALL_COMPANIES_ID,
         "companies": companies,
         "tables": tables,
     }
     left_out = len(names) - 1 - len(chosen)
     html = template.render(
         vegalite_version=vl_version_for_vl_convert(),
-        vega_script=Markup(vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert())),  # noqa: S704
+        vega_script=Markup(vega_script),  # noqa: S704
         app_script=Markup(resources.files(__package__).joinpath("dashboard.js").read_text(encoding="utf-8")),  # noqa: S704
         first=first,
         last=last,

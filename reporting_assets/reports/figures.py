@@ -29,10 +29,16 @@ NEEDS_30_DAYS = "needs 30 loaded days in a row"
 NO_MEMBERS = "no members recorded yet: they are recorded from the first daily refresh on"
 
 
-def _read(engine: Engine, table, columns: list[str], start: date, end: date) -> pd.DataFrame:
+def _read(engine: Engine, table, columns: list[str], start: date, end: date, chunk: int = 50_000) -> pd.DataFrame:
+    """`columns` of `table` over `start..end`, read `chunk` rows at a time: the driver's Python objects for years
+    of an instance's rows would cost several times the frame they make."""
     query = select(*(table.c[c] for c in columns)).where(table.c.date.between(start, end))
     with engine.connect() as conn:
-        frame = pd.read_sql(query, conn)
+        parts = [
+            part.assign(date=pd.to_datetime(part["date"]))
+            for part in pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk)
+        ]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
 
@@ -50,7 +56,8 @@ def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     counts = _read(engine, adoption_satisfaction, ["date", "company_id", "company_name", *COUNTS], lookback, end)
     users = _read(engine, user_activity, ["date", "company_id", "company_name", *USERS], lookback, end)
     members = _read(engine, company_members, ["date", "company_id", MEMBERS], lookback, end)
-    names = pd.concat([counts, users]).sort_values("date").groupby("company_id")["company_name"].last()
+    labels = ["date", "company_id", "company_name"]
+    names = pd.concat([counts[labels], users[labels]]).sort_values("date").groupby("company_id")["company_name"].last()
     days = pd.date_range(lookback, end, freq="D")
     index = pd.MultiIndex.from_product([names.index, days], names=["company_id", "date"])
     marks = ledger.read(engine, KPIS, lookback, end)
