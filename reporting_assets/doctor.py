@@ -124,11 +124,47 @@ def _warehouse(url: str) -> Iterator[Check]:
     else:
         state = f"schema at {revision}, latest {head}: upgraded on first use"
     yield Check("warehouse", True, f"{shown} reachable and writable, {state}")
+    last = _last_loaded(url) if revision is not None else None
+    if last is None:  # a setup state, not an incident: nobody is paged for it either
+        yield Check("loads", True, "nothing loaded yet: run a backfill or wait for daily_refresh")
+    else:
+        yield Check("loads", True, f"last day loaded: {last}")
+
+
+def _last_loaded(url: str) -> date | None:
+    from sqlalchemy import create_engine, func, select
+
+    from reporting_assets.warehouse.tables import load_log
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.max(load_log.c.date))).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _refusing(url: str, now: datetime) -> dict[str, dict]:
+    """Alert channels that have refused every notification for a day or more (`alert_channels`)."""
+    from sqlalchemy import create_engine
+
+    from reporting_assets.alerts import state
+    from reporting_assets.alerts.delivery import REPORT_AFTER
+
+    engine = create_engine(url)
+    try:
+        failing = state.failing_channels(engine)
+    except Exception:  # a warehouse not migrated yet has no such table: nothing refused
+        return {}
+    finally:
+        engine.dispose()
+    return {key: streak for key, streak in failing.items() if now - streak["failing_since"] >= REPORT_AFTER}
 
 
 def _channels(settings: Any, send: bool) -> Iterator[Check]:
     from reporting_assets.alerts.notify import Notifier, NotifierConfigError
 
+    refusing = _refusing(settings.database_url, datetime.now(UTC))
     for variable, secret in (
         ("REPORTING_ALERT_URLS", settings.reporting_alert_urls),
         ("REPORTING_DIGEST_URLS", settings.reporting_digest_urls),
@@ -142,7 +178,12 @@ def _channels(settings: Any, send: bool) -> Iterator[Check]:
             continue
         for channel in channels:
             [masked] = channel.targets()
-            if not send:
+            if streak := refusing.get(channel.key):
+                yield Check(
+                    variable, False, f"{masked} has refused every alert since {streak['failing_since']:%Y-%m-%d %H:%M} "
+                    f"UTC ({streak['failures']} tries): check the URL and the service",
+                )  # fmt: skip
+            elif not send:
                 yield Check(variable, True, f"{masked} is a valid apprise URL (--test-notification sends to it)")
             elif channel.send("[TEST] paradigm-reporting doctor", "A test message: this channel works.", "info"):
                 yield Check(variable, True, f"test message accepted by {masked}")

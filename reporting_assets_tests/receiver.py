@@ -13,7 +13,9 @@ SECRET = "hook-secret-93ad"  # in the URL's credentials: leak scans look for it
 class Receiver:
     """An HTTP endpoint collecting the JSON bodies posted to it; `start()` may come after a failed tick."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse: int = 0) -> None:
+        """`refuse`: how many posts are answered 500 (and not kept) before it accepts."""
+        self.refuse = refuse
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -21,11 +23,18 @@ class Receiver:
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        messages = self.messages
+        messages, receiver = self.messages, self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.refuse > 0:
+                    receiver.refuse -= 1
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                messages.append(body)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

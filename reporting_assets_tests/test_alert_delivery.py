@@ -13,7 +13,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import alert_events
+from reporting_assets.warehouse.tables import alert_channels, alert_deliveries, alert_events
 from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.receiver import Receiver
@@ -56,6 +56,7 @@ def test_one_tick_with_three_companies_sends_one_grouped_message_retried_whole_u
     ticker = _ticker(tmp_path, receiver, simulator, clock)
     assert "failed 3" in ticker.tick()  # the channel is down: nothing marked delivered
     receiver.start()
+    clock["now"] += timedelta(minutes=2)  # past the first backoff
     assert "sent 3" in ticker.tick()
     ticker.tick()
     [message] = receiver.messages  # once, whole
@@ -167,3 +168,66 @@ def test_five_hundred_alerts_of_one_tick_make_one_readable_message_per_channel(
         assert "http://127.0.0.1:3999/assets/alert_events" in last
         assert len(message["message"]) < 12_000
     assert set(warehouse.read(alert_events)["notifications_sent"]) == {1}
+
+
+TWO_RULES = """\
+settings:
+  notify_horizon_days: 30
+  repeat_after_hours: {critical: 24}
+rules:
+  - name: busy
+    asset: adoption_satisfaction
+    metric: sessions_count
+    condition: above
+    threshold: 0
+    severity: critical
+    companies: all
+  - name: busy_alone
+    asset: adoption_satisfaction
+    metric: sessions_count
+    condition: above
+    threshold: 0
+    severity: critical
+    companies: [101]
+    group_notifications: false
+"""
+
+
+def test_each_alert_reaches_each_channel_once_when_one_channel_refuses_at_first(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    """Two channels, one refusing its first two messages: each firing line and each reminder line reaches each
+    channel exactly once, grouped or not; the healthy channel never gets a message twice."""
+    flaky = Receiver(refuse=2)
+    receiver.start(), flaky.start()
+    path = tmp_path / "alerts.yaml"
+    path.write_text(TWO_RULES)
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    notifier = Notifier(urls=f"{receiver.url},{flaky.url.replace('/alerts', '/flaky')}")
+    resources = {"paradigm": simulator.resource(), "warehouse": warehouse, "notifier": notifier}
+    start = datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)
+    clock = {"now": start}
+    ticker = Ticker(
+        build_alert_sensor(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
+    )
+    try:
+        assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
+        reasons = [ticker.tick()]  # flaky refuses the group: retried in 1 minute
+        for minutes in (2, 3, 5, 6):  # refused again (retried 2 minutes later), deferred, accepted, nothing left
+            clock["now"] = start + timedelta(minutes=minutes)
+            reasons.append(ticker.tick())
+        clock["now"] = start + timedelta(hours=24, minutes=7)  # reminders, to both channels at once
+        reasons += [ticker.tick(), ticker.tick()]
+    finally:
+        flaky.stop()
+    assert flaky.refuse == 0 and "failed 4" in reasons[0] and "sent 4" in reasons[3]
+    expected = sorted(["[FIRING] busy (critical)"] * 3 + ["[FIRING] busy_alone (critical)"])
+    reminders = sorted(["[REMINDER] busy (critical)"] * 3 + ["[REMINDER] busy_alone (critical)"])
+    for channel in (receiver, flaky):
+        titles = [a["title"] for a in channel.alerts()]
+        assert sorted(t for t in titles if "FIRING" in t) == expected, titles
+        assert sorted(t for t in titles if "REMINDER" in t) == reminders, titles
+    assert len(receiver.messages) == len(flaky.messages) == 4  # a group and a lone alert, twice
+    deliveries = warehouse.read(alert_deliveries)
+    assert len(deliveries) == 2 * 8 and not deliveries.duplicated(["fingerprint", "transition", "channel"]).any()
+    assert warehouse.count(alert_channels) == 0  # flaky works again: its failing streak is over

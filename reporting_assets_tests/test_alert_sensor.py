@@ -56,8 +56,12 @@ class Ticker:
 
     def __init__(self, sensor: SensorDefinition, instance: DagsterInstance, resources: dict) -> None:
         self.sensor, self.instance, self.resources, self.cursor = sensor, instance, resources, None
+        self.clock = {"now": NOW}  # the sensor's clock, when built with `now=ticker.now`
         self.reasons: list[str] = []
         self.events: list = []  # what each tick reported of `alert_events` (the daemon stores them)
+
+    def now(self) -> datetime:
+        return self.clock["now"]
 
     def tick(self) -> str:
         context = build_sensor_context(instance=self.instance, cursor=self.cursor, resources=self.resources)
@@ -75,8 +79,9 @@ def _setup(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, horizon: i
     notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": notifier}
     instance = DagsterInstance.ephemeral()
-    sensor = build_alert_sensor(load_rules(rules_file), now=lambda: NOW)
-    return Ticker(sensor, instance, resources), instance, resources, warehouse
+    ticker = Ticker(build_alert_sensor(load_rules(rules_file)), instance, resources)
+    ticker.sensor = build_alert_sensor(load_rules(rules_file), now=ticker.now)
+    return ticker, instance, resources, warehouse
 
 
 def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path: Path, receiver: Receiver) -> None:
@@ -142,12 +147,41 @@ def test_a_receiver_down_on_the_first_tick_gets_the_alert_on_a_later_tick(tmp_pa
         assert (row["status"], row["notifications_sent"]) == ("firing", 0)
 
         receiver.start()
+        assert "sent 0" in ticker.tick()  # the channel refused a minute ago: not tried again yet (backoff)
+        ticker.clock["now"] += timedelta(minutes=2)
         assert "sent 1" in ticker.tick()
         ticker.tick()
     finally:
         server.shutdown()
         server.server_close()
     assert receiver.titles() == ["[FIRING] low_satisfaction (critical)"]
+
+
+def test_an_alert_that_fired_and_resolved_between_ticks_is_notified_even_after_the_data_is_rewritten(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    """The sequence of the last notes: an alert fires and resolves between two ticks, its notification is
+    refused, then late data rewrites the days it held on. It was seen firing: it is told once, not dropped."""
+    sim, server = _incident_simulator((TODAY - timedelta(days=6), TODAY - timedelta(days=5)))
+    try:
+        ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
+        days = (str(TODAY - timedelta(days=10)), str(TODAY - timedelta(days=1)))
+        assert run(ASSETS, resources, *days, instance).success
+        assert "failed 1" in ticker.tick()  # fired and resolved; the channel is down
+        [episode] = warehouse.read(alert_events).to_dict("records")
+        assert (episode["status"], episode["notifications_sent"]) == ("resolved", 0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The same days again, without the incident: the evaluation no longer shows the alert
+    assert run(ASSETS, {**resources, "paradigm": simulator.resource()}, *days, instance).success
+    receiver.start()
+    ticker.clock["now"] += timedelta(minutes=2)
+    ticker.tick()
+    ticker.tick()
+    assert receiver.titles() == ["[RESOLVED] low_satisfaction (critical)"]
+    [episode] = warehouse.read(alert_events).to_dict("records")
+    assert (episode["status"], episode["notifications_sent"]) == ("resolved", 2)
 
 
 def test_a_year_backfill_records_alerts_but_sends_nothing(
@@ -184,13 +218,14 @@ def test_failed_runs_are_notified_unless_they_will_be_retried(
             dagster_instance=instance,
             dagster_run=dagster_run,
             dagster_event=failure,
-            resources={"notifier": notifier},
+            resources={"notifier": notifier, "warehouse": warehouse},
         )
         run_failure_alerts(context.for_run_failure())
 
     evaluate(result.dagster_run.with_tags({**result.dagster_run.tags, "dagster/will_retry": "true"}))
     assert receiver.messages == []
     evaluate(result.dagster_run)
+    evaluate(result.dagster_run)  # evaluated again (a restarted daemon): told once
     [message] = receiver.messages
     assert message["title"] == "[RUN FAILED] __ephemeral_asset_job__"
     assert f"/runs/{result.run_id}" in message["message"]
@@ -257,3 +292,27 @@ def test_late_raw_data_is_notified_once_per_asset_and_resolved_once_when_it_arri
     assert sorted(zip(late_rows["asset"], late_rows["status"], late_rows["notifications_sent"], strict=True)) == sorted(
         [(raw[0].key.path[-1], "resolved", 2), (raw[1].key.path[-1], "firing", 1)]
     )
+
+
+def test_nothing_loaded_yet_pages_nobody_and_a_stall_after_the_first_load_does(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    """A fresh instance is being set up, not late; once an asset has been loaded, its missing days page."""
+    receiver.start()
+    ticker, instance, resources, warehouse = _setup(tmp_path, receiver, simulator)
+    assets = ("chat_sessions", "chat_feedbacks")
+    late = Freshness(assets=assets, hour_utc=9, first_day=date(2026, 1, 1))
+    ticker.sensor = build_alert_sensor(load_rules(tmp_path / "alerts.yaml"), late_data=late, now=ticker.now)
+    ticker.tick()
+    ticker.clock["now"] += timedelta(hours=30)
+    ticker.tick()
+    assert receiver.messages == [] and warehouse.count(alert_events) == 0
+
+    raw = [a for a in raw_assets if a.key.path[-1] in assets]
+    last = TODAY - timedelta(days=20)
+    assert run(raw, resources, str(last - timedelta(days=9)), str(last), instance).success
+    ticker.tick()
+    alerts = receiver.alerts()
+    assert sorted(a["message"].split(":")[0] for a in alerts) == sorted(assets)
+    assert all(a["title"] == "[FIRING] raw_data_late (critical)" for a in alerts)
+    assert all(f"none since {last}" in a["message"] for a in alerts)

@@ -69,12 +69,18 @@ def test_notification_bookkeeping_survives_new_days_and_moved_starts(warehouse: 
     assert state.outbox(warehouse.engine, DAY0 + timedelta(days=5), 3).empty
 
 
-def test_an_alert_the_data_no_longer_shows_is_resolved_only_if_people_were_told(warehouse: Warehouse) -> None:
-    _sync(warehouse, [0.5, 0.5])
-    assert _sync(warehouse, [0.9, 0.9]).resolved == []  # never notified: simply gone
-    assert _rows(warehouse) == []
+def test_an_alert_the_data_no_longer_shows_is_resolved_and_owed_whether_people_were_told_or_not(
+    warehouse: Warehouse,
+) -> None:
+    _sync(warehouse, [0.5, 0.5])  # fired; its notification not delivered yet (refused, or not ticked)
+    assert _sync(warehouse, [0.9, 0.9]).resolved == [("low/7", DAY0 + timedelta(days=1))]  # seen firing: kept
+    assert _rows(warehouse) == [(DAY0, DAY0 + timedelta(days=1), "resolved", 0)]
+    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=1), 3).to_dict("records")  # one message: both
+    assert owed["message"].endswith("(no longer holds after the data was updated)")
+    with warehouse.engine.begin() as conn:
+        conn.execute(alert_events.delete())
 
-    _sync(warehouse, [0.5, 0.5])
+    _sync(warehouse, [0.5, 0.5])  # fired and told
     [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=1), 3).to_dict("records")
     state.mark_sent(warehouse.engine, owed, 1, datetime.now(UTC))
     assert _sync(warehouse, [0.9, 0.9]).resolved == [("low/7", DAY0 + timedelta(days=1))]

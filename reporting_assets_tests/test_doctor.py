@@ -4,13 +4,18 @@ fault gives its ✗ line with an actionable message and a non-zero exit; the tok
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from reporting_assets import doctor
+from reporting_assets.alerts import state
+from reporting_assets.alerts.notify import Notifier
 from reporting_assets.settings import Settings
 from reporting_assets.simulator.app import Fault
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import alert_channels
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.receiver import SECRET, Receiver
 
@@ -43,7 +48,8 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
     samples = tmp_path / "samples"
     code, out = _doctor(capsys, "--test-notification", "--save-samples", str(samples))
     assert code == 0, out
-    assert out.count("✓ ") == 11 and "✗" not in out  # settings, rules, API, 6 endpoints, warehouse, channel
+    assert out.count("✓ ") == 12 and "✗" not in out  # settings, rules, API, 6 endpoints, warehouse, loads, channel
+    assert "✓ loads: nothing loaded yet: run a backfill or wait for daily_refresh" in out  # setup, not an incident
     assert "0 failed: ready for a first run" in out
     assert [m["title"] for m in receiver.messages] == ["[TEST] paradigm-reporting doctor"]
     saved = {p.name: p.read_text() for p in samples.iterdir()}
@@ -107,3 +113,19 @@ def test_the_doctor_job_runs_the_same_checks_from_the_ui(monkeypatch, tmp_path) 
     monkeypatch.setenv("REPORTING_ALERT_URLS", "nosuchscheme://x/y")
     failed = job.execute_in_process(raise_on_error=False)
     assert not failed.success
+
+
+def test_an_alert_channel_refusing_for_a_day_is_a_failure(monkeypatch, tmp_path, capsys, receiver: Receiver) -> None:
+    """The kpi_alerts sensor records refusals in `alert_channels`; a streak of 24 hours or more is a ✗."""
+    _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo", REPORTING_ALERT_URLS=receiver.url)
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    [channel] = Notifier(urls=receiver.url).channels()
+    now = datetime.now(UTC)
+    state.refused(warehouse.engine, channel.key, now - timedelta(hours=23))
+    code, out = _doctor(capsys)
+    assert code == 0, out  # refusing for 23 hours: retried with backoff, not reported yet
+    with warehouse.engine.begin() as conn:
+        conn.execute(alert_channels.update().values(failing_since=now - timedelta(hours=25)))
+    code, out = _doctor(capsys)
+    assert code == 1 and "✗ REPORTING_ALERT_URLS: json://user:****@" in out and "has refused every alert" in out
+    assert SECRET not in out

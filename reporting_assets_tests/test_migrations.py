@@ -89,10 +89,32 @@ def test_a_0002_warehouse_with_kpi_rows_gets_members_and_adoption_without_losing
         conn.execute(old.insert(), rows)
     engine.dispose()
 
-    assert migrate.upgrade(warehouse.engine) == migrate.head() == "0003"
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
     kept = warehouse.read(user_activity)
     assert kept[["date", "active_users", "active_users_30d"]].values.tolist() == [
         [r["date"], r["active_users"], r["active_users_30d"]] for r in rows
     ]
     assert kept["adoption_rate"].isna().all()  # unknown until recomputed with a members snapshot
     assert warehouse.count(company_members) == 0 and warehouse.count(digest_log) == 0
+
+
+def test_a_0003_warehouse_with_alerts_gets_per_channel_deliveries_without_resending(warehouse: Warehouse):
+    """Episodes notified before 0004 keep their bookkeeping: nothing is owed again, and deliveries start empty."""
+    from reporting_assets.warehouse.tables import alert_channels, alert_deliveries, alert_events
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0003") == "0003"
+    episode = {
+        "fingerprint": "low/1", "started_at": date(2025, 1, 2), "rule_name": "low", "severity": "warning",
+        "asset": "adoption_satisfaction", "company_id": 1, "company_name": "Co1", "date": date(2025, 1, 4),
+        "metric": "satisfaction_rate", "value": 0.2, "threshold": 0.5, "status": "firing",
+        "last_notified_at": NOW, "notifications_sent": 1, "message": "Co1 (1): satisfaction_rate = 0.2",
+    }  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.table("alert_events", *(sa.column(k) for k in episode)).insert(), [episode])
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head() == "0004"
+    [kept] = warehouse.read(alert_events).to_dict("records")
+    assert (kept["fingerprint"], kept["status"], kept["notifications_sent"]) == ("low/1", "firing", 1)
+    assert warehouse.count(alert_deliveries) == 0 and warehouse.count(alert_channels) == 0

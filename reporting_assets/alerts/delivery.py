@@ -4,7 +4,7 @@ message per tick, each row advanced only once its message was accepted (see `sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dagster import SensorEvaluationContext
 
@@ -29,6 +29,18 @@ class Note:
     @property
     def sent(self) -> int:  # `notifications_sent` once delivered
         return 2 if self.verb == "RESOLVED" else 1
+
+    @property
+    def key(self) -> state.DeliveryKey:
+        """What `alert_deliveries` records per channel: the episode, the transition, and for a reminder the
+        notification it follows (each reminder is a transition of its own)."""
+        last = self.episode.get("last_notified_at")
+        occurrence = "" if self.verb != "REMINDER" or pd.isna(last) else pd.Timestamp(last).isoformat()
+        return (self.episode["fingerprint"], _day(self.episode["started_at"]), self.verb.lower(), occurrence)
+
+
+def _day(value: object) -> date:
+    return value if isinstance(value, date) and not isinstance(value, datetime) else pd.Timestamp(value).date()
 
 
 SEVERITIES = ("critical", "warning", "info")
@@ -81,33 +93,77 @@ def _link(note: Note, notifier: Notifier) -> str:
     return notifier.asset_link(note.episode["asset"], note.episode["date"])
 
 
+def _batches(notes: list[Note], rules: RuleSet) -> list[list[Note]]:
+    """Messages of one channel: the notes of grouped rules together when there are several, the others alone."""
+    group = [n for n in notes if rules.grouped(n.episode["rule_name"])]
+    return [[n] for n in notes if n not in group] + ([group] if len(group) > 1 else [[n] for n in group])
+
+
+def _message(batch: list[Note], channel: Notifier) -> tuple[str, str, str]:
+    if len(batch) > 1:
+        return grouped_message(batch, channel)
+    [note] = batch
+    kind = "resolved" if note.verb == "RESOLVED" else note.episode["severity"]
+    return note.title, f"{note.episode['message']}\n{_link(note, channel)}", kind
+
+
 def deliver(
     context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, rules: RuleSet, now: datetime
 ) -> dict[str, int]:
-    """Send what `alert_events` owes: alone, or grouped in one message when the rules allow and there are several.
-    A failed send leaves its rows as they were (a group as a whole), so the next tick tries again; a delivered
-    alert is marked at once and never sent again for that transition."""
+    """Send what `alert_events` owes to each channel on its own, alone or grouped as the rules say.
+
+    Each channel's deliveries are recorded in `alert_deliveries`: a channel gets only what it has not accepted
+    yet, so one refusing never makes another get a message twice. A refusing channel is retried on later
+    ticks with backoff (`alert_channels`), and reported once when it has refused for `REPORT_AFTER`. An alert
+    is marked notified in `alert_events` once every channel has it. Counts: alerts completed this tick (sent),
+    silenced, and still owed to a channel (failed: retried later)."""
     notes, silenced = owed(warehouse, rules, now)
     counts = {"sent": 0, "silenced": len(silenced), "failed": 0}
     for note in silenced:
         context.log.info(f"silenced: {note.episode['fingerprint']} on {note.episode['date']}")
-    group = [n for n in notes if rules.grouped(n.episode["rule_name"])]
-    batches = [[n] for n in notes if n not in group] + ([group] if len(group) > 1 else [[n] for n in group])
-    for batch in batches:
-        if len(batch) == 1:
-            [note] = batch
-            kind = "resolved" if note.verb == "RESOLVED" else note.episode["severity"]
-            title, body = note.title, f"{note.episode['message']}\n{_link(note, notifier)}"
-        else:
-            title, body, kind = grouped_message(batch, notifier)
-        if notifier.send(title, body, kind):
+    channels = notifier.channels()
+    engine = warehouse.engine
+    done = state.delivered(engine, [n.key for n in notes])
+    failing = state.failing_channels(engine)
+    for channel in channels:
+        todo = [n for n in notes if (n.key, channel.key) not in done]
+        streak = failing.get(channel.key)
+        if not todo or (streak and now < streak["retry_at"]):
+            continue
+        for batch in _batches(todo, rules):
+            title, body, kind = _message(batch, channel)
+            if not channel.send(title, body, kind):
+                _refused(context, warehouse, channel, now, len(todo))
+                break
+            state.record(engine, [n.key for n in batch], channel.key, now)
+            done |= {(n.key, channel.key) for n in batch}
             for note in batch:
-                state.mark_sent(warehouse.engine, note.episode, note.sent, now)
-                context.log.info(f"notified {note.title}: {note.episode['message']}")
-            counts["sent"] += len(batch)
+                context.log.info(f"notified {note.title} to {channel.targets()[0]}: {note.episode['message']}")
         else:
-            counts["failed"] += len(batch)
-            context.log.warning(
-                f"delivery failed, retried next tick: {title} ({len(batch)} alerts) to {', '.join(notifier.targets())}"
-            )
+            if streak:
+                state.accepted(engine, channel.key)
+    for note in notes:
+        if all((note.key, channel.key) in done for channel in channels):
+            state.mark_sent(engine, note.episode, note.sent, now)
+            counts["sent"] += 1
+        else:
+            counts["failed"] += 1
     return counts
+
+
+REPORT_AFTER = timedelta(hours=24)
+
+
+def _refused(context: SensorEvaluationContext, warehouse: Warehouse, channel: Notifier, now: datetime, owed: int):
+    streak = state.refused(warehouse.engine, channel.key, now)
+    [target] = channel.targets()
+    context.log.warning(
+        f"{target} refused {owed} alert(s) ({streak['failures']} refusals in a row): retried from "
+        f"{streak['retry_at']:%Y-%m-%d %H:%M} UTC; the other channels are not sent them again"
+    )
+    if now - streak["failing_since"] >= REPORT_AFTER and streak["reported_at"] is None:
+        context.log.error(
+            f"{target} has refused every alert since {streak['failing_since']:%Y-%m-%d %H:%M} UTC: check it "
+            "(python -m reporting_assets.doctor --test-notification)"
+        )
+        state.reported(warehouse.engine, channel.key, now)

@@ -45,13 +45,14 @@ def late_episodes(
     rows = []
     for asset in freshness.assets:
         last = latest.get(asset)
-        late = due is not None and (last is None or last < due)
+        # Never loaded: the instance is being set up (the doctor says so), nobody is paged for it
+        late = due is not None and last is not None and last < due
         if late:
-            first_missing = freshness.first_day if last is None else max(last + timedelta(days=1), freshness.first_day)
+            first_missing = max(last + timedelta(days=1), freshness.first_day)
             since = min(open_since.get(asset, first_missing), first_missing)
             status, day, value = "firing", due, float((due - first_missing).days + 1)
             message = (
-                f"{asset}: {value:.0f} day(s) not loaded, none since {last or 'the first partition'} "
+                f"{asset}: {value:.0f} day(s) not loaded, none since {last} "
                 f"(due by {freshness.hour_utc:02d}:00 UTC each day; is the daily_refresh schedule running?)"
             )
         elif asset in open_since:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,13 @@ from dagster import ConfigurableResource
 
 if TYPE_CHECKING:
     import apprise
+
+
+def channel_key(url: str) -> str:
+    """How the warehouse names a channel (`alert_deliveries`, `alert_channels`, `digest_log`): a SHA-256 of its
+    URL, never the URL (it holds secrets)."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
 
 NOTIFY_TYPES = {"info": "INFO", "warning": "WARNING", "critical": "FAILURE", "resolved": "SUCCESS"}  # apprise names
 
@@ -53,6 +61,11 @@ class Notifier(ConfigurableResource):
         """One notifier per URL, to deliver and record each channel on its own."""
         self._apprise()  # every URL valid, or one clear error
         return [Notifier(urls=url, ui_url=self.ui_url, variable=self.variable) for url in self._urls()]
+
+    @property
+    def key(self) -> str:
+        """The `channel_key` of a one-URL notifier (see `channels`)."""
+        return channel_key(self.urls.strip())
 
     def send(self, title: str, body: str, kind: str) -> bool:
         """True once every channel accepted the message (or when none is configured: the log is the channel)."""

@@ -143,7 +143,9 @@ def build_alert_sensor(
     default_status=DefaultSensorStatus.RUNNING,
     description="Sends failed runs (that will not be retried) to the alert channels.",
 )
-def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier) -> None:
+def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier, warehouse: Warehouse) -> None:
+    """Each channel is told once (`alert_deliveries`): a channel that refused makes the tick fail, and Dagster
+    evaluates this run again on the next one, which sends to that channel only."""
     run = context.dagster_run
     if run.tags.get(WILL_RETRY_TAG) == "true":
         context.log.info(f"run {run.run_id} failed and will be retried: not notified")
@@ -151,6 +153,18 @@ def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier) -> 
     title = f"[RUN FAILED] {run.job_name}"
     causes = [f"{e.step_key}: {e.step_failure_data.error.message.strip()}" for e in context.get_step_failure_events()]
     body = "\n".join([context.failure_event.message, *causes, notifier.run_link(run.run_id)])
-    if not notifier.send(title, body, "critical"):
-        raise RuntimeError(f"could not deliver the failure of run {run.run_id} to {', '.join(notifier.targets())}")
-    context.log.info(f"notified {title} ({run.run_id})")
+    record = context.instance.get_run_record_by_id(run.run_id)
+    day = record.create_timestamp.date() if record else date(1970, 1, 1)
+    key = (f"run_failure/{run.run_id}", day, "firing", "")
+    done = state.delivered(warehouse.engine, [key])
+    refused = []
+    for channel in notifier.channels():
+        if (key, channel.key) in done:
+            continue
+        if not channel.send(title, body, "critical"):
+            refused += channel.targets()
+            continue
+        state.record(warehouse.engine, [key], channel.key, utc_now())
+        context.log.info(f"notified {title} ({run.run_id}) to {channel.targets()[0]}")
+    if refused:
+        raise RuntimeError(f"could not deliver the failure of run {run.run_id} to {', '.join(refused)}")

@@ -8,13 +8,15 @@ success, so a failed delivery is simply attempted again on the next tick.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
 from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import insert_frame
+from reporting_assets.warehouse.tables import alert_channels as channels
+from reporting_assets.warehouse.tables import alert_deliveries as deliveries
 from reporting_assets.warehouse.tables import alert_events as events
 
 KEY = ["fingerprint", "started_at"]
@@ -42,7 +44,8 @@ def sync(engine: Engine, rule_name: str, fresh: pd.DataFrame, since: date) -> Ch
     A change on day D only alters evaluations of days >= D, so older episodes stay as they are. A fresh
     episode overlapping a stored one of the same fingerprint is the same alert (its start may have moved when
     late data arrived): it keeps what was already notified. A stored episode the data no longer shows is
-    dropped, unless people were told it fired: then it is resolved, so they hear about that too.
+    dropped if it was only pending; one that fired (told or not yet: its message may have been refused) is
+    kept, resolved, so every transition an evaluation saw is notified.
     """
     fresh = fresh[fresh["date"] >= since]
     scope = and_(events.c.rule_name == rule_name, or_(events.c.date >= since, events.c.status.in_(OPEN)))
@@ -63,7 +66,8 @@ def sync(engine: Engine, rule_name: str, fresh: pd.DataFrame, since: date) -> Ch
             how="left",
             indicator=True,
         )
-        orphans = stored[(matched["_merge"] == "left_only").to_numpy() & (stored["notifications_sent"] > 0).to_numpy()]
+        seen_firing = stored["status"].isin(["firing", "resolved"]).to_numpy()  # pending ones never fired
+        orphans = stored[(matched["_merge"] == "left_only").to_numpy() & seen_firing]
         orphans = orphans.copy()
         gone = orphans["status"].isin(OPEN)
         orphans.loc[gone, "status"] = "resolved"
@@ -126,6 +130,71 @@ def mark_sent(engine: Engine, episode: dict, sent: int, at: datetime) -> None:
             )
             .values(notifications_sent=sent, last_notified_at=at)
         )
+
+
+DeliveryKey = tuple[str, date, str, str]  # fingerprint, started_at, transition, occurrence
+RETRY_CAP = timedelta(hours=1)
+
+
+def delivered(engine: Engine, keys: list[DeliveryKey]) -> set[tuple[DeliveryKey, str]]:
+    """Which of `keys` each channel has accepted: (key, channel) pairs."""
+    if not keys:
+        return set()
+    d = deliveries.c
+    query = select(d.fingerprint, d.started_at, d.transition, d.occurrence, d.channel).where(
+        d.fingerprint.in_(sorted({k[0] for k in keys}))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return {((f, s if isinstance(s, date) else date.fromisoformat(str(s)), t, o), c) for f, s, t, o, c in rows}
+
+
+def record(engine: Engine, keys: list[DeliveryKey], channel: str, at: datetime) -> None:
+    """`channel` accepted the notifications of `keys`."""
+    rows = [
+        {"fingerprint": f, "started_at": s, "transition": t, "occurrence": o, "channel": channel, "delivered_at": at}
+        for f, s, t, o in keys
+    ]
+    with engine.begin() as conn:
+        conn.execute(deliveries.insert(), rows)
+
+
+def failing_channels(engine: Engine) -> dict[str, dict]:
+    """Channels refusing notifications: channel -> failing_since, failures, retry_at, reported_at (UTC)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(channels)).mappings().all()
+    return {row["channel"]: {k: _utc(v) for k, v in row.items() if k != "channel"} for row in rows}
+
+
+def _utc(value: object) -> object:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+def refused(engine: Engine, channel: str, now: datetime) -> dict:
+    """One more refusal of `channel`: its next try waits 1, 2, 4... minutes (one hour at most)."""
+    streak = failing_channels(engine).get(channel)
+    failures = 1 + (streak["failures"] if streak else 0)
+    row = {
+        "failing_since": streak["failing_since"] if streak else now,
+        "failures": failures,
+        "retry_at": now + min(timedelta(minutes=2 ** (failures - 1)), RETRY_CAP),
+        "reported_at": streak["reported_at"] if streak else None,
+    }
+    with engine.begin() as conn:
+        conn.execute(channels.delete().where(channels.c.channel == channel))
+        conn.execute(channels.insert(), {"channel": channel, **row})
+    return row
+
+
+def reported(engine: Engine, channel: str, at: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(channels).where(channels.c.channel == channel).values(reported_at=at))
+
+
+def accepted(engine: Engine, channel: str) -> None:
+    """`channel` works again: its failing streak ends."""
+    with engine.begin() as conn:
+        conn.execute(channels.delete().where(channels.c.channel == channel))
 
 
 def summary(engine: Engine, limit: int = 50) -> tuple[dict[str, int], pd.DataFrame]:

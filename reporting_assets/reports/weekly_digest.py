@@ -5,8 +5,6 @@ tick sends only to the channels that have not received that week. A channel that
 the run (the run-failure sensor says so); re-running it from the UI retries that channel only.
 """
 
-import hashlib
-
 from dagster import (
     Config,
     DefaultScheduleStatus,
@@ -39,11 +37,6 @@ class DigestConfig(Config):
     )
 
 
-def channel_key(url: str) -> str:
-    """How `digest_log` names a channel: a hash of its URL, never the URL (it holds secrets)."""
-    return hashlib.sha256(url.encode()).hexdigest()
-
-
 def build_weekly_digest(
     hour_utc: int, reports_url: str | None, now: Clock = utc_now
 ) -> tuple[JobDefinition, ScheduleDefinition]:
@@ -61,7 +54,7 @@ def build_weekly_digest(
             done = set(conn.execute(select(digest_log.c.channel).where(digest_log.c.week == week)).scalars())
         failed = []
         for channel in digest_notifier.channels():
-            key = channel_key(channel.urls)
+            key = channel.key
             if key in done:
                 context.log.info(f"{week} already sent to {channel.targets()[0]}: not sent again")
                 continue

@@ -10,7 +10,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -37,15 +40,54 @@ def release_memory() -> None:
         trim(0)
 
 
+PREFIX = "paradigm-spool-"
+STALE_AFTER_S = 600  # a directory of a dead process this old is left over (its pid may be reused later)
+OLD_FORMAT_STALE_AFTER_S = 86_400  # directories named without a pid (before this version)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep(root: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove the spool directories that a killed process left in `root` (the temporary directory): only ours
+    (`PREFIX`), only when the process named in it is gone, and only when older than `STALE_AFTER_S`."""
+    root = Path(root or tempfile.gettempdir())
+    now = time.time() if now is None else now
+    removed = []
+    for path in root.glob(f"{PREFIX}*"):
+        parts = path.name.removeprefix(PREFIX).split("-", 1)
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if parts[0].isdigit() and len(parts) == 2:
+            stale = not _alive(int(parts[0])) and age > STALE_AFTER_S
+        else:
+            stale = age > OLD_FORMAT_STALE_AFTER_S
+        if stale and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 class Spool:
-    """An append-only sequence of frames in a private temporary directory, removed on exit.
+    """An append-only sequence of frames in a private temporary directory, removed on exit (and, if the process
+    is killed, by the next spool's `sweep`).
 
     While it is open, the objects that existed before are frozen out of garbage collection (`gc.freeze`): the
     collections after each window then skip the process's hundreds of thousands of long-lived objects.
     """
 
     def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="paradigm-spool-")
+        sweep()
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-")
         self._paths: list[Path] = []
         self.rows = 0
 

@@ -218,6 +218,35 @@ digest_log = Table(
     comment="Weekly digests delivered: one row per ISO week and channel, so a week is never sent twice to one",
 )
 
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column(
+        "fingerprint", String, primary_key=True, comment="The alert episode's fingerprint (or run_failure/<run id>)"
+    ),
+    Column("started_at", Date, primary_key=True, comment="The alert episode's first day"),
+    Column("transition", String, primary_key=True, comment="firing, resolved or reminder"),
+    Column(
+        "occurrence", String, primary_key=True, comment="Which reminder: the notification it follows (UTC); '' else"
+    ),
+    Column(
+        "channel", String, primary_key=True, comment="SHA-256 of the channel's URL (never the URL: it holds secrets)"
+    ),
+    Column("delivered_at", DateTime(timezone=True), nullable=False, comment="When the channel accepted it (UTC)"),
+    comment="Alert notifications delivered, one row per transition and channel: each reaches each channel once",
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("channel", String, primary_key=True, comment="SHA-256 of the channel's URL (never the URL)"),
+    Column("failing_since", DateTime(timezone=True), nullable=False, comment="First refusal of this failing streak"),
+    Column("failures", Integer, nullable=False, comment="Refusals in a row"),
+    Column("retry_at", DateTime(timezone=True), nullable=False, comment="No new attempt before this time (backoff)"),
+    Column("reported_at", DateTime(timezone=True), comment="When the streak was reported (after 24 h of refusals)"),
+    comment="Alert channels that refuse notifications: retried with backoff; a channel that accepts is removed",
+)
+
 RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities, company_members)
 }
