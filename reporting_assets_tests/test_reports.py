@@ -178,3 +178,34 @@ def test_a_week_given_by_hand_must_be_an_iso_week(loaded: Warehouse) -> None:
     resources = {"warehouse": loaded, "digest_notifier": Notifier()}
     result = job.execute_in_process(config, resources=resources, raise_on_error=False)
     assert not result.success and "2025-07" in failure_message(result) + str(result.all_events)
+
+
+def test_the_digest_waits_for_the_morning_refresh_before_naming_missing_days(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """At the digest hour the refresh loading Sunday is still running: the digest waits for it (its `sleep` is
+    where the refresh ends here), then reads a whole week, Sunday included."""
+    from dagster import DagsterEvent, DagsterEventType, DagsterRun, DagsterRunStatus
+
+    from reporting_assets_tests.synthetic import write_instance
+
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    write_instance(warehouse, date(2025, 2, 3), 13, 3, resources=1)  # Monday 02-03 .. Saturday 02-15
+    instance = DagsterInstance.ephemeral()
+    instance.add_run(DagsterRun(job_name="daily_refresh", run_id="refresh-1", status=DagsterRunStatus.STARTED))
+    waited = []
+
+    def refresh_ends(seconds: float) -> None:  # the refresh loads Sunday and ends while the digest waits
+        waited.append(seconds)
+        write_instance(warehouse, date(2025, 2, 16), 1, 3, resources=1)
+        instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_SUCCESS.value, "daily_refresh"), "refresh-1")
+
+    monday = datetime(2025, 2, 17, 7, tzinfo=UTC)
+    job, _ = build_weekly_digest(7, URL, now=lambda: monday, sleep=refresh_ends)
+    receiver.start()
+    resources = {"warehouse": warehouse, "digest_notifier": Notifier(urls=receiver.url)}
+    assert job.execute_in_process(instance=instance, resources=resources).success
+    assert len(waited) == 1 and instance.get_run_by_id("refresh-1").status == DagsterRunStatus.SUCCESS
+    [message] = receiver.messages
+    assert "2025-W07" in message["title"] and "not loaded" not in message["title"]
+    assert "Not loaded" not in message["message"]

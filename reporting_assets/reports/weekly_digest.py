@@ -5,13 +5,19 @@ tick sends only to the channels that have not received that week. A channel that
 the run (the run-failure sensor says so); re-running it from the UI retries that channel only.
 """
 
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
 from dagster import (
     Config,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     Failure,
     JobDefinition,
     OpExecutionContext,
     RunRequest,
+    RunsFilter,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     job,
@@ -37,8 +43,29 @@ class DigestConfig(Config):
     )
 
 
+REFRESH_JOB = "daily_refresh"
+REFRESH_WAIT = timedelta(hours=2)
+POLL_S = 30
+IN_PROGRESS = [
+    DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED
+]  # fmt: skip
+
+
+def wait_for_refresh(context: OpExecutionContext, now: Clock, sleep: Callable[[float], None]) -> None:
+    """While a `daily_refresh` run is queued or in progress (the morning's, loading Sunday), wait for it to end,
+    `REFRESH_WAIT` at most: the week is read after, so a day still loading is not named missing."""
+    deadline = now() + REFRESH_WAIT
+    while runs := context.instance.get_run_records(RunsFilter(job_name=REFRESH_JOB, statuses=IN_PROGRESS), limit=1):
+        if now() >= deadline:
+            context.log.warning(f"{REFRESH_JOB} run {runs[0].dagster_run.run_id} still in progress after "
+                                f"{REFRESH_WAIT}: the digest reads the week as it is")  # fmt: skip
+            return
+        context.log.info(f"{REFRESH_JOB} run {runs[0].dagster_run.run_id} in progress: the digest waits for it")
+        sleep(POLL_S)
+
+
 def build_weekly_digest(
-    hour_utc: int, reports_url: str | None, now: Clock = utc_now
+    hour_utc: int, reports_url: str | None, now: Clock = utc_now, sleep: Callable[[float], None] = time.sleep
 ) -> tuple[JobDefinition, ScheduleDefinition]:
     """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC."""
     link = f"{reports_url.rstrip('/')}/{FILE_NAME}" if reports_url else None
@@ -48,6 +75,7 @@ def build_weekly_digest(
         context: OpExecutionContext, config: DigestConfig, warehouse: Warehouse, digest_notifier: Notifier
     ) -> None:
         week = config.week or last_complete_week(now())
+        wait_for_refresh(context, now, sleep)
         digest = compose(warehouse.engine, week, link)
         context.log.info(f"weekly digest {week}:\n{digest.title}\n{digest.body}")
         with warehouse.engine.connect() as conn:
