@@ -7,7 +7,7 @@ API or the embedded simulator (`PARADIGM_BASE_URL=demo`), the channels, the ware
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetSelection,
@@ -30,44 +30,14 @@ from reporting_assets.assets.schedules import build_daily_refresh
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.doctor import build_doctor_job
 from reporting_assets.executor import executor
-from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
+from reporting_assets.resources import paradigm_resource, secret
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
 
 if TYPE_CHECKING:
-    import httpx
-
-
-class DemoParadigmResource(ParadigmResource):
-    """The Paradigm resource answered in-process by the simulator: `PARADIGM_BASE_URL=demo`."""
-
-    def transport(self) -> httpx.BaseTransport:
-        from reporting_assets.simulator.app import Simulator
-
-        return Simulator(token=self.api_key).transport()
-
-
-def _secret(name: str, value: object) -> EnvVar | str:
-    """An EnvVar when set (its value never appears in the UI or run config, and is read in the run worker)."""
-    return EnvVar(name) if value else ""
-
-
-def paradigm_resource(settings: Settings, *, resolved: bool = False, **options: Any) -> ParadigmResource:
-    """The Paradigm resource of `settings`: secrets as `EnvVar` for Dagster, or their values (`resolved`) for
-    code that calls the API outside a run (the doctor)."""
-    key = settings.paradigm_api_key
-    api_key = (key.get_secret_value() if key else "") if resolved else _secret("PARADIGM_API_KEY", key)
-    if settings.demo:
-        from reporting_assets.simulator.data import DEFAULT_TOKEN
-
-        api_key = api_key or DEFAULT_TOKEN
-        return DemoParadigmResource(
-            base_url="http://simulator.invalid", api_key=api_key, company_id=settings.paradigm_company_id, **options
-        )
-    base_url = settings.paradigm_base_url if resolved else _secret("PARADIGM_BASE_URL", settings.paradigm_base_url)
-    return ParadigmResource(base_url=base_url, api_key=api_key, company_id=settings.paradigm_company_id, **options)
+    pass
 
 
 def _digest_notifier(settings: Settings) -> Notifier:
@@ -77,7 +47,7 @@ def _digest_notifier(settings: Settings) -> Notifier:
             urls=EnvVar("REPORTING_DIGEST_URLS"), ui_url=settings.reporting_ui_url, variable="REPORTING_DIGEST_URLS"
         )
     return Notifier(
-        urls=_secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
+        urls=secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
     )
 
 
@@ -121,7 +91,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
                 url=EnvVar("REPORTING_DATABASE_URL") if settings.reporting_database_url else settings.database_url
             ),
             "notifier": Notifier(
-                urls=_secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
+                urls=secret("REPORTING_ALERT_URLS", settings.reporting_alert_urls), ui_url=settings.reporting_ui_url
             ),
             "digest_notifier": _digest_notifier(settings),
         },

@@ -49,10 +49,10 @@ def redact(node: Any, ids: dict[Any, int] | None = None) -> Any:
 
 
 def _endpoints(settings: Any, day: date, samples: Path | None) -> Iterator[Check]:
-    from reporting_assets.definitions import paradigm_resource
     from reporting_assets.paradigm.endpoints import ENDPOINTS
     from reporting_assets.paradigm.errors import ParadigmError
     from reporting_assets.paradigm.flatten import PayloadError, flatten
+    from reporting_assets.resources import paradigm_resource
 
     paradigm = paradigm_resource(settings, resolved=True, max_retries=1, retry_backoff_s=0.2, timeout_s=20.0)
     try:

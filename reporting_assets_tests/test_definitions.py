@@ -187,12 +187,46 @@ def _imports(module: Path) -> set[str]:
         ("simulator", ("reporting_assets.paradigm", "reporting_assets.assets", "reporting_assets.warehouse")),
         ("warehouse", ("reporting_assets.assets", "reporting_assets.alerts", "reporting_assets.paradigm")),
         ("reports", ("reporting_assets.simulator", "reporting_assets.paradigm", "reporting_assets.assets")),
+        ("alerts", tuple(f"reporting_assets.{m}" for m in ("simulator", "paradigm", "assets", "reports", "doctor"))),
+        ("alerts", ("reporting_assets.definitions",)),
     ],
 )
 def test_layers_import_only_what_they_may(layer, forbidden):
     for module in (PACKAGE / layer).rglob("*.py"):
         bad = sorted(name for name in _imports(module) if name.startswith(forbidden))
         assert not bad, f"{module.relative_to(PACKAGE)} imports {bad}"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_module_of_ours_imports_itself_back_through_others():
+    """Every import counts, those inside functions too: a cycle is found however it is spelled."""
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        found = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        found |= {f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        found |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        graph[name] = sorted(m for m in found if m in modules and m != name and not name.startswith(f"{m}."))
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    return [*path, start]
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+        return None
+
+    cycles = [c for c in map(cycle_from, sorted(graph)) if c]
+    assert cycles == [], cycles
 
 
 def test_steps_fork_from_a_preloaded_server_unless_run_config_says_otherwise(monkeypatch):

@@ -40,7 +40,7 @@ def current(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, to: str = "head") -> str | None:
-    """Bring the warehouse to revision `to` in one transaction (with `engine_for`'s engines, SQLite included),
+    """Bring the warehouse to revision `to` in one transaction (with `engines.create`'s engines, SQLite included),
     so a failure leaves the schema as it was; on PostgreSQL, one upgrader at a time (an advisory lock).
     Returns the revision it is at."""
     from alembic import command
@@ -63,11 +63,10 @@ def main(argv: list[str] | None = None) -> None:
         from reporting_assets.settings import Settings
 
         url = Settings.load().database_url
-    from reporting_assets.warehouse.store import engine_for  # upgrades on first use
+    from reporting_assets.warehouse import engines
 
-    engine = engine_for(url)
-    with engine.connect() as conn:
-        revision = current(conn)
+    engine = engines.create(url)
+    revision = upgrade(engine)
     engine.dispose()
     print(f"warehouse {engine.url.render_as_string(hide_password=True)}: schema at revision {revision} (latest)")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from dagster import ConfigurableResource
@@ -17,33 +16,22 @@ from sqlalchemy import (
     Engine,
     Integer,
     Table,
-    create_engine,
-    event,
     func,
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse import ledger, migrate
+from reporting_assets.warehouse import engines, ledger, migrate
 from reporting_assets.warehouse.tables import load_log
 
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
     """One engine (and pool) per URL per process, with every contract table created if missing."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
+    engine = engines.create(url)
     _create_tables(engine)
     return engine
 
@@ -64,21 +52,6 @@ def _lost_creation_race(exc: BaseException) -> bool:
     # PostgreSQL may report a concurrent CREATE TABLE as a duplicate type name: an IntegrityError
     message = str(exc.orig) if isinstance(exc, DBAPIError) else ""
     return isinstance(exc, IntegrityError) or "already exists" in message or "database is locked" in message
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets BI tools read while a run writes; NORMAL sync is durable enough with WAL. The driver's own
-    transaction handling is off (it never begins one before DDL): `_sqlite_begin` does it, so a migration is
-    all or nothing on SQLite too (SQLAlchemy's recipe for pysqlite)."""
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
 
 
 def checkpoint(engine: Engine, mode: Literal["FULL", "PASSIVE"] = "FULL") -> None:

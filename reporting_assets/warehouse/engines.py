@@ -1,0 +1,38 @@
+"""Engines for the warehouse URL: SQLite with WAL and transactions the driver does not manage itself (so DDL,
+a migration included, is all or nothing), PostgreSQL with pre-ping. Used by the store and the migration
+command alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def create(url: str) -> Engine:
+    """An engine for `url` (a SQLite file's directory is created)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets BI tools read while a run writes; NORMAL sync is durable enough with WAL. The driver's own
+    transaction handling is off (it never begins one before DDL): `_sqlite_begin` does it, so a migration is
+    all or nothing on SQLite too (SQLAlchemy's recipe for pysqlite)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
