@@ -11,7 +11,7 @@ from dagster import DagsterInstance
 
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
-from reporting_assets.alerts.sensors import build_alert_sensor
+from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_channels, alert_deliveries, alert_events
 from reporting_assets_tests.conftest import RunningSimulator
@@ -42,9 +42,7 @@ def _ticker(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, clock: di
     path.write_text(RULES.format(**{"threshold": "0", "severity": "warning", "extra": "", **rules}))
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": Notifier(urls=receiver.url)}
-    ticker = Ticker(
-        build_alert_sensor(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
-    )
+    ticker = Ticker(AlertTick(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources)
     assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
     return ticker
 
@@ -54,10 +52,10 @@ def test_one_tick_with_three_companies_sends_one_grouped_message_retried_whole_u
 ) -> None:
     clock = {"now": datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)}
     ticker = _ticker(tmp_path, receiver, simulator, clock)
-    assert "failed 3" in ticker.tick()  # the channel is down: nothing marked delivered
+    assert ticker.tick().failed == 3  # the channel is down: nothing marked delivered
     receiver.start()
     clock["now"] += timedelta(minutes=2)  # past the first backoff
-    assert "sent 3" in ticker.tick()
+    assert ticker.tick().sent == 3
     ticker.tick()
     [message] = receiver.messages  # once, whole
     assert message["title"] == "[ALERTS] 3 firing"
@@ -97,7 +95,7 @@ def test_a_critical_alert_still_firing_is_repeated_after_24_hours_and_never_afte
     assert all(a["title"] == "[REMINDER] busy (critical)" for a in receiver.alerts()[3:])
 
     # Resolved (a higher threshold: nobody is that busy), then a day later: the resolution, and no reminder
-    ticker.sensor = build_alert_sensor(
+    ticker.alerts = AlertTick(
         load_rules(_rules(tmp_path, threshold="100000", severity="critical")), now=lambda: clock["now"]
     )
     assert run(ASSETS[2:], ticker.resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
@@ -116,9 +114,9 @@ def test_a_silenced_alert_gets_no_reminder(tmp_path: Path, receiver: Receiver, s
     rules = load_rules(tmp_path / "alerts.yaml").model_copy(
         update={"silences": [Silence(rule="busy", company_id=101, until=MONDAY + timedelta(days=30))]}
     )
-    ticker.sensor = build_alert_sensor(rules, now=lambda: clock["now"])
+    ticker.alerts = AlertTick(rules, now=lambda: clock["now"])
     clock["now"] = start + timedelta(hours=25)
-    assert "silenced 1" in ticker.tick()
+    assert ticker.tick().silenced == 1
     assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 2 reminder"]
     assert not any("ACME" in a["message"] for a in receiver.alerts()[3:])
 
@@ -151,10 +149,10 @@ def test_five_hundred_alerts_of_one_tick_make_one_readable_message_per_channel(
     path.write_text(RULES.format(threshold="0", severity="warning", extra=""))
     notifier = Notifier(urls=f"{receiver.url},{other.url}", ui_url="http://127.0.0.1:3999")
     clock = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
-    sensor = build_alert_sensor(load_rules(path), now=lambda: clock)
+    sensor = AlertTick(load_rules(path), now=lambda: clock)
     ticker = Ticker(sensor, DagsterInstance.ephemeral(), {"warehouse": warehouse, "notifier": notifier})
     try:
-        assert "sent 500" in ticker.tick()
+        assert ticker.tick().sent == 500
         ticker.tick()
     finally:
         other.stop()
@@ -207,20 +205,18 @@ def test_each_alert_reaches_each_channel_once_when_one_channel_refuses_at_first(
     resources = {"paradigm": simulator.resource(), "warehouse": warehouse, "notifier": notifier}
     start = datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)
     clock = {"now": start}
-    ticker = Ticker(
-        build_alert_sensor(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
-    )
+    ticker = Ticker(AlertTick(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources)
     try:
         assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
-        reasons = [ticker.tick()]  # flaky refuses the group: retried in 1 minute
+        reports = [ticker.tick()]  # flaky refuses the group: retried in 1 minute
         for minutes in (2, 3, 5, 6):  # refused again (retried 2 minutes later), deferred, accepted, nothing left
             clock["now"] = start + timedelta(minutes=minutes)
-            reasons.append(ticker.tick())
+            reports.append(ticker.tick())
         clock["now"] = start + timedelta(hours=24, minutes=7)  # reminders, to both channels at once
-        reasons += [ticker.tick(), ticker.tick()]
+        reports += [ticker.tick(), ticker.tick()]
     finally:
         flaky.stop()
-    assert flaky.refuse == 0 and "failed 4" in reasons[0] and "sent 4" in reasons[3]
+    assert flaky.refuse == 0 and reports[0].failed == 4 and reports[3].sent == 4
     expected = sorted(["[FIRING] busy (critical)"] * 3 + ["[FIRING] busy_alone (critical)"])
     reminders = sorted(["[REMINDER] busy (critical)"] * 3 + ["[REMINDER] busy_alone (critical)"])
     for channel in (receiver, flaky):

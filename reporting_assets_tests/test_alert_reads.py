@@ -12,7 +12,7 @@ import pytest
 from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.rules import Rule, load_rules
-from reporting_assets.alerts.sensors import evaluate
+from reporting_assets.alerts.tick import evaluate
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events

@@ -4,18 +4,20 @@ JSON receiver on 127.0.0.1 reached through apprise's `json://`."""
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, SensorDefinition, build_run_status_sensor_context, build_sensor_context
+from dagster import AssetKey, DagsterInstance, build_run_status_sensor_context, build_sensor_context
 
 from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
+from reporting_assets.alerts.tick import AlertCursor, AlertTick, TickReport
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import DEFAULT_COMPANIES
 from reporting_assets.warehouse.store import Warehouse
@@ -52,24 +54,22 @@ def _incident_simulator(days: tuple[date, ...]) -> tuple[RunningSimulator, Threa
 
 
 class Ticker:
-    """Real sensor ticks: evaluations of the sensor on the instance, carrying the cursor like the daemon."""
+    """Real ticks, as the daemon runs them: the sensor's `AlertTick` on the instance, with the resources, carrying
+    the cursor from tick to tick; each returns its typed report."""
 
-    def __init__(self, sensor: SensorDefinition, instance: DagsterInstance, resources: dict) -> None:
-        self.sensor, self.instance, self.resources, self.cursor = sensor, instance, resources, None
-        self.clock = {"now": NOW}  # the sensor's clock, when built with `now=ticker.now`
-        self.reasons: list[str] = []
-        self.events: list = []  # what each tick reported of `alert_events` (the daemon stores them)
+    def __init__(self, alerts: AlertTick, instance: DagsterInstance, resources: dict) -> None:
+        self.alerts, self.instance, self.resources, self.cursor = alerts, instance, resources, None
+        self.reports: list[TickReport] = []
+        self.clock = {"now": NOW}  # the tick's clock, when built with `now=ticker.now`
 
     def now(self) -> datetime:
         return self.clock["now"]
 
-    def tick(self) -> str:
+    def tick(self) -> TickReport:
         context = build_sensor_context(instance=self.instance, cursor=self.cursor, resources=self.resources)
-        result = self.sensor(context)
+        self.reports.append(self.alerts(context, self.resources["warehouse"], self.resources["notifier"]))
         self.cursor = context.cursor
-        self.reasons.append(str(result.skip_reason.skip_message))
-        self.events.append(result.asset_events)
-        return self.reasons[-1]
+        return self.reports[-1]
 
 
 def _setup(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, horizon: int = 30, companies: str = "[101]"):
@@ -79,8 +79,8 @@ def _setup(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, horizon: i
     notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": notifier}
     instance = DagsterInstance.ephemeral()
-    ticker = Ticker(build_alert_sensor(load_rules(rules_file)), instance, resources)
-    ticker.sensor = build_alert_sensor(load_rules(rules_file), now=ticker.now)
+    ticker = Ticker(AlertTick(load_rules(rules_file)), instance, resources)
+    ticker.alerts = AlertTick(load_rules(rules_file), now=ticker.now)
     return ticker, instance, resources, warehouse
 
 
@@ -121,10 +121,10 @@ def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path:
     [episode] = warehouse.read(alert_events).to_dict("records")
     assert (episode["status"], episode["notifications_sent"], episode["started_at"]) == ("resolved", 2, incident[0])
     assert episode["resolved_at"] == incident[-1] + timedelta(days=1)
-    assert any("fired 1" in r for r in ticker.reasons) and any("resolved 1" in r for r in ticker.reasons)
-    assert not any(SECRET in r for r in ticker.reasons)
+    assert any(r.fired == 1 for r in ticker.reports) and any(r.resolved == 1 for r in ticker.reports)
+    assert not any(SECRET in r.summary for r in ticker.reports)
     # `alert_events` in the UI: a materialization each time the counts change (again after a restart)
-    reported = [e for events in ticker.events[:-1] for e in events]
+    reported = [e for r in ticker.reports[:-1] for e in r.events]
     assert all(e.asset_key.path == ["alert_events"] for e in reported)
     counts = [tuple(e.metadata[s].value for s in ("pending", "firing", "resolved")) for e in reported]
     assert counts[0] == (0, 0, 0) and (0, 1, 0) in counts and counts[-1] == (0, 0, 1)
@@ -133,23 +133,31 @@ def test_a_satisfaction_drop_is_notified_once_firing_and_once_resolved(tmp_path:
     assert "low_satisfaction" in firing.metadata["firing_alerts"].value and "ACME Corp" in firing.description + str(
         firing.metadata["firing_alerts"].value
     )
-    assert [e.metadata["resolved"].value for e in ticker.events[-1]] == [1]  # the restarted cursor says it again
+    assert [e.metadata["resolved"].value for e in ticker.reports[-1].events] == [
+        1
+    ]  # the restarted cursor says it again
 
 
-def test_a_receiver_down_on_the_first_tick_gets_the_alert_on_a_later_tick(tmp_path: Path, receiver: Receiver) -> None:
+def test_a_receiver_down_on_the_first_tick_gets_the_alert_on_a_later_tick(
+    tmp_path: Path, receiver: Receiver, capfd: pytest.CaptureFixture
+) -> None:
     sim, server = _incident_simulator((TODAY - timedelta(days=2), TODAY - timedelta(days=1)))
     try:
         ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
         assert run(ASSETS, resources, str(TODAY - timedelta(days=10)), str(TODAY - timedelta(days=1)), instance).success
-        reason = ticker.tick()
-        assert "sent 0" in reason and "failed 1" in reason and SECRET not in reason
+        capfd.readouterr()
+        report = ticker.tick()
+        logged = capfd.readouterr().err  # the tick's log, as the daemon writes it
+        assert (report.sent, report.failed) == (0, 1) and SECRET not in report.summary
+        assert "json://user:****@127.0.0.1" in logged and "refused 1 alert(s)" in logged  # the channel masked
+        assert SECRET not in logged
         [row] = warehouse.read(alert_events).to_dict("records")
         assert (row["status"], row["notifications_sent"]) == ("firing", 0)
 
         receiver.start()
-        assert "sent 0" in ticker.tick()  # the channel refused a minute ago: not tried again yet (backoff)
+        assert ticker.tick().sent == 0  # the channel refused a minute ago: not tried again yet (backoff)
         ticker.clock["now"] += timedelta(minutes=2)
-        assert "sent 1" in ticker.tick()
+        assert ticker.tick().sent == 1
         ticker.tick()
     finally:
         server.shutdown()
@@ -167,7 +175,7 @@ def test_an_alert_that_fired_and_resolved_between_ticks_is_notified_even_after_t
         ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
         days = (str(TODAY - timedelta(days=10)), str(TODAY - timedelta(days=1)))
         assert run(ASSETS, resources, *days, instance).success
-        assert "failed 1" in ticker.tick()  # fired and resolved; the channel is down
+        assert ticker.tick().failed == 1  # fired and resolved; the channel is down
         [episode] = warehouse.read(alert_events).to_dict("records")
         assert (episode["status"], episode["notifications_sent"]) == ("resolved", 0)
     finally:
@@ -190,14 +198,14 @@ def test_a_year_backfill_records_alerts_but_sends_nothing(
     receiver.start()
     ticker, instance, resources, warehouse = _setup(tmp_path, receiver, simulator, horizon=3, companies="all")
     assert run(ASSETS, resources, "2025-01-01", "2025-12-31", instance).success
-    reason = ticker.tick()
+    report = ticker.tick()
     ticker.tick()
     recorded = warehouse.read(alert_events)
     assert len(recorded) >= 9  # Globex's satisfaction collapses every 37 days
     assert set(recorded["company_id"]) == {102}
     assert (recorded["notifications_sent"] == 0).all()
     assert receiver.messages == []
-    assert "sent 0" in reason and f"fired {len(recorded[recorded['status'] == 'firing'])}" in reason
+    assert report.sent == 0 and report.fired == len(recorded[recorded["status"] == "firing"])
 
 
 def test_failed_runs_are_notified_unless_they_will_be_retried(
@@ -232,7 +240,7 @@ def test_failed_runs_are_notified_unless_they_will_be_retried(
     assert "the token was rejected (401)" in message["message"]
 
 
-def test_notification_urls_are_only_shown_masked(caplog: pytest.LogCaptureFixture) -> None:
+def test_notification_urls_are_only_shown_masked() -> None:
     slack_token = "TIiajkdnlazkcOXrIdevi7FQ"
     notifier = Notifier(urls=f"json://user:{SECRET}@127.0.0.1:9/a, slack://T1JJ3T3L2/A1BRTD4JD/{slack_token}")
     targets = notifier.targets()
@@ -240,7 +248,6 @@ def test_notification_urls_are_only_shown_masked(caplog: pytest.LogCaptureFixtur
     with pytest.raises(ValueError, match=r"entry #2 \(scheme 'slack'\) is not a valid apprise URL") as failure:
         Notifier(urls=f"json://127.0.0.1:9/a,slack://T1/B1/{SECRET}").send("t", "b", "info")
     assert SECRET not in str(failure.value)
-    assert SECRET not in caplog.text
 
 
 def test_silenced_alerts_are_recorded_not_sent(tmp_path: Path, receiver: Receiver) -> None:
@@ -251,9 +258,9 @@ def test_silenced_alerts_are_recorded_not_sent(tmp_path: Path, receiver: Receive
         rules = load_rules(tmp_path / "alerts.yaml").model_copy(
             update={"silences": [Silence(rule="low_satisfaction", company_id=101, until=TODAY)]}
         )
-        ticker.sensor = build_alert_sensor(rules, now=lambda: NOW)
+        ticker.alerts = AlertTick(rules, now=lambda: NOW)
         assert run(ASSETS, resources, str(TODAY - timedelta(days=8)), str(TODAY - timedelta(days=1)), instance).success
-        assert "silenced 1" in ticker.tick()
+        assert ticker.tick().silenced == 1
     finally:
         server.shutdown()
         server.server_close()
@@ -269,7 +276,7 @@ def test_late_raw_data_is_notified_once_per_asset_and_resolved_once_when_it_arri
     raw = [a for a in raw_assets if a.key.path[-1] in ("chat_sessions", "chat_feedbacks")]
     clock = {"now": datetime(2026, 3, 10, 8, 30, tzinfo=UTC)}  # before the 09:00 deadline of 2026-03-09
     late = Freshness(assets=("chat_sessions", "chat_feedbacks"), hour_utc=9, first_day=date(2026, 3, 1))
-    ticker.sensor = build_alert_sensor(load_rules(tmp_path / "alerts.yaml"), late_data=late, now=lambda: clock["now"])
+    ticker.alerts = AlertTick(load_rules(tmp_path / "alerts.yaml"), late_data=late, now=lambda: clock["now"])
     assert run(raw, resources, "2026-03-01", "2026-03-08", instance).success
 
     ticker.tick()
@@ -302,7 +309,7 @@ def test_nothing_loaded_yet_pages_nobody_and_a_stall_after_the_first_load_does(
     ticker, instance, resources, warehouse = _setup(tmp_path, receiver, simulator)
     assets = ("chat_sessions", "chat_feedbacks")
     late = Freshness(assets=assets, hour_utc=9, first_day=date(2026, 1, 1))
-    ticker.sensor = build_alert_sensor(load_rules(tmp_path / "alerts.yaml"), late_data=late, now=ticker.now)
+    ticker.alerts = AlertTick(load_rules(tmp_path / "alerts.yaml"), late_data=late, now=ticker.now)
     ticker.tick()
     ticker.clock["now"] += timedelta(hours=30)
     ticker.tick()
@@ -316,3 +323,23 @@ def test_nothing_loaded_yet_pages_nobody_and_a_stall_after_the_first_load_does(
     assert sorted(a["message"].split(":")[0] for a in alerts) == sorted(assets)
     assert all(a["title"] == "[FIRING] raw_data_late (critical)" for a in alerts)
     assert all(f"none since {last}" in a["message"] for a in alerts)
+
+
+def test_the_sensor_says_its_ticks_report_and_keeps_the_cursor_of_earlier_versions(
+    tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
+) -> None:
+    """The daemon's view: the sensor's skip reason is the tick report's summary; a cursor written by an earlier
+    version (storage ids and counts mixed in one object) is read, so an upgrade re-evaluates nothing."""
+    ticker, instance, resources, _ = _setup(tmp_path, receiver, simulator)
+    assert run(ASSETS, resources, str(TODAY - timedelta(days=3)), str(TODAY - timedelta(days=1)), instance).success
+    records = instance.fetch_materializations(AssetKey("adoption_satisfaction"), limit=1, ascending=False).records
+    old = json.dumps({"adoption_satisfaction": records[0].storage_id, "alert_events:counts": [0, 0, 0]})
+    context = build_sensor_context(instance=instance, cursor=old, resources=resources)
+    result = build_alert_sensor(load_rules(tmp_path / "alerts.yaml"), now=ticker.now)(context)
+    assert result.skip_reason.skip_message == (
+        "evaluated nothing new; fired 0, resolved 0, pending 0; notifications sent 0, silenced 0, failed 0 "
+        "(retried later)"
+    )
+    cursor = AlertCursor.parse(context.cursor)
+    assert (cursor.storage_ids, cursor.shown) == ({"adoption_satisfaction": records[0].storage_id}, [0, 0, 0])
+    assert result.asset_events == []  # the counts did not change

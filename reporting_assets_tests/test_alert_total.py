@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from reporting_assets.alerts.rules import Rule
-from reporting_assets.alerts.sensors import evaluate
+from reporting_assets.alerts.tick import evaluate
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events

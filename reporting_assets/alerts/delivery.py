@@ -27,8 +27,8 @@ class Note:
         return f"[{self.verb}] {self.episode['rule_name']} ({self.episode['severity']})"
 
     @property
-    def sent(self) -> int:  # `notifications_sent` once delivered
-        return 2 if self.verb == "RESOLVED" else 1
+    def sent(self) -> state.Notified:  # what every channel has been told once this note is delivered
+        return state.Notified.RESOLVED if self.verb == "RESOLVED" else state.Notified.FIRING
 
     @property
     def key(self) -> state.DeliveryKey:
@@ -50,12 +50,12 @@ MAX_LINES = 50  # alert lines in one grouped message: beyond that a reader skims
 def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note], list[Note]]:
     """What `alert_events` owes now (silenced ones left out and counted): firing and resolved transitions, and
     reminders of alerts still firing once their rule's `repeat_after_hours` has passed."""
-    horizon = rules.settings.notify_horizon_days
+    horizon = rules.settings.horizon(now.date())
     notes = [
         Note(e, "RESOLVED" if e["status"] == "resolved" else "FIRING")
-        for e in state.outbox(warehouse.engine, now.date(), horizon).to_dict("records")
+        for e in state.outbox(warehouse.engine, horizon).to_dict("records")
     ]
-    for episode in state.reminders(warehouse.engine, now.date(), horizon).to_dict("records"):
+    for episode in state.reminders(warehouse.engine, horizon).to_dict("records"):
         hours = rules.repeat_hours(episode["rule_name"], episode["severity"])
         last = episode["last_notified_at"]
         if hours and not pd.isna(last) and now - last.to_pydatetime() >= timedelta(hours=hours):
@@ -166,4 +166,4 @@ def _refused(context: SensorEvaluationContext, warehouse: Warehouse, channel: No
             f"{target} has refused every alert since {streak['failing_since']:%Y-%m-%d %H:%M} UTC: check it "
             "(python -m reporting_assets.doctor --test-notification)"
         )
-        state.reported(warehouse.engine, channel.key, now)
+        state.mark_reported(warehouse.engine, channel.key, now)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.tables import alert_events
 
 RULE_NAME = "raw_data_late"
 
@@ -83,13 +82,8 @@ def late_episodes(
 
 def evaluate(engine: Engine, freshness: Freshness, now: datetime) -> state.Changes:
     """Store the late-data alerts as of `now` in `alert_events` (the caller delivers them)."""
-    query = select(alert_events.c.asset, alert_events.c.started_at).where(
-        alert_events.c.rule_name == RULE_NAME, alert_events.c.status.in_(state.OPEN)
-    )
-    with engine.connect() as conn:
-        open_since = dict(conn.execute(query).all())
     latest = ledger.latest(engine, list(freshness.assets), freshness.company_scope)
-    fresh = late_episodes(freshness, latest, freshness.due(now), open_since)
+    fresh = late_episodes(freshness, latest, freshness.due(now), state.open_since(engine, RULE_NAME))
     if fresh.empty:
         return state.Changes()
     return state.sync(engine, RULE_NAME, fresh, min(fresh["started_at"]))

@@ -14,23 +14,20 @@ from datetime import date
 
 from sqlalchemy import Engine, and_, func, or_, select
 
+from reporting_assets.alerts import state
 from reporting_assets.alerts.rules import Rule
-from reporting_assets.alerts.state import OPEN
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, Ratio
 from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.tables import KPI_TABLES, alert_events, load_log
+from reporting_assets.warehouse.tables import KPI_TABLES, load_log
 
 
 def first_day(engine: Engine, rule: Rule, since: date) -> date | None:
     """The first day an evaluation of `rule` from `since` must read; None: from the beginning."""
-    stored = select(func.min(alert_events.c.started_at)).where(
-        alert_events.c.rule_name == rule.name, or_(alert_events.c.date >= since, alert_events.c.status.in_(OPEN))
-    )
     margin = (rule.baseline_days or 0) + rule.for_days + rule.window_days + 1
+    started = state.earliest_rewritable(engine, rule.name, since)
+    before = min(since, started) if started else since
     with engine.connect() as conn:
-        started = conn.execute(stored).scalar_one_or_none()
-        before = min(since, started) if started else since
         days = (
             select(load_log.c.date)
             .where(load_log.c.asset == rule.asset, load_log.c.date < before)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,10 @@ class RuleSettings(_Strict):
     notify_horizon_days: int = Field(3, ge=0)
     group_notifications: bool = True  # one message per channel and tick listing its alerts
     repeat_after_hours: dict[Severity, float] = Field(default_factory=lambda: {"critical": 24.0})
+
+    def horizon(self, today: date) -> date:
+        """The oldest day whose alerts are sent on `today`: older ones are recorded only (backfills page nobody)."""
+        return today - timedelta(days=self.notify_horizon_days)
 
 
 class Rule(_Strict):

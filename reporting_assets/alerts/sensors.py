@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import (
-    AssetKey,
-    AssetMaterialization,
-    AssetRecordsFilter,
     AssetSpec,
     DefaultSensorStatus,
-    MetadataValue,
     RunFailureSensorContext,
     SensorDefinition,
     SensorEvaluationContext,
@@ -19,49 +14,16 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from sqlalchemy import Engine
 
-from reporting_assets.alerts import freshness, reads, state
-from reporting_assets.alerts.delivery import deliver
-from reporting_assets.alerts.evaluate import episodes
+from reporting_assets.alerts import state
+from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
-from reporting_assets.alerts.rules import Rule, RuleSet
+from reporting_assets.alerts.rules import RuleSet
+from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.clock import Clock, utc_now
-from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse.store import Warehouse, checkpoint
+from reporting_assets.warehouse.store import Warehouse
 
-PAGE = 1000
 WILL_RETRY_TAG = "dagster/will_retry"  # Dagster's public run tag: run retries will start this run again
-
-
-def changed_partitions(context: SensorEvaluationContext, assets: set[str], cursor: dict[str, int]) -> dict[str, date]:
-    """Earliest partition materialized since the cursor, per asset; advances `cursor` in place."""
-    earliest: dict[str, date] = {}
-    for asset in sorted(assets):
-        while True:
-            result = context.instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=AssetKey(asset), after_storage_id=cursor.get(asset)),
-                limit=PAGE,
-                ascending=True,
-            )
-            days = [date.fromisoformat(r.partition_key) for r in result.records if r.partition_key]
-            if days:
-                earliest[asset] = min([*days, earliest.get(asset, days[0])])
-            if result.records:
-                cursor[asset] = result.records[-1].storage_id
-            if not result.has_more:
-                break
-    return earliest
-
-
-def evaluate(engine: Engine, rule: Rule, since: date) -> state.Changes:
-    """Store `rule`'s episodes from `since` on, reading only the days that can change them."""
-    start = reads.first_day(engine, rule, since)
-    found = episodes(rule, reads.kpi_rows(engine, rule, start), reads.loaded(engine, rule, start))
-    return state.sync(engine, rule.name, found, since)
-
-
-STATE_KEY = "alert_events:counts"  # in the cursor, beside the storage id of each watched asset
 
 
 def alert_events_spec(watched: set[str]) -> AssetSpec:
@@ -78,24 +40,15 @@ def alert_events_spec(watched: set[str]) -> AssetSpec:
     )
 
 
-def alert_state_event(statuses: dict[str, int], firing: pd.DataFrame) -> AssetMaterialization:
-    table = firing.to_markdown(index=False) if len(firing) else "_nothing firing_"
-    return AssetMaterialization(
-        asset_key="alert_events",
-        description=f"{statuses['firing']} firing, {statuses['pending']} pending, {statuses['resolved']} resolved",
-        metadata={**statuses, "firing_alerts": MetadataValue.md(table)},
-    )
-
-
 def build_alert_sensor(
     rules: RuleSet,
     name: str = "kpi_alerts",
-    late_data: freshness.Freshness | None = None,
+    late_data: Freshness | None = None,
     now: Clock = utc_now,
 ) -> SensorDefinition:
-    """The sensor evaluating `rules` on the KPI partitions materialized since its last tick, and, given
-    `late_data`, whether yesterday's raw data is loaded by its deadline. `now` is the clock (tests set it)."""
-    watched = {rule.asset for rule in rules.rules}
+    """The sensor running an `AlertTick` of `rules` (and `late_data`) every minute; its skip reason is the
+    tick's summary, and it reports the `alert_events` asset whenever the alert counts change."""
+    tick = AlertTick(rules, late_data, now)
 
     @sensor(
         name=name,
@@ -105,35 +58,8 @@ def build_alert_sensor(
         "whether yesterday's raw data arrived in time, and sends notifications.",
     )
     def _alerts(context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> SensorResult:
-        cursor = json.loads(context.cursor) if context.cursor else {}
-        changed = changed_partitions(context, watched, cursor)
-        clock = now()
-        today = clock.date()
-        horizon = today - timedelta(days=rules.settings.notify_horizon_days)
-        changes = state.Changes()
-        for rule in rules.rules:
-            if rule.asset in changed:
-                changes += evaluate(warehouse.engine, rule, changed[rule.asset])
-        if late_data is not None:
-            changes += freshness.evaluate(warehouse.engine, late_data, clock)
-        for verb, keys in (("fired", changes.fired), ("resolved", changes.resolved), ("pending", changes.pending)):
-            for fingerprint, day in keys:
-                note = "" if day >= horizon or verb == "pending" else " (older than the horizon: recorded, not sent)"
-                context.log.info(f"{verb}: {fingerprint} on {day}{note}")
-        counts = deliver(context, warehouse, notifier, rules, clock)
-        checkpoint(warehouse.engine, mode="PASSIVE")
-        # The alert state in the UI: a materialization of `alert_events` whenever its counts change
-        statuses, firing = state.summary(warehouse.engine)
-        shown = [statuses[s] for s in ("pending", "firing", "resolved")]
-        report = [] if cursor.get(STATE_KEY) == shown else [alert_state_event(statuses, firing)]
-        context.update_cursor(json.dumps({**cursor, STATE_KEY: shown}))
-        evaluated = ", ".join(f"{a} from {d}" for a, d in sorted(changed.items())) or "nothing new"
-        return SensorResult(
-            skip_reason=f"evaluated {evaluated}; fired {len(changes.fired)}, resolved {len(changes.resolved)}, "
-            f"pending {len(changes.pending)}; notifications sent {counts['sent']}, silenced {counts['silenced']}, "
-            f"failed {counts['failed']} (retried next tick)",
-            asset_events=report,
-        )
+        report = tick(context, warehouse, notifier)
+        return SensorResult(skip_reason=report.summary, asset_events=report.events)
 
     return _alerts
 

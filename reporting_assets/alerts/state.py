@@ -1,6 +1,6 @@
 """Alert state in the warehouse table `alert_events`: one row per episode, with its notification bookkeeping.
 
-`notifications_sent` drives delivery: 0 = nothing sent, 1 = firing sent, 2 = resolved sent (or the single
+`notifications_sent` (`Notified`) drives delivery: 0 = nothing sent, 1 = firing sent, 2 = resolved sent (or the single
 message of an alert that fired and resolved between two ticks). A row is only advanced after apprise reports
 success, so a failed delivery is simply attempted again on the next tick.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import IntEnum
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -20,6 +21,16 @@ from reporting_assets.warehouse.tables import alert_deliveries as deliveries
 from reporting_assets.warehouse.tables import alert_events as events
 
 KEY = ["fingerprint", "started_at"]
+
+
+class Notified(IntEnum):
+    """What every channel has been told of an episode (`alert_events.notifications_sent`)."""
+
+    NOTHING = 0
+    FIRING = 1
+    RESOLVED = 2  # its resolution (or one message saying it fired and resolved)
+
+
 OPEN = ("pending", "firing")
 
 
@@ -58,7 +69,7 @@ def sync(engine: Engine, rule_name: str, fresh: pd.DataFrame, since: date) -> Ch
         )
         kept = ["notifications_sent", "last_notified_at", "status_old"]
         merged = fresh.merge(pairs.rename(columns={"status": "status_old"})[[*KEY, *kept]], on=KEY, how="left")
-        merged["notifications_sent"] = merged["notifications_sent"].fillna(0).astype("int64")
+        merged["notifications_sent"] = merged["notifications_sent"].fillna(Notified.NOTHING).astype("int64")
 
         matched = stored.merge(
             pairs[["fingerprint", "started_at_old"]].rename(columns={"started_at_old": "started_at"}),
@@ -90,35 +101,35 @@ def _keys(frame: pd.DataFrame) -> list[tuple[str, date]]:
     return list(zip(frame["fingerprint"], frame["date"], strict=True))
 
 
-def outbox(engine: Engine, today: date, horizon_days: int) -> pd.DataFrame:
+def outbox(engine: Engine, horizon: date) -> pd.DataFrame:
     """Episodes owed a notification, oldest first.
 
     Firing ones not yet notified, if their day is within the horizon (a backfill of old days pages nobody);
     resolved ones whose firing was notified; and, within the horizon, alerts that fired and resolved before
     anyone was told (one message says both).
     """
-    recent = events.c.date >= today - timedelta(days=horizon_days)
+    recent = events.c.date >= horizon
     owed = or_(
-        and_(events.c.status == "firing", events.c.notifications_sent == 0, recent),
-        and_(events.c.status == "resolved", events.c.notifications_sent == 1),
-        and_(events.c.status == "resolved", events.c.notifications_sent == 0, recent),
+        and_(events.c.status == "firing", events.c.notifications_sent == Notified.NOTHING, recent),
+        and_(events.c.status == "resolved", events.c.notifications_sent == Notified.FIRING),
+        and_(events.c.status == "resolved", events.c.notifications_sent == Notified.NOTHING, recent),
     )
     with engine.connect() as conn:
         return pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
 
 
-def reminders(engine: Engine, today: date, horizon_days: int) -> pd.DataFrame:
+def reminders(engine: Engine, horizon: date) -> pd.DataFrame:
     """Firing alerts already notified whose latest evaluated day is within the horizon: candidates for a
     reminder (the caller keeps those whose rule's repeat interval has passed since `last_notified_at`)."""
-    recent = events.c.date >= today - timedelta(days=horizon_days)
-    owed = and_(events.c.status == "firing", events.c.notifications_sent == 1, recent)
+    recent = events.c.date >= horizon
+    owed = and_(events.c.status == "firing", events.c.notifications_sent == Notified.FIRING, recent)
     with engine.connect() as conn:
         frame = pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
     frame["last_notified_at"] = pd.to_datetime(frame["last_notified_at"], utc=True)
     return frame
 
 
-def mark_sent(engine: Engine, episode: dict, sent: int, at: datetime) -> None:
+def mark_sent(engine: Engine, episode: dict, sent: Notified, at: datetime) -> None:
     """Record a delivered notification (only if nobody else advanced the row meanwhile)."""
     with engine.begin() as conn:
         conn.execute(
@@ -128,7 +139,7 @@ def mark_sent(engine: Engine, episode: dict, sent: int, at: datetime) -> None:
                 events.c.started_at == episode["started_at"],
                 events.c.notifications_sent == episode["notifications_sent"],
             )
-            .values(notifications_sent=sent, last_notified_at=at)
+            .values(notifications_sent=int(sent), last_notified_at=at)
         )
 
 
@@ -186,7 +197,7 @@ def refused(engine: Engine, channel: str, now: datetime) -> dict:
     return row
 
 
-def reported(engine: Engine, channel: str, at: datetime) -> None:
+def mark_reported(engine: Engine, channel: str, at: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(update(channels).where(channels.c.channel == channel).values(reported_at=at))
 
@@ -195,6 +206,39 @@ def accepted(engine: Engine, channel: str) -> None:
     """`channel` works again: its failing streak ends."""
     with engine.begin() as conn:
         conn.execute(channels.delete().where(channels.c.channel == channel))
+
+
+def earliest_rewritable(engine: Engine, rule_name: str, since: date) -> date | None:
+    """The first day of the rule's episodes an evaluation from `since` may rewrite (reaching `since`, or open)."""
+    query = select(func.min(events.c.started_at)).where(
+        events.c.rule_name == rule_name, or_(events.c.date >= since, events.c.status.in_(OPEN))
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one_or_none()
+
+
+def open_since(engine: Engine, rule_name: str) -> dict[str, date]:
+    """The rule's open episodes: asset -> started_at (one open episode per asset for `raw_data_late`)."""
+    query = select(events.c.asset, events.c.started_at).where(
+        events.c.rule_name == rule_name, events.c.status.in_(OPEN)
+    )
+    with engine.connect() as conn:
+        return dict(conn.execute(query).all())
+
+
+REPORT_COLUMNS = ["company_id", "company_name", "status", "severity", "rule_name", "started_at", "resolved_at", "value",
+            "threshold"]  # fmt: skip
+
+
+def for_reports(engine: Engine, since: date) -> pd.DataFrame:
+    """What reports show: episodes that fired, still open or resolved from `since` on, newest first."""
+    query = (
+        select(*(events.c[c] for c in REPORT_COLUMNS))
+        .where(events.c.status != "pending", or_(events.c.status == "firing", events.c.resolved_at >= since))
+        .order_by(events.c.started_at.desc(), events.c.fingerprint)
+    )
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn)
 
 
 def summary(engine: Engine, limit: int = 50) -> tuple[dict[str, int], pd.DataFrame]:

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine
 
+from reporting_assets.alerts import state
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.reports import figures
 from reporting_assets.reports.figures import NEEDS_30_DAYS, Figure
-from reporting_assets.warehouse.tables import alert_events
 
 FILE_NAME = "usage_dashboard.html"
 WEEKS_SHOWN = 12
@@ -189,15 +189,12 @@ def _top(top: pd.DataFrame) -> dict:
 
 
 def _alerts(engine: Engine, last: date) -> dict:
-    recent = or_(alert_events.c.status != "resolved", alert_events.c.resolved_at >= last - timedelta(days=30))
     columns = [
         ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
         ("rule_name", "Rule", "text"), ("company_name", "Company", "text"), ("started_at", "Since", "text"),
         ("resolved_at", "Resolved", "text"), ("value", "Value", "number"), ("threshold", "Limit", "number"),
     ]  # fmt: skip
-    query = select(*(alert_events.c[c[0]] for c in columns)).where(recent).order_by(alert_events.c.started_at.desc())
-    with engine.connect() as conn:
-        frame = pd.read_sql(query, conn)
+    frame = state.for_reports(engine, last - timedelta(days=30))
     for day in ("started_at", "resolved_at"):
         frame[day] = frame[day].map(lambda d: "" if d is None or pd.isna(d) else str(d)[:10])
     rows = _values(frame, [c[0] for c in columns])

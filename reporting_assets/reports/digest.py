@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from reporting_assets.alerts import state
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.reports import figures
-from reporting_assets.warehouse.tables import alert_events
 
 FIGURES = {  # label -> column of figures.weekly
     "sessions": "sessions_count",
@@ -80,12 +80,7 @@ def last_complete_week(now: datetime) -> str:
 
 def _alerts(engine: Engine, monday: date, sunday: date) -> pd.DataFrame:
     """Per company (and all): alerts opened and resolved during the week, and firing now."""
-    events = alert_events.c
-    query = select(events.company_id, events.status, events.started_at, events.resolved_at).where(
-        events.status != "pending"
-    )
-    with engine.connect() as conn:
-        rows = pd.read_sql(query, conn)
+    rows = state.for_reports(engine, monday)
     week = (pd.Timestamp(monday), pd.Timestamp(sunday))
     rows["opened"] = pd.to_datetime(rows["started_at"]).between(*week)
     rows["resolved"] = pd.to_datetime(rows["resolved_at"]).between(*week)
