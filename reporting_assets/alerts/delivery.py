@@ -45,6 +45,7 @@ def _day(value: object) -> date:
 
 SEVERITIES = ("critical", "warning", "info")
 MAX_LINES = 50  # alert lines in one grouped message: beyond that a reader skims, and channels cut long messages
+REPORT_AFTER = timedelta(hours=24)  # a channel refusing this long is reported (tick log, doctor)
 
 
 def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note], list[Note]]:
@@ -130,15 +131,15 @@ def deliver(
         streak = failing.get(channel.key)
         if not todo or (streak and now < streak["retry_at"]):
             continue
+        [target] = channel.targets()
         for batch in _batches(todo, rules):
             title, body, kind = _message(batch, channel)
             if not channel.send(title, body, kind):
-                _refused(context, warehouse, channel, now, len(todo))
+                _refused(context, warehouse, channel.key, target, now, len(todo))
                 break
             state.record(engine, [n.key for n in batch], channel.key, now)
             done |= {(n.key, channel.key) for n in batch}
-            for note in batch:
-                context.log.info(f"notified {note.title} to {channel.targets()[0]}: {note.episode['message']}")
+            context.log.info(f"notified {target}: " + "; ".join(f"{n.title} {n.episode['fingerprint']}" for n in batch))
         else:
             if streak:
                 state.accepted(engine, channel.key)
@@ -151,12 +152,8 @@ def deliver(
     return counts
 
 
-REPORT_AFTER = timedelta(hours=24)
-
-
-def _refused(context: SensorEvaluationContext, warehouse: Warehouse, channel: Notifier, now: datetime, owed: int):
-    streak = state.refused(warehouse.engine, channel.key, now)
-    [target] = channel.targets()
+def _refused(context: SensorEvaluationContext, warehouse: Warehouse, key: str, target: str, now: datetime, owed: int):
+    streak = state.refused(warehouse.engine, key, now)
     context.log.warning(
         f"{target} refused {owed} alert(s) ({streak['failures']} refusals in a row): retried from "
         f"{streak['retry_at']:%Y-%m-%d %H:%M} UTC; the other channels are not sent them again"
@@ -166,4 +163,4 @@ def _refused(context: SensorEvaluationContext, warehouse: Warehouse, channel: No
             f"{target} has refused every alert since {streak['failing_since']:%Y-%m-%d %H:%M} UTC: check it "
             "(python -m reporting_assets.doctor --test-notification)"
         )
-        state.mark_reported(warehouse.engine, channel.key, now)
+        state.mark_reported(warehouse.engine, key, now)
