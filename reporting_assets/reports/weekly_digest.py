@@ -2,7 +2,9 @@
 
 Each channel's delivery is recorded in `digest_log` (by a hash of its URL): a re-run, a restart or a second
 tick sends only to the channels that have not received that week. A channel that refuses the message fails
-the run (the run-failure sensor says so); re-running it from the UI retries that channel only.
+the run (the run-failure sensor says so); re-running it from the UI retries that channel only. At the digest
+hour, a `daily_refresh` run still queued or in progress (the morning's, loading Sunday) is waited for, two
+hours at most, so that a day still loading is not named missing.
 """
 
 import time
