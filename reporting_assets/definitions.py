@@ -21,7 +21,7 @@ from dagster import (
 from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
-from reporting_assets.alerts.sensors import alert_events_spec, build_alert_sensor, run_failure_alerts
+from reporting_assets.alerts.sensors import alert_events_spec, build_alert_sensor, build_run_failure_sensor
 from reporting_assets.assets.checks import build_freshness, table_checks
 from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
@@ -84,7 +84,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         jobs=[refresh.job, digest_job, build_doctor_job()],
         executor=executor,
         schedules=[refresh, digest],
-        sensors=[automation, freshness_sensor, alerts, run_failure_alerts],
+        sensors=[automation, freshness_sensor, alerts, build_run_failure_sensor(now)],
         resources={
             "paradigm": paradigm_resource(settings),
             "warehouse": Warehouse(

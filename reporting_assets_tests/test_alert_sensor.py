@@ -16,7 +16,7 @@ from dagster import AssetKey, DagsterInstance, build_run_status_sensor_context, 
 from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
-from reporting_assets.alerts.sensors import build_alert_sensor, run_failure_alerts
+from reporting_assets.alerts.sensors import build_alert_sensor, build_run_failure_sensor
 from reporting_assets.alerts.tick import AlertCursor, AlertTick, TickReport
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import DEFAULT_COMPANIES
@@ -208,12 +208,16 @@ def test_a_year_backfill_records_alerts_but_sends_nothing(
     assert report.sent == 0 and report.fired == len(recorded[recorded["status"] == "firing"])
 
 
-def test_failed_runs_are_notified_unless_they_will_be_retried(
+def test_failed_runs_are_notified_unless_they_will_be_retried_once_per_channel_with_backoff(
     tmp_path: Path, receiver: Receiver, simulator: RunningSimulator
 ) -> None:
+    """A second channel refuses first: the tick fails, waits its backoff, then sends to it alone."""
+    other = Receiver()
     receiver.start()
     instance = DagsterInstance.ephemeral()
-    notifier = Notifier(urls=receiver.url)
+    notifier = Notifier(urls=f"{receiver.url},{other.url.replace('/alerts', '/other')}")
+    clock = {"now": NOW}
+    sensor = build_run_failure_sensor(now=lambda: clock["now"])
     bad = {"paradigm": simulator.resource(api_key="wrong-token")}
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'r.db'}")
     result = run(ASSETS[:1], {**bad, "warehouse": warehouse}, "2026-01-05", instance=instance)
@@ -228,12 +232,22 @@ def test_failed_runs_are_notified_unless_they_will_be_retried(
             dagster_event=failure,
             resources={"notifier": notifier, "warehouse": warehouse},
         )
-        run_failure_alerts(context.for_run_failure())
+        sensor(context.for_run_failure())
 
     evaluate(result.dagster_run.with_tags({**result.dagster_run.tags, "dagster/will_retry": "true"}))
     assert receiver.messages == []
-    evaluate(result.dagster_run)
-    evaluate(result.dagster_run)  # evaluated again (a restarted daemon): told once
+    with pytest.raises(RuntimeError, match=r"to json://user:\*\*\*\*@127.0.0.1:\d+/other\?.* yet$"):
+        evaluate(result.dagster_run)  # the other channel is down: the tick fails, Dagster evaluates it again
+    other.start()
+    try:
+        with pytest.raises(RuntimeError, match="yet"):
+            evaluate(result.dagster_run)  # within its backoff: not tried
+        clock["now"] += timedelta(minutes=2)
+        evaluate(result.dagster_run)
+        evaluate(result.dagster_run)  # evaluated again (a restarted daemon): told once
+    finally:
+        other.stop()
+    assert [m["title"] for m in other.messages] == ["[RUN FAILED] __ephemeral_asset_job__"]
     [message] = receiver.messages
     assert message["title"] == "[RUN FAILED] __ephemeral_asset_job__"
     assert f"/runs/{result.run_id}" in message["message"]

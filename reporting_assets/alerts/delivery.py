@@ -152,6 +152,36 @@ def deliver(
     return counts
 
 
+def deliver_once(
+    context: SensorEvaluationContext,
+    warehouse: Warehouse,
+    notifier: Notifier,
+    key: state.DeliveryKey,
+    message: tuple[str, str, str],
+    now: datetime,
+) -> list[str]:
+    """One notification (`key`: title, body, kind) to each channel that lacks it, with the same backoff and
+    report as alerts; returns the channels (masked) still owed it: they refused, or wait their backoff."""
+    engine = warehouse.engine
+    done, failing, owed = state.delivered(engine, [key]), state.failing_channels(engine), []
+    for channel in notifier.channels():
+        if (key, channel.key) in done:
+            continue
+        [target] = channel.targets()
+        streak = failing.get(channel.key)
+        if streak and now < streak["retry_at"]:
+            owed.append(target)
+        elif not channel.send(*message):
+            _refused(context, warehouse, channel.key, target, now, 1)
+            owed.append(target)
+        else:
+            state.record(engine, [key], channel.key, now)
+            if streak:
+                state.accepted(engine, channel.key)
+            context.log.info(f"notified {target}: {message[0]} {key[0]}")
+    return owed
+
+
 def _refused(context: SensorEvaluationContext, warehouse: Warehouse, key: str, target: str, now: datetime, owed: int):
     streak = state.refused(warehouse.engine, key, now)
     context.log.warning(

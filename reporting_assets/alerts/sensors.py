@@ -15,7 +15,7 @@ from dagster import (
     sensor,
 )
 
-from reporting_assets.alerts import state
+from reporting_assets.alerts.delivery import deliver_once
 from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
@@ -64,33 +64,30 @@ def build_alert_sensor(
     return _alerts
 
 
-@run_failure_sensor(
-    name="run_failure_alerts",
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Sends failed runs (that will not be retried) to the alert channels.",
-)
-def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier, warehouse: Warehouse) -> None:
-    """Each channel is told once (`alert_deliveries`): a channel that refused makes the tick fail, and Dagster
-    evaluates this run again on the next one, which sends to that channel only."""
-    run = context.dagster_run
-    if run.tags.get(WILL_RETRY_TAG) == "true":
-        context.log.info(f"run {run.run_id} failed and will be retried: not notified")
-        return
-    title = f"[RUN FAILED] {run.job_name}"
-    causes = [f"{e.step_key}: {e.step_failure_data.error.message.strip()}" for e in context.get_step_failure_events()]
-    body = "\n".join([context.failure_event.message, *causes, notifier.run_link(run.run_id)])
-    record = context.instance.get_run_record_by_id(run.run_id)
-    day = record.create_timestamp.date() if record else date(1970, 1, 1)
-    key = (f"run_failure/{run.run_id}", day, "firing", "")
-    done = state.delivered(warehouse.engine, [key])
-    refused = []
-    for channel in notifier.channels():
-        if (key, channel.key) in done:
-            continue
-        if not channel.send(title, body, "critical"):
-            refused += channel.targets()
-            continue
-        state.record(warehouse.engine, [key], channel.key, utc_now())
-        context.log.info(f"notified {title} ({run.run_id}) to {channel.targets()[0]}")
-    if refused:
-        raise RuntimeError(f"could not deliver the failure of run {run.run_id} to {', '.join(refused)}")
+def build_run_failure_sensor(now: Clock = utc_now) -> SensorDefinition:
+    """`run_failure_alerts`: each failed run that will not be retried, told once to each channel
+    (`alert_deliveries`). A channel that refuses, or waits its backoff, makes the tick fail, and Dagster
+    evaluates the run again on the next one: only the channels still owed it are sent it."""
+
+    @run_failure_sensor(
+        name="run_failure_alerts",
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Sends failed runs (that will not be retried) to the alert channels.",
+    )
+    def run_failure_alerts(context: RunFailureSensorContext, notifier: Notifier, warehouse: Warehouse) -> None:
+        run = context.dagster_run
+        if run.tags.get(WILL_RETRY_TAG) == "true":
+            context.log.info(f"run {run.run_id} failed and will be retried: not notified")
+            return
+        causes = [
+            f"{e.step_key}: {e.step_failure_data.error.message.strip()}" for e in context.get_step_failure_events()
+        ]
+        body = "\n".join([context.failure_event.message, *causes, notifier.run_link(run.run_id)])
+        record = context.instance.get_run_record_by_id(run.run_id)
+        day = record.create_timestamp.date() if record else date(1970, 1, 1)
+        key = (f"run_failure/{run.run_id}", day, "firing", "")
+        message = (f"[RUN FAILED] {run.job_name}", body, "critical")
+        if owed := deliver_once(context, warehouse, notifier, key, message, now()):
+            raise RuntimeError(f"could not deliver the failure of run {run.run_id} to {', '.join(owed)} yet")
+
+    return run_failure_alerts
