@@ -160,6 +160,9 @@ def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_p
     """Also the reproduction of "a day never loaded is not a day without activity": the KPI days after the range
     get no row and no notification, while the alerts inside the range still fire."""
     url, db, receiver = dev.url, dev.db, dev.receiver
+    # A fresh instance, nothing loaded yet: its first alert tick pages nobody (a setup state, not an incident)
+    first = _wait_for_a_tick_after(url, 0)
+    assert receiver.messages == [] and "fired 0, resolved 0, pending 0;" in first, first
     _backfill_and_compare(tmp_path, dev.simulator, url, db, capsys)
     reason = _wait_for_a_tick_after(url, time.time())
     materialized = graphql(url, MATERIALIZED, path=["adoption_satisfaction"])["assetOrError"]
