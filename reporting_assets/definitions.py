@@ -55,7 +55,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
     """The whole code location for `settings`; tests build theirs from a `Settings` (and a clock) of their own."""
     partitions = build_partitions(settings.paradigm_start_date)
     raw_assets = build_raw_assets(partitions, now)
-    freshness_checks, freshness_sensor = build_freshness(raw_assets, settings.reporting_freshness_hour_utc)
+
     refresh = build_daily_refresh(partitions, settings.reporting_refresh_hour_utc, settings.reporting_refetch_days)
     # Yesterday's raw data missing at the freshness hour is notified once per asset, and once more when it arrives.
     late_data = Freshness(
@@ -64,6 +64,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         first_day=settings.paradigm_start_date,
         company_scope=settings.paradigm_company_id,
     )
+    freshness_checks, freshness_sensor = build_freshness(raw_assets, late_data, now)
     # Dagster's own automation sensor is stopped until someone starts it: ours runs from the start, so KPI assets
     # follow their sources (AutomationCondition.eager) as soon as the daemon is up.
     automation = AutomationConditionSensorDefinition(

@@ -6,9 +6,18 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
-from dagster import AssetCheckKey, AssetCheckSeverity, AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    build_sensor_context,
+    materialize,
+)
 from sqlalchemy import Column, MetaData, Table, create_engine
 
+from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.assets.checks import build_freshness, table_checks
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import tables
@@ -17,7 +26,9 @@ from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_asse
 
 from .helpers import run
 
-freshness_checks, _ = build_freshness(raw_assets, hour_utc=9)
+CHECKED_AT = datetime(2025, 1, 20, 10, tzinfo=UTC)  # past the 09:00 deadline of 2025-01-19
+LATE = Freshness(assets=tuple(ACTIVITY_TABLES), hour_utc=9, first_day=date(2025, 1, 1))
+freshness_checks, freshness_sensor = build_freshness(raw_assets, LATE, now=lambda: CHECKED_AT)
 ALL = [*raw_assets, *kpi_assets, *table_checks, *freshness_checks]
 NOW = datetime(2025, 1, 10, tzinfo=UTC)
 
@@ -120,17 +131,41 @@ def test_a_rate_outside_0_1_fails(warehouse):
     assert results[("adoption_satisfaction", "counts_non_negative")].passed  # queries_per_session 7 is no rate
 
 
-@pytest.mark.parametrize("materialized", [False, True])
-def test_freshness_wants_the_latest_daily_partition_by_the_deadline(simulator, tmp_path, materialized):
+@pytest.mark.parametrize(
+    ("loaded", "passed", "says"),
+    [
+        (None, True, "nothing loaded yet: run a backfill or wait for daily_refresh"),
+        (("2025-01-17", "2025-01-19"), True, "loaded up to 2025-01-19"),
+        (("2025-01-15", "2025-01-17"), False, "2 day(s) not loaded, none since 2025-01-17 (due 2025-01-19)"),
+    ],
+    ids=["setup", "fresh", "late"],
+)
+def test_freshness_reads_the_ledger_and_a_new_instance_is_being_set_up_not_late(
+    simulator, tmp_path, loaded, passed, says
+):
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}")
-    with DagsterInstance.ephemeral() as instance:
-        if materialized:  # the two latest days: whichever the deadline expects now is there
-            keys = raw_assets[0].partitions_def.get_partition_keys()[-2:]
-            res = {"paradigm": simulator.resource(), "warehouse": warehouse}
-            assert run(raw_assets, res, keys[0], keys[1], instance=instance).success
-        results = check_results(warehouse, instance)
+    if loaded:
+        assert run(raw_assets, {"paradigm": simulator.resource(), "warehouse": warehouse}, *loaded).success
+    results = check_results(warehouse)
     for name in ACTIVITY_TABLES:
-        assert results[(name, "freshness_check")].passed is materialized
+        result = results[(name, "freshness_check")]
+        assert (result.passed, result.description) == (passed, says), name
+
+
+def test_the_freshness_sensor_runs_the_checks_again_when_a_day_is_loaded(simulator, tmp_path):
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}")
+    instance = DagsterInstance.ephemeral()
+
+    def tick():
+        context = build_sensor_context(instance=instance, resources={"warehouse": warehouse})
+        [request] = freshness_sensor(context).run_requests
+        return request
+
+    first, again = tick(), tick()
+    assert first.run_key == again.run_key  # nothing changed: the same run key, launched once by the daemon
+    assert {k.name for k in first.asset_check_keys} == {"freshness_check"} and len(first.asset_check_keys) == 5
+    assert run(raw_assets, {"paradigm": simulator.resource(), "warehouse": warehouse}, "2025-01-19").success
+    assert tick().run_key != first.run_key
 
 
 def test_one_check_runs_alone(tmp_path):

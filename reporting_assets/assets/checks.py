@@ -1,9 +1,8 @@
-"""Asset checks on every warehouse table, plus Dagster's own freshness checks on the raw assets.
+"""Asset checks on every warehouse table, plus freshness checks on the raw assets read from the load ledger.
 
 Each table check is one SQL aggregate over the whole table, so it stays cheap as history grows.
 """
 
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -15,17 +14,22 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    AssetSelection,
     AssetsDefinition,
     DefaultSensorStatus,
+    RunRequest,
     SensorDefinition,
-    SupersessionWarning,
-    build_sensor_for_freshness_checks,
-    build_time_partition_freshness_checks,
+    SensorEvaluationContext,
+    SensorResult,
     multi_asset_check,
+    sensor,
 )
 from sqlalchemy import ColumnElement, Integer, Table, func, or_, select
 
+from reporting_assets.alerts.freshness import Freshness
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
@@ -139,18 +143,62 @@ def _table_checks(context: AssetCheckExecutionContext, warehouse: Warehouse) -> 
 table_checks = [_table_checks]
 
 
-def build_freshness(
-    raw_assets: list[AssetsDefinition], hour_utc: int
-) -> tuple[list[AssetChecksDefinition], SensorDefinition]:
-    """A freshness check per raw asset (yesterday's partition by `hour_utc` UTC) and the sensor running them.
+SETUP = "nothing loaded yet: run a backfill or wait for daily_refresh"
 
-    Dagster 1.12+ prefers FreshnessPolicy, but that policy judges the asset's last materialization, not its
-    partitions: backfilling an old day would look "fresh". Yesterday's partition by the deadline is what we need.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SupersessionWarning)
-        checks = build_time_partition_freshness_checks(
-            assets=raw_assets, deadline_cron=f"0 {hour_utc} * * *", timezone="UTC"
+
+def build_freshness(
+    raw_assets: list[AssetsDefinition], late: Freshness, now: Clock = utc_now
+) -> tuple[list[AssetChecksDefinition], SensorDefinition]:
+    """A freshness check per raw asset, read from the load ledger like the `raw_data_late` alert (`late`):
+    yesterday's day loaded by the deadline hour. An asset never loaded is being set up, not late: the check
+    passes and says so. Its sensor runs the checks when the due day or a latest loaded day changes.
+
+    Dagster's time-partition freshness checks judge materializations, which say nothing of what was loaded
+    (a run whose company scope differs, a day purged), and fail on a new instance."""
+    specs = [
+        AssetCheckSpec(
+            "freshness_check",
+            asset=a.key,
+            description=f"Yesterday is loaded by {late.hour_utc:02d}:00 UTC (warns when late; a never-loaded asset "
+            "is being set up, not late)",
         )
-        sensor = build_sensor_for_freshness_checks(freshness_checks=checks, default_status=DefaultSensorStatus.RUNNING)
-    return list(checks), sensor
+        for a in raw_assets
+    ]
+
+    @multi_asset_check(specs=specs, can_subset=True, name="raw_freshness_checks")
+    def freshness(context: AssetCheckExecutionContext, warehouse: Warehouse) -> Iterator[AssetCheckResult]:
+        due = late.due(now())
+        latest = ledger.latest(warehouse.engine, list(late.assets), late.company_scope)
+        for key in context.selected_asset_check_keys:
+            last = latest.get(key.asset_key.path[-1])
+            if last is None:
+                passed, text = True, SETUP
+            elif due is None or last >= due:
+                passed, text = True, f"loaded up to {last}"
+            else:
+                passed, text = False, f"{(due - last).days} day(s) not loaded, none since {last} (due {due})"
+            yield AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=passed,
+                severity=AssetCheckSeverity.WARN,
+                description=text,
+                metadata={"last_loaded_day": str(last or ""), "due_day": str(due or "")},
+            )
+
+    keys = [AssetCheckKey(a.key, "freshness_check") for a in raw_assets]
+
+    @sensor(
+        name="freshness_checks_sensor",
+        target=AssetSelection.checks(*keys),
+        minimum_interval_seconds=600,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Runs the raw assets' freshness checks when the day due or a latest loaded day changes.",
+    )
+    def freshness_sensor(context: SensorEvaluationContext, warehouse: Warehouse) -> SensorResult:
+        latest = ledger.latest(warehouse.engine, list(late.assets), late.company_scope)
+        state = f"{late.due(now())}:" + ",".join(str(latest[a]) for a in late.assets)
+        request = RunRequest(run_key=f"freshness:{state}", asset_selection=[], asset_check_keys=keys)
+        return SensorResult(run_requests=[request])
+
+    return [freshness], freshness_sensor
