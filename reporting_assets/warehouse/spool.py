@@ -13,7 +13,6 @@ import gc
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -55,11 +54,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep(root: Path | None = None, now: float | None = None) -> list[Path]:
+def sweep(root: Path, now: float) -> list[Path]:
     """Remove the spool directories that a killed process left in `root` (the temporary directory): only ours
-    (`PREFIX`), only when the process named in it is gone, and only when older than `STALE_AFTER_S`."""
-    root = Path(root or tempfile.gettempdir())
-    now = time.time() if now is None else now
+    (`PREFIX`), only when the process named in it is gone, and only when older than `STALE_AFTER_S` at `now`
+    (a modification time of the same file system: its clock, not the process's)."""
     removed = []
     for path in root.glob(f"{PREFIX}*"):
         parts = path.name.removeprefix(PREFIX).split("-", 1)
@@ -86,8 +84,9 @@ class Spool:
     """
 
     def __init__(self) -> None:
-        sweep()
         self._dir = tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-")
+        made = Path(self._dir.name)
+        sweep(made.parent, made.stat().st_mtime)
         self._paths: list[Path] = []
         self.rows = 0
 
