@@ -12,28 +12,14 @@ as if it were not there, and the latest loaded day is "today" for open episodes.
 
 from __future__ import annotations
 
+from reporting_assets.alerts import episode
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES
 from reporting_assets.warehouse.ledger import covered
 
 CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
-EPISODE_COLUMNS = [
-    "fingerprint",
-    "started_at",
-    "rule_name",
-    "severity",
-    "asset",
-    "company_id",
-    "company_name",
-    "date",
-    "metric",
-    "value",
-    "threshold",
-    "status",
-    "resolved_at",
-    "message",
-]
+EPISODE_COLUMNS = episode.COLUMNS
 
 
 def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFrame:

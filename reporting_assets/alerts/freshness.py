@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from reporting_assets.alerts import state
-from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
+from reporting_assets.alerts import episode, state
+from reporting_assets.alerts.episode import Episode
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.warehouse import ledger
@@ -39,9 +39,9 @@ class Freshness:
 def late_episodes(
     freshness: Freshness, latest: dict[str, date | None], due: date | None, open_since: dict[str, date]
 ) -> pd.DataFrame:
-    """Episodes (EPISODE_COLUMNS) for the assets late at `due` (firing) and for those with an open episode
-    (`open_since`: asset -> started_at) whose data has arrived since (resolved)."""
-    rows = []
+    """Episodes for the assets late at `due` (firing) and for those with an open episode (`open_since`:
+    asset -> started_at) whose data has arrived since (resolved)."""
+    found = []
     for asset in freshness.assets:
         last = latest.get(asset)
         # Never loaded: the instance is being set up (the doctor says so), nobody is paged for it
@@ -59,25 +59,25 @@ def late_episodes(
             message = f"{asset}: loaded again up to {last}; it was late since {open_since[asset]}"
         else:
             continue
-        rows.append(
-            {
-                "fingerprint": f"{RULE_NAME}/{asset}",
-                "started_at": since,
-                "rule_name": RULE_NAME,
-                "severity": "critical",
-                "asset": asset,
-                "company_id": freshness.company_scope or ALL_COMPANIES_ID,
-                "company_name": ALL_COMPANIES if freshness.company_scope is None else None,
-                "date": day,
-                "metric": "days_not_loaded",
-                "value": value,
-                "threshold": 0.0,
-                "status": status,
-                "resolved_at": day if status == "resolved" else None,
-                "message": message,
-            }
+        found.append(
+            Episode(
+                fingerprint=f"{RULE_NAME}/{asset}",
+                started_at=since,
+                rule_name=RULE_NAME,
+                severity="critical",
+                asset=asset,
+                company_id=freshness.company_scope or ALL_COMPANIES_ID,
+                company_name=ALL_COMPANIES if freshness.company_scope is None else None,
+                date=day,
+                metric="days_not_loaded",
+                value=value,
+                threshold=0.0,
+                status=status,
+                resolved_at=day if status == "resolved" else None,
+                message=message,
+            )
         )
-    return pd.DataFrame(rows, columns=EPISODE_COLUMNS)
+    return episode.frame(found)
 
 
 def evaluate(engine: Engine, freshness: Freshness, now: datetime) -> state.Changes:

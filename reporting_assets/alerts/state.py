@@ -13,7 +13,7 @@ from enum import IntEnum
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
-from reporting_assets.alerts.evaluate import EPISODE_COLUMNS
+from reporting_assets.alerts.episode import COLUMNS as EPISODE_COLUMNS
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import insert_frame
 from reporting_assets.warehouse.tables import alert_channels as channels
