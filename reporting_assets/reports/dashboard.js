@@ -3,7 +3,6 @@
 // with textContent, never as HTML, so names from the API cannot inject markup.
 "use strict";
 const model = JSON.parse(document.getElementById("report-data").textContent);
-const byId = new Map(model.companies.map((c) => [c.id, c]));
 const views = [];
 let picked = model.companies[0];
 
