@@ -27,6 +27,7 @@ from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
+from reporting_assets.assets.users import build_retention, retention_cohorts_asset, user_engagement_asset
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.doctor import build_doctor_job
 from reporting_assets.executor import executor
@@ -73,18 +74,23 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
     rules = load_rules(settings.reporting_alert_rules)
     alerts = build_alert_sensor(rules, late_data=late_data, now=now)
     dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url, now)
+    retention_job, retention = build_retention(
+        settings.reporting_user_retention_days, settings.reporting_refresh_hour_utc, now
+    )
     digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url, now)
     return Definitions(
         assets=[
             *raw_assets,
             *build_kpi_assets(partitions),
+            user_engagement_asset,
+            retention_cohorts_asset,
             dashboard,
             alert_events_spec({r.asset for r in rules.rules}),
         ],
         asset_checks=[*table_checks, *freshness_checks],
-        jobs=[refresh.job, digest_job, build_doctor_job()],
+        jobs=[refresh.job, digest_job, retention_job, build_doctor_job()],
         executor=executor,
-        schedules=[refresh, digest],
+        schedules=[refresh, digest, retention],
         sensors=[automation, freshness_sensor, alerts, build_run_failure_sensor(now)],
         resources={
             "paradigm": paradigm_resource(settings),

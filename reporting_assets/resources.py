@@ -32,8 +32,10 @@ def secret(name: str, value: object) -> EnvVar | str:
 def paradigm_resource(settings: Settings, *, resolved: bool = False, **options: Any) -> ParadigmResource:
     """The Paradigm resource of `settings`: secrets as `EnvVar` for Dagster, or their values (`resolved`) for
     code that calls the API outside a run (the doctor)."""
-    key = settings.paradigm_api_key
+    key, user_key = settings.paradigm_api_key, settings.reporting_user_id_key
     api_key = (key.get_secret_value() if key else "") if resolved else secret("PARADIGM_API_KEY", key)
+    user = (user_key.get_secret_value() if user_key else "") if resolved else secret("REPORTING_USER_ID_KEY", user_key)
+    options = {"user_id_key": user, **options}
     if settings.demo:
         from reporting_assets.simulator.data import DEFAULT_TOKEN
 

@@ -1,8 +1,8 @@
 """Every environment variable of the contract, read and validated once (pydantic-settings).
 
 Builders take a `Settings`; nothing else reads the environment. An invalid value stops the code location with
-one message naming the variable. Secrets (`PARADIGM_API_KEY`, `REPORTING_ALERT_URLS`, `REPORTING_DIGEST_URLS`)
-are only checked here: resources receive them as `dagster.EnvVar`, read in the run worker.
+one message naming the variable. Secrets (`PARADIGM_API_KEY`, `REPORTING_ALERT_URLS`, `REPORTING_DIGEST_URLS`,
+`REPORTING_USER_ID_KEY`) are only checked here: resources receive them as `dagster.EnvVar`, read in the run worker.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ DEMO = "demo"
 DEFAULT_RULES_PATH = Path(__file__).parent / "alerts" / "alerts.yaml"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 
+MIN_KEY_LENGTH = 16  # REPORTING_USER_ID_KEY
 Hour = Annotated[int, Field(ge=0, le=23)]
 
 
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     reporting_reports_url: str | None = Field(None, pattern=r"^https?://\S+$")
     reporting_digest_hour_utc: Hour = 7
     reporting_digest_urls: SecretStr | None = None
+    reporting_user_id_key: SecretStr | None = None
+    # 31 at least: the 30 days ending yesterday (segments, 30-day actives) must still hold their per-user rows
+    reporting_user_retention_days: int | None = Field(None, ge=31)
     dagster_home: Path | None = None
 
     @field_validator("reporting_alert_urls", "reporting_digest_urls")
@@ -56,6 +60,13 @@ class Settings(BaseSettings):
         for position, url in enumerate(u.strip() for u in value.get_secret_value().split(",")):
             if url and not _URL.match(url):
                 raise ValueError(f"entry #{position + 1} is not a URL (scheme://...)")
+        return value
+
+    @field_validator("reporting_user_id_key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_KEY_LENGTH} characters long")
         return value
 
     @field_validator("reporting_alert_rules")

@@ -114,7 +114,45 @@ def test_a_0003_warehouse_with_alerts_gets_per_channel_deliveries_without_resend
         conn.execute(sa.table("alert_events", *(sa.column(k) for k in episode)).insert(), [episode])
     engine.dispose()
 
-    assert migrate.upgrade(warehouse.engine) == migrate.head() == "0004"
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
     [kept] = warehouse.read(alert_events).to_dict("records")
     assert (kept["fingerprint"], kept["status"], kept["notifications_sent"]) == ("low/1", "firing", 1)
     assert warehouse.count(alert_deliveries) == 0 and warehouse.count(alert_channels) == 0
+
+
+def test_a_0004_warehouse_with_user_rows_gets_per_user_tables_and_64_bit_ids_without_losing_a_row(
+    warehouse: Warehouse,
+):
+    """User rows and ledger days written at 0004 stay as they are (raw ids, not purged); a pseudonym (63 bits)
+    then fits in `user_id` on every database."""
+    from reporting_assets.warehouse.tables import pseudonymisation, retention_cohorts, user_activities, user_engagement
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0004") == "0004"
+    rows = [
+        {"date": date(2025, 1, d), "company_id": 1, "company_name": "Co1", "ingested_at": NOW, "user_id": u,
+         "sessions_count": d, "queries_count": 2 * d}
+        for d in (1, 2)
+        for u in (4501, 4502)
+    ]  # fmt: skip
+    day = {"asset": "user_activities", "loaded_at": NOW, "rows": 2, "run_id": "r"}
+    with engine.begin() as conn:
+        conn.execute(sa.table("user_activities", *(sa.column(k) for k in rows[0])).insert(), rows)
+        conn.execute(
+            sa.table("load_log", *(sa.column(k) for k in ("date", *day))).insert(),
+            [{"date": date(2025, 1, d), **day} for d in (1, 2)],
+        )
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head() == "0005"
+    kept = warehouse.read(user_activities)
+    assert kept[["date", "user_id", "sessions_count"]].values.tolist() == [
+        [r["date"], r["user_id"], r["sessions_count"]] for r in rows
+    ]
+    assert warehouse.read(load_log)["purged_at"].isna().all() and len(warehouse.read(load_log)) == 2
+    assert warehouse.count(pseudonymisation) == 0  # raw ids, as before
+    assert warehouse.count(user_engagement) == 0 and warehouse.count(retention_cohorts) == 0
+    big = {**rows[0], "date": date(2025, 1, 3), "user_id": 2**63 - 1}
+    with warehouse.engine.begin() as conn:
+        conn.execute(user_activities.insert(), [big])
+    assert warehouse.read(user_activities)["user_id"].max() == 2**63 - 1

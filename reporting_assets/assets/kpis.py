@@ -138,12 +138,19 @@ def chunks(
         frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi) for name, back in kpi.inputs.items()}
         frames.update({name: _read(warehouse, name, lo, hi) for name in kpi.optional})
         loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
+        loaded = loaded[~loaded["purged"]]  # their per-user rows are gone: what is left is not the day
         frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
         del frames
         own_days = {name: loaded[(loaded["asset"] == name) & (loaded["date"] >= lo)] for name in kpi.inputs}
         computed = ledger.common(own_days, lo, hi)
         computed["rows"] = _rows_per_entry(frame, computed)
         yield frame, computed
+
+
+def purged_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date) -> list[date]:
+    """Days of `start..end` purged in an input (`REPORTING_USER_RETENTION_DAYS`): their stored figures stay."""
+    loaded = warehouse.loaded(list(kpi.inputs), start, end)
+    return sorted(set(loaded.loc[loaded["purged"], "date"]))
 
 
 def _partition_metadata(kpi: Kpi, day: "pd.DataFrame") -> dict[str, Any]:
@@ -160,6 +167,11 @@ def _dep(name: str, lookback: int) -> AssetDep:
 def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinition:
     # A day not loaded in every input has no rows: its partition says so, and shows no activity figure.
     not_loaded = {"loaded": False, "note": f"not computed: not loaded in every input ({', '.join(kpi.inputs)})"}
+    purged = {
+        "loaded": True,
+        "purged": True,
+        "note": "per-user rows purged (REPORTING_USER_RETENTION_DAYS): the figures computed before are kept",
+    }
 
     @asset(
         name=kpi.table.name,
@@ -181,6 +193,7 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinit
         start, end = partition_dates(context)
         columns = [c.name for c in kpi.table.columns]
         per_partition, entries, shown = {}, [], ""
+        kept = purged_days(kpi, warehouse, start, end)
         with Spool() as spool:  # one chunk in memory at a time; all of them written in one transaction
             for frame, computed in chunks(kpi, warehouse, start, end, columns):
                 spool.add(frame)
@@ -190,8 +203,9 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinit
                     per_partition[day] = _partition_metadata(kpi, by_day.get(day, frame.iloc[0:0]))
                 shown = shown or (preview(frame) if len(frame) else "")
             loaded = ledger.entries(kpi.table.name, pd.concat(entries, ignore_index=True), context.run.run_id)
-            rows = warehouse.replace(kpi.table, start, end, spool, loaded=loaded)
+            rows = warehouse.replace(kpi.table, start, end, spool, loaded=loaded, keep=kept)
 
+        per_partition.update({str(day): purged for day in kept})
         if skipped := len(context.partition_keys) - len(per_partition):
             context.log.info(
                 f"{kpi.table.name}: {skipped} of {len(context.partition_keys)} days are not loaded in every input "

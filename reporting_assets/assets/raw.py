@@ -22,7 +22,9 @@ from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import ENDPOINTS, Endpoint
 from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
+from reporting_assets.paradigm.flatten import USER_ID
 from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.users import pseudonyms
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
@@ -59,6 +61,13 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
         fetched_at = now()
+        if USER_ID in endpoint.table.c:  # the stored ids and the key must agree before any new id is written
+            try:
+                context.log.info(
+                    "user ids: pseudonymisation %s", pseudonyms.ensure(warehouse.engine, paradigm.user_id_key or None)
+                )
+            except pseudonyms.KeyMismatch as exc:
+                raise Failure(description=str(exc), allow_retries=False) from None
         if endpoint.snapshot:  # today's figures are not those of a day long past: older days are left alone
             start = max(start, fetched_at.date() - timedelta(days=SNAPSHOT_MAX_AGE_DAYS))
             if start > end:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from reporting_assets.paradigm.endpoints import Endpoint
 
 
+USER_ID = "user_id"
+
+
 class PayloadError(ValueError):
     """The payload does not have the documented shape; the message says which field and where."""
 
@@ -34,9 +37,12 @@ class Rows:
     requests: int = 0  # HTTP requests made for them, retries included (set by the resource)
 
 
-def flatten(endpoint: Endpoint, payload: Mapping[str, Any], days: Sequence[date] = ()) -> Rows:
+def flatten(
+    endpoint: Endpoint, payload: Mapping[str, Any], days: Sequence[date] = (), user_id_key: str | None = None
+) -> Rows:
     """The payload's rows, typed as the endpoint's table, with the unknown fields met and the API's column docs.
-    A snapshot endpoint's figures (no `dates`) are repeated for each of `days`."""
+    A snapshot endpoint's figures (no `dates`) are repeated for each of `days`. With `user_id_key`, user ids are
+    pseudonyms from here on: no later step (spool, warehouse, error message) sees a raw one."""
     frame = _snapshot(payload, days) if endpoint.snapshot else _frame(endpoint, payload)
     frame = frame.rename(columns=dict(endpoint.renames))
     columns = [c.name for c in endpoint.table.columns if c.name != "ingested_at"]
@@ -46,7 +52,12 @@ def flatten(endpoint: Endpoint, payload: Mapping[str, Any], days: Sequence[date]
         _require(frame, name)
     for column in endpoint.table.columns:
         if column.name in frame.columns:
-            frame[column.name] = _typed(frame, column.name, column.type)
+            hidden = bool(user_id_key) and column.name == USER_ID  # a malformed id may still be personal data
+            frame[column.name] = _typed(frame, column.name, column.type, shown=not hidden)
+    if user_id_key and USER_ID in frame.columns:
+        from reporting_assets.users.pseudonyms import pseudonymise
+
+        frame[USER_ID] = pseudonymise(frame["company_id"], frame[USER_ID], user_id_key)
     return Rows(_dedupe(frame, endpoint.key), drift, _docs(endpoint, payload))
 
 
@@ -139,8 +150,9 @@ def _require(frame: pd.DataFrame, name: str) -> None:
         )
 
 
-def _typed(frame: pd.DataFrame, name: str, sql_type: Any) -> pd.Series:
-    """The column converted to its table type; a value that does not convert is an error, not a NULL."""
+def _typed(frame: pd.DataFrame, name: str, sql_type: Any, shown: bool = True) -> pd.Series:
+    """The column converted to its table type; a value that does not convert is an error, not a NULL (whose
+    message quotes the value when `shown`)."""
     raw = frame[name]
     if isinstance(sql_type, Integer | Float):
         out = pd.to_numeric(raw, errors="coerce")
@@ -162,7 +174,7 @@ def _typed(frame: pd.DataFrame, name: str, sql_type: Any) -> pd.Series:
     if bad.any():
         row = frame.loc[bad].iloc[0]
         raise PayloadError(
-            f"field '{name}' has a value of the wrong type: {row[name]!r} "
+            f"field '{name}' has a value of the wrong type: {repr(row[name]) if shown else '(hidden)'} "
             f"(company {row.get('company_id')}, date {row.get('date')})"
         )
     return out

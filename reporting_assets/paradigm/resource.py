@@ -51,6 +51,9 @@ class ParadigmResource(ConfigurableResource):
     max_retries: int = Field(default=5, description="Retries of 429, 5xx and transport errors.")
     retry_backoff_s: float = Field(default=1.0, description="Base of the exponential backoff, seconds.")
     days_per_request: int = Field(default=31, description="Days fetched per API call.")
+    user_id_key: str = Field(
+        default="", description="REPORTING_USER_ID_KEY: user ids become pseudonyms as they are parsed (use EnvVar)."
+    )
 
     def transport(self) -> httpx.BaseTransport | None:
         """Where requests go: None, the network. The assembly may choose another (the demo's simulator)."""
@@ -87,7 +90,7 @@ class ParadigmResource(ConfigurableResource):
                 payload = client.get_report(endpoint.path, lo, hi, self.company_id)
                 days = [d.date() for d in pd.date_range(lo, hi, freq="D")] if endpoint.snapshot else []
                 try:
-                    flat = flatten(endpoint, payload, days)
+                    flat = flatten(endpoint, payload, days, self.user_id_key or None)
                 except PayloadError as exc:
                     raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
                 del payload

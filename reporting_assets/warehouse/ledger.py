@@ -20,9 +20,9 @@ COLUMNS = [c.name for c in load_log.columns]
 
 
 def entries(asset: str, days: pd.DataFrame, run_id: str | None, loaded_at: datetime | None = None) -> pd.DataFrame:
-    """Ledger rows of `asset` for `days` (columns date, company_scope, rows), stamped now."""
+    """Ledger rows of `asset` for `days` (columns date, company_scope, rows), stamped now, not purged."""
     out = days[["date", "company_scope", "rows"]].assign(
-        asset=asset, loaded_at=loaded_at or datetime.now(UTC), run_id=run_id
+        asset=asset, loaded_at=loaded_at or datetime.now(UTC), run_id=run_id, purged_at=None
     )
     out["company_scope"] = out["company_scope"].astype("Int64")
     return out[COLUMNS]
@@ -44,14 +44,19 @@ def scope_clause(asset: str, start: date, end: date, scope: int | None):
 
 
 def read(engine: Engine, assets: list[str], start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    """Ledger rows (asset, date, company_scope) of `assets` for `start..end` (every day without a range)."""
-    query = select(load_log.c.asset, load_log.c.date, load_log.c.company_scope).where(load_log.c.asset.in_(assets))
+    """Ledger rows (asset, date, company_scope, purged) of `assets` for `start..end` (every day without a range).
+    A purged day (its per-user rows deleted) is still loaded: what was computed from it stands."""
+    purged = load_log.c.purged_at.is_not(None).label("purged")
+    query = select(load_log.c.asset, load_log.c.date, load_log.c.company_scope, purged).where(
+        load_log.c.asset.in_(assets)
+    )
     if start is not None and end is not None:
         query = query.where(load_log.c.date.between(start, end))
     with engine.connect() as conn:
         frame = pd.read_sql(query, conn)
     frame["date"] = pd.to_datetime(frame["date"]).dt.date
     frame["company_scope"] = frame["company_scope"].astype("Int64")
+    frame["purged"] = frame["purged"].astype(bool)
     return frame
 
 

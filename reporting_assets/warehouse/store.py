@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from functools import lru_cache
 from typing import Literal
 
 from dagster import ConfigurableResource
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Date,
     DateTime,
@@ -124,13 +125,15 @@ class Warehouse(ConfigurableResource):
         rows: pd.DataFrame | Iterable[pd.DataFrame],
         company_id: int | None = None,
         loaded: pd.DataFrame | None = None,
+        keep: Collection[date] = (),
     ) -> int:
         """Make `table` hold exactly `rows` (a frame, or frames inserted one after the other: a `Spool`) for dates
         `start..end` (one company, or all), and the load ledger exactly `loaded` (`ledger.entries`) for those
         days: one transaction. Returns the rows written.
 
         Re-running any range therefore never duplicates rows, a failure leaves table and ledger as they were,
-        and a day is in the ledger if and only if its rows are in the table.
+        and a day is in the ledger if and only if its rows are in the table. Days of `keep` are left as they are,
+        rows and ledger (a KPI's days whose inputs were purged).
         """
         frames = [rows] if isinstance(rows, pd.DataFrame) else rows
         written = 0
@@ -140,15 +143,29 @@ class Warehouse(ConfigurableResource):
             where = table.c.date.between(start, end)
             if company_id is not None:
                 where &= table.c.company_id == company_id
+            if keep:
+                where &= table.c.date.not_in(list(keep))
             conn.execute(table.delete().where(where))
             for frame in frames:
                 insert_frame(conn, table, frame)
                 written += len(frame)
             if loaded is not None:
-                conn.execute(load_log.delete().where(ledger.scope_clause(table.name, start, end, company_id)))
+                scope = ledger.scope_clause(table.name, start, end, company_id)
+                if keep:
+                    scope &= load_log.c.date.not_in(list(keep))
+                conn.execute(load_log.delete().where(scope))
                 insert_frame(conn, load_log, loaded)
         checkpoint(self.engine)
         return written
+
+    def replace_where(self, table: Table, frame: pd.DataFrame, where: ColumnElement[bool] | None = None) -> int:
+        """Make `table` hold exactly `frame` where `where` holds (the whole table without it): one transaction.
+        For the tables that are not partitioned by date (the current picture of each user, the cohorts)."""
+        with self.engine.begin() as conn:
+            conn.execute(table.delete() if where is None else table.delete().where(where))
+            insert_frame(conn, table, frame)
+        checkpoint(self.engine)
+        return len(frame)
 
     def loaded(self, assets: list[str], start: date | None = None, end: date | None = None) -> pd.DataFrame:
         """Ledger rows (asset, date, company_scope) of `assets` over `start..end` (all without a range)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, func
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, func
 
 metadata = MetaData()
 
@@ -27,6 +27,11 @@ def _count(name: str, comment: str, *, key: bool = False, window: int | None = N
             name, Integer, comment=f"{comment}; NULL unless all {window} days are loaded", info={"window_days": window}
         )
     return Column(name, Integer, primary_key=key, comment=comment)
+
+
+def _user_id(comment: str) -> Column:
+    """A user's key: 64 bits, as a pseudonym (a positive 63-bit integer) takes them."""
+    return Column("user_id", BigInteger, primary_key=True, comment=comment)
 
 
 chat_sessions = Table(
@@ -80,7 +85,7 @@ user_activities = Table(
     "user_activities",
     metadata,
     *_common(raw=True),
-    _count("user_id", "Paradigm user id (no names or e-mails are stored)", key=True),
+    _user_id("Paradigm user id, or its pseudonym when REPORTING_USER_ID_KEY is set (no names or e-mails are stored)"),
     _count("sessions_count", "Sessions of this user that day"),
     _count("queries_count", "Queries of this user that day"),
     Column("last_activity_at", DateTime(timezone=True), comment="Last activity of the user that day (UTC)"),
@@ -199,6 +204,12 @@ load_log = Table(
     Column("loaded_at", DateTime(timezone=True), nullable=False, comment="When the day was written (UTC)"),
     Column("rows", Integer, nullable=False, comment="Rows written for that day (0 = loaded, no activity)"),
     Column("run_id", String, comment="Dagster run that wrote it ('upgrade' when derived from older rows)"),
+    Column(
+        "purged_at",
+        DateTime(timezone=True),
+        comment="When the day's per-user rows were deleted (REPORTING_USER_RETENTION_DAYS); NULL = kept. A purged day "
+        "stays loaded: the KPI figures computed from it are kept, never recomputed from what is left",
+    ),
     info={"order_by": ("asset", "date", "company_scope")},  # its key, NULL scope included (see load_log_key)
     comment="Load ledger: which days of which asset were loaded. A day absent here was never loaded, which "
     "is not the same as a day without activity.",
@@ -247,7 +258,73 @@ alert_channels = Table(
     comment="Alert channels that refuse notifications: retried with backoff; a channel that accepts is removed",
 )
 
+user_engagement = Table(
+    "user_engagement",
+    metadata,
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("company_name", String, nullable=False, comment="Paradigm company name"),
+    _user_id("Paradigm user id, or its pseudonym when REPORTING_USER_ID_KEY is set"),
+    Column(
+        "first_active_date",
+        Date,
+        nullable=False,
+        comment="First day seen active since the first loaded day of user_activities (purged days excluded): not "
+        "necessarily the user's first day ever",
+    ),
+    Column("last_active_date", Date, nullable=False, comment="Last day seen active"),
+    _count("active_days", "Days active in the loaded history (purged days excluded)"),
+    _count("active_days_30d", "Days active in the 30 days ending on as_of_date"),
+    _count("sessions_30d", "Sessions in the 30 days ending on as_of_date"),
+    _count("queries_30d", "Queries in the 30 days ending on as_of_date"),
+    Column(
+        "segment",
+        String,
+        comment="new (first active in the last 30 days), else by active days of the last 30: power >= 12, regular "
+        "4-11, occasional 1-3, dormant 0; NULL when those 30 days are not all loaded",
+    ),
+    _count("days_loaded_30d", "Days of the 30 ending on as_of_date loaded in user_activities (30 = whole window)"),
+    Column("as_of_date", Date, nullable=False, comment="Last day loaded in user_activities: the picture's date"),
+    comment="Each user's engagement as of the last day loaded (user_activities): one row per company and user",
+)
+
+retention_cohorts = Table(
+    "retention_cohorts",
+    metadata,
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("company_name", String, nullable=False, comment="Paradigm company name"),
+    Column("cohort_month", Date, primary_key=True, comment="First day of the month of the users' first activity"),
+    _count("month_offset", "Months after the cohort month (0 = the cohort month itself)", key=True),
+    _count("cohort_users", "Users first active in the cohort month"),
+    _count("retained_users", "Users of the cohort active at least once in month cohort_month + month_offset"),
+    _rate("retention_rate", "retained_users / cohort_users"),
+    _count("days_loaded", "Days of month cohort_month + month_offset loaded in user_activities"),
+    Column(
+        "left_censored",
+        Boolean,
+        nullable=False,
+        comment="True for the first loaded month: its cohort holds everyone already active before it",
+    ),
+    comment="Monthly retention cohorts per company (user_activities): who comes back, month after month",
+)
+
+pseudonymisation = Table(
+    "pseudonymisation",
+    metadata,
+    Column(
+        "key_check",
+        String,
+        primary_key=True,
+        comment="HMAC-SHA256 of a fixed text under REPORTING_USER_ID_KEY: tells whether the key changed "
+        "(never the key)",
+    ),
+    Column("since", DateTime(timezone=True), nullable=False, comment="When stored user ids were pseudonymised (UTC)"),
+    comment="One row when the warehouse's user ids are pseudonyms (REPORTING_USER_ID_KEY); none when they are raw",
+)
+
 RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities, company_members)
 }
 KPI_TABLES: dict[str, Table] = {t.name: t for t in (adoption_satisfaction, resource_usage, user_activity)}
+USER_TABLES: dict[str, Table] = {t.name: t for t in (user_engagement, retention_cohorts)}
+# Tables holding one row per user (personal data): pseudonymised, purged and erased together.
+PER_USER_TABLES: tuple[Table, ...] = (user_activities, user_engagement)

@@ -1,0 +1,127 @@
+"""Per-user assets (`user_engagement`, `retention_cohorts`: the current picture, not partitioned) and the
+`user_data_retention` job that deletes per-user rows older than `REPORTING_USER_RETENTION_DAYS`."""
+
+from datetime import timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    DefaultScheduleStatus,
+    JobDefinition,
+    MaterializeResult,
+    MetadataValue,
+    OpExecutionContext,
+    ScheduleDefinition,
+    asset,
+    job,
+    op,
+)
+from sqlalchemy import Table
+
+from reporting_assets.assets.metadata import column_schema
+from reporting_assets.clock import Clock, utc_now
+from reporting_assets.users import engagement, privacy
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
+
+# After any newly loaded day of user_activities, whatever else of its history is missing (eager() would wait
+# for every partition since PARADIGM_START_DATE).
+AFTER_LOADS = AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+NOTHING_LOADED = "user_activities has no loaded day yet: run a backfill or wait for daily_refresh"
+
+
+def _spec(table: Table) -> dict:
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    return {
+        "name": table.name,
+        "group_name": "paradigm_kpis",
+        "deps": [user_activities.name],
+        "automation_condition": AFTER_LOADS,
+        "kinds": {"sql", "pandas"},
+        "description": f"{table.comment}.\n\nTable `{table.name}`; see docs/users-and-privacy.md.",
+        "metadata": {
+            "dagster/column_schema": column_schema(table),
+            "dagster/table_name": table.name,
+            "primary_key": keys,
+        },
+    }
+
+
+@asset(**_spec(user_engagement))
+def user_engagement_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    ledger = warehouse.loaded([user_activities.name])
+    if not len(ledger):
+        warehouse.replace_where(user_engagement, engagement.empty(user_engagement))
+        return MaterializeResult(metadata={"dagster/row_count": 0, "note": NOTHING_LOADED})
+    as_of = max(ledger["date"])
+    with warehouse.engine.connect() as conn:
+        frame = engagement.engagement(conn, ledger, as_of)
+    rows = warehouse.replace_where(user_engagement, frame)
+    segments = frame["segment"].fillna("not all loaded").value_counts()
+    context.log.info("user_engagement as of %s: %d users", as_of, rows)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "as_of_date": str(as_of),
+            "companies": int(frame["company_id"].nunique()),
+            **{f"segment {name}": int(segments.get(name, 0)) for name, _ in engagement.SEGMENTS},
+            "segment new": int(segments.get("new", 0)),
+            "segment unknown (last 30 days not all loaded)": int(segments.get("not all loaded", 0)),
+        }
+    )
+
+
+@asset(**_spec(retention_cohorts))
+def retention_cohorts_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    ledger = warehouse.loaded([user_activities.name])
+    if not len(ledger):
+        warehouse.replace_where(retention_cohorts, engagement.empty(retention_cohorts))
+        return MaterializeResult(metadata={"dagster/row_count": 0, "note": NOTHING_LOADED})
+    as_of = max(ledger["date"])
+    with warehouse.engine.connect() as conn:
+        frame, frozen = engagement.cohorts(conn, ledger, as_of)
+    # Cohorts of months with purged days keep what was computed before: their users cannot be counted again.
+    where = retention_cohorts.c.cohort_month > frozen if frozen else None
+    rows = warehouse.replace_where(retention_cohorts, frame, where)
+    context.log.info("retention_cohorts as of %s: %d rows (cohorts up to %s kept as stored)", as_of, rows, frozen)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "as_of_date": str(as_of),
+            "cohorts kept as stored (purged months)": str(frozen or "none"),
+            "preview": MetadataValue.md(engagement.cohort_preview(frame)),
+        }
+    )
+
+
+def build_retention(days: int | None, hour_utc: int, now: Clock = utc_now) -> tuple[JobDefinition, ScheduleDefinition]:
+    """The `user_data_retention` job and its daily schedule (running only when `days` is set)."""
+
+    @op(name="purge_per_user_rows")
+    def purge(context: OpExecutionContext, warehouse: Warehouse) -> None:
+        if days is None:
+            context.log.info("REPORTING_USER_RETENTION_DAYS is unset: per-user rows are kept, nothing deleted")
+            return
+        moment = now()
+        before = moment.date() - timedelta(days=days)
+        deleted = privacy.purge(warehouse.engine, before, moment)
+        context.log.info("per-user rows dated before %s (%d days): deleted %s", before, days, deleted)
+
+    @job(
+        name="user_data_retention",
+        description="Deletes per-user rows older than REPORTING_USER_RETENTION_DAYS; aggregates stay.",
+    )
+    def retention() -> None:
+        purge()
+
+    schedule = ScheduleDefinition(
+        name="user_data_retention",
+        job=retention,
+        cron_schedule=f"30 {hour_utc} * * *",
+        execution_timezone="UTC",
+        default_status=DefaultScheduleStatus.RUNNING if days else DefaultScheduleStatus.STOPPED,
+        description=f"Daily: per-user rows older than {days} days are deleted."
+        if days
+        else "Stopped: REPORTING_USER_RETENTION_DAYS is unset.",
+    )
+    return retention, schedule

@@ -1,0 +1,54 @@
+"""`python -m reporting_assets.users`: erase one user, or reset the per-user rows (to change the key).
+
+    python -m reporting_assets.users forget --company-id C --user-id U   # U as the API gives it
+    python -m reporting_assets.users reset                               # every per-user row, to load again
+
+Both run in one transaction on the warehouse of the settings (`REPORTING_DATABASE_URL`) and say what they deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reporting_assets.users", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    forget = commands.add_parser("forget", help="delete one user's rows everywhere (the GDPR's right to erasure)")
+    forget.add_argument("--company-id", type=int, required=True)
+    forget.add_argument("--user-id", type=int, required=True, help="the user id as the Paradigm API gives it")
+    commands.add_parser("reset", help="delete every per-user row and the key check (to change or remove the key)")
+    args = parser.parse_args(argv)
+
+    from reporting_assets.settings import Settings, SettingsError
+    from reporting_assets.users import privacy, pseudonyms
+    from reporting_assets.warehouse.store import engine_for
+
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = engine_for(settings.database_url)
+    if args.command == "reset":
+        deleted = pseudonyms.reset(engine)
+        print(f"deleted {_counts(deleted)}; fetch user_activities again to reload them")
+        return 0
+    key = settings.reporting_user_id_key.get_secret_value() if settings.reporting_user_id_key else None
+    try:
+        stored_id, deleted = privacy.forget(engine, args.company_id, args.user_id, key)
+    except pseudonyms.KeyMismatch as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    who = f"company {args.company_id}, user {args.user_id}" + (f" (pseudonym {stored_id})" if key else "")
+    print(f"{who}: deleted {_counts(deleted)}")
+    return 0
+
+
+def _counts(deleted: dict[str, int]) -> str:
+    return ", ".join(f"{rows} row(s) from {table}" for table, rows in deleted.items())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
