@@ -144,6 +144,40 @@ def _last_loaded(url: str) -> date | None:
         engine.dispose()
 
 
+def _privacy(settings: Any) -> Iterator[Check]:
+    """Whether user ids are pseudonymised, and whether the stored ones were made with this key; the retention."""
+    from sqlalchemy import create_engine
+
+    from reporting_assets.users import pseudonyms
+
+    key = settings.reporting_user_id_key.get_secret_value() if settings.reporting_user_id_key else None
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            stored = pseudonyms.stored_since(conn)
+    except Exception:  # a warehouse not migrated yet holds no pseudonym
+        stored = None
+    finally:
+        engine.dispose()
+    if stored and (not key or stored[0] != pseudonyms.key_check(key)):
+        problem = "is unset" if not key else "is not the key they were made with"
+        yield Check(
+            "pseudonymisation", False, f"stored user ids are pseudonyms (since {stored[1]:%Y-%m-%d}) but "
+            f"REPORTING_USER_ID_KEY {problem}: set it back, or run `{pseudonyms.RESET}`",
+        )  # fmt: skip
+    elif key:
+        since = f"stored ids made with this key since {stored[1]:%Y-%m-%d}" if stored else "raw ids stored before "
+        since += "" if stored else "are converted at the next user_activities load"
+        yield Check("pseudonymisation", True, f"on (REPORTING_USER_ID_KEY): {since}")
+    else:
+        yield Check("pseudonymisation", True, "off: user ids stored as the API gives them (REPORTING_USER_ID_KEY)")
+    days = settings.reporting_user_retention_days
+    kept = (
+        f"{days} days, then deleted by user_data_retention" if days else "without limit (REPORTING_USER_RETENTION_DAYS)"
+    )
+    yield Check("retention", True, f"per-user rows kept {kept}")
+
+
 def _refusing(url: str, now: datetime) -> dict[str, dict]:
     """Alert channels that have refused every notification for a day or more (`alert_channels`)."""
     from sqlalchemy import create_engine
@@ -211,6 +245,7 @@ def checks(*, day: date | None = None, samples: Path | None = None, test_notific
     else:
         out += _endpoints(settings, day or datetime.now(UTC).date() - timedelta(days=1), samples)
     out += _warehouse(settings.database_url)
+    out += _privacy(settings)
     out += _channels(settings, test_notification)
     return out
 

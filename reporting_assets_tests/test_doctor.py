@@ -48,7 +48,10 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
     samples = tmp_path / "samples"
     code, out = _doctor(capsys, "--test-notification", "--save-samples", str(samples))
     assert code == 0, out
-    assert out.count("✓ ") == 12 and "✗" not in out  # settings, rules, API, 6 endpoints, warehouse, loads, channel
+    # settings, rules, API, 6 endpoints, warehouse, loads, pseudonymisation, retention, channel
+    assert out.count("✓ ") == 14 and "✗" not in out
+    assert "✓ pseudonymisation: off: user ids stored as the API gives them" in out
+    assert "✓ retention: per-user rows kept without limit" in out
     assert "✓ loads: nothing loaded yet: run a backfill or wait for daily_refresh" in out  # setup, not an incident
     assert "0 failed: ready for a first run" in out
     assert [m["title"] for m in receiver.messages] == ["[TEST] paradigm-reporting doctor"]
@@ -129,3 +132,23 @@ def test_an_alert_channel_refusing_for_a_day_is_a_failure(monkeypatch, tmp_path,
     code, out = _doctor(capsys)
     assert code == 1 and "✗ REPORTING_ALERT_URLS: json://user:****@" in out and "has refused every alert" in out
     assert SECRET not in out
+
+
+def test_the_doctor_says_whether_user_ids_are_pseudonymised_and_refuses_a_changed_key(
+    monkeypatch, tmp_path, capsys
+) -> None:
+    from reporting_assets.users import pseudonyms
+
+    key, other = "doctor-test-key-0123456789", "doctor-other-key-0123456789"
+    _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo", REPORTING_USER_ID_KEY=key, REPORTING_USER_RETENTION_DAYS="90")
+    code, out = _doctor(capsys)
+    assert code == 0 and "✓ pseudonymisation: on (REPORTING_USER_ID_KEY): raw ids stored before are converted" in out
+    assert "✓ retention: per-user rows kept 90 days, then deleted by user_data_retention" in out
+    pseudonyms.ensure(Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}").engine, key)
+    code, out = _doctor(capsys)
+    assert code == 0 and "stored ids made with this key since" in out, out
+    monkeypatch.setenv("REPORTING_USER_ID_KEY", other)
+    code, out = _doctor(capsys)
+    [failed] = [row for row in out.splitlines() if row.startswith("✗")]
+    assert code == 1 and failed.startswith("✗ pseudonymisation") and pseudonyms.RESET in failed, out
+    assert key not in out and other not in out
