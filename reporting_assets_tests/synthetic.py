@@ -12,7 +12,13 @@ import pandas as pd
 from reporting_assets.metrics import RATIOS
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
+from reporting_assets.warehouse.tables import (
+    adoption_satisfaction,
+    company_members,
+    resource_usage,
+    user_activities,
+    user_activity,
+)
 
 MEMBER_DAYS = 60  # members are snapshotted from the first daily refresh on: the last days only
 
@@ -88,3 +94,33 @@ def write_instance(
     uses["usage_count"] = rng.poisson(40 / rank)
     uses["share"] = 1 / resources
     write(resource_usage, uses)
+
+
+def write_users(warehouse: Warehouse, start: date, days: int, companies: int, users: int = 40, seed: int = 7) -> None:
+    """`user_activities` of `users` users a company over `days` days from `start`, each of one kind (daily,
+    weekly, rare, gone quiet after the first half, or new over the last 20 days), with the ledger days."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(start, periods=days, freq="D")
+    kinds = rng.integers(0, 5, (companies, users))  # power, regular, occasional, gone quiet, new
+    chance = np.array([0.7, 0.2, 0.05, 0.5, 0.6])[kinds]
+    active = rng.random((companies, users, days)) < chance[..., None]
+    position = np.arange(days)
+    active &= ~((kinds == 3)[..., None] & (position >= days // 2))
+    active &= ~((kinds == 4)[..., None] & (position < days - 20))
+    company, user, day = np.nonzero(active)
+    rows = pd.DataFrame(
+        {
+            "date": dates[day].date,
+            "company_id": company + 1,
+            "company_name": "Company " + pd.Series(company + 1).astype(str),
+            "ingested_at": pd.Timestamp.now(tz="UTC"),
+            "user_id": (company + 1) * 100_000 + user + 1,
+            "sessions_count": rng.integers(1, 5, len(day)),
+            "queries_count": rng.integers(1, 20, len(day)),
+            "last_activity_at": pd.NaT,
+            "active_users_count": 0,
+        }
+    )
+    end = dates[-1].date()
+    loaded = ledger.entries("user_activities", ledger.day_counts(rows, start, end, None), "synthetic")
+    warehouse.replace(user_activities, start, end, rows, loaded=loaded)

@@ -10,19 +10,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from dagster import DagsterInstance, materialize
 
+from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
 from reporting_assets.reports.dashboard import render
 from reporting_assets.reports.digest import CompanyWeek, DigestModel, compose, text
 from reporting_assets.reports.figures import NEEDS_30_DAYS, NO_MEMBERS
+from reporting_assets.reports.users import NO_USERS
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import (
     adoption_satisfaction,
     company_members,
     resource_usage,
+    user_activities,
     user_activity,
+    user_engagement,
 )
 from reporting_assets_tests.browser import opened, pick, placeholders
-from reporting_assets_tests.synthetic import write_instance
+from reporting_assets_tests.synthetic import write_instance, write_users
 
 pytestmark = pytest.mark.xdist_group("instance_reports")
 NOW = datetime(2026, 1, 10, 8, tzinfo=UTC)  # the dashboard's clock: nothing here depends on the day it runs
@@ -40,10 +45,13 @@ def large(tmp_path_factory) -> tuple[Warehouse, Path]:
     base = tmp_path_factory.mktemp("large")
     warehouse = Warehouse(url=f"sqlite:///{base / 'reporting.db'}")
     write_instance(warehouse, date(2024, 1, 1), 731, 50, resources=2)
+    write_users(warehouse, date(2025, 9, 3), 120, 50)  # the last 120 days, 40 users a company
     with warehouse.engine.begin() as conn:
-        for table in (adoption_satisfaction, user_activity, company_members, resource_usage):
+        for table in (adoption_satisfaction, user_activity, company_members, resource_usage, user_activities):
             conn.execute(table.update().where(table.c.company_id == 7).values(company_name=HOSTILE))
         conn.execute(resource_usage.update().where(resource_usage.c.rank == 1).values(resource_name=HOSTILE))
+    per_user = [user_engagement_asset, retention_cohorts_asset]
+    assert materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()).success
     path = base / "usage_dashboard.html"
     path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
     return warehouse, path
@@ -54,14 +62,18 @@ def test_a_large_instance_draws_every_chart_shows_no_placeholder_and_escapes_nam
     assert path.stat().st_size < 5_000_000
     with opened(chromium, path) as page:
         drawn = [page.eval_on_selector_all(f"#chart-{i} svg .mark-line path", "ps => ps.length") for i in range(4)]
+        bars = page.eval_on_selector_all("#chart-months svg .mark-rect path", "ps => ps.length")
+        cells = page.eval_on_selector_all("#chart-cohorts svg .mark-text.role-mark text", "ts => ts.length")
         shown = placeholders(page)
         pick(page, f"{HOSTILE} (7)")
         heading = page.inner_text("#headline-company")
         top = page.inner_text("#table-top")
+        users = page.inner_text("#table-top_users")
         injected = page.evaluate("() => [window.pwned, document.querySelectorAll('img').length]")
         shown += placeholders(page)
     assert drawn == [2, 2, 4, 2] and shown == []
-    assert heading == HOSTILE and HOSTILE in top  # shown as text, never run
+    assert bars >= 8 and cells == 10  # the cohorts of Sep..Dec 2025: 4 + 3 + 2 + 1 months
+    assert heading == HOSTILE and HOSTILE in top and HOSTILE in users  # shown as text, never run
     assert injected == [None, 0]
 
 
@@ -84,7 +96,7 @@ def test_the_headline_figures_equal_sql_on_the_same_tables(large, chromium: str)
     members = _sql(warehouse, sa.select(sa.func.sum(m.current_active_members)).where(m.date == last))
     with opened(chromium, path) as page:
         cards = page.eval_on_selector_all(
-            ".card",
+            "#headline .card",
             "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.change').textContent])",
         )
         stamp = page.inner_text("#data-through")
@@ -129,6 +141,38 @@ def test_the_daily_csv_download_equals_sql(large, chromium: str) -> None:
     assert pd.api.types.is_integer_dtype(top["uses"]) and len(top)
 
 
+def test_the_users_section_equals_sql_and_its_csv_holds_every_listed_user(large, chromium: str) -> None:
+    warehouse, path = large
+    with warehouse.engine.connect() as conn:
+        engaged = pd.read_sql(sa.select(user_engagement), conn)
+    with opened(chromium, path) as page:
+        funnel = page.eval_on_selector_all("#users .card .value", "vs => vs.map(v => v.textContent)")
+        segments = page.eval_on_selector_all("#user-segments td", "tds => tds.map(td => td.textContent)")
+        pick(page, "Company 3 (3)")
+        own = page.eval_on_selector_all("#users .card .value", "vs => vs.map(v => v.textContent)")
+        with page.expect_download() as download:
+            page.click("button[data-csv=top_users]")
+        listed = pd.read_csv(Path(download.value.path()), dtype={"user_id": str})
+        with page.expect_download() as download:
+            page.click("button[data-csv=dormant_users]")
+        dormant = pd.read_csv(Path(download.value.path()), dtype={"user_id": str})
+    active = engaged[engaged["active_days_30d"] > 0]
+    assert funnel[1:4] == [f"{len(engaged):,}", f"{len(active):,}", f"{(engaged['segment'] == 'power').sum():,}"]
+    counts = engaged["segment"].value_counts()
+    assert segments == [f"{counts.get(s, 0):,}" for s in ("new", "power", "regular", "occasional", "dormant")] + ["0"]
+    mine = engaged[engaged["company_id"] == 3]
+    assert own[1:3] == [f"{len(mine):,}", f"{(mine['active_days_30d'] > 0).sum():,}"]
+    # every user of the warehouse, in engagement order, with the warehouse's figures
+    expected = engaged.sort_values(
+        ["active_days_30d", "queries_30d", "last_active_date", "user_id"], ascending=[False, False, False, True]
+    )
+    assert listed["user_id"].tolist() == expected["user_id"].astype(str).tolist()
+    merged = listed.merge(expected.assign(user_id=expected["user_id"].astype(str)), on="user_id", suffixes=("", "_sql"))
+    for column in ("company_id", "active_days", "active_days_30d", "queries_30d"):
+        assert (merged[column] == merged[f"{column}_sql"]).all(), column
+    assert set(dormant["user_id"]) == set(engaged.loc[engaged["segment"] == "dormant", "user_id"].astype(str))
+
+
 def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromium: str) -> None:
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 3, 3), 10, 3, resources=2, members_days=0)
@@ -136,13 +180,16 @@ def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromiu
     path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
     with opened(chromium, path) as page:
         cards = page.eval_on_selector_all(
-            ".card", "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.why').textContent])"
+            "#headline .card",
+            "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.why').textContent])",
         )
         engagement = (page.is_visible("#chart-3"), page.inner_text("#note-3"))
         ticks = page.eval_on_selector_all("#chart-0 .role-axis-label text", "ts => ts.map(t => t.textContent)")
+        users = (page.inner_text("#users-empty"), page.is_visible("#users"))
         shown = placeholders(page)
     assert cards[0] == ["–", NEEDS_30_DAYS] and cards[1] == ["–", NO_MEMBERS]
     assert not engagement[0] and NEEDS_30_DAYS in engagement[1]
+    assert users == (NO_USERS, False)  # no per-user data: said, not drawn empty
     days = [t for t in ticks if t.startswith("Mar")]
     assert len(days) >= 5 and all(len(t.split()) == 2 and t.split()[1].isdigit() for t in days), ticks
     assert not any("AM" in t or "PM" in t for t in ticks)  # ticks on day boundaries only

@@ -54,6 +54,51 @@ function drawHeadline() {
   });
 }
 
+function drawUsers() {
+  const people = model.users;
+  const mine = people.by_company[String(picked.id)];
+  document.getElementById("users-company").textContent = picked.name;
+  const empty = document.getElementById("users-empty");
+  empty.textContent = people.why;
+  empty.hidden = Boolean(people.known && mine);
+  document.getElementById("users").hidden = !(people.known && mine);
+  if (!people.known || !mine) return Promise.resolve();
+  mine.funnel.forEach((value, i) => {
+    const card = document.getElementById("funnel-" + i);
+    card.querySelector(".value").textContent = format(value, "count");
+    const previous = i > 0 ? mine.funnel[i - 1] : null;
+    card.querySelector(".why").textContent =
+      value === null ? "no members recorded yet" : previous ? format(value / previous, "rate") + " of the step before" : "";
+  });
+  const never = document.getElementById("never-active");
+  never.querySelector(".value").textContent = format(mine.never, "count");
+  never.querySelector(".why").textContent = mine.never === null ? "needs the members count" : "members minus ever active";
+  const table = document.createElement("table");
+  const head = table.createTHead().insertRow();
+  const row = table.createTBody().insertRow();
+  people.segments.forEach((name, i) => {
+    head.append(cell("th", name === "unknown" ? "not known" : name));
+    row.append(cell("td", format(mine.segments[i], "count")));
+  });
+  document.getElementById("user-segments").replaceChildren(table);
+  const months = mine.months.flatMap(([month, fresh, gone]) => [
+    { month, kind: "new", users: fresh },
+    { month, kind: "newly dormant", users: gone },
+  ]);
+  const cohorts = mine.cohorts.map(([cohort, offset, rate, retained, size]) => ({ cohort, offset, rate, retained, size }));
+  return Promise.all([embedWith("months", months), embedWith("cohorts", cohorts)]);
+}
+
+// A users chart drawn anew with its rows inlined (a bar or heatmap chart without rows has no size at all).
+function embedWith(name, rows) {
+  const spec = JSON.parse(JSON.stringify(model.users.specs[name]), (key, value) =>
+    key === "data" && value && value.name === name ? { values: rows } : value,
+  );
+  const holder = document.getElementById("chart-" + name);
+  holder.hidden = rows.length === 0;
+  return rows.length ? vegaEmbed(holder, spec, { renderer: "svg", actions: false }) : null;
+}
+
 function cell(tag, text) {
   const element = document.createElement(tag);
   element.textContent = text;
@@ -120,7 +165,7 @@ function pick(text) {
   picked = found;
   drawHeadline();
   Object.keys(model.tables).forEach(drawTable);
-  drawPanels().then(() => (document.body.dataset.picked = picked.label));
+  Promise.all([drawPanels(), drawUsers()]).then(() => (document.body.dataset.picked = picked.label));
 }
 
 document.getElementById("company").addEventListener("change", (event) => pick(event.target.value));
@@ -138,12 +183,12 @@ document.querySelectorAll("button[data-csv]").forEach((button) =>
 );
 Object.keys(model.tables).forEach(drawTable);
 drawHeadline();
-Promise.all(
-  model.specs.map((spec, p) =>
+Promise.all([
+  ...model.specs.map((spec, p) =>
     vegaEmbed("#chart-" + p, spec, { renderer: "svg", actions: false }).then((result) => (views[p] = result.view)),
   ),
-)
-  .then(drawPanels)
+])
+  .then(() => Promise.all([drawPanels(), drawUsers()]))
   .then(() => {
     document.body.dataset.picked = picked.label;
     document.body.dataset.ready = "true";

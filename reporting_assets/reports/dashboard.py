@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from reporting_assets.alerts import state
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
-from reporting_assets.reports import figures
+from reporting_assets.reports import figures, users
 from reporting_assets.reports.figures import NEEDS_30_DAYS, Figure
 
 FILE_NAME = "usage_dashboard.html"
@@ -130,6 +130,63 @@ def _specs(first: date, last: date) -> list[dict]:
         )
         specs.append(chart.to_dict())
     return specs
+
+
+def _user_specs() -> dict[str, dict]:
+    """The Users section's charts: new and newly dormant users per month (data `months`: month, kind, users), and
+    the cohort heatmap (data `cohorts`: cohort, offset, rate, retained, size), filled by dashboard.js."""
+    import altair as alt
+
+    months = (
+        alt.Chart(alt.Data(name="months"))
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title=None),
+            xOffset=alt.XOffset("kind:N", sort=["new", "newly dormant"]),
+            y=alt.Y("users:Q", title=None, axis=alt.Axis(format=",d")),
+            color=alt.Color("kind:N", sort=["new", "newly dormant"], legend=alt.Legend(orient="top", title=None)),
+            tooltip=["month:O", "kind:N", alt.Tooltip("users:Q", format=",d")],
+        )
+        .properties(title="New and newly dormant users per month", width=900, height=170)
+        .configure_view(stroke=None)
+    )
+    base = alt.Chart(alt.Data(name="cohorts")).encode(
+        x=alt.X("offset:O", title="months after the first"),
+        y=alt.Y("cohort:O", title="cohort (month first active)"),
+    )
+    tooltip = ["cohort:O", "offset:O", alt.Tooltip("rate:Q", format=".0%"), "retained:Q", "size:Q"]
+    heatmap = (
+        alt.layer(
+            base.mark_rect().encode(
+                color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="retained"),
+                tooltip=tooltip,
+            ),
+            base.mark_text(fontSize=10).encode(
+                text=alt.Text("rate:Q", format=".0%"),
+                color=alt.condition(alt.datum.rate > 0.6, alt.value("white"), alt.value("black")),
+            ),
+        )
+        .properties(title="Retention by cohort", width=600, height=280)
+        .configure_view(stroke=None)
+    )
+    return {"months": months.to_dict(), "cohorts": heatmap.to_dict()}
+
+
+def _users(engine: Engine, chosen: list[int], last: date) -> tuple[dict, dict[str, dict]]:
+    """The Users section's model (per company) and its two tables."""
+    section = users.section(engine, chosen, last)
+    tables = {}
+    for name, title, download, empty in (
+        ("top_users", "Most engaged users", "every listed user", "No per-user data yet."),
+        ("dormant_users", "Users gone dormant most recently", "every listed dormant user", "No dormant user."),
+    ):
+        rows, left = section["tables"].pop(name)
+        note = f"; {left:,} more in the warehouse table user_engagement" if left else ""
+        tables[name] = _table(title, download + note, users.USER_COLUMNS, rows, all=True, empty=empty)
+    del section["tables"]
+    section["specs"] = _user_specs()
+    section["why"] = users.NO_USERS
+    return section, tables
 
 
 def _values(frame: pd.DataFrame, columns: list[str]) -> list[list]:
@@ -274,10 +331,12 @@ def render(engine: Engine, now: datetime) -> Dashboard:
         for cid in ordered
     ]
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
+    people, user_tables = _users(engine, chosen, last)
     tables = {
         "weekly": _weekly(kept),
         "top": _top(figures.top_resources(engine, last)),
         "alerts": _alerts(engine, last),
+        **user_tables,
     }
     model = {
         "t": [str(d.date()) for d in t],
@@ -292,6 +351,7 @@ def render(engine: Engine, now: datetime) -> Dashboard:
         "all_id": ALL_COMPANIES_ID,
         "companies": companies,
         "tables": tables,
+        "users": people,
     }
     left_out = len(names) - 1 - len(chosen)
     html = template.render(
@@ -318,6 +378,7 @@ def render(engine: Engine, now: datetime) -> Dashboard:
         granularity=f"One point a day over the last {DAILY_DAYS} days, before that one a week (then one a month "
         "after two years): the average per loaded day. Days not loaded are gaps, never zeros.",
         panels=list(PANELS),
+        users_funnel=users.FUNNEL,
         tables=[{"name": name, **{k: table[k] for k in ("title", "download")}} for name, table in tables.items()],
         model=model,
     )
