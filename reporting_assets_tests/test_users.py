@@ -303,3 +303,22 @@ def test_the_definitions_schedule_retention_only_when_it_is_set() -> None:
     with pytest.raises(ValueError, match="REPORTING_USER_ID_KEY: must be at least 16") as error:
         Settings.load(paradigm_base_url="demo", reporting_user_id_key="short-secret")
     assert "short-secret" not in str(error.value)
+
+
+def test_user_assets_follow_any_newly_loaded_day_of_user_activities() -> None:
+    """Not eager's "every upstream partition loaded": one new day of user_activities is enough."""
+    from dagster import AssetMaterialization, AssetSpec, Definitions, evaluate_automation_conditions
+
+    users = AssetSpec("user_activities", partitions_def=PARTITIONS)
+    defs = Definitions(
+        assets=[users, user_engagement_asset, retention_cohorts_asset],
+        resources={"warehouse": Warehouse(url="sqlite://")},
+    )
+    instance = DagsterInstance.ephemeral()
+    first = evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=NOW)
+    quiet = evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor, evaluation_time=NOW)
+    assert quiet.total_requested == 0
+    instance.report_runless_asset_event(AssetMaterialization("user_activities", partition="2026-03-30"))
+    after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=quiet.cursor, evaluation_time=NOW)
+    requested = {r.key.to_user_string() for r in after.results if r.true_subset.size}
+    assert requested == {"user_engagement", "retention_cohorts"}
