@@ -72,7 +72,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         "paradigm_automation", target=AssetSelection.all(), default_status=DefaultSensorStatus.RUNNING
     )
     rules = load_rules(settings.reporting_alert_rules)
-    alerts = build_alert_sensor(rules, late_data=late_data, now=now)
+    alerts = build_alert_sensor(rules, late_data=late_data, now=now, interval_s=settings.reporting_alert_interval_s)
     dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url, now)
     retention_job, retention = build_retention(
         settings.reporting_user_retention_days, settings.reporting_refresh_hour_utc, now

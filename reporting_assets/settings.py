@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO = "demo"
@@ -43,12 +43,13 @@ class Settings(BaseSettings):
     reporting_refresh_hour_utc: Hour = 6
     reporting_refetch_days: int = Field(3, ge=0, le=366)
     reporting_freshness_hour_utc: Hour = 9
+    reporting_alert_interval_s: int = Field(60, ge=5, le=3600)
     reporting_reports_dir: Path | None = None
     reporting_reports_url: str | None = Field(None, pattern=r"^https?://\S+$")
     reporting_digest_hour_utc: Hour = 7
     reporting_digest_urls: SecretStr | None = None
     reporting_user_id_key: SecretStr | None = None
-    # 31 at least: the 30 days ending yesterday (segments, 30-day actives) must still hold their per-user rows
+    # the 30-day windows of the days the daily refresh recomputes must still hold their per-user rows
     reporting_user_retention_days: int | None = Field(None, ge=31)
     dagster_home: Path | None = None
 
@@ -68,6 +69,17 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_KEY_LENGTH:
             raise ValueError(f"must be at least {MIN_KEY_LENGTH} characters long")
         return value
+
+    @model_validator(mode="after")
+    def _retention_covers_the_refresh(self) -> Settings:
+        days, needed = self.reporting_user_retention_days, 30 + self.reporting_refetch_days
+        if days is not None and days < needed:
+            raise ValueError(
+                f"REPORTING_USER_RETENTION_DAYS: must be at least {needed}: the daily refresh recomputes yesterday and "
+                f"the {self.reporting_refetch_days} days before (REPORTING_REFETCH_DAYS), each from the 30 days of "
+                "per-user rows behind it"
+            )
+        return self
 
     @field_validator("reporting_alert_rules")
     @classmethod

@@ -47,14 +47,15 @@ def test_the_bench_measures_the_demo_year_ingest_and_load(tmp_path, postgres_roo
     assert results["sensor"]["outcome"].startswith("evaluated adoption_satisfaction from 2025-01-01")
     assert results["import_s"] > 0
     targets = results["targets"]
-    assert len(targets) == 17 and sum(v is None for v in targets.values()) == 9  # the other half's
+    assert len(targets) == 20 and sum(v is None for v in targets.values()) == 12  # the other half's
 
 
 def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(tmp_path) -> None:
     users, documents = 40, 20
     results = _bench(
         tmp_path,
-        *("--parts", "large,alerts,instance", "--large-users", str(users), "--large-documents", str(documents)),
+        *("--parts", "large,alerts,instance,users", "--large-users", str(users), "--large-documents", str(documents)),
+        *("--user-days", str(DAYS), "--user-repeat", "1"),
         *("--large-days", f"2,{DAYS}", "--alert-years", "1", "--alert-companies", "3"),
         *("--instance-days", "20", "--instance-companies", "3"),
     )
@@ -72,4 +73,9 @@ def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(
     instance = results["instance"]
     assert instance["rows"]["adoption_satisfaction"] == 20 * 3 and instance["dashboard"]["mb"] > 0.5
     assert instance["dashboard"]["rss_mb"] > 0 and instance["digest_chars"] > 0
-    assert sum(v is not None for v in results["targets"].values()) == 9
+    per_user = results["users"]
+    assert per_user["rows"]["user_activities"] == sum(len(a["users"]) for a in activity if a)
+    assert per_user["rows"]["user_engagement"] == len({u["user_id"] for a in activity if a for u in a["users"]})
+    assert per_user["rows"]["retention_cohorts"] == 1  # one company, one month: its first cohort
+    assert per_user["per_user_assets"]["rss_max_process_mb"] > 0 and per_user["raw_ids"]["run_s"] > 0
+    assert sum(v is not None for v in results["targets"].values()) == 12

@@ -50,6 +50,7 @@ TICKS = """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $se
 # The shipped rules, a canary that holds on every loaded day (so real alerts in the range are seen firing), and a
 # horizon reaching the range's last day, so that they are sent.
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+USER_KEY = "e2e-user-id-key-7c41d09a"  # pseudonymisation on: the key is a secret too
 CANARY = """
   - name: canary_sessions
     asset: adoption_satisfaction
@@ -78,14 +79,16 @@ def _backfill_and_compare(tmp_path: Path, simulator: RunningSimulator, url: str,
     assert backfill(["--start", START, "--end", END, "--url", url, "--timeout", "600"]) == 0
     printed = capsys.readouterr().out
     assert "launched" in printed and "success" in printed and "failure" not in printed, printed
-    _compare(tmp_path, simulator, url, db, FIRST, LAST)
+    _compare(tmp_path, simulator, url, db, FIRST, LAST, user_id_key=USER_KEY)
 
 
-def _compare(tmp_path: Path, simulator: RunningSimulator, url: str, db: Path, first: date, last: date) -> None:
+def _compare(
+    tmp_path: Path, simulator: RunningSimulator, url: str, db: Path, first: date, last: date, user_id_key: str = ""
+) -> None:
     """The warehouse of `dagster dev` holds, for `first..last`, what an in-process run of the range writes, and
     every KPI partition of the range is materialized."""
     expected = Warehouse(url=f"sqlite:///{tmp_path / 'expected.db'}")
-    resources = {"paradigm": simulator.resource(), "warehouse": expected}
+    resources = {"paradigm": simulator.resource(user_id_key=user_id_key), "warehouse": expected}
     assert run([*raw_assets, *kpi_assets], resources, str(first), str(last)).success
     actual = Warehouse(url=f"sqlite:///{db}")
     for table in [*ACTIVITY_TABLES.values(), *KPI_TABLES.values()]:
@@ -121,7 +124,7 @@ def _wait_for_a_tick_after(url: str, moment: float, timeout_s: float = 300) -> s
         done = [t for t in data["sensorState"]["ticks"] if t["timestamp"] > moment and t["status"] != "STARTED"]
         if done:
             return min(done, key=lambda t: t["timestamp"])["skipReason"] or ""
-        time.sleep(2)  # the daemon ticks every 60 s; polling it is not synchronisation of our own code
+        time.sleep(1)  # polling the daemon's tick history is not synchronisation of our own code
     pytest.fail(f"no kpi_alerts tick finished within {timeout_s:.0f} s after the backfill")
 
 
@@ -144,7 +147,12 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     home = tmp_path_factory.mktemp("dev")
     receiver = Receiver()
     receiver.start()
-    env = {"REPORTING_ALERT_URLS": receiver.url, "REPORTING_ALERT_RULES": str(_alerts_rules(home))}
+    env = {
+        "REPORTING_ALERT_URLS": receiver.url,
+        "REPORTING_ALERT_RULES": str(_alerts_rules(home)),
+        "REPORTING_USER_ID_KEY": USER_KEY,
+        "REPORTING_ALERT_INTERVAL_S": "5",  # the ticks this test waits for come every 5 s, not every minute
+    }
     with ExitStack() as stack:
         simulator = stack.enter_context(serving_simulator())
         url, db = stack.enter_context(dagster_dev(home, simulator, **env))
@@ -279,6 +287,7 @@ def test_no_secret_reaches_logs_storage_metadata_or_the_warehouse(dev: Dev) -> N
     assert b"the token was rejected (401)" in corpus  # the scan reads the failure texts
     assert TOKEN.encode() not in corpus
     assert SECRET.encode() not in corpus
+    assert USER_KEY.encode() not in corpus
 
 
 def _ticks(url: str, name: str) -> list[dict]:

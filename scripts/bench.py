@@ -333,6 +333,52 @@ def large_tenant(base: Path, start: date, days: list[int], users: int, documents
     return out
 
 
+USER_KEY = "bench-pseudonymisation-key-0123456789"
+
+
+def per_user(base: Path, start: date, days: int, users: int, repeat: int = 2) -> dict[str, Any]:
+    """Part 8: a `users`-user tenant's `days` of `user_activities` in one in-process run, with raw ids and with
+    pseudonyms (best of `repeat` each, the run alone: loading the code is the same for both), then
+    `user_engagement` and `retention_cohorts` over that history."""
+    from reporting_assets.simulator.data import Company
+    from reporting_assets.warehouse.store import Warehouse
+    from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
+
+    sim = Sim(companies=(Company(201, "BigCo", users=users, documents=10),))
+    end = start + timedelta(days=days - 1)
+    partitions = ["--partition-range", f"{start}...{end}"]
+    out: dict[str, Any] = {"users": users, "days": days}
+    try:
+        for label, key in (("raw_ids", None), ("pseudonymised", USER_KEY)):
+            runs = []
+            for attempt in range(repeat):
+                workspace = Workspace(base, f"users-{label}-{attempt}", sim.url, sim.token)
+                if key:
+                    workspace.env["REPORTING_USER_ID_KEY"] = key
+                command = [str(BIN / "dagster"), "asset", "materialize", *PROJECT, "--select", "user_activities"]
+                workspace.launched = time.time()
+                figures = run([*command, *partitions, *IN_PROCESS], workspace.env, workspace.log)
+                runs.append({**figures, **workspace.run_phases()})
+            out[label] = min(runs, key=lambda r: r["run_s"])
+        out["pseudonymisation_overhead"] = round(out["pseudonymised"]["run_s"] / out["raw_ids"]["run_s"] - 1, 3)
+        command = [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            *PROJECT,
+            "--select",
+            "user_engagement,retention_cohorts",
+        ]
+        workspace.launched = time.time()
+        out["per_user_assets"] = {**run(command, workspace.env, workspace.log), **workspace.run_phases()}
+        warehouse = Warehouse(url=workspace.warehouse_url)
+        out["rows"] = {t.name: warehouse.count(t) for t in (user_activities, user_engagement, retention_cohorts)}
+        warehouse.engine.dispose()
+    finally:
+        sim.server.shutdown()
+    return out
+
+
 def kpi_history(url: str, start: date, days: int, companies: int) -> None:
     """`days` x `companies` of adoption_satisfaction rows (random, plausible) and their ledger entries."""
     import numpy as np
@@ -408,20 +454,32 @@ print(json.dumps({"wall_s": round(wall, 1), "rss_mb": round(int(peak.split()[1])
 """
 
 
+INSTANCE_USERS, INSTANCE_USER_DAYS = 150, 120
+
+
 def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
-    """Part 7: the dashboard and the digest of `days` x `companies` of KPI history."""
+    """Part 7: the dashboard and the digest of `days` x `companies` of KPI history, with `INSTANCE_USERS` users a
+    company over its last `INSTANCE_USER_DAYS` days (the Users section at its bound: more users than it lists)."""
     sys.path.insert(0, str(ROOT))
+    from dagster import DagsterInstance, materialize
+
+    from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
     from reporting_assets.reports.digest import compose, last_complete_week
     from reporting_assets.warehouse.store import Warehouse
-    from reporting_assets.warehouse.tables import KPI_TABLES
-    from reporting_assets_tests.synthetic import write_instance
+    from reporting_assets.warehouse.tables import KPI_TABLES, user_activities
+    from reporting_assets_tests.synthetic import write_instance, write_users
 
     url, page = f"sqlite:///{base / 'instance.db'}", base / "usage_dashboard.html"
     start = date(2026, 1, 1) - timedelta(days=days)
     warehouse = Warehouse(url=url)
     write_instance(warehouse, start, days, companies, resources=3)
-    out: dict[str, Any] = {"days": days, "companies": companies}
+    user_days = min(days, INSTANCE_USER_DAYS)
+    write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, INSTANCE_USERS)
+    per_user = [user_engagement_asset, retention_cohorts_asset]
+    materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+    out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * INSTANCE_USERS}
     out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}
+    out["user_rows"] = warehouse.count(user_activities)
     child = subprocess.run([sys.executable, "-c", RENDER, url, str(page)], capture_output=True, text=True, check=True)
     out["dashboard"] = {**json.loads(child.stdout), "mb": round(page.stat().st_size / 1e6, 2)}
     out["dashboard"]["drawn_s"] = _drawn_s(page)
@@ -510,6 +568,21 @@ TARGETS = {
         ),
     ),
     "big instance digest (characters)": ("instance", "≤ 12,000", lambda r: r["instance"]["digest_chars"] <= 12_000),
+    "10,000-user year: user_engagement + retention_cohorts (s)": (
+        "users",
+        "≤ 30",
+        lambda r: r["users"]["per_user_assets"]["run_s"] <= 30,
+    ),
+    "10,000-user year: per-user assets, peak RSS (MB)": (
+        "users",
+        "≤ 600",
+        lambda r: r["users"]["per_user_assets"]["rss_max_process_mb"] <= 600,
+    ),
+    "pseudonymisation: added to the user_activities run": (
+        "users",
+        "≤ 10 %",
+        lambda r: r["users"]["pseudonymisation_overhead"] <= 0.10,
+    ),
 }
 
 
@@ -563,12 +636,23 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         )
     if "instance" in r:
         i, d = r["instance"], r["instance"]["dashboard"]
-        size = f"{i['days']} days x {i['companies']} companies"
+        size = f"{i['days']} days x {i['companies']} companies, {i['users']:,} users"
         out["big instance dashboard: render (s)"] = f"{d['wall_s']} ({size}; {sum(i['rows'].values()):,} KPI rows)"
         out["big instance dashboard: peak RSS (MB)"] = d["rss_mb"]
         out["big instance dashboard: file (MB)"] = d["mb"]
         out["big instance dashboard: charts drawn (s)"] = d["drawn_s"]
         out["big instance digest (characters)"] = f"{i['digest_chars']:,}"
+    if "users" in r:
+        u = r["users"]
+        assets = u["per_user_assets"]
+        out["10,000-user year: user_engagement + retention_cohorts (s)"] = (
+            f"{assets['run_s']} (the run; {assets['wall_s']} s with the CLI's start)"
+        )
+        out["10,000-user year: per-user assets, peak RSS (MB)"] = assets["rss_max_process_mb"]
+        out["pseudonymisation: added to the user_activities run"] = (
+            f"{u['pseudonymisation_overhead']:.1%} ({u['pseudonymised']['run_s']} s / {u['raw_ids']['run_s']} s)"
+        )
+        out["10,000-user year: rows"] = ", ".join(f"{k} {v:,}" for k, v in u["rows"].items())
     return out
 
 
@@ -582,7 +666,7 @@ def report(results: dict[str, Any]) -> str:
     return tabulate(rows, headers=["measure", "figure", "target", ""])
 
 
-PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance")
+PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users")
 
 
 def main() -> None:
@@ -601,6 +685,8 @@ def main() -> None:
     parser.add_argument("--alert-companies", type=int, default=50, help="companies of part 6")
     parser.add_argument("--instance-days", type=int, default=3 * 365, help="KPI history of part 7")
     parser.add_argument("--instance-companies", type=int, default=200, help="companies of part 7")
+    parser.add_argument("--user-days", type=int, default=365, help="days of the per-user part (part 8)")
+    parser.add_argument("--user-repeat", type=int, default=2, help="runs with and without pseudonyms, best kept")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary instances and logs")
     args = parser.parse_args()
@@ -620,14 +706,14 @@ def main() -> None:
         if "import" in parts:
             results["import_s"] = import_time(args.import_repeat)
         if "year" in parts:
-            print("bench: 1/7 year backfill and its floor; 4/7 alert sensor tick", flush=True)
+            print("bench: 1/8 year backfill and its floor; 4/8 alert sensor tick", flush=True)
             results["year"] = year_backfill(base, sim, args.start, end)
             results["sensor"] = sensor_tick(results["year"].pop("workspace"))
         if "single" in parts:
-            print("bench: 2/7 single-partition runs vs one ranged run", flush=True)
+            print("bench: 2/8 single-partition runs vs one ranged run", flush=True)
             results["single_vs_ranged"] = single_vs_ranged(base, sim, args.start, args.single_days)
         if "ingest" in parts:
-            print("bench: 3/7 ingest path", flush=True)
+            print("bench: 3/8 ingest path", flush=True)
             companies = 3
             results["ingest"] = {
                 "companies": companies,
@@ -636,18 +722,21 @@ def main() -> None:
                 "postgres": ingest_postgres(args.postgres_url, args.start, end, companies, args.docs_per_day),
             }
         if "large" in parts:
-            print("bench: 5/7 large tenant", flush=True)
+            print("bench: 5/8 large tenant", flush=True)
             days = sorted(int(n) for n in args.large_days.split(","))
             results["large"] = {
                 "days": days,
                 **large_tenant(base, args.start, days, args.large_users, args.large_documents),
             }
         if "alerts" in parts:
-            print("bench: 6/7 alert ticks over a long KPI history", flush=True)
+            print("bench: 6/8 alert ticks over a long KPI history", flush=True)
             results["alerts"] = alert_history(base, args.alert_years, args.alert_companies)
         if "instance" in parts:
-            print("bench: 7/7 an instance admin's dashboard and digest", flush=True)
+            print("bench: 7/8 an instance admin's dashboard and digest", flush=True)
             results["instance"] = big_instance(base, args.instance_days, args.instance_companies)
+        if "users" in parts:
+            print("bench: 8/8 per-user analytics and pseudonymisation of a large tenant", flush=True)
+            results["users"] = per_user(base, args.start, args.user_days, args.large_users, args.user_repeat)
     finally:
         sim.server.shutdown()
         if not args.keep:

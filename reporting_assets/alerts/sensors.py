@@ -45,14 +45,15 @@ def build_alert_sensor(
     name: str = "kpi_alerts",
     late_data: Freshness | None = None,
     now: Clock = utc_now,
+    interval_s: int = 60,
 ) -> SensorDefinition:
-    """The sensor running an `AlertTick` of `rules` (and `late_data`) every minute; its skip reason is the
+    """The sensor running an `AlertTick` of `rules` (and `late_data`) every `interval_s`; its skip reason is the
     tick's summary, and it reports the `alert_events` asset whenever the alert counts change."""
     tick = AlertTick(rules, late_data, now)
 
     @sensor(
         name=name,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval_s,
         default_status=DefaultSensorStatus.RUNNING,
         description="Evaluates the alert rules on newly materialized KPI partitions (loaded days only) and "
         "whether yesterday's raw data arrived in time, and sends notifications.",
