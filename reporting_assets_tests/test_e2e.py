@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from reporting_assets.backfill import follow, launch
+from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
+from reporting_assets.backfill import follow
 from reporting_assets.backfill import main as backfill
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse.store import Warehouse
@@ -50,6 +51,7 @@ TICKS = """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $se
 # The shipped rules, a canary that holds on every loaded day (so real alerts in the range are seen firing), and a
 # horizon reaching the range's last day, so that they are sent.
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+IDLE_TICKS = 4  # alert ticks watched on the fresh instance before anything is loaded
 USER_KEY = "e2e-user-id-key-7c41d09a"  # pseudonymisation on: the key is a secret too
 CANARY = """
   - name: canary_sessions
@@ -115,15 +117,15 @@ def _alerts_rules(tmp_path: Path) -> Path:
     return path
 
 
-def _wait_for_a_tick_after(url: str, moment: float, timeout_s: float = 300) -> str:
-    """The skip reason of the first `kpi_alerts` tick that started after `moment` and finished."""
+def _wait_for_a_tick_after(url: str, moment: float, timeout_s: float = 300) -> dict:
+    """The first `kpi_alerts` tick that started after `moment` and finished (timestamp, skipReason...)."""
     selector = {"repositoryLocationName": "paradigm_reporting", "repositoryName": "__repository__"}
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         data = graphql(url, TICKS, selector={**selector, "sensorName": "kpi_alerts"})["sensorOrError"]
         done = [t for t in data["sensorState"]["ticks"] if t["timestamp"] > moment and t["status"] != "STARTED"]
         if done:
-            return min(done, key=lambda t: t["timestamp"])["skipReason"] or ""
+            return min(done, key=lambda t: t["timestamp"])
         time.sleep(1)  # polling the daemon's tick history is not synchronisation of our own code
     pytest.fail(f"no kpi_alerts tick finished within {timeout_s:.0f} s after the backfill")
 
@@ -168,11 +170,16 @@ def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_p
     """Also the reproduction of "a day never loaded is not a day without activity": the KPI days after the range
     get no row and no notification, while the alerts inside the range still fire."""
     url, db, receiver = dev.url, dev.db, dev.receiver
-    # A fresh instance, nothing loaded yet: its first alert tick pages nobody (a setup state, not an incident)
-    first = _wait_for_a_tick_after(url, 0)
-    assert receiver.messages == [] and "fired 0, resolved 0, pending 0;" in first, first
+    # A fresh instance, nothing loaded yet: a setup state, not an incident. Its first alert ticks and its
+    # freshness checks page nobody.
+    idle = [_wait_for_a_tick_after(url, 0)]
+    while len(idle) < IDLE_TICKS:
+        idle.append(_wait_for_a_tick_after(url, idle[-1]["timestamp"]))
+    freshness = [t for t in _ticks(url, "freshness_checks_sensor") if t["status"] != "STARTED"]
+    assert receiver.messages == [] and freshness, (receiver.messages, freshness)
+    assert all("fired 0, resolved 0, pending 0;" in (tick["skipReason"] or "") for tick in idle), idle
     _backfill_and_compare(tmp_path, dev.simulator, url, db, capsys)
-    reason = _wait_for_a_tick_after(url, time.time())
+    reason = _wait_for_a_tick_after(url, time.time())["skipReason"]
     materialized = graphql(url, MATERIALIZED, path=["adoption_satisfaction"])["assetOrError"]
     after = {m["partition"]: m for m in materialized["assetMaterializations"] if m["partition"] > END}
 
@@ -262,12 +269,10 @@ def test_no_secret_reaches_logs_storage_metadata_or_the_warehouse(dev: Dev) -> N
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     assets = ["chat_sessions", "chat_feedbacks", "adoption_satisfaction"]
     try:
-        with httpx.Client(base_url=dev.url, timeout=30) as client:
-            # Yesterday arrives: the late-data alerts of two raw assets resolve, and telling it fails.
-            done = follow(client, launch(client, yesterday - timedelta(days=4), yesterday, assets), poll_s=1)
-            assert done in ("COMPLETED", "COMPLETED_SUCCESS")
-            dev.simulator.sim.faults.add(Fault("status", status=401, times=None))
-            assert "FAIL" in follow(client, launch(client, yesterday, yesterday, ["chat_sessions"]), poll_s=1)
+        # Yesterday arrives: the late-data alerts of two raw assets resolve, and telling it fails.
+        assert _run(dev.url, assets, yesterday - timedelta(days=4), yesterday) == "SUCCESS"
+        dev.simulator.sim.faults.add(Fault("status", status=401, times=None))
+        assert _run(dev.url, ["chat_sessions"], yesterday, yesterday) == "FAILURE"
 
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:  # until both sensors have tried (and failed) to deliver
@@ -288,6 +293,32 @@ def test_no_secret_reaches_logs_storage_metadata_or_the_warehouse(dev: Dev) -> N
     assert TOKEN.encode() not in corpus
     assert SECRET.encode() not in corpus
     assert USER_KEY.encode() not in corpus
+
+
+LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+RUN_STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
+
+
+def _run(url: str, assets: list[str], first: date, last: date, timeout_s: float = 300) -> str:
+    """One run of `assets` over `first..last` launched as the UI launches a run (not a backfill: the backfill
+    daemon acts every 30 s, the run queue every few), followed to its end; returns its status."""
+    selector = {"repositoryLocationName": "paradigm_reporting", "repositoryName": "__repository__"}
+    tags = [{"key": RANGE_START_TAG, "value": str(first)}, {"key": RANGE_END_TAG, "value": str(last)}]
+    params = {
+        "selector": {**selector, "jobName": "__ASSET_JOB", "assetSelection": [{"path": [a]} for a in assets]},
+        "executionMetadata": {"tags": tags},
+        "runConfigData": {},
+    }
+    launched = graphql(url, LAUNCH_RUN, params=params)["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id, deadline = launched["run"]["runId"], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = graphql(url, RUN_STATUS, id=run_id)["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(0.5)  # polling the run's status: the assertions do not depend on timing
+    pytest.fail(f"run {run_id} did not end within {timeout_s:.0f} s")
 
 
 def _ticks(url: str, name: str) -> list[dict]:

@@ -11,7 +11,7 @@ from reporting_assets.assets.schedules import RANGE_START_TAG as ASSET_PARTITION
 from reporting_assets.definitions import build_definitions
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
+from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, USER_TABLES, user_engagement
 from reporting_assets_tests.conftest import RunningSimulator
 
 TICK = datetime(2026, 3, 10, 6, tzinfo=UTC)  # the morning the tests' schedule ticks, and the runs' clock
@@ -41,7 +41,8 @@ def test_the_window_never_starts_before_the_first_partition() -> None:
 
 def test_the_requested_run_refreshes_raw_and_kpi_tables_over_the_window(tmp_path, simulator: RunningSimulator) -> None:
     job = defs.resolve_job_def("daily_refresh")
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {*RAW_TABLES, *KPI_TABLES}
+    every = {*RAW_TABLES, *KPI_TABLES, *USER_TABLES}  # the per-user picture too, as of the refreshed days
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == every
     context = build_schedule_context(scheduled_execution_time=TICK)
     [request] = daily_refresh.evaluate_tick(context).run_requests
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
@@ -55,6 +56,7 @@ def test_the_requested_run_refreshes_raw_and_kpi_tables_over_the_window(tmp_path
         days = set(warehouse.read(table)["date"])
         assert days == {date(2026, 3, d) for d in range(6, 10)}, table.name
     assert sum(simulator.sim.requests.values()) == len(RAW_TABLES)  # one request per endpoint for the window
+    assert set(warehouse.read(user_engagement)["as_of_date"]) == {date(2026, 3, 9)}
 
 
 def test_the_hour_and_the_window_follow_the_settings() -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Engine, and_, delete, text, update
+from sqlalchemy import Engine, and_, delete, update
 
 from reporting_assets.users import pseudonyms
+from reporting_assets.warehouse.engines import begin_write
+from reporting_assets.warehouse.store import lock_table
 from reporting_assets.warehouse.tables import PER_USER_TABLES, load_log, user_activities, user_engagement
 
 
@@ -19,8 +21,7 @@ def purge(engine: Engine, before: date, now: datetime) -> dict[str, int]:
     """Delete per-user rows dated before `before` (engagement rows of users last active before it) and mark those
     days of `user_activities` purged. Returns the rows deleted per table and the days newly purged."""
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # beside a load of the same table (its writers take this lock)
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": user_activities.name})
+        lock_table(conn, user_activities)  # beside a load of the same table
         out = {
             user_activities.name: conn.execute(delete(user_activities).where(user_activities.c.date < before)).rowcount,
             user_engagement.name: conn.execute(
@@ -35,7 +36,7 @@ def purge(engine: Engine, before: date, now: datetime) -> dict[str, int]:
 def forget(engine: Engine, company_id: int, user_id: int, key: str | None) -> tuple[int, dict[str, int]]:
     """Delete every row of one user (`user_id` as the API gives it; pseudonymised with `key` when set).
     Returns the id looked for and the rows deleted per table."""
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         stored = pseudonyms.stored_since(conn)
         if bool(stored) != bool(key) or (stored and stored[0] != pseudonyms.key_check(key or "")):
             raise pseudonyms.KeyMismatch(

@@ -4,6 +4,8 @@ command alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -35,4 +37,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(WRITES_FIRST)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITES_FIRST = "reporting_writes_first"
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads, then writes. On SQLite it takes the write lock as it begins (BEGIN IMMEDIATE): a
+    read transaction that later writes fails at once ("database is locked") when another writer committed in
+    between, whereas waiting for the lock first is bounded by the busy timeout."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITES_FIRST: True})
+        with conn.begin():
+            yield conn

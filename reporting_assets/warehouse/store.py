@@ -108,6 +108,13 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
         conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in db_rows(frame, table)])
 
 
+def lock_table(conn: Connection, table: Table) -> None:
+    """PostgreSQL: serialise the writers of one table (overlapping backfills, a run beside the automation), whose
+    delete-then-insert would otherwise collide on keys. SQLite has one writer at a time anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table.name})
+
+
 class Warehouse(ConfigurableResource):
     """The SQL warehouse (any SQLAlchemy URL: SQLite by default, PostgreSQL in production)."""
 
@@ -138,8 +145,7 @@ class Warehouse(ConfigurableResource):
         frames = [rows] if isinstance(rows, pd.DataFrame) else rows
         written = 0
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":  # serialise writers of one table (overlapping backfills)
-                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table.name})
+            lock_table(conn, table)
             where = table.c.date.between(start, end)
             if company_id is not None:
                 where &= table.c.company_id == company_id
@@ -162,6 +168,7 @@ class Warehouse(ConfigurableResource):
         """Make `table` hold exactly `frame` where `where` holds (the whole table without it): one transaction.
         For the tables that are not partitioned by date (the current picture of each user, the cohorts)."""
         with self.engine.begin() as conn:
+            lock_table(conn, table)
             conn.execute(table.delete() if where is None else table.delete().where(where))
             insert_frame(conn, table, frame)
         checkpoint(self.engine)
