@@ -49,10 +49,17 @@ def test_syncing_the_same_data_twice_changes_nothing(warehouse: Warehouse) -> No
     assert _rows(warehouse) == before == [(DAY0 + timedelta(days=1), DAY0 + timedelta(days=3), "firing", 0)]
 
 
+def _mark_sent(warehouse: Warehouse, owed: dict, sent: int) -> None:
+    was = state.Notified(int(owed["notifications_sent"]))
+    state.mark_sent(
+        warehouse.engine, (owed["fingerprint"], owed["started_at"]), was, state.Notified(sent), datetime.now(UTC)
+    )
+
+
 def test_notification_bookkeeping_survives_new_days_and_moved_starts(warehouse: Warehouse) -> None:
     _sync(warehouse, [0.9, 0.9, 0.5, 0.5])
     [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=0)).to_dict("records")
-    state.mark_sent(warehouse.engine, owed, 1, datetime.now(UTC))
+    _mark_sent(warehouse, owed, 1)
     assert state.outbox(warehouse.engine, DAY0 + timedelta(days=0)).empty
 
     # Late data lowers day 1 too (the episode now starts earlier) and day 4 arrives, still low.
@@ -65,7 +72,7 @@ def test_notification_bookkeeping_survives_new_days_and_moved_starts(warehouse: 
     assert changes.resolved == [("low/7", DAY0 + timedelta(days=5))]
     [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=2)).to_dict("records")
     assert (owed["status"], owed["notifications_sent"]) == ("resolved", 1)
-    state.mark_sent(warehouse.engine, owed, 2, datetime.now(UTC))
+    _mark_sent(warehouse, owed, 2)
     assert state.outbox(warehouse.engine, DAY0 + timedelta(days=2)).empty
 
 
@@ -82,7 +89,7 @@ def test_an_alert_the_data_no_longer_shows_is_resolved_and_owed_whether_people_w
 
     _sync(warehouse, [0.5, 0.5])  # fired and told
     [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=-2)).to_dict("records")
-    state.mark_sent(warehouse.engine, owed, 1, datetime.now(UTC))
+    _mark_sent(warehouse, owed, 1)
     assert _sync(warehouse, [0.9, 0.9]).resolved == [("low/7", DAY0 + timedelta(days=1))]
     assert _rows(warehouse) == [(DAY0, DAY0 + timedelta(days=1), "resolved", 1)]
     assert len(state.outbox(warehouse.engine, DAY0 + timedelta(days=27))) == 1  # the resolve is owed

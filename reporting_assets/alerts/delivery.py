@@ -4,11 +4,12 @@ message per tick, each row advanced only once its message was accepted (see `sta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from dagster import SensorEvaluationContext
 
 from reporting_assets.alerts import state
+from reporting_assets.alerts.episode import Episode, from_row
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
 from reporting_assets.lazy import pandas as pd
@@ -17,14 +18,17 @@ from reporting_assets.warehouse.store import Warehouse
 
 @dataclass(frozen=True)
 class Note:
-    """One notification owed: an episode and what to say of it (FIRING, RESOLVED or REMINDER)."""
+    """One notification owed: an episode, what to say of it (FIRING, RESOLVED or REMINDER), and what its row
+    records as notified (and when) before this note."""
 
-    episode: dict
+    episode: Episode
     verb: str
+    notified: state.Notified
+    last_notified_at: datetime | None = None
 
     @property
     def title(self) -> str:
-        return f"[{self.verb}] {self.episode['rule_name']} ({self.episode['severity']})"
+        return f"[{self.verb}] {self.episode.rule_name} ({self.episode.severity})"
 
     @property
     def sent(self) -> state.Notified:  # what every channel has been told once this note is delivered
@@ -34,13 +38,15 @@ class Note:
     def key(self) -> state.DeliveryKey:
         """What `alert_deliveries` records per channel: the episode, the transition, and for a reminder the
         notification it follows (each reminder is a transition of its own)."""
-        last = self.episode.get("last_notified_at")
-        occurrence = "" if self.verb != "REMINDER" or pd.isna(last) else pd.Timestamp(last).isoformat()
-        return (self.episode["fingerprint"], _day(self.episode["started_at"]), self.verb.lower(), occurrence)
+        last = self.last_notified_at
+        occurrence = "" if self.verb != "REMINDER" or last is None else pd.Timestamp(last).isoformat()
+        return (self.episode.fingerprint, self.episode.started_at, self.verb.lower(), occurrence)
 
 
-def _day(value: object) -> date:
-    return value if isinstance(value, date) and not isinstance(value, datetime) else pd.Timestamp(value).date()
+def _note(row: dict, verb: str) -> Note:
+    last = row["last_notified_at"]
+    last = None if pd.isna(last) else pd.Timestamp(last).to_pydatetime()
+    return Note(from_row(row), verb, state.Notified(int(row["notifications_sent"])), last)
 
 
 SEVERITIES = ("critical", "warning", "info")
@@ -53,15 +59,16 @@ def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note
     reminders of alerts still firing once their rule's `repeat_after_hours` has passed."""
     horizon = rules.settings.horizon(now.date())
     notes = [
-        Note(e, "RESOLVED" if e["status"] == "resolved" else "FIRING")
-        for e in state.outbox(warehouse.engine, horizon).to_dict("records")
+        _note(row, "RESOLVED" if row["status"] == "resolved" else "FIRING")
+        for row in state.outbox(warehouse.engine, horizon).to_dict("records")
     ]
-    for episode in state.reminders(warehouse.engine, horizon).to_dict("records"):
-        hours = rules.repeat_hours(episode["rule_name"], episode["severity"])
-        last = episode["last_notified_at"]
-        if hours and not pd.isna(last) and now - last.to_pydatetime() >= timedelta(hours=hours):
-            notes.append(Note(episode, "REMINDER"))
-    kept = [n for n in notes if not rules.silenced(n.episode["rule_name"], n.episode["company_id"], n.episode["date"])]
+    for row in state.reminders(warehouse.engine, horizon).to_dict("records"):
+        note = _note(row, "REMINDER")
+        hours = rules.repeat_hours(note.episode.rule_name, note.episode.severity)
+        last = note.last_notified_at
+        if hours and last is not None and now - last >= timedelta(hours=hours):
+            notes.append(note)
+    kept = [n for n in notes if not rules.silenced(n.episode.rule_name, n.episode.company_id, n.episode.date)]
     return kept, [n for n in notes if n not in kept]
 
 
@@ -72,31 +79,31 @@ def grouped_message(notes: list[Note], notifier: Notifier) -> tuple[str, str, st
     title = "[ALERTS] " + ", ".join(
         f"{verbs.count(v)} {v.lower()}" for v in ("FIRING", "REMINDER", "RESOLVED") if v in verbs
     )
-    ordered = sorted(notes, key=lambda n: SEVERITIES.index(n.episode["severity"]))
+    ordered = sorted(notes, key=lambda n: SEVERITIES.index(n.episode.severity))
     lines = []
     for severity in SEVERITIES:
-        of = [n for n in ordered[:MAX_LINES] if n.episode["severity"] == severity]
+        of = [n for n in ordered[:MAX_LINES] if n.episode.severity == severity]
         if of:
             lines.append(severity.upper())
-            lines += [f"{n.title}: {n.episode['message']} ({_link(n, notifier)})" for n in of]
+            lines += [f"{n.title}: {n.episode.message} ({_link(n, notifier)})" for n in of]
     if len(ordered) > MAX_LINES:
         lines.append(
             f"... and {len(ordered) - MAX_LINES} more: every alert is in the warehouse table alert_events, "
             f"on the dashboard, and at {notifier.asset_link('alert_events')}"
         )
     worst = next(
-        (s for s in SEVERITIES if any(n.verb != "RESOLVED" and n.episode["severity"] == s for n in notes)), "resolved"
+        (s for s in SEVERITIES if any(n.verb != "RESOLVED" and n.episode.severity == s for n in notes)), "resolved"
     )
     return title, "\n".join(lines), worst
 
 
 def _link(note: Note, notifier: Notifier) -> str:
-    return notifier.asset_link(note.episode["asset"], note.episode["date"])
+    return notifier.asset_link(note.episode.asset, note.episode.date)
 
 
 def _batches(notes: list[Note], rules: RuleSet) -> list[list[Note]]:
     """Messages of one channel: the notes of grouped rules together when there are several, the others alone."""
-    group = [n for n in notes if rules.grouped(n.episode["rule_name"])]
+    group = [n for n in notes if rules.grouped(n.episode.rule_name)]
     return [[n] for n in notes if n not in group] + ([group] if len(group) > 1 else [[n] for n in group])
 
 
@@ -104,8 +111,8 @@ def _message(batch: list[Note], channel: Notifier) -> tuple[str, str, str]:
     if len(batch) > 1:
         return grouped_message(batch, channel)
     [note] = batch
-    kind = "resolved" if note.verb == "RESOLVED" else note.episode["severity"]
-    return note.title, f"{note.episode['message']}\n{_link(note, channel)}", kind
+    kind = "resolved" if note.verb == "RESOLVED" else note.episode.severity
+    return note.title, f"{note.episode.message}\n{_link(note, channel)}", kind
 
 
 def deliver(
@@ -121,7 +128,7 @@ def deliver(
     notes, silenced = owed(warehouse, rules, now)
     counts = {"sent": 0, "silenced": len(silenced), "failed": 0}
     for note in silenced:
-        context.log.info(f"silenced: {note.episode['fingerprint']} on {note.episode['date']}")
+        context.log.info(f"silenced: {note.episode.fingerprint} on {note.episode.date}")
     channels = notifier.channels()
     engine = warehouse.engine
     done = state.delivered(engine, [n.key for n in notes])
@@ -139,13 +146,13 @@ def deliver(
                 break
             state.record(engine, [n.key for n in batch], channel.key, now)
             done |= {(n.key, channel.key) for n in batch}
-            context.log.info(f"notified {target}: " + "; ".join(f"{n.title} {n.episode['fingerprint']}" for n in batch))
+            context.log.info(f"notified {target}: " + "; ".join(f"{n.title} {n.episode.fingerprint}" for n in batch))
         else:
             if streak:
                 state.accepted(engine, channel.key)
     for note in notes:
         if all((note.key, channel.key) in done for channel in channels):
-            state.mark_sent(engine, note.episode, note.sent, now)
+            state.mark_sent(engine, note.key[:2], note.notified, note.sent, now)
             counts["sent"] += 1
         else:
             counts["failed"] += 1

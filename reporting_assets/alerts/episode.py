@@ -4,9 +4,10 @@ them one by one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from reporting_assets.lazy import pandas as pd
 
@@ -35,3 +36,17 @@ COLUMNS = [f.name for f in fields(Episode)]
 def frame(episodes: Iterable[Episode]) -> pd.DataFrame:
     """Episodes as the frame `state.sync` stores."""
     return pd.DataFrame([asdict(e) for e in episodes], columns=COLUMNS)
+
+
+def _day(value: Any) -> date | None:
+    if value is None or pd.isna(value):
+        return None
+    return value if isinstance(value, date) and not isinstance(value, datetime) else pd.Timestamp(value).date()
+
+
+def from_row(row: Mapping[str, Any]) -> Episode:
+    """The episode of an `alert_events` row as read (dates as dates, NaN as None)."""
+    values = {name: (None if pd.isna(row[name]) else row[name]) for name in COLUMNS}
+    for name in ("started_at", "date", "resolved_at"):
+        values[name] = _day(row[name])
+    return Episode(**values)

@@ -129,15 +129,17 @@ def reminders(engine: Engine, horizon: date) -> pd.DataFrame:
     return frame
 
 
-def mark_sent(engine: Engine, episode: dict, sent: Notified, at: datetime) -> None:
-    """Record a delivered notification (only if nobody else advanced the row meanwhile)."""
+def mark_sent(engine: Engine, episode: tuple[str, date], was: Notified, sent: Notified, at: datetime) -> None:
+    """Record a delivered notification of `episode` (fingerprint, started_at), only if its row still says `was`
+    (nobody else advanced it meanwhile)."""
+    fingerprint, started_at = episode
     with engine.begin() as conn:
         conn.execute(
             update(events)
             .where(
-                events.c.fingerprint == episode["fingerprint"],
-                events.c.started_at == episode["started_at"],
-                events.c.notifications_sent == episode["notifications_sent"],
+                events.c.fingerprint == fingerprint,
+                events.c.started_at == started_at,
+                events.c.notifications_sent == int(was),
             )
             .values(notifications_sent=int(sent), last_notified_at=at)
         )
