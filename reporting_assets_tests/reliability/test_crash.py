@@ -100,8 +100,11 @@ def _ledger(tables: dict[str, pd.DataFrame], asset: str) -> pd.DataFrame:
 
 
 def test_a_run_killed_in_its_third_window_then_rerun_equals_a_clean_run(
-    tmp_path: Path, simulator: RunningSimulator, warehouse: Warehouse
+    tmp_path: Path, simulator: RunningSimulator
 ) -> None:
+    """On SQLite: that a write killed mid-transaction leaves nothing is tested on both databases below (without
+    Dagster's processes); this is what the run, its spool and its re-run do around it."""
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     before = _preload(warehouse)
     env = instance_env(tmp_path, simulator, REPORTING_DATABASE_URL=warehouse.url)
     simulator.sim.faults.add(Fault("delay", delay_s=0.4, times=None))  # slow API: the kill lands mid-window
