@@ -210,8 +210,12 @@ def test_setting_a_key_converts_the_stored_raw_ids_and_a_changed_key_is_refused(
         pseudonyms.ensure(warehouse.engine, None)
     assert len(warehouse.read(user_activities)) == len(before)  # refusing changed nothing
 
+    cohorts = warehouse.read(retention_cohorts)
     deleted = pseudonyms.reset(warehouse.engine)
     assert deleted["user_activities"] == len(before) and deleted["load_log"] == 90
+    _materialize(warehouse)  # nothing loaded now: the aggregates stay as they are
+    pd.testing.assert_frame_equal(warehouse.read(retention_cohorts), cohorts)
+    assert warehouse.count(user_engagement) == 0
     assert pseudonyms.ensure(warehouse.engine, "another-key-of-16+chars") == "on: 0 stored rows converted"
 
 

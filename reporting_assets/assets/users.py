@@ -21,6 +21,7 @@ from sqlalchemy import Table
 
 from reporting_assets.assets.metadata import column_schema
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.lazy import pandas as pd
 from reporting_assets.users import engagement, privacy
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
@@ -50,12 +51,16 @@ def _spec(table: Table) -> dict:
     }
 
 
+def _loaded(warehouse: Warehouse) -> "pd.DataFrame | None":
+    """The ledger days of user_activities; None before the first load (then what is stored stays as it is)."""
+    ledger = warehouse.loaded([user_activities.name])
+    return ledger if len(ledger) else None
+
+
 @asset(**_spec(user_engagement))
 def user_engagement_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    ledger = warehouse.loaded([user_activities.name])
-    if not len(ledger):
-        warehouse.replace_where(user_engagement, engagement.empty(user_engagement))
-        return MaterializeResult(metadata={"dagster/row_count": 0, "note": NOTHING_LOADED})
+    if (ledger := _loaded(warehouse)) is None:
+        return MaterializeResult(metadata={"note": NOTHING_LOADED})
     as_of = max(ledger["date"])
     with warehouse.engine.connect() as conn:
         frame = engagement.engagement(conn, ledger, as_of)
@@ -76,10 +81,8 @@ def user_engagement_asset(context: AssetExecutionContext, warehouse: Warehouse) 
 
 @asset(**_spec(retention_cohorts))
 def retention_cohorts_asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    ledger = warehouse.loaded([user_activities.name])
-    if not len(ledger):
-        warehouse.replace_where(retention_cohorts, engagement.empty(retention_cohorts))
-        return MaterializeResult(metadata={"dagster/row_count": 0, "note": NOTHING_LOADED})
+    if (ledger := _loaded(warehouse)) is None:
+        return MaterializeResult(metadata={"note": NOTHING_LOADED})
     as_of = max(ledger["date"])
     with warehouse.engine.connect() as conn:
         frame, frozen = engagement.cohorts(conn, ledger, as_of)

@@ -162,10 +162,6 @@ def _loaded_days_per_month(ledger: pd.DataFrame, companies, frozen: date | None,
     return loaded.groupby(["company_id", "month"]).size()
 
 
-def empty(table) -> pd.DataFrame:
-    return pd.DataFrame(columns=[c.name for c in table.columns])
-
-
 def cohort_preview(cohorts: pd.DataFrame, months: int = 6, offsets: int = 6) -> str:
     """Retention of the latest cohorts, every company together, as a Markdown table (month offsets across)."""
     if not len(cohorts):
