@@ -144,6 +144,19 @@ def _last_loaded(url: str) -> date | None:
         engine.dispose()
 
 
+def _reports(settings: Any) -> Iterator[Check]:
+    """Whether the dashboard can be written where `REPORTING_REPORTS_DIR` says."""
+    from reporting_assets.reports import store
+
+    where = store.shown(settings.reports_dir)
+    try:
+        store.check(settings.reports_dir)
+    except Exception as exc:  # any store's error: named, one line, no credentials (they are not in the URL we show)
+        yield Check("reports", False, f"cannot write to {where}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return
+    yield Check("reports", True, f"{where} is writable")
+
+
 def _privacy(settings: Any) -> Iterator[Check]:
     """Whether user ids are pseudonymised, and whether the stored ones were made with this key; the retention."""
     from sqlalchemy import create_engine
@@ -245,6 +258,7 @@ def checks(*, day: date | None = None, samples: Path | None = None, test_notific
     else:
         out += _endpoints(settings, day or datetime.now(UTC).date() - timedelta(days=1), samples)
     out += _warehouse(settings.database_url)
+    out += _reports(settings)
     out += _privacy(settings)
     out += _channels(settings, test_notification)
     return out

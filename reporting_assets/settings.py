@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     reporting_refetch_days: int = Field(3, ge=0, le=366)
     reporting_freshness_hour_utc: Hour = 9
     reporting_alert_interval_s: int = Field(60, ge=5, le=3600)
-    reporting_reports_dir: Path | None = None
+    reporting_reports_dir: str | None = None  # a directory, or an fsspec URL (s3://bucket/prefix)
     reporting_reports_url: str | None = Field(None, pattern=r"^https?://\S+$")
     reporting_digest_hour_utc: Hour = 7
     reporting_digest_urls: SecretStr | None = None
@@ -61,6 +61,20 @@ class Settings(BaseSettings):
         for position, url in enumerate(u.strip() for u in value.get_secret_value().split(",")):
             if url and not _URL.match(url):
                 raise ValueError(f"entry #{position + 1} is not a URL (scheme://...)")
+        return value
+
+    @field_validator("reporting_reports_dir")
+    @classmethod
+    def _reports_store(cls, value: str | None) -> str | None:
+        if value and "://" in value and not value.startswith("file://"):
+            protocol = value.split("://", 1)[0]
+            from fsspec import get_filesystem_class  # only for an object store
+
+            try:
+                get_filesystem_class(protocol)
+            except (ImportError, ValueError) as exc:
+                extra = ' (pip install -e ".[s3]")' if protocol in ("s3", "s3a") else ""
+                raise ValueError(f"no fsspec store for {protocol}://{extra}: {str(exc).splitlines()[0]}") from None
         return value
 
     @field_validator("reporting_user_id_key")
@@ -100,9 +114,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{((self.dagster_home or Path('data')) / 'reporting.db').resolve()}"
 
     @property
-    def reports_dir(self) -> Path:
-        """Where reports are written: `REPORTING_REPORTS_DIR`, else `reports/` under `DAGSTER_HOME` (else `./data/`)."""
-        return (self.reporting_reports_dir or (self.dagster_home or Path("data")) / "reports").resolve()
+    def reports_dir(self) -> str:
+        """Where reports are written: `REPORTING_REPORTS_DIR` (a directory, or an object store URL such as
+        `s3://bucket/prefix`), else `reports/` under `DAGSTER_HOME` (else `./data/`)."""
+        location = self.reporting_reports_dir
+        if location and "://" in location:
+            return location
+        return str(Path(location or (self.dagster_home or Path("data")) / "reports").resolve())
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -51,7 +51,7 @@ def loaded(tmp_path_factory) -> Warehouse:
 def dashboard(loaded: Warehouse, tmp_path_factory) -> tuple[Path, dict]:
     """The dashboard file as the asset writes it, and the asset's metadata."""
     reports = tmp_path_factory.mktemp("served")
-    result = materialize([build_usage_dashboard(reports, URL)], resources={"warehouse": loaded})
+    result = materialize([build_usage_dashboard(str(reports), URL)], resources={"warehouse": loaded})
     assert result.success
     [event] = result.get_asset_materialization_events()
     return reports / "usage_dashboard.html", event.materialization.metadata

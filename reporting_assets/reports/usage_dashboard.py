@@ -1,8 +1,5 @@
 """The `usage_dashboard` asset: the HTML dashboard rewritten whenever a KPI table changes."""
 
-import os
-from pathlib import Path
-
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -13,6 +10,7 @@ from dagster import (
 )
 
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES
@@ -25,8 +23,9 @@ AFTER_KPIS = (
 ).with_label("after_kpis_change")
 
 
-def build_usage_dashboard(reports_dir: Path, reports_url: str | None, now: Clock = utc_now) -> AssetsDefinition:
-    """The asset writing `reports_dir/usage_dashboard.html` (linked under `reports_url` when set)."""
+def build_usage_dashboard(reports_dir: str, reports_url: str | None, now: Clock = utc_now) -> AssetsDefinition:
+    """The asset writing `reports_dir/usage_dashboard.html`, a directory or an object store URL (`store.py`),
+    linked under `reports_url` when set."""
 
     @asset(
         name="usage_dashboard",
@@ -34,22 +33,18 @@ def build_usage_dashboard(reports_dir: Path, reports_url: str | None, now: Clock
         deps=list(KPI_TABLES),
         automation_condition=AFTER_KPIS,
         kinds={"html"},
-        description=f"Usage dashboard, one self-contained HTML file that opens offline: `{reports_dir / FILE_NAME}`. "
+        description="Usage dashboard, one self-contained HTML file that opens offline: "
+        f"`{store.shown(reports_dir).rstrip('/')}/{FILE_NAME}`. "
         "Headline figures against the period before; request volume, satisfaction, active users and adoption over "
         "the loaded history (days not loaded are gaps), for all companies and each one picked; weekly figures, top "
         "tools and documents, open and recent alerts, each downloadable as CSV.",
     )
     def usage_dashboard(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         dashboard = render(warehouse.engine, now())
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        path = reports_dir / FILE_NAME
-        partial = path.with_suffix(".html.partial")
-        partial.write_text(dashboard.html, encoding="utf-8")
-        os.replace(partial, path)  # readers never see a half-written file
-        size = path.stat().st_size
+        path, size = store.write(reports_dir, FILE_NAME, dashboard.html)
         context.log.info(f"usage_dashboard: {path} ({size / 1e6:.2f} MB), {dashboard.first}..{dashboard.last}")
         metadata = {
-            "path": MetadataValue.path(str(path)),
+            "path": MetadataValue.path(path),
             "size_mb": round(size / 1e6, 3),
             "first_day": str(dashboard.first or ""),
             "last_day": str(dashboard.last or ""),

@@ -16,7 +16,7 @@ from reporting_assets.warehouse.tables import company_members, retention_cohorts
 
 COHORTS_SHOWN = 12  # the latest cohorts of the heatmap, and as many month offsets
 MONTHS_SHOWN = 24  # new and newly dormant users
-USER_ROWS = 20_000  # rows of each user table in the page's model, all companies together
+USER_ROWS = 7_500  # rows of each user table in the page's model, all companies together (the page stays under 5 MB)
 SEGMENT_NAMES = ["new", *(name for name, _ in SEGMENTS)]
 FUNNEL = ["Members", "Ever active", f"Active, last {WINDOW_DAYS} days", "Power users"]
 NO_USERS = "no per-user data yet: user_engagement is computed once user_activities is loaded"

@@ -1,0 +1,59 @@
+"""Where reports are written (`REPORTING_REPORTS_DIR`): a local directory, or an object store URL such as
+`s3://bucket/prefix` through fsspec (s3fs: `pip install -e ".[s3]"`; other stores with their fsspec package).
+
+A write is atomic: a local file is written aside then renamed; an object is one PUT (s3fs sends a file this small
+in one request), so a reader gets the old report or the new one, never half. Credentials and endpoints come from
+the store's own standard settings (for S3: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`...),
+never from this project, which never logs them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROBE = ".paradigm-reporting-probe"
+
+
+def is_remote(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+def shown(location: str) -> str:
+    """`location` fit to print: any user or password in it left out."""
+    if not is_remote(location):
+        return location
+    parts = urlsplit(location)
+    return urlunsplit(parts._replace(netloc=parts.hostname or ""))
+
+
+def write(location: str, name: str, text: str) -> tuple[str, int]:
+    """Write `text` as `name` under `location`, atomically; returns where (printable) and the bytes written."""
+    data = text.encode("utf-8")
+    if is_remote(location):
+        from fsspec.core import url_to_fs  # on use: only remote stores need it
+
+        fs, root = url_to_fs(location)
+        path = f"{root.rstrip('/')}/{name}"
+        fs.pipe_file(path, data)
+        return f"{shown(location).rstrip('/')}/{name}", len(data)
+    directory = Path(location.removeprefix("file://"))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    partial = path.with_name(name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)  # readers never see a half-written file
+    return str(path), len(data)
+
+
+def check(location: str) -> None:
+    """Raise unless a report can be written to `location` (a probe written, then removed)."""
+    where, _ = write(location, PROBE, "probe")
+    if is_remote(location):
+        from fsspec.core import url_to_fs
+
+        fs, root = url_to_fs(location)
+        fs.rm_file(f"{root.rstrip('/')}/{PROBE}")
+    else:
+        Path(where).unlink()

@@ -1,0 +1,79 @@
+"""Reports in object storage: `REPORTING_REPORTS_DIR=s3://bucket/prefix` against moto's S3 server on 127.0.0.1,
+with the standard AWS variables: the dashboard lands as one object in one PUT, the doctor checks the store, a
+store without its fsspec package stops the settings, and the credentials are never printed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import boto3
+import pytest
+from dagster import DagsterInstance, materialize
+from moto.server import ThreadedMotoServer
+
+from reporting_assets import doctor
+from reporting_assets.reports import store
+from reporting_assets.reports.usage_dashboard import build_usage_dashboard
+from reporting_assets.settings import Settings, SettingsError
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets_tests.synthetic import write_instance
+
+SECRET_KEY = "moto-secret-access-key-3f9a"  # distinctive, so a leak scan cannot miss it
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's S3 on a free port, a bucket `reports`, and the AWS variables pointing at it; yields its URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    for name, value in {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "moto-access-key",
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3").create_bucket(Bucket="reports")
+    yield url
+    server.stop()
+
+
+def _objects(prefix: str = "") -> dict[str, bytes]:
+    client = boto3.client("s3")
+    listed = client.list_objects_v2(Bucket="reports", Prefix=prefix).get("Contents", [])
+    return {o["Key"]: client.get_object(Bucket="reports", Key=o["Key"])["Body"].read() for o in listed}
+
+
+def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_store(
+    s3: str, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    write_instance(warehouse, date(2025, 3, 1), 40, 2, resources=2)
+    caplog.set_level(logging.DEBUG)
+    asset = build_usage_dashboard("s3://reports/team/usage", None, now=lambda: datetime(2025, 4, 12, tzinfo=UTC))
+    result = materialize([asset], resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+    assert result.success
+    [event] = result.asset_materializations_for_node("usage_dashboard")
+    assert event.metadata["path"].value == "s3://reports/team/usage/usage_dashboard.html"
+    objects = _objects()
+    assert list(objects) == ["team/usage/usage_dashboard.html"]  # no partial or probe object left behind
+    page = objects["team/usage/usage_dashboard.html"].decode()
+    assert page.startswith("<!DOCTYPE html>") and 'id="data-through">2025-04-09<' in page
+
+    checks = list(doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://reports/x")))
+    assert [c.line() for c in checks] == ["✓ reports: s3://reports/x is writable"]
+    [missing] = doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://nobucket/x"))
+    assert not missing.ok and "cannot write to s3://nobucket/x" in missing.detail and "bucket" in missing.detail
+    assert list(_objects()) == ["team/usage/usage_dashboard.html"]
+    assert SECRET_KEY not in caplog.text and SECRET_KEY not in missing.detail
+
+
+def test_a_store_is_shown_without_credentials_and_one_without_its_package_stops_the_settings() -> None:
+    assert store.shown("s3://key:secret@bucket/prefix") == "s3://bucket/prefix"
+    assert Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://b/p").reports_dir == "s3://b/p"
+    with pytest.raises(SettingsError, match="REPORTING_REPORTS_DIR: no fsspec store for nosuch://"):
+        Settings.load(paradigm_base_url="demo", reporting_reports_dir="nosuch://b/p")
