@@ -1,12 +1,13 @@
 # `make run`: the Dagster UI on 127.0.0.1:3000 (embedded demo API unless PARADIGM_BASE_URL is set).
 # `make test`: lint and the whole test suite (what CI runs).
+# `make worker`: a Celery worker, for REPORTING_EXECUTOR=celery (docs/scale-out.md).
 # `make bench`: the performance figures of docs/performance.md (about 15 min; writes bench-results.json).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test install instance bench browser
+.PHONY: run test install instance bench browser worker
 
 install: $(VENV)/.installed
 
@@ -19,6 +20,11 @@ $(VENV)/.installed: pyproject.toml
 
 run: install instance
 	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+# A Celery worker for REPORTING_EXECUTOR=celery (same environment as the webserver and daemon; docs/scale-out.md).
+# Celery options in WORKER_ARGS, e.g. `make worker WORKER_ARGS="-n worker2@%h --concurrency 4"`.
+worker: install
+	$(BIN)/python -m reporting_assets.worker $(WORKER_ARGS)
 
 # The instance config in $DAGSTER_HOME: dagster.yaml, plus PostgreSQL storage when DAGSTER_POSTGRES_URL is set.
 instance:

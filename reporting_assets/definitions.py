@@ -30,7 +30,7 @@ from reporting_assets.assets.schedules import build_daily_refresh
 from reporting_assets.assets.users import build_retention, retention_cohorts_asset, user_engagement_asset
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.doctor import build_doctor_job
-from reporting_assets.executor import executor
+from reporting_assets.executor import build_executor
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
 from reporting_assets.resources import paradigm_resource, secret
@@ -89,7 +89,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         ],
         asset_checks=[*table_checks, *freshness_checks],
         jobs=[refresh.job, digest_job, retention_job, build_doctor_job()],
-        executor=executor,
+        executor=build_executor(settings),
         schedules=[refresh, digest, retention],
         sensors=[automation, freshness_sensor, alerts, build_run_failure_sensor(now)],
         resources={

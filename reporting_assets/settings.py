@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +20,8 @@ DEFAULT_RULES_PATH = Path(__file__).parent / "alerts" / "alerts.yaml"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 
 MIN_KEY_LENGTH = 16  # REPORTING_USER_ID_KEY
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"  # RabbitMQ on this machine
+DEFAULT_BACKEND = "rpc://"  # step results back through the broker
 Hour = Annotated[int, Field(ge=0, le=23)]
 
 
@@ -48,6 +50,9 @@ class Settings(BaseSettings):
     reporting_reports_url: str | None = Field(None, pattern=r"^https?://\S+$")
     reporting_digest_hour_utc: Hour = 7
     reporting_digest_urls: SecretStr | None = None
+    reporting_executor: Literal["multiprocess", "celery"] = "multiprocess"
+    reporting_celery_broker_url: SecretStr = SecretStr(DEFAULT_BROKER)
+    reporting_celery_backend_url: SecretStr = SecretStr(DEFAULT_BACKEND)
     reporting_user_id_key: SecretStr | None = None
     # the 30-day windows of the days the daily refresh recomputes must still hold their per-user rows
     reporting_user_retention_days: int | None = Field(None, ge=31)
@@ -83,6 +88,27 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < MIN_KEY_LENGTH:
             raise ValueError(f"must be at least {MIN_KEY_LENGTH} characters long")
         return value
+
+    @model_validator(mode="after")
+    def _celery_needs_shared_storage(self) -> Settings:
+        """Steps on other machines share nothing but the databases: both must be servers, not SQLite files."""
+        if self.reporting_executor != "celery":
+            return self
+        problems = []
+        try:
+            import dagster_celery  # noqa: F401
+        except ImportError:
+            problems.append('dagster-celery is not installed: pip install -e ".[celery]"')
+        if self.database_url.startswith("sqlite"):
+            problems.append("the warehouse is a SQLite file: set REPORTING_DATABASE_URL to PostgreSQL")
+        if not _instance_storage_is_shared(self.dagster_home):
+            problems.append(
+                "Dagster's instance storage is SQLite (or DAGSTER_HOME is unset): set DAGSTER_POSTGRES_URL and run "
+                "`make instance` (deploy/storage-postgres.yaml)"
+            )
+        if problems:
+            raise ValueError("REPORTING_EXECUTOR=celery: " + "; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _retention_covers_the_refresh(self) -> Settings:
@@ -131,9 +157,25 @@ class Settings(BaseSettings):
             problems = []
             for error in exc.errors():
                 name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-                given = "" if "secret" in error["type"] or "URLS" in name or "KEY" in name else _given(error)
+                given = (
+                    ""
+                    if "secret" in error["type"] or any(s in name for s in ("URLS", "KEY", "CELERY"))
+                    else _given(error)
+                )
                 problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}{given}")
             raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _instance_storage_is_shared(home: Path | None) -> bool:
+    """Whether `home`'s dagster.yaml keeps runs and events in PostgreSQL (what workers on other machines reach)."""
+    import yaml
+
+    config = home / "dagster.yaml" if home else None
+    if config is None or not config.is_file():
+        return False
+    parsed = yaml.safe_load(config.read_text()) or {}
+    storage = parsed.get("storage") or parsed.get("run_storage") or {}
+    return "postgres" in str(storage)
 
 
 def _given(error: dict[str, Any]) -> str:

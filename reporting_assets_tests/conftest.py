@@ -136,3 +136,42 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return marker.kwargs.get("minutes", 1) if marker else 0
 
     items.sort(key=minutes, reverse=True)
+
+
+S3_SECRET_KEY = "moto-secret-access-key-3f9a"  # distinctive, so a leak scan cannot miss it
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's S3 on a free port, a bucket `reports`, and the AWS variables pointing at it; yields its URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    for name, value in {
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "moto-access-key",
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("s3").create_bucket(Bucket="reports")
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def dagster_postgres(postgres_root: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for the Dagster instance, dropped afterwards."""
+    name = f"dagster_e2e_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_root, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(postgres_root)
+    yield url.set(drivername="postgresql+psycopg2", database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -61,20 +60,6 @@ CANARY = """
     threshold: -1
     severity: info
 """
-
-
-@pytest.fixture
-def dagster_postgres(postgres_root: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for the Dagster instance, dropped afterwards."""
-    name = f"dagster_e2e_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_root, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(postgres_root)
-    yield url.set(drivername="postgresql+psycopg2", database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _backfill_and_compare(tmp_path: Path, simulator: RunningSimulator, url: str, db: Path, capsys) -> None:

@@ -5,41 +5,19 @@ store without its fsspec package stops the settings, and the credentials are nev
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import boto3
 import pytest
 from dagster import DagsterInstance, materialize
-from moto.server import ThreadedMotoServer
 
 from reporting_assets import doctor
 from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.settings import Settings, SettingsError
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets_tests.conftest import S3_SECRET_KEY as SECRET_KEY
 from reporting_assets_tests.synthetic import write_instance
-
-SECRET_KEY = "moto-secret-access-key-3f9a"  # distinctive, so a leak scan cannot miss it
-
-
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's S3 on a free port, a bucket `reports`, and the AWS variables pointing at it; yields its URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    for name, value in {
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "moto-access-key",
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    boto3.client("s3").create_bucket(Bucket="reports")
-    yield url
-    server.stop()
 
 
 def _objects(prefix: str = "") -> dict[str, bytes]:

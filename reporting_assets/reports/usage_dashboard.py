@@ -4,6 +4,7 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     AutomationCondition,
+    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -32,6 +33,7 @@ def build_usage_dashboard(reports_dir: str, reports_url: str | None, now: Clock 
         group_name="paradigm_reports",
         deps=list(KPI_TABLES),
         automation_condition=AFTER_KPIS,
+        backfill_policy=BackfillPolicy.single_run(),  # in the CLI's ranged runs: once, after the KPIs
         kinds={"html"},
         description="Usage dashboard, one self-contained HTML file that opens offline: "
         f"`{store.shown(reports_dir).rstrip('/')}/{FILE_NAME}`. "

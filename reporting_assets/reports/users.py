@@ -67,7 +67,7 @@ def month_labels(as_of: date) -> list[str]:
 def _months(engine: Engine, as_of: date) -> pd.DataFrame:
     """Per company and month (the last `MONTHS_SHOWN`): users first active (new) and users gone dormant (30 days
     after their last active day, when that is on or before as_of)."""
-    first = month_labels(as_of)[0] + "-01"
+    first = date.fromisoformat(month_labels(as_of)[0] + "-01")
     c = retention_cohorts
     new_query = select(c.c.company_id, c.c.cohort_month.label("month"), c.c.cohort_users.label("new")).where(
         c.c.month_offset == 0, c.c.cohort_month >= first

@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -229,6 +231,20 @@ class Simulator:
         self.faults = Faults()
         self.requests: Counter[str] = Counter()
         self._count_lock = threading.Lock()
+        self.in_flight = 0  # reporting requests being answered now over HTTP...
+        self.peak_in_flight = 0  # ...and the most at once (what the `paradigm_api` pool must cap)
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        """Counts one reporting request while the server answers it (delays included)."""
+        with self._count_lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
 
     def respond(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> SimResponse:
         if path.startswith("/_sim/"):
@@ -342,9 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/_sim/faults":
             response = self._faults()
         else:
-            response = self.simulator.respond(self.command, url.path, query, headers)
-        if response.delay_s:
-            time.sleep(response.delay_s)  # the simulated slowness itself
+            with self.simulator.answering():
+                response = self.simulator.respond(self.command, url.path, query, headers)
+                if response.delay_s:
+                    time.sleep(response.delay_s)  # the simulated slowness itself
         if response.drop:  # RST instead of FIN: the client sees "connection reset by peer"
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
