@@ -48,7 +48,7 @@ def test_the_bench_measures_the_demo_year_ingest_and_load(tmp_path, postgres_roo
     assert results["sensor"]["outcome"].startswith("evaluated adoption_satisfaction from 2025-01-01")
     assert results["import_s"] > 0
     targets = results["targets"]
-    assert len(targets) == 20 and sum(v is None for v in targets.values()) == 12  # the other half's
+    assert len(targets) == 21 and sum(v is None for v in targets.values()) == 13  # the other half's, and Celery
 
 
 def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(tmp_path) -> None:

@@ -382,6 +382,76 @@ def per_user(base: Path, start: date, days: int, users: int, repeat: int = 2) ->
     return out
 
 
+PING = "from reporting_assets.worker import app; print(len(app().control.ping(timeout=1.0)))"
+PURGE = "from reporting_assets.worker import app; app().control.purge()"
+
+
+def _database(root_url: str, name: str, driver: str) -> str:
+    """A fresh PostgreSQL database `name` (dropped first if there), as a URL with `driver`."""
+    admin = sa.create_engine(root_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(root_url).set(drivername=driver, database=name).render_as_string(hide_password=False)
+
+
+def celery_workers(base: Path, root_url: str, start: date, days: int, users: int) -> dict[str, Any]:
+    """Part 9: a `users`-user tenant's `days` of every asset with `REPORTING_EXECUTOR=celery`, on one worker and
+    on two (2 processes each), PostgreSQL instance storage and warehouse, RabbitMQ on 127.0.0.1: the wall time of
+    the CLI's ranged run, and the most API requests the simulator answered at once."""
+    import socket
+
+    from reporting_assets.simulator.data import Company
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+        sa.create_engine(root_url).connect().close()
+    except Exception as exc:  # any reason is reported, not raised
+        return {"skipped": f"RabbitMQ or PostgreSQL is not reachable ({type(exc).__name__}: {exc})"}
+    sim = Sim(companies=(Company(201, "BigCo", users=users, documents=users // 2),))
+    out: dict[str, Any] = {"users": users, "days": days}
+    end = start + timedelta(days=days - 1)
+    try:
+        for count in (1, 2):
+            workspace = Workspace(base, f"celery-{count}", sim.url, sim.token)
+            with (workspace.home / "dagster.yaml").open("a") as config:
+                config.write((ROOT / "deploy" / "storage-postgres.yaml").read_text())
+            workspace.env.update(
+                DAGSTER_POSTGRES_URL=_database(root_url, f"bench_instance_{count}", "postgresql+psycopg2"),
+                REPORTING_DATABASE_URL=_database(root_url, f"bench_warehouse_{count}", "postgresql+psycopg"),
+                REPORTING_EXECUTOR="celery",
+            )
+            subprocess.run(
+                [str(BIN / "dagster"), "instance", "migrate"], env=workspace.env, check=True, capture_output=True
+            )
+            subprocess.run([sys.executable, "-c", PURGE], env=workspace.env, check=True, capture_output=True)
+            workers = []
+            for i in range(count):
+                log = (base / f"celery-{count}" / f"worker{i}.log").open("w")
+                command = [sys.executable, "-m", "reporting_assets.worker", "-n", f"bench{i}@%h", "--concurrency", "2"]
+                workers.append(subprocess.Popen(command, env=workspace.env, stdout=log, stderr=subprocess.STDOUT))
+            try:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    ping = subprocess.run(
+                        [sys.executable, "-c", PING], env=workspace.env, capture_output=True, text=True
+                    )
+                    if ping.stdout.strip() == str(count):
+                        break
+                sim.simulator.peak_in_flight = 0
+                figures = workspace.materialize(PROJECT, ["--partition-range", f"{start}...{end}"])
+            finally:
+                for worker in workers:
+                    worker.terminate()
+                    worker.wait()
+            out[f"{count}_worker"] = {**figures, "peak_requests_at_once": sim.simulator.peak_in_flight}
+        out["speedup"] = round(out["1_worker"]["wall_s"] / out["2_worker"]["wall_s"], 2)
+    finally:
+        sim.server.shutdown()
+    return out
+
+
 def kpi_history(url: str, start: date, days: int, companies: int) -> None:
     """`days` x `companies` of adoption_satisfaction rows (random, plausible) and their ledger entries."""
     import numpy as np
@@ -581,6 +651,11 @@ TARGETS = {
         "≤ 600",
         lambda r: r["users"]["per_user_assets"]["rss_max_process_mb"] <= 600,
     ),
+    "Celery: API requests at once, two workers": (
+        "celery",
+        "≤ 2",
+        lambda r: "skipped" not in r["celery"] and r["celery"]["2_worker"]["peak_requests_at_once"] <= 2,
+    ),
     "pseudonymisation: added to the user_activities run": (
         "users",
         "≤ 10 %",
@@ -647,6 +722,18 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         out["big instance dashboard: file (MB)"] = d["mb"]
         out["big instance dashboard: charts drawn (s)"] = d["drawn_s"]
         out["big instance digest (characters)"] = f"{i['digest_chars']:,}"
+    if "celery" in r:
+        c = r["celery"]
+        if "skipped" in c:
+            out["Celery: API requests at once, two workers"] = c["skipped"]
+        else:
+            out["Celery: API requests at once, two workers"] = (
+                f"{c['2_worker']['peak_requests_at_once']} (one worker: {c['1_worker']['peak_requests_at_once']})"
+            )
+            out["Celery: the tenant's range, one worker / two"] = (
+                f"{c['1_worker']['wall_s']} s / {c['2_worker']['wall_s']} s = {c['speedup']} "
+                f"({c['users']:,} users, {c['days']} days)"
+            )
     if "users" in r:
         u = r["users"]
         assets = u["per_user_assets"]
@@ -671,7 +758,7 @@ def report(results: dict[str, Any]) -> str:
     return tabulate(rows, headers=["measure", "figure", "target", ""])
 
 
-PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users")
+PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users", "celery")
 
 
 def main() -> None:
@@ -718,14 +805,14 @@ def main() -> None:
         if "import" in parts:
             results["import_s"] = import_time(args.import_repeat)
         if "year" in parts:
-            print("bench: 1/8 year backfill and its floor; 4/8 alert sensor tick", flush=True)
+            print("bench: 1/9 year backfill and its floor; 4/9 alert sensor tick", flush=True)
             results["year"] = year_backfill(base, sim, args.start, end)
             results["sensor"] = sensor_tick(results["year"].pop("workspace"))
         if "single" in parts:
-            print("bench: 2/8 single-partition runs vs one ranged run", flush=True)
+            print("bench: 2/9 single-partition runs vs one ranged run", flush=True)
             results["single_vs_ranged"] = single_vs_ranged(base, sim, args.start, args.single_days)
         if "ingest" in parts:
-            print("bench: 3/8 ingest path", flush=True)
+            print("bench: 3/9 ingest path", flush=True)
             companies = 3
             results["ingest"] = {
                 "companies": companies,
@@ -734,21 +821,25 @@ def main() -> None:
                 "postgres": ingest_postgres(args.postgres_url, args.start, end, companies, args.docs_per_day),
             }
         if "large" in parts:
-            print("bench: 5/8 large tenant", flush=True)
+            print("bench: 5/9 large tenant", flush=True)
             days = sorted(int(n) for n in args.large_days.split(","))
             results["large"] = {
                 "days": days,
                 **large_tenant(base, args.start, days, args.large_users, args.large_documents),
             }
         if "alerts" in parts:
-            print("bench: 6/8 alert ticks over a long KPI history", flush=True)
+            print("bench: 6/9 alert ticks over a long KPI history", flush=True)
             results["alerts"] = alert_history(base, args.alert_years, args.alert_companies)
         if "instance" in parts:
-            print("bench: 7/8 an instance admin's dashboard and digest", flush=True)
+            print("bench: 7/9 an instance admin's dashboard and digest", flush=True)
             results["instance"] = big_instance(base, args.instance_days, args.instance_companies)
         if "users" in parts:
-            print("bench: 8/8 per-user analytics and pseudonymisation of a large tenant", flush=True)
+            print("bench: 8/9 per-user analytics and pseudonymisation of a large tenant", flush=True)
             results["users"] = per_user(base, args.start, args.user_days, args.large_users, args.user_repeat)
+        if "celery" in parts:
+            print("bench: 9/9 a large tenant on one Celery worker, then two", flush=True)
+            days = max(int(n) for n in args.large_days.split(","))
+            results["celery"] = celery_workers(base, args.postgres_url, args.start, days, args.large_users)
     finally:
         sim.server.shutdown()
         if not args.keep:
