@@ -143,7 +143,8 @@ S3_SECRET_KEY = "moto-secret-access-key-3f9a"  # distinctive, so a leak scan can
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's S3 on a free port, a bucket `reports`, and the AWS variables pointing at it; yields its URL."""
+    """moto's S3 on a free port, a bucket of this test's own, and the AWS variables pointing at it; yields the
+    bucket's name. (moto keeps its buckets in the process, whichever server: each test gets a new bucket.)"""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -158,8 +159,9 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    boto3.client("s3").create_bucket(Bucket="reports")
-    yield url
+    bucket = f"reports-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    yield bucket
     server.stop()
 
 

@@ -20,10 +20,10 @@ from reporting_assets_tests.conftest import S3_SECRET_KEY as SECRET_KEY
 from reporting_assets_tests.synthetic import write_instance
 
 
-def _objects(prefix: str = "") -> dict[str, bytes]:
+def _objects(bucket: str) -> dict[str, bytes]:
     client = boto3.client("s3")
-    listed = client.list_objects_v2(Bucket="reports", Prefix=prefix).get("Contents", [])
-    return {o["Key"]: client.get_object(Bucket="reports", Key=o["Key"])["Body"].read() for o in listed}
+    listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
 
 
 def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_store(
@@ -32,21 +32,21 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 3, 1), 40, 2, resources=2)
     caplog.set_level(logging.DEBUG)
-    asset = build_usage_dashboard("s3://reports/team/usage", None, now=lambda: datetime(2025, 4, 12, tzinfo=UTC))
+    asset = build_usage_dashboard(f"s3://{s3}/team/usage", None, now=lambda: datetime(2025, 4, 12, tzinfo=UTC))
     result = materialize([asset], resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
     assert result.success
     [event] = result.asset_materializations_for_node("usage_dashboard")
-    assert event.metadata["path"].value == "s3://reports/team/usage/usage_dashboard.html"
-    objects = _objects()
+    assert event.metadata["path"].value == f"s3://{s3}/team/usage/usage_dashboard.html"
+    objects = _objects(s3)
     assert list(objects) == ["team/usage/usage_dashboard.html"]  # no partial or probe object left behind
     page = objects["team/usage/usage_dashboard.html"].decode()
     assert page.startswith("<!DOCTYPE html>") and 'id="data-through">2025-04-09<' in page
 
-    checks = list(doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://reports/x")))
-    assert [c.line() for c in checks] == ["✓ reports: s3://reports/x is writable"]
+    checks = list(doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/x")))
+    assert [c.line() for c in checks] == [f"✓ reports: s3://{s3}/x is writable"]
     [missing] = doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://nobucket/x"))
     assert not missing.ok and "cannot write to s3://nobucket/x" in missing.detail and "bucket" in missing.detail
-    assert list(_objects()) == ["team/usage/usage_dashboard.html"]
+    assert list(_objects(s3)) == ["team/usage/usage_dashboard.html"]
     assert SECRET_KEY not in caplog.text and SECRET_KEY not in missing.detail
 
 

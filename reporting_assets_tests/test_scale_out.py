@@ -70,7 +70,7 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
         DAGSTER_POSTGRES_URL=dagster_postgres,
         REPORTING_DATABASE_URL=postgres_url,
         REPORTING_EXECUTOR="celery",
-        REPORTING_REPORTS_DIR="s3://reports/scale-out",
+        REPORTING_REPORTS_DIR=f"s3://{s3}/scale-out",
     )
     subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
     purge = "from reporting_assets.worker import app; app().control.purge()"  # steps of runs long gone
@@ -129,7 +129,7 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
         pd.testing.assert_frame_equal(left, right, obj=table.name, check_dtype=False)
 
     # The dashboard is in the bucket
-    page = boto3.client("s3").get_object(Bucket="reports", Key="scale-out/usage_dashboard.html")["Body"].read()
+    page = boto3.client("s3").get_object(Bucket=s3, Key="scale-out/usage_dashboard.html")["Body"].read()
     assert page.startswith(b"<!DOCTYPE html>") and f'id="data-through">{END}<'.encode() in page
 
 

@@ -8,7 +8,8 @@ active month), never the days; pandas then applies the definitions (`docs/users-
 - a cohort is the month of a user's first activity; `left_censored` marks the first loaded month, whose cohort
   holds everyone already active before it.
 Purged days (per-user rows deleted by `REPORTING_USER_RETENTION_DAYS`) are not loaded here: cohorts of months up
-to the last purged one keep the figures stored before (`keep` below), and the next month is left-censored.
+to the last purged one keep the figures stored before (`frozen` in `cohorts`), and the next month is
+left-censored.
 """
 
 from __future__ import annotations

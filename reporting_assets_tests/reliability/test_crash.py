@@ -29,8 +29,8 @@ from reporting_assets_tests.helpers import assert_same_tables, kpi_assets, raw_a
 from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
 
 pytestmark = pytest.mark.slow(minutes=1.5)
-WINDOW = 10  # days per request (run config): a short range still takes several windows
-START, END = "2025-01-01", "2025-01-30"  # 30 days: 3 request windows per raw asset
+WINDOW = 5  # days per request (run config): a short range still takes several windows
+START, END = "2025-01-01", "2025-01-15"  # 15 days: 3 request windows per raw asset
 START_DAY, END_DAY = date.fromisoformat(START), date.fromisoformat(END)
 TABLES = {**RAW_TABLES, **KPI_TABLES}
 
@@ -181,7 +181,7 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     # Two processes creating a fresh SQLite instance at once race on its tables ("table runs already exists"):
     # create it first, as `dagster dev` would have.
     subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
-    ranges = [("2025-01-01", "2025-01-20"), ("2025-01-12", "2025-01-31")]  # 2 windows each, 9 days shared
+    ranges = [("2025-01-01", "2025-01-10"), ("2025-01-07", "2025-01-16")]  # 2 windows each, 4 days shared
     workers = [
         subprocess.Popen(
             # in-process: two multiprocess runs at once can stall each other
@@ -197,6 +197,6 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     outputs = [w.communicate(timeout=600)[0] for w in workers]
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert _duplicate_keys(warehouse) == 0
-    expected = _clean(tmp_path, simulator, "2025-01-01", "2025-01-31")
+    expected = _clean(tmp_path, simulator, "2025-01-01", "2025-01-16")
     for name in RAW_TABLES:  # raw rows are the API's: whichever run wrote a day last, they are the same
         pd.testing.assert_frame_equal(_tables(warehouse)[name], expected[name], obj=name)
