@@ -165,15 +165,24 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def dagster_postgres(postgres_root: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for the Dagster instance, dropped afterwards."""
+@contextmanager
+def dagster_database(postgres_root: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for a Dagster instance (a psycopg2 URL, what Dagster's storage takes), dropped
+    afterwards."""
     name = f"dagster_e2e_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(postgres_root, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(postgres_root)
-    yield url.set(drivername="postgresql+psycopg2", database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url.set(drivername="postgresql+psycopg2", database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def dagster_postgres(postgres_root: str) -> Iterator[str]:
+    with dagster_database(postgres_root) as url:
+        yield url

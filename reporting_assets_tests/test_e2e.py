@@ -1,10 +1,11 @@
-"""End to end as an operator runs it: `make instance` + `dagster dev` (webserver and daemon) on a free port.
+"""End to end as an operator runs it: `make instance` + `dagster dev` (webserver and daemon) on a free port, with
+Dagster's own storage on PostgreSQL (`deploy/storage-postgres.yaml`).
 
-One `dagster dev` (SQLite instance storage) serves, in this order: a 14-day backfill ending 5 days ago launched
+One `dagster dev` serves, in this order: its idle first ticks, then a 14-day backfill ending 5 days ago launched
 through GraphQL by the headless helper, the warehouse checked against an in-process run of the same range and
-what the alert sensor sent about it; then a failed run and failing alert deliveries, after which no secret may
-be found anywhere. A second `dagster dev`, with its instance on PostgreSQL, takes a backfill launched from a
-real browser.
+what the alert sensor sent about it; then a backfill of the 6 days before today launched from a real browser;
+then a failed run and failing alert deliveries, after which no secret may be found anywhere (files under
+DAGSTER_HOME, the warehouse, the instance's PostgreSQL database, the server's output).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from reporting_assets.backfill import follow
 from reporting_assets.backfill import main as backfill
 from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.data import Company
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
-from reporting_assets_tests.conftest import CHROMIUM_ARGS, TOKEN, RunningSimulator, serving_simulator
+from reporting_assets_tests.conftest import CHROMIUM_ARGS, TOKEN, RunningSimulator, dagster_database, serving_simulator
 from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_assets, run
 from reporting_assets_tests.processes import dagster_dev, graphql
 from reporting_assets_tests.receiver import SECRET, Receiver
@@ -70,19 +72,27 @@ def _backfill_and_compare(tmp_path: Path, simulator: RunningSimulator, url: str,
 
 
 def _compare(
-    tmp_path: Path, simulator: RunningSimulator, url: str, db: Path, first: date, last: date, user_id_key: str = ""
+    tmp_path: Path,
+    simulator: RunningSimulator,
+    url: str,
+    db: Path,
+    first: date,
+    last: date,
+    user_id_key: str = "",
+    history_from: date | None = None,
 ) -> None:
-    """The warehouse of `dagster dev` holds, for `first..last`, what an in-process run of the range writes, and
-    every KPI partition of the range is materialized."""
+    """The warehouse of `dagster dev` holds, for `first..last`, what an in-process run of the range (from
+    `history_from`, when days before it were loaded too) writes, and every KPI partition of the range is
+    materialized."""
     expected = Warehouse(url=f"sqlite:///{tmp_path / 'expected.db'}")
     resources = {"paradigm": simulator.resource(user_id_key=user_id_key), "warehouse": expected}
-    assert run([*raw_assets, *kpi_assets], resources, str(first), str(last)).success
+    assert run([*raw_assets, *kpi_assets], resources, str(history_from or first), str(last)).success
     actual = Warehouse(url=f"sqlite:///{db}")
     for table in [*ACTIVITY_TABLES.values(), *KPI_TABLES.values()]:
         # Dagster's backfill also refreshes the KPI days after `last` whose 7-day window reads it: compare the range.
         ignore = [c for c in ("ingested_at",) if c in table.c]
         left = actual.read(table, first, last).drop(columns=ignore)
-        right = expected.read(table).drop(columns=ignore)
+        right = expected.read(table, first, last).drop(columns=ignore)
         assert len(left) > 0
         pd.testing.assert_frame_equal(left, right, obj=table.name)
     days = (last - first).days + 1
@@ -125,12 +135,13 @@ class Dev:
     simulator: RunningSimulator
     receiver: Receiver
     stop: Callable[[], None]  # stops the server and the simulator (files under `home` then hold still)
+    instance_url: str  # Dagster's storage (PostgreSQL)
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    """One `dagster dev` for the end-to-end backfill and the secret scan after it (the tests that use it run in
-    order, on one xdist worker: the `dagster_dev` group)."""
+def dev(tmp_path_factory: pytest.TempPathFactory, postgres_root: str) -> Iterator[Dev]:
+    """One `dagster dev` for every end-to-end test (they run in order, on one xdist worker: the `dagster_dev`
+    group); its instance database outlives `stop`, for the secret scan."""
     home = tmp_path_factory.mktemp("dev")
     receiver = Receiver()
     receiver.start()
@@ -140,10 +151,10 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
         "REPORTING_USER_ID_KEY": USER_KEY,
         "REPORTING_ALERT_INTERVAL_S": "5",  # the ticks this test waits for come every 5 s, not every minute
     }
-    with ExitStack() as stack:
+    with dagster_database(postgres_root) as instance_url, ExitStack() as stack:
         simulator = stack.enter_context(serving_simulator())
-        url, db = stack.enter_context(dagster_dev(home, simulator, **env))
-        yield Dev(url, db, home, simulator, receiver, stack.close)
+        url, db = stack.enter_context(dagster_dev(home, simulator, DAGSTER_POSTGRES_URL=instance_url, **env))
+        yield Dev(url, db, home, simulator, receiver, stack.close, instance_url)
     receiver.stop()
 
 
@@ -190,28 +201,26 @@ def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_p
     assert late == sorted(RAW_TABLES), titles
 
 
-def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(
-    tmp_path, simulator, chromium, dagster_postgres
-) -> None:
-    """As a person does it, with Dagster's own storage on PostgreSQL (`deploy/storage-postgres.yaml`): the
-    warehouse then equals an in-process run of the same days, and the runs are in PostgreSQL."""
-    # Recent, so that company_members records these days too, and still when 00:00 UTC passes during the test
-    # (a fetch records the days from 7 days before its own day on): the 6 days before today.
+@shared_dev
+def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(dev: Dev, chromium, tmp_path) -> None:
+    """As a person does it, after the backfill above: the 6 days before today (recent, so that company_members
+    records them too, and still when 00:00 UTC passes during the test), "Materialize all" from the asset group
+    page. The warehouse then equals an in-process run of both ranges, and the runs are in PostgreSQL."""
     last = datetime.now(UTC).date() - timedelta(days=1)
     first = last - timedelta(days=5)
-    with dagster_dev(tmp_path, simulator, DAGSTER_POSTGRES_URL=dagster_postgres) as (url, db):
-        _launch_from_the_ui(url, chromium, first, last, tmp_path)
-        _compare(tmp_path, simulator, url, db, first, last)
+    assert first <= LAST + timedelta(days=1)  # one loaded history with the range above, no gap
+    _launch_from_the_ui(dev.url, chromium, first, last, tmp_path)
+    _compare(tmp_path, dev.simulator, dev.url, dev.db, first, last, user_id_key=USER_KEY, history_from=FIRST)
     # "Materialize all" included the dashboard: rendered after the KPIs, over the days loaded
-    page = (tmp_path / "dagster_home" / "reports" / "usage_dashboard.html").read_text()
-    assert f'id="data-through">{last}<' in page and f"first loaded day {first}" in page
+    page = (dev.home / "dagster_home" / "reports" / "usage_dashboard.html").read_text()
+    assert f'id="data-through">{last}<' in page and f"first loaded day {FIRST}" in page
     assert "Every day of this range is loaded" in page
-    warehouse = Warehouse(url=f"sqlite:///{db}")
-    for table in RAW_TABLES.values():  # and nothing outside them
-        assert set(warehouse.read(table)["date"]) == {first + timedelta(days=i) for i in range(6)}, table.name
-    instance = sa.create_engine(dagster_postgres)
+    warehouse = Warehouse(url=f"sqlite:///{dev.db}")
+    for table in RAW_TABLES.values():  # nothing after yesterday
+        assert max(warehouse.read(table)["date"]) == last, table.name
+    instance = sa.create_engine(dev.instance_url)
     with instance.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar_one() >= 1
+        assert conn.execute(sa.text("SELECT count(*) FROM runs")).scalar_one() >= 2
     instance.dispose()
 
 
@@ -249,13 +258,15 @@ def _launch_from_the_ui(url: str, chromium: str, first: date, last: date, tmp_pa
 def test_no_secret_reaches_logs_storage_metadata_or_the_warehouse(dev: Dev) -> None:
     """With the real webserver and daemon: after the backfills above, alerts whose delivery fails, a failed run and
     the sensor reporting it, neither the API token nor the notification secret appears anywhere under
-    DAGSTER_HOME (event logs, run and tick logs, compute logs), in the warehouse or in the server's output."""
+    DAGSTER_HOME (run and tick logs, compute logs), in the instance's database (event logs), in the warehouse or in
+    the server's output."""
     dev.receiver.stop()  # every delivery fails from now on
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     assets = ["chat_sessions", "chat_feedbacks", "adoption_satisfaction"]
+    # A company joins: the canary rule fires for it, and telling it fails.
+    dev.simulator.sim.companies = (*dev.simulator.sim.companies, Company(104, "Newcomer", users=20, documents=5))
     try:
-        # Yesterday arrives: the late-data alerts of two raw assets resolve, and telling it fails.
-        assert _run(dev.url, assets, yesterday - timedelta(days=4), yesterday) == "SUCCESS"
+        assert _run(dev.url, assets, yesterday - timedelta(days=1), yesterday) == "SUCCESS"
         dev.simulator.sim.faults.add(Fault("status", status=401, times=None))
         assert _run(dev.url, ["chat_sessions"], yesterday, yesterday) == "FAILURE"
 
@@ -273,7 +284,7 @@ def test_no_secret_reaches_logs_storage_metadata_or_the_warehouse(dev: Dev) -> N
         dev.simulator.sim.faults.clear()
         dev.stop()  # the scan reads files that hold still
 
-    corpus = _corpus(dev.home / "dagster_home", dev.db, dev.home / "dagster_dev.log")
+    corpus = _corpus(dev.home / "dagster_home", dev.db, dev.home / "dagster_dev.log") + _rows(dev.instance_url)
     assert b"the token was rejected (401)" in corpus  # the scan reads the failure texts
     assert TOKEN.encode() not in corpus
     assert SECRET.encode() not in corpus
@@ -309,6 +320,19 @@ def _run(url: str, assets: list[str], first: date, last: date, timeout_s: float 
 def _ticks(url: str, name: str) -> list[dict]:
     selector = {"repositoryLocationName": "paradigm_reporting", "repositoryName": "__repository__"}
     return graphql(url, TICKS, selector={**selector, "sensorName": name})["sensorOrError"]["sensorState"]["ticks"]
+
+
+def _rows(url: str) -> bytes:
+    """Every row of every table of a database, as text."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        tables = sa.inspect(conn).get_table_names()
+        text = "\n".join(
+            repr(row) for t in tables for row in conn.execute(sa.select(sa.text("*")).select_from(sa.table(t)))
+        )
+    engine.dispose()
+    assert "event_logs" in tables and "STEP_FAILURE" in text  # the scan reads the event log
+    return text.encode()
 
 
 def _corpus(*roots: Path) -> bytes:
