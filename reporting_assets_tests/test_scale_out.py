@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pandas as pd
 import pytest
-from dagster import DagsterEventType, DagsterInstance, EventRecordsFilter
+from dagster import DagsterEventType, DagsterInstance
 
 from reporting_assets.settings import Settings, SettingsError
 from reporting_assets.simulator.app import Fault
@@ -104,13 +104,9 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", dagster_postgres)  # what the instance's dagster.yaml reads
     with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         [record] = instance.get_run_records(limit=1)
-        events = instance.get_event_records(EventRecordsFilter(DagsterEventType.ENGINE_EVENT), limit=1000)
-    hosts = {
-        str(e.event_log_entry.dagster_event.engine_event_data.metadata["Celery worker"].value).split("@")[0]
-        for e in events
-        if e.event_log_entry.run_id == record.dagster_run.run_id
-        and "Celery worker" in e.event_log_entry.dagster_event.engine_event_data.metadata
-    }
+        events = instance.all_logs(record.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT)
+    metadata = [e.dagster_event.engine_event_data.metadata for e in events]
+    hosts = {str(m["Celery worker"].value).split("@")[0] for m in metadata if "Celery worker" in m}
     assert hosts == set(WORKERS), hosts
     assert record.dagster_run.status.value == "SUCCESS"
     assert 1 <= simulator.sim.peak_in_flight <= 2, simulator.sim.peak_in_flight
