@@ -189,6 +189,8 @@ def _imports(module: Path) -> set[str]:
         ("reports", ("reporting_assets.simulator", "reporting_assets.paradigm", "reporting_assets.assets")),
         ("alerts", tuple(f"reporting_assets.{m}" for m in ("simulator", "paradigm", "assets", "reports", "doctor"))),
         ("alerts", ("reporting_assets.definitions",)),
+        ("users", tuple(f"reporting_assets.{m}" for m in ("simulator", "paradigm", "assets", "reports", "alerts"))),
+        ("users", ("reporting_assets.definitions", "reporting_assets.doctor")),
     ],
 )
 def test_layers_import_only_what_they_may(layer, forbidden):
