@@ -179,9 +179,12 @@ def _privacy(settings: Any) -> Iterator[Check]:
             f"REPORTING_USER_ID_KEY {problem}: set it back, or run `{pseudonyms.RESET}`",
         )  # fmt: skip
     elif key:
-        since = f"stored ids made with this key since {stored[1]:%Y-%m-%d}" if stored else "raw ids stored before "
-        since += "" if stored else "are converted at the next user_activities load"
-        yield Check("pseudonymisation", True, f"on (REPORTING_USER_ID_KEY): {since}")
+        state = (
+            f"stored ids made with this key since {stored[1]:%Y-%m-%d}"
+            if stored
+            else "raw ids stored before are converted at the next user_activities load"
+        )
+        yield Check("pseudonymisation", True, f"on (REPORTING_USER_ID_KEY): {state}")
     else:
         yield Check("pseudonymisation", True, "off: user ids stored as the API gives them (REPORTING_USER_ID_KEY)")
     days = settings.reporting_user_retention_days
