@@ -52,7 +52,7 @@ TICKS = """query($selector: SensorSelector!) { sensorOrError(sensorSelector: $se
 # The shipped rules, a canary that holds on every loaded day (so real alerts in the range are seen firing), and a
 # horizon reaching the range's last day, so that they are sent.
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-IDLE_TICKS = 4  # alert ticks watched on the fresh instance before anything is loaded
+IDLE_TICKS = 3  # alert ticks watched on the fresh instance before anything is loaded
 USER_KEY = "e2e-user-id-key-7c41d09a"  # pseudonymisation on: the key is a secret too
 CANARY = """
   - name: canary_sessions
@@ -121,7 +121,7 @@ def _wait_for_a_tick_after(url: str, moment: float, timeout_s: float = 300) -> d
         done = [t for t in data["sensorState"]["ticks"] if t["timestamp"] > moment and t["status"] != "STARTED"]
         if done:
             return min(done, key=lambda t: t["timestamp"])
-        time.sleep(1)  # polling the daemon's tick history is not synchronisation of our own code
+        time.sleep(2)  # polling the daemon's tick history is not synchronisation of our own code
     pytest.fail(f"no kpi_alerts tick finished within {timeout_s:.0f} s after the backfill")
 
 
@@ -313,7 +313,7 @@ def _run(url: str, assets: list[str], first: date, last: date, timeout_s: float 
         status = graphql(url, RUN_STATUS, id=run_id)["runOrError"]["status"]
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             return status
-        time.sleep(0.5)  # polling the run's status: the assertions do not depend on timing
+        time.sleep(1)  # polling the run's status: the assertions do not depend on timing
     pytest.fail(f"run {run_id} did not end within {timeout_s:.0f} s")
 
 

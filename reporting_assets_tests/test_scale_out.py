@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
-from reporting_assets.settings import Settings, SettingsError
+from reporting_assets.settings import DEFAULT_BACKEND, DEFAULT_BROKER, Settings, SettingsError
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES
@@ -44,15 +44,20 @@ def rabbitmq() -> None:
         pytest.skip(message)
 
 
-def _workers_ready(env: dict[str, str], count: int, timeout_s: float = 90) -> None:
-    probe = "from reporting_assets.worker import app; print(len(app().control.ping(timeout=1.0)))"
-    deadline = time.monotonic() + timeout_s
+def _celery():
+    """A Celery app on the default broker, as the workers see it (to ping and purge from this process)."""
+    from dagster_celery.make_app import make_app
+
+    return make_app({"broker": DEFAULT_BROKER, "backend": DEFAULT_BACKEND})
+
+
+def _workers_ready(count: int, timeout_s: float = 90) -> None:
+    deadline, answered = time.monotonic() + timeout_s, []
     while time.monotonic() < deadline:
-        answer = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=False)
-        if answer.returncode == 0 and answer.stdout.strip() == str(count):
+        answered = _celery().control.ping(timeout=1.0)  # waits a second for the answers
+        if len(answered) == count:
             return
-        time.sleep(1)  # polling the workers' answer to a broadcast ping: they are starting up
-    pytest.fail(f"{count} Celery workers did not answer within {timeout_s:.0f} s: {answer.stderr[-2000:]}")
+    pytest.fail(f"{count} Celery workers did not answer within {timeout_s:.0f} s: {answered}")
 
 
 def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
@@ -73,8 +78,7 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
         REPORTING_REPORTS_DIR=f"s3://{s3}/scale-out",
     )
     subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
-    purge = "from reporting_assets.worker import app; app().control.purge()"  # steps of runs long gone
-    subprocess.run([sys.executable, "-c", purge], env=env, check=True, capture_output=True)
+    _celery().control.purge()  # steps of runs long gone
     simulator.sim.faults.add(Fault("delay", delay_s=0.2, times=None))  # answers that overlap if nothing caps them
     workers = []
     for name in WORKERS:
@@ -89,7 +93,7 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
             )
         )  # fmt: skip
     try:
-        _workers_ready(env, len(WORKERS))
+        _workers_ready(len(WORKERS))
         command = [str(DAGSTER), "asset", "materialize", "-m", "reporting_assets.definitions"]
         command += ["--select", "group:paradigm_raw or group:paradigm_kpis or key:usage_dashboard"]
         command += ["--partition-range", f"{START}...{END}"]
