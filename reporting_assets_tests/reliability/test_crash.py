@@ -26,7 +26,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import assert_same_tables, kpi_assets, raw_assets, run, snapshot
-from reporting_assets_tests.processes import DAGSTER, instance_env, materialize_command
+from reporting_assets_tests.processes import instance_env, materialize_command
 
 pytestmark = pytest.mark.slow(minutes=1.5)
 WINDOW = 5  # days per request (run config): a short range still takes several windows
@@ -180,7 +180,8 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
     env = instance_env(tmp_path, simulator, REPORTING_DATABASE_URL=warehouse.url)
     # Two processes creating a fresh SQLite instance at once race on its tables ("table runs already exists"):
     # create it first, as `dagster dev` would have.
-    subprocess.run([str(DAGSTER), "instance", "migrate"], env=env, cwd=tmp_path, capture_output=True, check=True)
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]):  # its SQLite storage is created as it opens
+        pass
     ranges = [("2025-01-01", "2025-01-10"), ("2025-01-07", "2025-01-16")]  # 2 windows each, 4 days shared
     workers = [
         subprocess.Popen(
