@@ -79,14 +79,13 @@ def _compare(
     first: date,
     last: date,
     user_id_key: str = "",
-    history_from: date | None = None,
 ) -> None:
-    """The warehouse of `dagster dev` holds, for `first..last`, what an in-process run of the range (from
-    `history_from`, when days before it were loaded too) writes, and every KPI partition of the range is
-    materialized."""
+    """The warehouse of `dagster dev` holds, for `first..last`, what an in-process run of the range writes (into
+    `tmp_path`'s expected warehouse, on top of what earlier calls ran there), and every KPI partition of the range
+    is materialized."""
     expected = Warehouse(url=f"sqlite:///{tmp_path / 'expected.db'}")
     resources = {"paradigm": simulator.resource(user_id_key=user_id_key), "warehouse": expected}
-    assert run([*raw_assets, *kpi_assets], resources, str(history_from or first), str(last)).success
+    assert run([*raw_assets, *kpi_assets], resources, str(first), str(last)).success
     actual = Warehouse(url=f"sqlite:///{db}")
     for table in [*ACTIVITY_TABLES.values(), *KPI_TABLES.values()]:
         # Dagster's backfill also refreshes the KPI days after `last` whose 7-day window reads it: compare the range.
@@ -162,7 +161,7 @@ shared_dev = pytest.mark.xdist_group("dagster_dev")
 
 
 @shared_dev
-def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_path, capsys) -> None:
+def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, capsys) -> None:
     """Also the reproduction of "a day never loaded is not a day without activity": the KPI days after the range
     get no row and no notification, while the alerts inside the range still fire."""
     url, db, receiver = dev.url, dev.db, dev.receiver
@@ -174,7 +173,7 @@ def test_a_backfill_launched_through_graphql_fills_the_warehouse(dev: Dev, tmp_p
     freshness = [t for t in _ticks(url, "freshness_checks_sensor") if t["status"] != "STARTED"]
     assert receiver.messages == [] and freshness, (receiver.messages, freshness)
     assert all("fired 0, resolved 0, pending 0;" in (tick["skipReason"] or "") for tick in idle), idle
-    _backfill_and_compare(tmp_path, dev.simulator, url, db, capsys)
+    _backfill_and_compare(dev.home, dev.simulator, url, db, capsys)  # its expected warehouse serves the UI test too
     reason = _wait_for_a_tick_after(url, time.time())["skipReason"]
     materialized = graphql(url, MATERIALIZED, path=["adoption_satisfaction"])["assetOrError"]
     after = {m["partition"]: m for m in materialized["assetMaterializations"] if m["partition"] > END}
@@ -210,7 +209,8 @@ def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(dev:
     first = last - timedelta(days=5)
     assert first <= LAST + timedelta(days=1)  # one loaded history with the range above, no gap
     _launch_from_the_ui(dev.url, chromium, first, last, tmp_path)
-    _compare(tmp_path, dev.simulator, dev.url, dev.db, first, last, user_id_key=USER_KEY, history_from=FIRST)
+    # the expected warehouse of the backfill above, with these days run in-process on top: both ranges' history
+    _compare(dev.home, dev.simulator, dev.url, dev.db, first, last, user_id_key=USER_KEY)
     # "Materialize all" included the dashboard: rendered after the KPIs, over the days loaded
     page = (dev.home / "dagster_home" / "reports" / "usage_dashboard.html").read_text()
     assert f'id="data-through">{last}<' in page and f"first loaded day {FIRST}" in page
