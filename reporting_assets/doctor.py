@@ -79,7 +79,7 @@ def _endpoints(settings: Any, day: date, samples: Path | None) -> Iterator[Check
                 samples.mkdir(parents=True, exist_ok=True)
                 (samples / f"{endpoint.slug}.json").write_text(json.dumps(redact(payload), indent=2) + "\n")
             try:
-                rows = flatten(endpoint, payload, [day])
+                rows = flatten(endpoint, payload, [day], paradigm.user_id_key or None)  # no raw id in a message
             except PayloadError as exc:
                 yield Check(endpoint.path, False, f"unexpected payload for {day}: {exc}")
                 continue
