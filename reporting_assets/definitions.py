@@ -73,7 +73,9 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
     )
     rules = load_rules(settings.reporting_alert_rules)
     alerts = build_alert_sensor(rules, late_data=late_data, now=now, interval_s=settings.reporting_alert_interval_s)
-    dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url, now)
+    dashboard = build_usage_dashboard(
+        settings.reports_dir, settings.reporting_reports_url, now, settings.reporting_user_lists == "on"
+    )
     retention_job, retention = build_retention(
         settings.reporting_user_retention_days, settings.reporting_refresh_hour_utc, now
     )
@@ -91,7 +93,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         jobs=[refresh.job, digest_job, retention_job, build_doctor_job()],
         executor=build_executor(settings),
         schedules=[refresh, digest, retention],
-        sensors=[automation, freshness_sensor, alerts, build_run_failure_sensor(now)],
+        sensors=[automation, freshness_sensor, alerts, build_run_failure_sensor(now, settings.redactor())],
         resources={
             "paradigm": paradigm_resource(settings),
             "warehouse": Warehouse(

@@ -16,6 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reporting_assets.neutralise import plain
+
+DETAIL_LENGTH = 1000  # characters of one check's detail
 OPTIONAL_PREFIXES = ("agent_",)  # columns the API returns only in some modes: absent is not a fault
 REDACTED_KEYS = ("name", "title", "filename", "email")
 
@@ -27,7 +30,8 @@ class Check:
     detail: str
 
     def line(self) -> str:
-        return f"{'✓' if self.ok else '✗'} {self.name}: {self.detail}"
+        """One line: the detail may quote API text or an error (`plain`); secrets are masked by `checks`."""
+        return f"{'✓' if self.ok else '✗'} {self.name}: {plain(self.detail, DETAIL_LENGTH)}"
 
 
 def redact(node: Any, ids: dict[Any, int] | None = None) -> Any:
@@ -192,6 +196,14 @@ def _privacy(settings: Any) -> Iterator[Check]:
         f"{days} days, then deleted by user_data_retention" if days else "without limit (REPORTING_USER_RETENTION_DAYS)"
     )
     yield Check("retention", True, f"per-user rows kept {kept}")
+    lists = settings.reporting_user_lists
+    yield Check(
+        "per-user lists",
+        True,
+        "on: the dashboard lists the most engaged and dormant users (REPORTING_USER_LISTS=off keeps aggregates only)"
+        if lists == "on"
+        else "off: no per-user list in the dashboard; funnel, segments and cohorts only (REPORTING_USER_LISTS)",
+    )
 
 
 def _refusing(url: str, now: datetime) -> dict[str, dict]:
@@ -264,7 +276,8 @@ def checks(*, day: date | None = None, samples: Path | None = None, test_notific
     out += _reports(settings)
     out += _privacy(settings)
     out += _channels(settings, test_notification)
-    return out
+    redact = settings.redactor()  # errors of the API, the warehouse or a store may quote what they were given
+    return [Check(c.name, c.ok, redact(c.detail)) for c in out]
 
 
 def build_doctor_job():

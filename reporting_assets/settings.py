@@ -1,12 +1,14 @@
 """Every environment variable of the contract, read and validated once (pydantic-settings).
 
 Builders take a `Settings`; nothing else reads the environment. An invalid value stops the code location with
-one message naming the variable. Secrets (`PARADIGM_API_KEY`, `REPORTING_ALERT_URLS`, `REPORTING_DIGEST_URLS`,
-`REPORTING_USER_ID_KEY`) are only checked here: resources receive them as `dagster.EnvVar`, read in the run worker.
+one message naming the variable, never quoting a secret's value. Secrets (every `SecretStr` field: the token, the
+database URL, channel URLs, the user id key, Celery's URLs) are only checked here: resources receive them as
+`dagster.EnvVar`, read in the run worker. Errors and `repr` go through the one redactor (`redact.py`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reporting_assets.redact import MaskedRepr, Redactor
 
 DEMO = "demo"
 DEFAULT_RULES_PATH = Path(__file__).parent / "alerts" / "alerts.yaml"
@@ -29,8 +33,9 @@ class SettingsError(ValueError):
     """One or more environment variables are invalid; the message names each of them."""
 
 
-class Settings(BaseSettings):
-    """The contract's environment variables (field name = variable name, lower case)."""
+class Settings(MaskedRepr, BaseSettings):
+    """The contract's environment variables (field name = variable name, lower case); `repr` masks secrets
+    (`SecretStr`) and any URL's password."""
 
     model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore")
 
@@ -38,7 +43,7 @@ class Settings(BaseSettings):
     paradigm_api_key: SecretStr | None = None
     paradigm_company_id: int | None = Field(None, ge=1)
     paradigm_start_date: date = date(2025, 1, 1)
-    reporting_database_url: str | None = None
+    reporting_database_url: SecretStr | None = None  # a DSN holds its password
     reporting_alert_rules: Path = DEFAULT_RULES_PATH
     reporting_alert_urls: SecretStr | None = None
     reporting_ui_url: str = "http://127.0.0.1:3000"
@@ -56,6 +61,7 @@ class Settings(BaseSettings):
     reporting_user_id_key: SecretStr | None = None
     # the 30-day windows of the days the daily refresh recomputes must still hold their per-user rows
     reporting_user_retention_days: int | None = Field(None, ge=31)
+    reporting_user_lists: Literal["on", "off"] = "on"  # off: aggregates only, no per-user list in any report
     dagster_home: Path | None = None
 
     @field_validator("reporting_alert_urls", "reporting_digest_urls")
@@ -66,6 +72,19 @@ class Settings(BaseSettings):
         for position, url in enumerate(u.strip() for u in value.get_secret_value().split(",")):
             if url and not _URL.match(url):
                 raise ValueError(f"entry #{position + 1} is not a URL (scheme://...)")
+        return value
+
+    @field_validator("reporting_database_url")
+    @classmethod
+    def _dsn(cls, value: SecretStr | None) -> SecretStr | None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            if value is not None:
+                make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError("is not a SQLAlchemy URL (dialect+driver://user:password@host/database)") from None
         return value
 
     @field_validator("reporting_reports_dir")
@@ -136,7 +155,7 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         """The warehouse: `REPORTING_DATABASE_URL`, else `reporting.db` under `DAGSTER_HOME` (else `./data/`)."""
         if self.reporting_database_url:
-            return self.reporting_database_url
+            return self.reporting_database_url.get_secret_value()
         return f"sqlite:///{((self.dagster_home or Path('data')) / 'reporting.db').resolve()}"
 
     @property
@@ -148,22 +167,31 @@ class Settings(BaseSettings):
             return location
         return str(Path(location or (self.dagster_home or Path("data")) / "reports").resolve())
 
+    def redactor(self) -> Redactor:
+        """The redactor of these settings' secrets (and of any URL's credentials)."""
+        return Redactor.of(getattr(self, name).get_secret_value() for name in _secret_fields() if getattr(self, name))
+
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
-        """The settings from the environment (and `overrides`, for tests); one `SettingsError` if invalid."""
+        """The settings from the environment (and `overrides`, for tests); one `SettingsError` if invalid, which
+        names each variable and why, never a secret's value nor any URL's credentials."""
         try:
             return cls(**overrides)
         except ValidationError as exc:
+            secret = _secret_fields()
+            redact = Redactor.of(str(overrides[n]) if n in overrides else os.environ.get(n.upper()) for n in secret)
             problems = []
             for error in exc.errors():
-                name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-                given = (
-                    ""
-                    if "secret" in error["type"] or any(s in name for s in ("URLS", "KEY", "CELERY"))
-                    else _given(error)
-                )
-                problems.append(f"{name}: {str(error['msg']).removeprefix('Value error, ')}{given}")
+                field = str(error["loc"][0]) if error["loc"] else ""
+                given = "" if field in secret else _given(error)
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(redact(f"{field.upper() or 'settings'}: {message}{given}"))
             raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _secret_fields() -> tuple[str, ...]:
+    """The fields whose values are secrets: those typed `SecretStr`."""
+    return tuple(n for n, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation))
 
 
 def _instance_storage_is_shared(home: Path | None) -> bool:

@@ -116,10 +116,10 @@ def test_the_daily_csv_download_equals_sql(large, chromium: str) -> None:
     with opened(chromium, path) as page:
         with page.expect_download() as download:
             page.click("button[data-csv=daily]")
-        csv = Path(download.value.path()).read_text(encoding="utf-8")
+        csv = Path(download.value.path()).read_text(encoding="utf-8-sig")
         with page.expect_download() as download:
             page.click("button[data-csv=top]")
-        top = pd.read_csv(Path(download.value.path()))
+        top = pd.read_csv(Path(download.value.path()), encoding="utf-8-sig")
     got = pd.read_csv(io.StringIO(csv))
     got = got[got["company_id"] != 0]
     assert pd.api.types.is_integer_dtype(got["sessions_count"]) and len(got) == 50 * 90
@@ -152,10 +152,10 @@ def test_the_users_section_equals_sql_and_its_csv_holds_every_listed_user(large,
         own = page.eval_on_selector_all("#users .card .value", "vs => vs.map(v => v.textContent)")
         with page.expect_download() as download:
             page.click("button[data-csv=top_users]")
-        listed = pd.read_csv(Path(download.value.path()), dtype={"user_id": str})
+        listed = pd.read_csv(Path(download.value.path()), dtype={"user_id": str}, encoding="utf-8-sig")
         with page.expect_download() as download:
             page.click("button[data-csv=dormant_users]")
-        dormant = pd.read_csv(Path(download.value.path()), dtype={"user_id": str})
+        dormant = pd.read_csv(Path(download.value.path()), dtype={"user_id": str}, encoding="utf-8-sig")
     active = engaged[engaged["active_days_30d"] > 0]
     assert funnel[1:4] == [f"{len(engaged):,}", f"{len(active):,}", f"{(engaged['segment'] == 'power').sum():,}"]
     counts = engaged["segment"].value_counts()

@@ -51,7 +51,7 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
 
 
 def test_a_store_is_shown_without_credentials_and_one_without_its_package_stops_the_settings() -> None:
-    assert store.shown("s3://key:secret@bucket/prefix") == "s3://bucket/prefix"
+    assert store.shown("s3://key:secret@bucket/prefix") == "s3://key:***@bucket/prefix"
     assert Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://b/p").reports_dir == "s3://b/p"
     with pytest.raises(SettingsError, match="REPORTING_REPORTS_DIR: no fsspec store for nosuch://"):
         Settings.load(paradigm_base_url="demo", reporting_reports_dir="nosuch://b/p")

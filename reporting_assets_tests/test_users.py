@@ -4,6 +4,7 @@ history, pseudonyms (stable across processes, raw ids nowhere), converting a war
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
+from reporting_assets.reports import store
+from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import Company
 from reporting_assets.users import pseudonyms
@@ -31,6 +34,7 @@ from reporting_assets.warehouse.tables import (
 )
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import PARTITIONS, kpi_assets, raw_assets, run
+from reporting_assets_tests.synthetic import write_instance
 
 D = date(2026, 3, 31)  # the last loaded day of the hand-built history
 FIRST = date(2026, 1, 1)
@@ -271,22 +275,48 @@ def test_retention_purges_old_per_user_rows_keeps_kpi_figures_and_a_refetch_rest
     assert schedule.default_status.value == "RUNNING"
 
 
+def _listed_users(dashboard: Path) -> set[str]:
+    """The user ids of the dashboard's user tables (its JSON model: as text, 63-bit ids do not fit a JS number)."""
+    model = json.loads(re.search(r'id="report-data">(.*?)</script>', dashboard.read_text(), re.S).group(1))
+    out = set()
+    for name in ("top_users", "dormant_users"):
+        table = model["tables"].get(name, {"columns": [], "rows": []})
+        column = [c["key"] for c in table["columns"]].index("user_id") if table["columns"] else None
+        out |= {str(row[column]) for row in table["rows"]} if column is not None else set()
+    return out
+
+
 def test_forget_deletes_one_users_rows_everywhere_and_says_what(
-    warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _write_history(warehouse, HISTORY, D - timedelta(days=89), D)
-    _materialize(warehouse)
+    write_instance(warehouse, D - timedelta(days=89), 90, COMPANY, resources=1)  # KPI days: a dashboard to render
     pseudonyms.ensure(warehouse.engine, KEY)
+    _materialize(warehouse)
+    reports = tmp_path / "reports"
+    store.write(str(reports), FILE_NAME, render(warehouse.engine, NOW).html)
+    gone, kept = pseudonyms.pseudonym(KEY, COMPANY, 13), pseudonyms.pseudonym(KEY, COMPANY, 11)
+    assert {str(gone), str(kept)} <= _listed_users(reports / FILE_NAME)
     monkeypatch.setenv("REPORTING_DATABASE_URL", warehouse.url)
     monkeypatch.setenv("REPORTING_USER_ID_KEY", KEY)
+    monkeypatch.setenv("REPORTING_REPORTS_DIR", str(reports))
     assert users_command(["forget", "--company-id", str(COMPANY), "--user-id", "13"]) == 0
     out = capsys.readouterr().out
-    gone = pseudonyms.pseudonym(KEY, COMPANY, 13)
     assert f"{len(HISTORY[13])} row(s) from user_activities, 1 row(s) from user_engagement" in out
     assert f"pseudonym {gone}" in out and KEY not in out
     for table in (user_activities, user_engagement):
         ids = set(warehouse.read(table)["user_id"])
-        assert gone not in ids and pseudonyms.pseudonym(KEY, COMPANY, 11) in ids
+        assert gone not in ids and kept in ids
+    # the dashboard, rendered again where it is stored, no longer lists the user; what is out of reach is said
+    assert f"dashboard: rendered again at {reports / FILE_NAME} without the user" in out
+    listed = _listed_users(reports / FILE_NAME)
+    assert str(gone) not in listed and str(kept) in listed and str(gone) not in (reports / FILE_NAME).read_text()
+    assert "not reached: Dagster's run history" in out
+    # new runs' metadata holds no user id: the per-user assets' events, read from the instance
+    instance = DagsterInstance.ephemeral()
+    assert materialize([user_engagement_asset], resources={"warehouse": warehouse}, instance=instance).success
+    logged = [str(entry) for entry in instance.all_logs(instance.get_runs()[0].run_id)]
+    assert logged and not any(str(p) in entry for entry in logged for p in (gone, kept))
 
     monkeypatch.delenv("REPORTING_USER_ID_KEY")  # without the key, the user cannot be found: refused
     assert users_command(["forget", "--company-id", str(COMPANY), "--user-id", "11"]) == 1

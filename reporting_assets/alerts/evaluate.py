@@ -16,6 +16,7 @@ from reporting_assets.alerts import episode
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES
+from reporting_assets.neutralise import plain
 from reporting_assets.warehouse.ledger import covered
 
 CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
@@ -124,7 +125,7 @@ def _num(value: float | None) -> str:
 
 def describe(rule: Rule, episode: dict) -> str:
     """One line a person reads in a notification: who, what, how far from the limit, since when."""
-    who = ALL_COMPANIES if rule.total else f"{episode['company_name']} ({episode['company_id']})"
+    who = ALL_COMPANIES if rule.total else f"{plain(episode['company_name'])} ({episode['company_id']})"
     value, limit = _num(episode["value"]), _num(episode["threshold"])
     if episode["status"] == "resolved" and rule.condition == "no_data":
         return (

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from dagster import ConfigurableResource
+
+from reporting_assets.neutralise import plain
+from reporting_assets.redact import MaskedRepr
 
 if TYPE_CHECKING:
     import apprise
@@ -18,6 +21,7 @@ def channel_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
+MAX_LINE = 2000  # characters of one line of a message: each name in it is already cut to `neutralise.LONGEST`
 NOTIFY_TYPES = {"info": "INFO", "warning": "WARNING", "critical": "FAILURE", "resolved": "SUCCESS"}  # apprise names
 
 
@@ -25,13 +29,14 @@ class NotifierConfigError(ValueError):
     """`REPORTING_ALERT_URLS` holds something apprise cannot use."""
 
 
-class Notifier(ConfigurableResource):
+class Notifier(MaskedRepr, ConfigurableResource):
     """Sends alert notifications to every apprise URL of `urls` (comma-separated; empty: log only).
 
     URLs carry secrets (webhook tokens, passwords): they are set through `EnvVar` and only ever shown
     masked, the way apprise prints them with `privacy=True`.
     """
 
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("urls",)
     urls: str = ""
     ui_url: str = "http://127.0.0.1:3000"
     variable: str = "REPORTING_ALERT_URLS"  # where `urls` come from, to name it in errors
@@ -68,14 +73,23 @@ class Notifier(ConfigurableResource):
         return channel_key(self.urls.strip())
 
     def send(self, title: str, body: str, kind: str) -> bool:
-        """True once every channel accepted the message (or when none is configured: the log is the channel)."""
+        """True once every channel accepted the message (or when none is configured: the log is the channel).
+
+        `title` and `body` are plain text, and sent as such: apprise escapes them for each channel's own format
+        (HTML e-mail escaped, Slack and Teams markdown inert), JSON channels get the text as it is. No line holds
+        a control character or a bidirectional override (`neutralise.plain`)."""
         import apprise
 
         channels = self._apprise()
         if not len(channels):
             return True
         notify_type = apprise.NotifyType[NOTIFY_TYPES.get(kind, "INFO")]
-        return bool(channels.notify(body=body, title=title, notify_type=notify_type))
+        lines = "\n".join(plain(line, longest=MAX_LINE) for line in body.splitlines())
+        return bool(
+            channels.notify(
+                body=lines, title=plain(title), notify_type=notify_type, body_format=apprise.NotifyFormat.TEXT
+            )
+        )
 
     def asset_link(self, asset: str, day: object = None) -> str:
         """The asset's page in the Dagster UI, at partition `day` when given."""

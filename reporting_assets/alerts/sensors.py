@@ -21,8 +21,11 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.neutralise import plain
+from reporting_assets.redact import Redactor
 from reporting_assets.warehouse.store import Warehouse
 
+CAUSE_LENGTH = 500  # characters of a step's error in the message: the run's page has the rest
 WILL_RETRY_TAG = "dagster/will_retry"  # Dagster's public run tag: run retries will start this run again
 
 
@@ -65,10 +68,12 @@ def build_alert_sensor(
     return _alerts
 
 
-def build_run_failure_sensor(now: Clock = utc_now) -> SensorDefinition:
+def build_run_failure_sensor(now: Clock = utc_now, redact: Redactor | None = None) -> SensorDefinition:
     """`run_failure_alerts`: each failed run that will not be retried, told once to each channel
     (`alert_deliveries`). A channel that refuses, or waits its backoff, makes the tick fail, and Dagster
-    evaluates the run again on the next one: only the channels still owed it are sent it."""
+    evaluates the run again on the next one: only the channels still owed it are sent it. Each cause is one line
+    (`neutralise.plain`: errors may quote API text), with the settings' secrets masked (`redact`)."""
+    redact = redact or Redactor()
 
     @run_failure_sensor(
         name="run_failure_alerts",
@@ -81,9 +86,10 @@ def build_run_failure_sensor(now: Clock = utc_now) -> SensorDefinition:
             context.log.info(f"run {run.run_id} failed and will be retried: not notified")
             return
         causes = [
-            f"{e.step_key}: {e.step_failure_data.error.message.strip()}" for e in context.get_step_failure_events()
+            f"{e.step_key}: {plain(e.step_failure_data.error.message.strip(), CAUSE_LENGTH)}"
+            for e in context.get_step_failure_events()
         ]
-        body = "\n".join([context.failure_event.message, *causes, notifier.run_link(run.run_id)])
+        body = redact("\n".join([plain(context.failure_event.message), *causes, notifier.run_link(run.run_id)]))
         record = context.instance.get_run_record_by_id(run.run_id)
         day = record.create_timestamp.date() if record else date(1970, 1, 1)
         key = (f"run_failure/{run.run_id}", day, "firing", "")

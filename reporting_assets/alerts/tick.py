@@ -18,6 +18,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Rule, RuleSet
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.neutralise import markdown_table
 from reporting_assets.warehouse.store import Warehouse, checkpoint
 
 PAGE = 1000
@@ -92,7 +93,7 @@ def evaluate(engine: Engine, rule: Rule, since: date) -> state.Changes:
 
 
 def alert_state_event(statuses: dict[str, int], firing: pd.DataFrame) -> AssetMaterialization:
-    table = firing.to_markdown(index=False) if len(firing) else "_nothing firing_"
+    table = markdown_table(firing) if len(firing) else "_nothing firing_"
     return AssetMaterialization(
         asset_key="alert_events",
         description=f"{statuses['firing']} firing, {statuses['pending']} pending, {statuses['resolved']} resolved",

@@ -17,6 +17,7 @@ from dagster import (
     AssetsDefinition,
     AssetSelection,
     DefaultSensorStatus,
+    MetadataValue,
     RunRequest,
     SensorDefinition,
     SensorEvaluationContext,
@@ -27,6 +28,7 @@ from dagster import (
 from sqlalchemy import ColumnElement, Integer, Table, func, or_, select
 
 from reporting_assets.alerts.freshness import Freshness
+from reporting_assets.assets.metadata import preview
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse import ledger
@@ -45,7 +47,7 @@ def _violations(warehouse: Warehouse, table: Table, condition: ColumnElement[boo
         sample = pd.read_sql(select(table).where(condition).limit(SAMPLE_ROWS), conn) if count else None
     metadata = {"violations": count}
     if sample is not None:
-        metadata["sample"] = sample.to_markdown(index=False)
+        metadata["sample"] = MetadataValue.md(preview(sample))
     return AssetCheckResult(passed=count == 0, metadata=metadata)
 
 
@@ -57,7 +59,7 @@ def _keys_unique(warehouse: Warehouse, table: Table) -> AssetCheckResult:
         sample = pd.read_sql(select(dupes).limit(SAMPLE_ROWS), conn) if count else None
     metadata = {"duplicated_keys": count}
     if sample is not None:
-        metadata["sample"] = sample.to_markdown(index=False)
+        metadata["sample"] = MetadataValue.md(preview(sample))
     return AssetCheckResult(passed=count == 0, metadata=metadata)
 
 

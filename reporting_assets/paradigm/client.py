@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import date
@@ -24,6 +26,15 @@ log = logging.getLogger(__name__)
 
 API_ROOT_SUFFIXES = ("/api/v2", "/api/v3")
 MAX_RETRY_AFTER_S = 300.0
+_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")  # a JSON `\u0000` escape (not an escaped backslash's "u0000")
+
+
+def _json(response: httpx.Response) -> Any:
+    """The body decoded. A NUL in a string (a PostgreSQL TEXT cannot hold one) is read as U+FFFD on every
+    database, so that text from the API is stored alike everywhere; the search costs one scan of the bytes."""
+    if b"\\u0000" not in response.content:
+        return response.json()
+    return json.loads(_NUL.sub(r"\1\\ufffd", response.text))
 
 
 def normalise_base_url(url: str) -> str:
@@ -158,7 +169,7 @@ class ParadigmClient:
         if status >= 300:
             raise ParadigmRequestError(path, start, end, f"HTTP {status}: {_detail(response)}")
         try:
-            payload = response.json()
+            payload = _json(response)
         except ValueError as exc:
             raise ParadigmResponseError(path, start, end, f"response is not valid JSON ({exc})") from None
         if not isinstance(payload, dict):

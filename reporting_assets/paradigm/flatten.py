@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Date, DateTime, Float, Integer
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.neutralise import plain
 
 if TYPE_CHECKING:
     from reporting_assets.paradigm.endpoints import Endpoint
 
 
 USER_ID = "user_id"
+FIELD_NAME_LENGTH = 100  # characters of an unknown field's name in logs and metadata
+DESCRIPTION_LENGTH = 500  # characters of a field's description from the API, shown as a column's in the UI
 
 
 class PayloadError(ValueError):
@@ -46,7 +49,7 @@ def flatten(
     frame = _snapshot(payload, days) if endpoint.snapshot else _frame(endpoint, payload)
     frame = frame.rename(columns=dict(endpoint.renames))
     columns = [c.name for c in endpoint.table.columns if c.name != "ingested_at"]
-    drift = sorted(str(c) for c in frame.columns if c not in columns)
+    drift = sorted(plain(c, FIELD_NAME_LENGTH) for c in frame.columns if c not in columns)  # API text: logged
     frame = frame.reindex(columns=columns)
     for name in [*endpoint.key, "company_name"]:
         _require(frame, name)
@@ -137,7 +140,8 @@ def _docs(endpoint: Endpoint, payload: Mapping[str, Any]) -> dict[str, str]:
         for name, meta in block.items():
             if isinstance(meta, dict) and meta.get("description"):
                 unit = f" ({meta['unit']})" if meta.get("unit") else ""
-                docs[endpoint.renames.get(prefix + name, prefix + name)] = f"{meta['description']}{unit}"
+                column = endpoint.renames.get(prefix + name, prefix + name)
+                docs[column] = plain(f"{meta['description']}{unit}", DESCRIPTION_LENGTH)
     return docs
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -15,6 +15,7 @@ from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.endpoints import Endpoint
 from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
 from reporting_assets.paradigm.flatten import PayloadError, Rows, flatten
+from reporting_assets.redact import MaskedRepr
 
 if TYPE_CHECKING:
     import httpx
@@ -41,9 +42,10 @@ class Window:
     rows: Rows
 
 
-class ParadigmResource(ConfigurableResource):
+class ParadigmResource(MaskedRepr, ConfigurableResource):
     """Access to a Paradigm instance's reporting API."""
 
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("api_key", "user_id_key")
     base_url: str = Field(description="Instance root, e.g. https://paradigm.lighton.ai")
     api_key: str = Field(default="", description="Bearer token of an admin or company admin (use EnvVar).")
     company_id: int | None = Field(default=None, description="Only this company (instance admins).")

@@ -4,6 +4,7 @@
 "use strict";
 const model = JSON.parse(document.getElementById("report-data").textContent);
 const views = [];
+const LONGEST = 200; // characters of a name shown in a cell (neutralise.LONGEST)
 let picked = model.companies[0];
 
 function rate(company, name, i) {
@@ -23,7 +24,8 @@ function format(value, kind) {
   if (kind === "rate") return (100 * value).toFixed(1) + "%";
   if (kind === "count") return Math.round(value).toLocaleString("en-US");
   if (kind === "number") return String(Number(value.toPrecision(4)));
-  return String(value);
+  const chars = Array.from(String(value)); // API text: shown up to LONGEST characters (the CSV holds it whole)
+  return chars.length > LONGEST ? chars.slice(0, LONGEST - 1).join("") + "…" : chars.join("");
 }
 
 function drawPanels() {
@@ -45,7 +47,7 @@ function drawPanels() {
 }
 
 function drawHeadline() {
-  document.getElementById("headline-company").textContent = picked.name;
+  document.getElementById("headline-company").textContent = picked.title;
   picked.headline.forEach((figure, i) => {
     const card = document.getElementById("figure-" + i);
     card.querySelector(".value").textContent = figure.value;
@@ -57,7 +59,7 @@ function drawHeadline() {
 function drawUsers() {
   const people = model.users;
   const mine = people.by_company[String(picked.id)];
-  document.getElementById("users-company").textContent = picked.name;
+  document.getElementById("users-company").textContent = picked.title;
   const empty = document.getElementById("users-empty");
   empty.textContent = people.why;
   empty.hidden = Boolean(people.known && mine);
@@ -129,15 +131,19 @@ function drawTable(name) {
   note.textContent = own.length > table.limit ? `(the first ${table.limit} of ${own.length}: the CSV holds them all)` : "";
 }
 
+// One CSV cell (RFC 4180 quoting). Text is never a formula in a spreadsheet: a cell starting with = + - @, a tab or
+// a carriage return gets a leading apostrophe (OWASP's rule against CSV injection); our numbers stay numbers.
 function csvValue(value) {
   if (value === null || value === undefined) return "";
   if (typeof value === "number") return String(value);
-  const text = String(value);
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
   return /[",\n\r]/.test(text) ? '"' + text.replaceAll('"', '""') + '"' : text;
 }
 
+// A UTF-8 byte-order mark first, so that Excel reads "é" as "é".
 function download(name, header, rows) {
-  const text = [header, ...rows].map((row) => row.map(csvValue).join(",")).join("\r\n") + "\r\n";
+  const text = "\uFEFF" + [header, ...rows].map((row) => row.map(csvValue).join(",")).join("\r\n") + "\r\n";
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
   link.download = name;

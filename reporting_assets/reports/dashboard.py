@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from reporting_assets.alerts import state
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
+from reporting_assets.neutralise import markdown_table, plain
 from reporting_assets.reports import figures, users
 from reporting_assets.reports.figures import NEEDS_30_DAYS, Figure
 
@@ -172,14 +173,14 @@ def _user_specs() -> dict[str, dict]:
     return {"months": months.to_dict(), "cohorts": heatmap.to_dict()}
 
 
-def _users(engine: Engine, chosen: list[int], last: date) -> tuple[dict, dict[str, dict]]:
-    """The Users section's model (per company) and its two tables."""
-    section = users.section(engine, chosen, last)
+def _users(engine: Engine, chosen: list[int], last: date, lists: bool) -> tuple[dict, dict[str, dict]]:
+    """The Users section's model (per company) and its two tables (none without `lists`)."""
+    section = users.section(engine, chosen, last, lists)
     tables = {}
     for name, title, download, empty in (
         ("top_users", "Most engaged users", "every listed user", "No per-user data yet."),
         ("dormant_users", "Users gone dormant most recently", "every listed dormant user", "No dormant user."),
-    ):
+    )[: 2 if lists else 0]:
         rows, left = section["tables"].pop(name)
         note = f"; {left:,} more in the warehouse table user_engagement" if left else ""
         tables[name] = _table(title, download + note, users.USER_COLUMNS, rows, all=True, empty=empty)
@@ -266,7 +267,7 @@ def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], mos
     for company_id in order[: most + 1]:
         head = heads[company_id]
         rows.append({"company": head.company, **{f.label: value_text(f) for f in head.figures}})
-    return pd.DataFrame(rows).to_markdown(index=False)
+    return markdown_table(pd.DataFrame(rows))
 
 
 BUNDLE = (
@@ -285,8 +286,9 @@ def vega_bundle() -> str:
     return child.stdout
 
 
-def render(engine: Engine, now: datetime) -> Dashboard:
-    """The dashboard over the whole loaded history, as of `now`."""
+def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
+    """The dashboard over the whole loaded history, as of `now`; per-user lists only with `user_lists`
+    (`REPORTING_USER_LISTS`: the aggregates of the Users section stay either way)."""
     import jinja2
     from altair.utils.html import vl_version_for_vl_convert
     from markupsafe import Markup
@@ -323,15 +325,17 @@ def render(engine: Engine, now: datetime) -> Dashboard:
     companies = [
         {
             "id": int(cid),
-            "name": str(names[cid]),
-            "label": ALL_COMPANIES if cid == ALL_COMPANIES_ID else f"{names[cid]} ({cid})",
+            "name": str(names[cid]),  # as stored: the CSVs hold it whole
+            "title": plain(names[cid]),  # one line, cut: headings
+            # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
+            "label": ALL_COMPANIES if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
             "series": {p: _compact(series[cid][p]) for p in figures.PARTS},
             "headline": [{"value": value_text(f), "change": change_text(f), "why": f.why} for f in heads[cid].figures],
         }
         for cid in ordered
     ]
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
-    people, user_tables = _users(engine, chosen, last)
+    people, user_tables = _users(engine, chosen, last, user_lists)
     tables = {
         "weekly": _weekly(kept),
         "top": _top(figures.top_resources(engine, last)),

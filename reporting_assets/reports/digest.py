@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from reporting_assets.alerts import state
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
+from reporting_assets.neutralise import plain
 from reporting_assets.reports import figures
 
 FIGURES = {  # label -> column of figures.weekly
@@ -115,8 +116,8 @@ def build(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest
         counts = alerts.loc[company_id] if company_id in alerts.index else {"opened": 0, "resolved": 0, "firing": 0}
         companies.append(
             CompanyWeek(
-                int(company_id), str(company), _figures(weeks.loc[(company_id, week)]), _figures(before),
-                tops.get((company_id, "tool")), tops.get((company_id, "document")),
+                int(company_id), plain(company), _figures(weeks.loc[(company_id, week)]), _figures(before),
+                _name(tops.get((company_id, "tool"))), _name(tops.get((company_id, "document"))),
                 int(counts["opened"]), int(counts["resolved"]), int(counts["firing"]),
             )
         )  # fmt: skip
@@ -185,6 +186,10 @@ def _summary(model: DigestModel) -> list[str]:
     where = f"the dashboard: {model.dashboard_url}" if model.dashboard_url else "the dashboard (usage_dashboard)"
     lines += ["", f"{len(model.companies)} companies: each of them, and every figure, is on {where}."]
     return lines
+
+
+def _name(resource: str | None) -> str | None:
+    return None if resource is None else plain(resource)
 
 
 def text(model: DigestModel) -> Digest:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from reporting_assets.redact import mask_urls
 
 PROBE = ".paradigm-reporting-probe"
 
@@ -21,11 +22,8 @@ def is_remote(location: str) -> bool:
 
 
 def shown(location: str) -> str:
-    """`location` fit to print: any user or password in it left out."""
-    if not is_remote(location):
-        return location
-    parts = urlsplit(location)
-    return urlunsplit(parts._replace(netloc=parts.hostname or ""))
+    """`location` fit to print: any user or password in it masked (the one redactor's rule)."""
+    return mask_urls(location)
 
 
 def write(location: str, name: str, text: str) -> tuple[str, int]:
@@ -47,13 +45,28 @@ def write(location: str, name: str, text: str) -> tuple[str, int]:
     return str(path), len(data)
 
 
-def check(location: str) -> None:
-    """Raise unless a report can be written to `location` (a probe written, then removed)."""
-    where, _ = write(location, PROBE, "probe")
+def exists(location: str, name: str) -> bool:
+    """Whether `name` is stored under `location`."""
     if is_remote(location):
         from fsspec.core import url_to_fs
 
         fs, root = url_to_fs(location)
-        fs.rm_file(f"{root.rstrip('/')}/{PROBE}")
+        return bool(fs.exists(f"{root.rstrip('/')}/{name}"))
+    return (Path(location.removeprefix("file://")) / name).is_file()
+
+
+def remove(location: str, name: str) -> None:
+    """Delete `name` under `location`."""
+    if is_remote(location):
+        from fsspec.core import url_to_fs
+
+        fs, root = url_to_fs(location)
+        fs.rm_file(f"{root.rstrip('/')}/{name}")
     else:
-        Path(where).unlink()
+        (Path(location.removeprefix("file://")) / name).unlink()
+
+
+def check(location: str) -> None:
+    """Raise unless a report can be written to `location` (a probe written, then removed)."""
+    write(location, PROBE, "probe")
+    remove(location, PROBE)

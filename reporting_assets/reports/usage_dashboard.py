@@ -24,9 +24,11 @@ AFTER_KPIS = (
 ).with_label("after_kpis_change")
 
 
-def build_usage_dashboard(reports_dir: str, reports_url: str | None, now: Clock = utc_now) -> AssetsDefinition:
+def build_usage_dashboard(
+    reports_dir: str, reports_url: str | None, now: Clock = utc_now, user_lists: bool = True
+) -> AssetsDefinition:
     """The asset writing `reports_dir/usage_dashboard.html`, a directory or an object store URL (`store.py`),
-    linked under `reports_url` when set."""
+    linked under `reports_url` when set; per-user lists only with `user_lists` (`REPORTING_USER_LISTS`)."""
 
     @asset(
         name="usage_dashboard",
@@ -42,7 +44,7 @@ def build_usage_dashboard(reports_dir: str, reports_url: str | None, now: Clock 
         "tools and documents, open and recent alerts, each downloadable as CSV.",
     )
     def usage_dashboard(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        dashboard = render(warehouse.engine, now())
+        dashboard = render(warehouse.engine, now(), user_lists)
         path, size = store.write(reports_dir, FILE_NAME, dashboard.html)
         context.log.info(f"usage_dashboard: {path} ({size / 1e6:.2f} MB), {dashboard.first}..{dashboard.last}")
         metadata = {

@@ -146,9 +146,9 @@ USER_COLUMNS = [
 ]  # fmt: skip
 
 
-def section(engine: Engine, chosen: list[int], as_of: date) -> dict:
+def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) -> dict:
     """The section's model: `by_company` (id -> funnel, segments, months, cohorts; `ALL_COMPANIES_ID` included)
-    and the two user tables' rows (their first value: the company id)."""
+    and, when `lists` (`REPORTING_USER_LISTS`), the two user tables' rows (their first value: the company id)."""
     counts = _counts(engine)
     members = _members(engine)
     months = _months(engine, as_of)
@@ -172,12 +172,18 @@ def section(engine: Engine, chosen: list[int], as_of: date) -> dict:
             "months": per_month(months[months["company_id"] == company]),
             "cohorts": _cells(cohorts[cohorts["company_id"] == company]),
         }
-    top, top_left = _user_rows(engine, chosen, dormant=False)
-    gone, gone_left = _user_rows(engine, chosen, dormant=True)
+    tables = (
+        {
+            "top_users": _user_rows(engine, chosen, dormant=False),
+            "dormant_users": _user_rows(engine, chosen, dormant=True),
+        }
+        if lists
+        else {}
+    )
     return {
         "known": bool(len(counts)),
         "by_company": by_company,
         "segments": [*SEGMENT_NAMES, "unknown"],
         "funnel": FUNNEL,
-        "tables": {"top_users": (top, top_left), "dormant_users": (gone, gone_left)},
+        "tables": tables,
     }

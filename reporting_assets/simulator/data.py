@@ -30,6 +30,8 @@ class Company:
     weekend_off: bool = False  # no activity at all on weekends (the API then omits the day)
     incident_every: int = 0  # every N days (by ordinal), satisfaction collapses for two days
     incident_days: tuple[date, ...] = ()  # and on these days (tests inject a satisfaction drop this way)
+    tools: tuple[str, ...] = TOOLS  # the tool names it uses
+    titles: tuple[str, ...] = ()  # its documents' titles and file names (cycled), else "<name> document k"
 
 
 DEFAULT_COMPANIES = (
@@ -81,17 +83,18 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
     rated = round(responses * rng.uniform(0.1, 0.25))
     likes = round(rated * satisfaction)
 
+    titles = company.titles
     catalogue = [
         {
             "document_id": company.id * 10_000 + k,
-            "document_filename": f"doc_{company.id}_{k}.pdf",
-            "document_title": f"{company.name} document {k}",
+            "document_filename": titles[(k - 1) % len(titles)] if titles else f"doc_{company.id}_{k}.pdf",
+            "document_title": titles[(k - 1) % len(titles)] if titles else f"{company.name} document {k}",
         }
         for k in range(1, company.documents + 1)
     ] + [SHARED_DOCUMENT]
     used = rng.sample(catalogue, min(len(catalogue), max(1, with_docs // 3)))
     doc_uses = _split(rng, with_docs, len(used))
-    tool_uses = _split(rng, round(queries * rng.uniform(0.3, 0.8)), len(TOOLS))
+    tool_uses = _split(rng, round(queries * rng.uniform(0.3, 0.8)), len(company.tools))
     agent_threads = round(sum(u["sessions_count"] for u in users) * 0.2) if company.agent_mode else 0
 
     return {
@@ -105,7 +108,7 @@ def company_day(seed: int, company: Company, day: date) -> dict[str, Any] | None
         "likes_count": likes,
         "dislikes_count": rated - likes,
         "copies_count": round(responses * rng.uniform(0.02, 0.08)),
-        "tools": [{"tool_name": t, "usage_count": n} for t, n in zip(TOOLS, tool_uses, strict=True) if n > 0],
+        "tools": [{"tool_name": t, "usage_count": n} for t, n in zip(company.tools, tool_uses, strict=True) if n > 0],
         "documents": [{**d, "usage_count": n} for d, n in zip(used, doc_uses, strict=True) if n > 0],
         "users": users,
         "agent": {

@@ -4,6 +4,8 @@
     python -m reporting_assets.users reset                               # every per-user row, to load again
 
 Both run in one transaction on the warehouse of the settings (`REPORTING_DATABASE_URL`) and say what they deleted.
+`forget` then renders the dashboard again where it is stored (`REPORTING_REPORTS_DIR`), so that its user lists no
+longer name the user, and says what it cannot reach.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("reset", help="delete every per-user row and the key check (to change or remove the key)")
     args = parser.parse_args(argv)
 
+    from reporting_assets import erasure
     from reporting_assets.settings import Settings, SettingsError
     from reporting_assets.users import privacy, pseudonyms
     from reporting_assets.warehouse.store import engine_for
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     who = f"company {args.company_id}, user {args.user_id}" + (f" (pseudonym {stored_id})" if key else "")
     print(f"{who}: deleted {_counts(deleted)}")
+    print(erasure.dashboard_again(settings, engine))
+    print(erasure.NOT_REACHED)
     return 0
 
 

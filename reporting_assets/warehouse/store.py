@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.redact import MaskedRepr
 from reporting_assets.warehouse import engines, ledger, migrate
 from reporting_assets.warehouse.tables import load_log
 
@@ -115,7 +116,7 @@ def lock_table(conn: Connection, table: Table) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table.name})
 
 
-class Warehouse(ConfigurableResource):
+class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's password
     """The SQL warehouse (any SQLAlchemy URL: SQLite by default, PostgreSQL in production)."""
 
     url: str

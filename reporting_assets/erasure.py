@@ -1,0 +1,40 @@
+"""Erasure beyond the warehouse (`python -m reporting_assets.users forget`): the dashboard, wherever it is stored,
+is rendered again without the erased user; what no command of ours can reach is said."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from reporting_assets.settings import Settings
+
+NOT_REACHED = (
+    "not reached: Dagster's run history. Run metadata never holds user ids (previews and check samples leave "
+    "them out), but runs made by earlier versions may, with raw ids for runs before REPORTING_USER_ID_KEY was set: "
+    "delete those runs in the Dagster UI (Runs) if they exist. Copies made outside this project (downloaded CSVs, "
+    "backups) are yours to erase."
+)
+
+
+def dashboard_again(settings: Settings, engine: Engine) -> str:
+    """Render the dashboard again from the warehouse as it is now, where it is stored; removed if that fails."""
+    from reporting_assets.clock import utc_now
+    from reporting_assets.reports import store
+    from reporting_assets.reports.dashboard import FILE_NAME, render
+
+    where = f"{store.shown(settings.reports_dir).rstrip('/')}/{FILE_NAME}"
+    if not store.exists(settings.reports_dir, FILE_NAME):
+        return f"dashboard: none at {where}"
+    try:
+        dashboard = render(engine, utc_now(), settings.reporting_user_lists == "on")
+        store.write(settings.reports_dir, FILE_NAME, dashboard.html)
+        return f"dashboard: rendered again at {where} without the user"
+    except Exception as exc:
+        store.remove(settings.reports_dir, FILE_NAME)
+        return (
+            f"dashboard: removed from {where} (it could not be rendered again: {type(exc).__name__}); "
+            "materialize usage_dashboard to bring it back"
+        )
+
+
+def _counts(deleted: dict[str, int]) -> str:
+    return ", ".join(f"{rows} row(s) from {table}" for table, rows in deleted.items())
