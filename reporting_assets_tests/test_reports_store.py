@@ -11,7 +11,7 @@ import boto3
 import pytest
 from dagster import DagsterInstance, materialize
 
-from reporting_assets import doctor
+from reporting_assets import doctor, erasure
 from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.settings import Settings, SettingsError
@@ -48,6 +48,17 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
     assert not missing.ok and "cannot write to s3://nobucket/x" in missing.detail and "bucket" in missing.detail
     assert list(_objects(s3)) == ["team/usage/usage_dashboard.html"]
     assert SECRET_KEY not in caplog.text and SECRET_KEY not in missing.detail
+
+    # erasure renders the object again where it is (a user's lists gone with the user); none elsewhere
+    stored = Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/team/usage")
+    assert erasure.dashboard_again(stored, warehouse.engine).startswith("dashboard: rendered again at s3://")
+    again = _objects(s3)["team/usage/usage_dashboard.html"].decode()
+    assert again != page and 'id="data-through">2025-04-09<' in again and "generated 2025-04-12" not in again
+    elsewhere = Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/other")
+    assert (
+        erasure.dashboard_again(elsewhere, warehouse.engine)
+        == f"dashboard: none at s3://{s3}/other/usage_dashboard.html"
+    )
 
 
 def test_a_store_is_shown_without_credentials_and_one_without_its_package_stops_the_settings() -> None:
