@@ -83,7 +83,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
     return Definitions(
         assets=[
             *raw_assets,
-            *build_kpi_assets(partitions),
+            *build_kpi_assets(partitions, settings.reporting_memory_budget_mb),
             user_engagement_asset,
             retention_cohorts_asset,
             dashboard,

@@ -35,7 +35,7 @@ def paradigm_resource(settings: Settings, *, resolved: bool = False, **options: 
     key, user_key = settings.paradigm_api_key, settings.reporting_user_id_key
     api_key = (key.get_secret_value() if key else "") if resolved else secret("PARADIGM_API_KEY", key)
     user = (user_key.get_secret_value() if user_key else "") if resolved else secret("REPORTING_USER_ID_KEY", user_key)
-    options = {"user_id_key": user, **options}
+    options = {"user_id_key": user, "memory_budget_mb": settings.reporting_memory_budget_mb, **options}
     if settings.demo:
         from reporting_assets.simulator.data import DEFAULT_TOKEN
 

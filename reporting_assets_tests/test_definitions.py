@@ -260,7 +260,8 @@ def test_demo_mode_is_chosen_at_assembly_and_answers_in_process(monkeypatch):
 
     paradigm = load_defs(monkeypatch, PARADIGM_BASE_URL="demo").resources["paradigm"]
     fetched = paradigm.fetch(ENDPOINTS["chat_sessions"], date(2025, 3, 3), date(2025, 3, 4))
-    assert fetched.requests == 1 and set(fetched.frame["company_id"]) == {101, 102, 103}
+    # a first window of one day (rows per day unknown), then the other day: sized by it
+    assert fetched.requests == 2 and set(fetched.frame["company_id"]) == {101, 102, 103}
     real = load_defs(monkeypatch, PARADIGM_BASE_URL="https://p.example.com").resources["paradigm"]
     assert real.transport() is None  # the real API: the network
 

@@ -68,3 +68,12 @@ def test_small_inputs_are_computed_in_one_chunk_large_ones_31_days_at_a_time(
     assert kpis._chunk_days(kpi, loaded_warehouse, FIRST, LAST) == kpis.CHUNK_DAYS
     columns = [c.name for c in kpi.table.columns]
     assert len(list(kpis.chunks(kpi, loaded_warehouse, FIRST, LAST, columns))) == 4  # 120 days
+    # within a memory budget (REPORTING_MEMORY_BUDGET_MB's rows): fewer days a chunk, one at the least
+    assert (
+        kpis._chunk_days(kpi, loaded_warehouse, FIRST, LAST, budget=1) == max(kpi.inputs.values()) + 1
+    )  # its lookback
+    assert (
+        max(kpi.inputs.values()) + 1
+        < kpis._chunk_days(kpi, loaded_warehouse, FIRST, LAST, budget=100)
+        < kpis.CHUNK_DAYS
+    )

@@ -28,7 +28,7 @@ def resources(simulator, warehouse, **paradigm) -> dict:
 
 
 def test_every_day_of_a_run_is_in_the_ledger_with_its_rows_a_quiet_day_with_zero(simulator, warehouse):
-    simulator.sim.faults.add(Fault("empty_day", endpoint="used-documents", value=QUIET))
+    simulator.sim.faults.add(Fault("empty_day", endpoint="used-documents", value=QUIET, times=None))
     result = run([DOCS], resources(simulator, warehouse), "2025-01-01", "2025-01-05")
     assert result.success
     entries = warehouse.read(load_log)

@@ -25,7 +25,7 @@ from reporting_assets.assets.metadata import column_schema, preview, report
 from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import RATIOS
-from reporting_assets.paradigm.resource import date_chunks
+from reporting_assets.paradigm.resource import date_chunks, row_budget
 from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
@@ -114,18 +114,30 @@ def _read(warehouse: Warehouse, name: str, start: date, end: date) -> "pd.DataFr
     return warehouse.read(table, start, end, [c.name for c in table.columns if not isinstance(c.type, DateTime)])
 
 
-def _chunk_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date) -> int:
-    """The whole range when its inputs hold fewer than `CHUNK_ROWS` rows (a small tenant's year: one chunk,
-    not 12), else `CHUNK_DAYS`."""
-    first = start - timedelta(days=max(kpi.inputs.values()))
+def _chunk_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date, budget: int = CHUNK_ROWS) -> int:
+    """The whole range when its inputs hold fewer than `CHUNK_ROWS` rows and fit `budget` (a small tenant's year:
+    one chunk, not 12), else as many days (at most `CHUNK_DAYS`) as `budget` rows hold at the inputs' average
+    rows a day, each chunk reading its lookback too (and at least the lookback's length)."""
+    lookback = max(kpi.inputs.values())
+    first = start - timedelta(days=lookback)
     counts = [select(func.count()).where(tables.RAW_TABLES[name].c.date.between(first, end)) for name in kpi.inputs]
     with warehouse.engine.connect() as conn:
         rows = sum(conn.execute(count).scalar_one() for count in counts)
-    return (end - start).days + 1 if rows < CHUNK_ROWS else CHUNK_DAYS
+    if rows < min(CHUNK_ROWS, budget):
+        return (end - start).days + 1
+    per_day = rows / ((end - first).days + 1)
+    # never fewer days than the lookback reads again for each chunk: below, reads multiply for little memory saved
+    return max(min(lookback + 1, CHUNK_DAYS), min(CHUNK_DAYS, int(budget / per_day) - lookback), 1)
 
 
 def chunks(
-    kpi: Kpi, warehouse: Warehouse, start: date, end: date, columns: list[str], days: int | None = None
+    kpi: Kpi,
+    warehouse: Warehouse,
+    start: date,
+    end: date,
+    columns: list[str],
+    days: int | None = None,
+    budget: int = CHUNK_ROWS,
 ) -> Iterator[tuple["pd.DataFrame", "pd.DataFrame"]]:
     """The KPI's rows for `start..end` and the ledger entries of the days computed (with the rows each covers),
     `days` at a time (default: `_chunk_days`): each chunk reads its own days plus the trailing window its
@@ -134,7 +146,7 @@ def chunks(
 
     Timestamps are not read: no KPI uses them, and parsing them was a fifth of a large tenant's KPI time."""
     lookback = max(kpi.inputs.values())
-    for lo, hi in date_chunks(start, end, days or _chunk_days(kpi, warehouse, start, end)):
+    for lo, hi in date_chunks(start, end, days or _chunk_days(kpi, warehouse, start, end, budget)):
         frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi) for name, back in kpi.inputs.items()}
         frames.update({name: _read(warehouse, name, lo, hi) for name in kpi.optional})
         loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
@@ -164,7 +176,7 @@ def _dep(name: str, lookback: int) -> AssetDep:
     return AssetDep(name, partition_mapping=mapping)
 
 
-def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinition:
+def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition, memory_budget_mb: int = 500) -> AssetsDefinition:
     # A day not loaded in every input has no rows: its partition says so, and shows no activity figure.
     not_loaded = {"loaded": False, "note": f"not computed: not loaded in every input ({', '.join(kpi.inputs)})"}
     purged = {
@@ -195,7 +207,7 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinit
         per_partition, entries, shown = {}, [], ""
         kept = purged_days(kpi, warehouse, start, end)
         with Spool() as spool:  # one chunk in memory at a time; all of them written in one transaction
-            for frame, computed in chunks(kpi, warehouse, start, end, columns):
+            for frame, computed in chunks(kpi, warehouse, start, end, columns, budget=row_budget(memory_budget_mb)):
                 spool.add(frame)
                 entries.append(computed)
                 by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
@@ -219,5 +231,6 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition) -> AssetsDefinit
     return _kpi
 
 
-def build_kpi_assets(partitions: PartitionsDefinition) -> list[AssetsDefinition]:
-    return [build_kpi_asset(k, partitions) for k in KPIS]
+def build_kpi_assets(partitions: PartitionsDefinition, memory_budget_mb: int = 500) -> list[AssetsDefinition]:
+    """The KPI assets, computing in chunks that hold within `memory_budget_mb` (REPORTING_MEMORY_BUDGET_MB)."""
+    return [build_kpi_asset(k, partitions, memory_budget_mb) for k in KPIS]

@@ -38,6 +38,17 @@ NOT_SNAPSHOTTED = {
 }
 
 
+def window_sizes(days: list[int]) -> str:
+    """The request windows' sizes in days, run-length coded: `1, 31 x 11, 22`."""
+    runs: list[list[int]] = []
+    for size in days:
+        if runs and runs[-1][0] == size:
+            runs[-1][1] += 1
+        else:
+            runs.append([size, 1])
+    return ", ".join(f"{size}" if count == 1 else f"{size} x {count}" for size, count in runs) or "none"
+
+
 def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: Clock = utc_now) -> AssetsDefinition:
     """The asset of `endpoint`; `now` stamps `ingested_at` and decides which days a snapshot may record."""
 
@@ -73,10 +84,11 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
             if start > end:
                 report(context, dict.fromkeys(context.partition_keys, NOT_SNAPSHOTTED), {"run_rows": 0})
                 return MaterializeResult()
-        days, companies, drift, docs, requests, shown = [], set(), set(), {}, 0, ""
+        days, companies, drift, docs, requests, shown, sizes = [], set(), set(), {}, 0, "", []
+        busiest = ledger.busiest_day(warehouse.engine, endpoint.name, paradigm.company_id)
         with Spool() as spool:
             try:  # one window in memory at a time; all of them written in one transaction below
-                for window in paradigm.windows(endpoint, start, end, log=context.log):
+                for window in paradigm.windows(endpoint, start, end, log=context.log, busiest_day=busiest):
                     frame = window.rows.frame.assign(ingested_at=fetched_at)
                     spool.add(frame)
                     days.append(ledger.day_counts(frame, window.start, window.end, paradigm.company_id))
@@ -84,10 +96,13 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
                     drift.update(window.rows.drift)
                     docs.update(window.rows.docs)
                     requests += window.rows.requests
+                    sizes.append(window.days)
                     shown = shown or preview(frame.drop(columns="ingested_at"))
             except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
                 raise Failure(description=str(exc), allow_retries=isinstance(exc, ParadigmUnavailable)) from None
-            per_day = pd.concat(days, ignore_index=True)
+            # windows split by company cover the same days: a day's rows are the sum of its windows'
+            per_day = pd.concat(days, ignore_index=True).groupby(["date"], as_index=False, sort=True)["rows"].sum()
+            per_day["company_scope"] = paradigm.company_id
             loaded = ledger.entries(endpoint.name, per_day, context.run.run_id, fetched_at)
             rows = warehouse.replace(endpoint.table, start, end, spool, paradigm.company_id, loaded)
 
@@ -98,6 +113,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
             "run_rows": rows,
             "run_days": len(context.partition_keys),
             "api_requests": requests,
+            "request_windows": window_sizes(sizes),
             "companies": len(companies),
             "schema_drift": ", ".join(sorted(drift)) or "none",
             "dagster/column_schema": column_schema(endpoint.table, docs),

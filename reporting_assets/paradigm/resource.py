@@ -33,13 +33,31 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
     return chunks
 
 
+ROW_BYTES = 1_500  # peak bytes a row takes while its window is decoded and flattened (user_activities, measured)
+PROCESS_MB = 200  # what a run worker holds before any data (Python, Dagster, pandas): not the data's to use
+
+
+def row_budget(memory_budget_mb: int) -> int:
+    """Rows a step may hold at once within `memory_budget_mb` (REPORTING_MEMORY_BUDGET_MB), its process aside."""
+    return max(1, int((memory_budget_mb - PROCESS_MB) * 1e6 / ROW_BYTES))
+
+
 @dataclass(frozen=True)
 class Window:
-    """The rows of one request window `start..end`."""
+    """The rows of one request window `start..end` (of one company when the days were split by company)."""
 
     start: date
     end: date
     rows: Rows
+    company_id: int | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def busiest_day(self) -> int:
+        """Rows of the window's busiest day."""
+        return int(self.rows.frame["date"].value_counts().max()) if len(self.rows.frame) else 0
 
 
 class ParadigmResource(MaskedRepr, ConfigurableResource):
@@ -52,7 +70,10 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
     timeout_s: float = Field(default=60.0, description="Per-request timeout, seconds.")
     max_retries: int = Field(default=5, description="Retries of 429, 5xx and transport errors.")
     retry_backoff_s: float = Field(default=1.0, description="Base of the exponential backoff, seconds.")
-    days_per_request: int = Field(default=31, description="Days fetched per API call.")
+    days_per_request: int = Field(default=31, description="Days fetched per API call, at most.")
+    memory_budget_mb: int = Field(
+        default=500, description="REPORTING_MEMORY_BUDGET_MB: windows are sized so that a step stays within it."
+    )
     user_id_key: str = Field(
         default="", description="REPORTING_USER_ID_KEY: user ids become pseudonyms as they are parsed (use EnvVar)."
     )
@@ -77,40 +98,132 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
             transport=self.transport(),
         )
 
+    def row_budget(self) -> int:
+        """Rows one request window may hold within `memory_budget_mb` (the process's own memory aside)."""
+        return row_budget(self.memory_budget_mb)
+
     def windows(
-        self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None
+        self,
+        endpoint: Endpoint,
+        start: date,
+        end: date,
+        log: logging.Logger | None = None,
+        busiest_day: int | None = None,
     ) -> Iterator[Window]:
-        """Every row of `endpoint` for `start..end` inclusive, one request window (`days_per_request` days, one
-        call plus its retries) at a time: a caller that writes each before the next holds one window in memory.
-        A snapshot endpoint takes one call for the range, its figures repeated for each day."""
+        """Every row of `endpoint` for `start..end` inclusive, one request window (one call plus its retries) at a
+        time: a caller that writes each before the next holds one window in memory.
+
+        Windows are sized to the data: as many days (up to `days_per_request`) as `row_budget` holds at the rows of
+        the busiest day seen so far (`busiest_day`: from the ledger, then the largest met; unknown, the first window
+        is one day). Once one day of every company is over the budget, the days left are asked company by company
+        (`split_companies`). A snapshot endpoint takes one call for the range, its figures repeated for each day."""
         log = log or logging.getLogger(__name__)
-        drift: set[str] = set()
-        windows = [(start, end)] if endpoint.snapshot else date_chunks(start, end, self.days_per_request)
         with self.client() as client:
-            for lo, hi in windows:
-                before = client.requests_made
-                payload = client.get_report(endpoint.path, lo, hi, self.company_id)
-                days = [d.date() for d in pd.date_range(lo, hi, freq="D")] if endpoint.snapshot else []
-                try:
-                    flat = flatten(endpoint, payload, days, self.user_id_key or None)
-                except PayloadError as exc:
-                    raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
-                del payload
-                frame = flat.frame
-                outside = ~frame["date"].between(lo, hi)
-                if outside.any():
-                    log.warning(
-                        "%s %s..%s: ignored %d rows dated outside the range", endpoint.path, lo, hi, outside.sum()
-                    )
-                    frame = frame.loc[~outside]
-                if len(frame) and (frame["date"] == hi).sum() == 0 and lo < hi:
-                    log.warning(
-                        "%s %s..%s: no company has data for the last day; is end_date exclusive?", endpoint.path, lo, hi
-                    )
-                if new := set(flat.drift) - drift:
-                    log.warning("%s: unknown fields ignored (schema drift): %s", endpoint.path, ", ".join(sorted(new)))
-                    drift |= new
-                yield Window(lo, hi, Rows(frame, flat.drift, flat.docs, client.requests_made - before))
+            drift: set[str] = set()
+            if endpoint.snapshot:
+                yield self._window(client, endpoint, start, end, self.company_id, log, drift)
+                return
+            if self._split(busiest_day):
+                yield from self._by_company(client, endpoint, start, end, set(), busiest_day, log, drift)
+                return
+            seen: set[int] = set()
+            for window in self._sized(client, endpoint, start, end, self.company_id, busiest_day, log, drift):
+                yield window
+                seen.update(window.rows.frame["company_id"].unique().tolist())
+                busiest_day = max(busiest_day or 0, window.busiest_day())
+                if window.end < end and self._split(busiest_day):
+                    after = window.end + timedelta(days=1)
+                    yield from self._by_company(client, endpoint, after, end, seen, busiest_day, log, drift)
+                    return
+
+    def _split(self, busiest_day: int | None) -> bool:
+        """Whether one day of every company is over the row budget (never for a one-company resource)."""
+        return self.company_id is None and busiest_day is not None and busiest_day > self.row_budget()
+
+    def _sized(
+        self,
+        client: ParadigmClient,
+        endpoint: Endpoint,
+        start: date,
+        end: date,
+        company_id: int | None,
+        busiest_day: int | None,
+        log: logging.Logger,
+        drift: set[str],
+    ) -> Iterator[Window]:
+        """Windows of `start..end`, each as long as the row budget holds at the busiest day seen so far."""
+        day = start
+        while day <= end:
+            days = 1 if busiest_day is None else max(1, min(self.days_per_request, self.row_budget() // busiest_day))
+            last = min(end, day + timedelta(days=days - 1))
+            window = self._window(client, endpoint, day, last, company_id, log, drift)
+            busiest_day = max(busiest_day or 0, window.busiest_day(), 1)  # a quiet weekend sizes nothing
+            day = last + timedelta(days=1)
+            yield window
+
+    def _by_company(
+        self,
+        client: ParadigmClient,
+        endpoint: Endpoint,
+        start: date,
+        end: date,
+        seen: set[int],
+        busiest_day: int | None,
+        log: logging.Logger,
+        drift: set[str],
+    ) -> Iterator[Window]:
+        """`start..end` asked company by company, each company's windows sized to its own rows."""
+        log.info(
+            "%s: one day holds about %s rows, over the budget of %d (REPORTING_MEMORY_BUDGET_MB=%d): %s..%s asked "
+            "company by company", endpoint.path, busiest_day, self.row_budget(), self.memory_budget_mb, start, end,
+        )  # fmt: skip
+        for company in self.split_companies(client, start, seen):
+            yield from self._sized(client, endpoint, start, end, company, None, log, drift)
+
+    def split_companies(self, client: ParadigmClient, day: date, seen: set[int]) -> list[int]:
+        """The companies to ask one by one: those the members endpoint lists on `day`, and those seen already."""
+        from reporting_assets.paradigm.endpoints import ENDPOINTS
+
+        members = client.get_report(ENDPOINTS["company_members"].path, day, day)
+        listed = {block["company"]["id"] for block in members.get("reporting", []) if "company" in block}
+        return sorted(listed | seen)
+
+    def _window(
+        self,
+        client: ParadigmClient,
+        endpoint: Endpoint,
+        lo: date,
+        hi: date,
+        company_id: int | None,
+        log: logging.Logger,
+        drift: set[str],
+    ) -> Window:
+        """One call for `lo..hi` (and `company_id`), flattened; logs its size and any new schema drift."""
+        before = client.requests_made
+        payload = client.get_report(endpoint.path, lo, hi, company_id)
+        days = [d.date() for d in pd.date_range(lo, hi, freq="D")] if endpoint.snapshot else []
+        try:
+            flat = flatten(endpoint, payload, days, self.user_id_key or None)
+        except PayloadError as exc:
+            raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
+        del payload
+        frame = flat.frame
+        outside = ~frame["date"].between(lo, hi)
+        if outside.any():
+            log.warning("%s %s..%s: ignored %d rows dated outside the range", endpoint.path, lo, hi, outside.sum())
+            frame = frame.loc[~outside]
+        if len(frame) and (frame["date"] == hi).sum() == 0 and lo < hi and company_id is None:
+            log.warning(
+                "%s %s..%s: no company has data for the last day; is end_date exclusive?", endpoint.path, lo, hi
+            )
+        if new := set(flat.drift) - drift:
+            log.warning("%s: unknown fields ignored (schema drift): %s", endpoint.path, ", ".join(sorted(new)))
+            drift |= new
+        said = log.info if company_id is None else log.debug  # split by company: the split itself is said once
+        of = "" if company_id is None else f" of company {company_id}"
+        said("%s %s..%s%s: %d days, %d rows in one request window", endpoint.path, lo, hi, of, (hi - lo).days + 1,
+             len(frame))  # fmt: skip
+        return Window(lo, hi, Rows(frame, flat.drift, flat.docs, client.requests_made - before), company_id)
 
     def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Rows:
         """Every row of `endpoint` for `start..end` inclusive in one frame (`windows`, concatenated)."""

@@ -36,6 +36,24 @@ def day_counts(frame: pd.DataFrame, start: date, end: date, scope: int | None) -
     return pd.DataFrame({"date": days, "company_scope": scope, "rows": rows})
 
 
+def busiest_day(engine: Engine, asset: str, scope: int | None, days: int = 31) -> int | None:
+    """Rows of the busiest of the last `days` loaded days of `asset` for `scope` (None before any load): what
+    the next request windows are sized by."""
+    recent = (
+        select(load_log.c.rows)
+        .where(
+            load_log.c.asset == asset,
+            load_log.c.company_scope.is_(None) if scope is None else load_log.c.company_scope == scope,
+        )
+        .order_by(load_log.c.date.desc())
+        .limit(days)
+        .subquery()
+    )
+    with engine.connect() as conn:
+        found = conn.execute(select(func.max(recent.c.rows))).scalar_one()
+    return None if found is None else int(found)
+
+
 def scope_clause(asset: str, start: date, end: date, scope: int | None):
     """The ledger rows a load of `asset` over `start..end` for `scope` replaces: all scopes when it covers
     every company, else that company's."""

@@ -16,7 +16,7 @@ from reporting_assets.warehouse.tables import RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import assert_same_tables, failure_message, raw_assets, run, snapshot
 
-START, END = "2025-03-01", "2025-03-20"  # two requests per endpoint with days_per_request=10
+START, END = "2025-03-01", "2025-03-20"  # three requests per endpoint: one day, then 10 + 9 (days_per_request=10)
 ASSETS = {a.key.path[-1]: a for a in raw_assets}
 ENDPOINT_OF = {"chat_feedbacks": "chats-feedback", "tools_usage": "tools", "chat_sessions": "chat-sessions"}
 
@@ -45,7 +45,7 @@ def test_transient_faults_are_retried_and_the_run_writes_what_a_clean_run_writes
     simulator.sim.faults.add(Fault(**{**fault.__dict__, "endpoint": ENDPOINT_OF[asset], "after": 1}))
     result = run([ASSETS[asset]], _resources(simulator, warehouse), START, END)
     assert result.success, failure_message(result)
-    assert simulator.requests(ENDPOINT_OF[asset]) == 2 + (fault.times or 0)  # each retry is one more request
+    assert simulator.requests(ENDPOINT_OF[asset]) == 3 + (fault.times or 0)  # each retry is one more request
 
     clean = Warehouse(url=f"sqlite:///{tmp_path / 'clean.db'}")
     simulator.sim.faults.clear()
