@@ -34,7 +34,3 @@ def dashboard_again(settings: Settings, engine: Engine) -> str:
             f"dashboard: removed from {where} (it could not be rendered again: {type(exc).__name__}); "
             "materialize usage_dashboard to bring it back"
         )
-
-
-def _counts(deleted: dict[str, int]) -> str:
-    return ", ".join(f"{rows} row(s) from {table}" for table, rows in deleted.items())

@@ -8,7 +8,7 @@ overrides or 10,000 characters. Each output neutralises it for its own format:
 | plain text (messages, logs, doctor) | `plain` | one line: controls and bidi overrides replaced, long text cut |
 | Dagster markdown metadata | `markdown`, `markdown_table` | `plain`, then HTML and markdown punctuation escaped |
 | HTML dashboard | Jinja2 autoescape, `textContent` in dashboard.js | never inserted as markup |
-| CSV downloads | `csvCell` in dashboard.js | a leading `= + - @` tab or CR defused (OWASP), RFC 4180 quoting, BOM |
+| CSV downloads | `csvValue` in dashboard.js | a leading `= + - @` tab or CR defused (OWASP), RFC 4180 quoting, BOM |
 | notifications | `Notifier.send` | sent as plain text: apprise escapes it for HTML e-mail and markdown chats |
 
 The warehouse keeps the text exactly as the API gave it: it is data, and round-trips there.

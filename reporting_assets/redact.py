@@ -2,8 +2,8 @@
 messages, `repr(Settings)`, printed locations) goes through it before it is shown.
 
 It replaces the values it was given as secrets (and each entry of a comma-separated list of them) with `***`,
-and the user and password of every URL in the text (`scheme://user:password@host` → `scheme://***@host`), so a
-DSN, a broker URL or an `sftp://` location is safe to print even when nobody declared it secret.
+and the password of every URL in the text (`scheme://user:password@host` → `scheme://user:***@host`), so a DSN,
+a broker URL or an `sftp://` location is safe to print even when nobody declared it secret.
 """
 
 from __future__ import annotations
