@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.settings import Settings
 
 NOT_REACHED = (
@@ -15,9 +16,9 @@ NOT_REACHED = (
 )
 
 
-def dashboard_again(settings: Settings, engine: Engine) -> str:
-    """Render the dashboard again from the warehouse as it is now, where it is stored; removed if that fails."""
-    from reporting_assets.clock import utc_now
+def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) -> str:
+    """Render the dashboard again from the warehouse as it is now (`now`: its clock), where it is stored; removed
+    if that fails."""
     from reporting_assets.reports import store
     from reporting_assets.reports.dashboard import FILE_NAME, render
 
@@ -25,7 +26,7 @@ def dashboard_again(settings: Settings, engine: Engine) -> str:
     if not store.exists(settings.reports_dir, FILE_NAME):
         return f"dashboard: none at {where}"
     try:
-        dashboard = render(engine, utc_now(), settings.reporting_user_lists == "on")
+        dashboard = render(engine, now(), settings.reporting_user_lists == "on")
         store.write(settings.reports_dir, FILE_NAME, dashboard.html)
         return f"dashboard: rendered again at {where} without the user"
     except Exception as exc:

@@ -51,9 +51,11 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
 
     # erasure renders the object again where it is (a user's lists gone with the user); none elsewhere
     stored = Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/team/usage")
-    assert erasure.dashboard_again(stored, warehouse.engine).startswith("dashboard: rendered again at s3://")
+    later = datetime(2025, 5, 2, 9, tzinfo=UTC)
+    said = erasure.dashboard_again(stored, warehouse.engine, lambda: later)
+    assert said == f"dashboard: rendered again at s3://{s3}/team/usage/usage_dashboard.html without the user"
     again = _objects(s3)["team/usage/usage_dashboard.html"].decode()
-    assert again != page and 'id="data-through">2025-04-09<' in again and "generated 2025-04-12" not in again
+    assert 'id="data-through">2025-04-09<' in again and "generated 2025-05-02 09:00" in again
     elsewhere = Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/other")
     assert (
         erasure.dashboard_again(elsewhere, warehouse.engine)

@@ -33,7 +33,10 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
     return chunks
 
 
-ROW_BYTES = 1_500  # peak bytes a row takes while its window is decoded and flattened (user_activities, measured)
+# Bytes a row may cost a run worker while its window is decoded and flattened: conservative, for RSS. Traced
+# (tracemalloc) for user_activities: about 400 B with the simulator in another process, 1,517 B with it in the
+# same one; the 2,406 MB for 1.4 M records in one window is about 1,600 B of RSS a record.
+ROW_BYTES = 1_500
 PROCESS_MB = 200  # what a run worker holds before any data (Python, Dagster, pandas): not the data's to use
 
 

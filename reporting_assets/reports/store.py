@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from reporting_assets.redact import mask_urls
 
@@ -26,14 +27,19 @@ def shown(location: str) -> str:
     return mask_urls(location)
 
 
+def _remote(location: str, name: str) -> tuple[Any, str]:
+    """The fsspec file system of an object store URL, and the path of `name` in it."""
+    from fsspec.core import url_to_fs  # on use: only remote stores need it
+
+    fs, root = url_to_fs(location)
+    return fs, f"{root.rstrip('/')}/{name}"
+
+
 def write(location: str, name: str, text: str) -> tuple[str, int]:
     """Write `text` as `name` under `location`, atomically; returns where (printable) and the bytes written."""
     data = text.encode("utf-8")
     if is_remote(location):
-        from fsspec.core import url_to_fs  # on use: only remote stores need it
-
-        fs, root = url_to_fs(location)
-        path = f"{root.rstrip('/')}/{name}"
+        fs, path = _remote(location, name)
         fs.pipe_file(path, data)
         return f"{shown(location).rstrip('/')}/{name}", len(data)
     directory = Path(location.removeprefix("file://"))
@@ -48,20 +54,16 @@ def write(location: str, name: str, text: str) -> tuple[str, int]:
 def exists(location: str, name: str) -> bool:
     """Whether `name` is stored under `location`."""
     if is_remote(location):
-        from fsspec.core import url_to_fs
-
-        fs, root = url_to_fs(location)
-        return bool(fs.exists(f"{root.rstrip('/')}/{name}"))
+        fs, path = _remote(location, name)
+        return bool(fs.exists(path))
     return (Path(location.removeprefix("file://")) / name).is_file()
 
 
 def remove(location: str, name: str) -> None:
     """Delete `name` under `location`."""
     if is_remote(location):
-        from fsspec.core import url_to_fs
-
-        fs, root = url_to_fs(location)
-        fs.rm_file(f"{root.rstrip('/')}/{name}")
+        fs, path = _remote(location, name)
+        fs.rm_file(path)
     else:
         (Path(location.removeprefix("file://")) / name).unlink()
 
