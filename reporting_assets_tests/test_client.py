@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import date
 
 import httpx
 import pytest
 
-from reporting_assets.paradigm.client import ParadigmClient, normalise_base_url
+from reporting_assets.paradigm.client import NUL, Answer, ParadigmClient, _spool, normalise_base_url
 from reporting_assets.paradigm.errors import (
     ParadigmAuthError,
     ParadigmConfigError,
@@ -136,3 +138,35 @@ def test_retry_after_in_http_date_form_is_understood():
     with ParadigmClient("http://x", TOKEN, transport=transport, sleep=waits.append) as client:
         assert client.get_report(TOOLS, DAY, DAY) == {"reporting": []}
     assert waits == [0.0]
+
+
+def _answer(body: bytes) -> Answer:
+    return Answer(io.BytesIO(body), NUL in body, TOOLS, DAY, DAY)
+
+
+def test_an_answer_is_parsed_as_it_is_read_and_says_what_it_is_not():
+    """`Answer` reads the spooled body with an incremental parser: company blocks one at a time, small fields on
+    their own; a body that is not an object or not JSON fails with one line."""
+    blocks = [{"company": {"id": i, "name": f"C{i}"}, "dates": []} for i in range(3)]
+    answer = _answer(json.dumps({"reporting": blocks, "metadata": {"usage_count": {"unit": "integer"}}}).encode())
+    reporting = answer.get("reporting")
+    assert not isinstance(reporting, list) and next(reporting) == blocks[0]  # a generator: one block at a time
+    assert answer.get("metadata") == {"usage_count": {"unit": "integer"}}  # after `reporting`: still found
+    assert list(answer.get("reporting")) == blocks and answer.get("absent", "none") == "none"
+    assert _answer(b"[1, 2]").kind() == "start_array" and _answer(b'{"a": 1}').kind() == "start_map"
+    with pytest.raises(ParadigmResponseError, match=r"not valid JSON \(.*\)$") as error:
+        list(_answer(b'{"reporting": [{"company": {"id": 1}}, {"comp').get("reporting"))
+    assert "\n" not in str(error.value)
+
+
+def test_a_nul_is_read_as_a_replacement_character_even_across_two_chunks():
+    text = b'{"reporting": [{"company": {"id": 1, "name": "A\\u0000B"}, "dates": []}]}'
+    cut = text.index(b"\\u0000") + 3  # the escape split between two chunks of the body
+    body, nul = _spool(httpx.Response(200, content=iter([text[:cut], text[cut:]])))
+    assert nul and NUL not in text[:cut] and NUL not in text[cut:]
+    with body:
+        [block] = Answer(body, nul, TOOLS, DAY, DAY).get("reporting")
+        assert block["company"]["name"] == "A\ufffdB"
+        assert Answer(body, nul, TOOLS, DAY, DAY).whole()["reporting"][0]["company"]["name"] == "A\ufffdB"
+    escaped = b'{"reporting": [{"company": {"id": 1, "name": "A\\\\u0000B"}, "dates": []}]}'  # a backslash, no NUL
+    assert _answer(escaped).whole()["reporting"][0]["company"]["name"] == "A\\u0000B"

@@ -10,9 +10,11 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
+from reporting_assets.paradigm.flatten import flatten
 from reporting_assets.paradigm.resource import PROCESS_MB, ROW_BYTES, ParadigmResource
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import Company
@@ -24,6 +26,7 @@ from reporting_assets_tests.helpers import assert_same_tables, raw_assets, run, 
 USERS = raw_assets[[a.key.path[-1] for a in raw_assets].index("user_activities")]
 COMPANIES = tuple(Company(300 + i, f"Tenant {i}", users=400, documents=20) for i in range(3))
 START, END = "2026-03-02", "2026-03-15"
+START_DAY, END_DAY = date.fromisoformat(START), date.fromisoformat(END)
 
 
 def _budget(rows: int) -> int:
@@ -73,9 +76,13 @@ def test_a_day_over_the_budget_is_asked_company_by_company(tenants, tmp_path) ->
     whole = _load(tenants, f"sqlite:///{tmp_path / 'whole.db'}", 100_000, START, "2026-03-08")
     assert tenants.sim.requests["users"] == members + 1  # the company list, once
     assert split["requests"] > len(COMPANIES) and whole["requests"] == 2
-    windows = list(tenants.resource(memory_budget_mb=budget).windows(ENDPOINTS["user_activities"],
-                                                                      date(2026, 3, 2), date(2026, 3, 8)))  # fmt: skip
+    resource = tenants.resource(memory_budget_mb=budget)
+    windows = list(resource.windows(ENDPOINTS["user_activities"], date(2026, 3, 2), date(2026, 3, 8)))
     assert windows[0].company_id is None and {w.company_id for w in windows[1:]} == {c.id for c in COMPANIES}
+    first_day = windows[0].busiest_day_by_company()
+    for company in COMPANIES:  # each company's windows sized from its rows of the first day: no one-day probe
+        own = next(w for w in windows if w.company_id == company.id)
+        assert own.days == min(6, resource.row_budget() // first_day[company.id]) > 1, (own.days, first_day)
     assert_same_tables(  # the ledger's days too: each day's rows summed over its companies' windows
         snapshot(Warehouse(url=f"sqlite:///{tmp_path / 'split.db'}"), ["user_activities"]),
         snapshot(Warehouse(url=f"sqlite:///{tmp_path / 'whole.db'}"), ["user_activities"]),
@@ -92,40 +99,65 @@ SIMULATOR = """
 import sys, time
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import Company
-companies = tuple(Company(300 + i, f"Tenant {i}", users=1500, documents=20) for i in range(3))
+companies = tuple(Company(300 + i, f"Tenant {i}", users=750, documents=20) for i in range(6))
 server = serve(Simulator(seed=7, token=sys.argv[1], companies=companies))
 print(server.server_address[1], flush=True)
 sys.stdin.read()
 """
 
 
-def _peak_mb(resource: ParadigmResource) -> tuple[float, int]:
-    """Peak traced memory (MB) of fetching 14 days window by window into a spool, as the raw asset does; rows."""
-    rows = 0
-    tracemalloc.start()
-    with Spool() as spool:
-        for window in resource.windows(ENDPOINTS["user_activities"], date(2026, 3, 2), date(2026, 3, 15)):
-            spool.add(window.rows.frame)
-            rows += len(window.rows.frame)
-            del window
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 1e6, rows
-
-
-def test_the_peak_stays_within_the_budget_where_one_window_of_the_range_would_not() -> None:
-    """The simulator answers from another process, so that only our side (decode, flatten, spool) is measured."""
+@pytest.fixture(scope="module")
+def remote() -> Iterator[RunningSimulator]:
+    """The simulator answering from another process, so that only our side (decode, flatten, spool) is measured."""
     child = subprocess.Popen(
         [sys.executable, "-c", SIMULATOR, TOKEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        url = f"http://127.0.0.1:{child.stdout.readline().strip()}"
-        sim = RunningSimulator(Simulator(), url)
-        data_mb = 5  # what the data may take above the process's own memory
-        whole_mb, whole_rows = _peak_mb(sim.resource(memory_budget_mb=100_000, timeout_s=60.0))
-        kept_mb, kept_rows = _peak_mb(sim.resource(memory_budget_mb=PROCESS_MB + data_mb, timeout_s=60.0))
+        yield RunningSimulator(Simulator(), f"http://127.0.0.1:{child.stdout.readline().strip()}")
     finally:
         child.stdin.close()
         child.wait(timeout=30)
+
+
+def _peak_mb(resource: ParadigmResource, busiest_day: int | None = None) -> tuple[float, int, int]:
+    """Peak traced memory (MB) of fetching 14 days window by window into a spool, as the raw asset does; rows;
+    request windows."""
+    rows = windows = 0
+    tracemalloc.start()
+    with Spool() as spool:
+        for window in resource.windows(ENDPOINTS["user_activities"], START_DAY, END_DAY, busiest_day=busiest_day):
+            spool.add(window.rows.frame)
+            rows += len(window.rows.frame)
+            windows += 1
+            del window
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 1e6, rows, windows
+
+
+def test_the_peak_stays_within_the_budget_where_one_window_of_the_range_would_not(remote) -> None:
+    data_mb = 5  # what the data may take above the process's own memory
+    whole_mb, whole_rows, _ = _peak_mb(remote.resource(memory_budget_mb=100_000, timeout_s=60.0))
+    kept_mb, kept_rows, _ = _peak_mb(remote.resource(memory_budget_mb=PROCESS_MB + data_mb, timeout_s=60.0))
     assert kept_rows == whole_rows > 2 * (data_mb * 1e6 / ROW_BYTES)
     assert whole_mb > 2 * data_mb and kept_mb <= data_mb, (whole_mb, kept_mb)
+
+
+def test_an_answer_larger_than_the_budget_is_parsed_as_it_is_read(remote) -> None:
+    """The six companies' 14 days in one answer (a window told that a day holds one row), over the budget:
+    parsed company block by block into typed rows, its object tree is never held whole."""
+    resource = remote.resource(memory_budget_mb=PROCESS_MB + 1, timeout_s=60.0)
+    endpoint = ENDPOINTS["user_activities"]
+    with resource.client() as client:
+        body_mb = len(client._http.get(endpoint.path, params={"start_date": START, "end_date": END}).content) / 1e6
+        tracemalloc.start()
+        decoded = flatten(endpoint, client.get_report(endpoint.path, START_DAY, END_DAY))  # decoded whole
+        whole_mb = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    tracemalloc.start()
+    [window] = list(resource.windows(endpoint, START_DAY, END_DAY, busiest_day=1))
+    streamed_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    assert body_mb > 1  # the answer alone is over the budget's data part (1 MB)
+    pd.testing.assert_frame_equal(window.rows.frame, decoded.frame)
+    assert streamed_mb < 0.7 * whole_mb, (streamed_mb, whole_mb, body_mb)  # the frames, one block of six

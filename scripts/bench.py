@@ -141,9 +141,23 @@ class Workspace:
             "run_s": round(stats.end_time - stats.start_time, 1),
         }
 
+    def step_peaks(self) -> dict[str, int]:
+        """Each asset's step: its process's peak RSS (MB), as the latest materialization says it."""
+        from dagster import AssetKey, DagsterInstance
+
+        with DagsterInstance.from_config(str(self.home)) as instance:
+            events = {key: instance.get_latest_materialization_event(AssetKey(key)) for key in STEPS}
+        return {
+            key: event.asset_materialization.metadata["process_peak_rss_mb"].value
+            for key, event in events.items()
+            if event and event.asset_materialization and "process_peak_rss_mb" in event.asset_materialization.metadata
+        }
+
 
 PROJECT = ["-m", "reporting_assets.definitions"]
 SELECTION = "group:paradigm_raw or group:paradigm_kpis"  # every partitioned asset (the floor's groups are the same)
+STEPS = ("chat_sessions", "chat_feedbacks", "used_documents", "tools_usage", "user_activities", "company_members",
+         "adoption_satisfaction", "resource_usage", "user_activity")  # fmt: skip
 FLOOR = ["-d", str(ROOT / "scripts"), "-m", "bench_floor"]
 
 
@@ -370,6 +384,7 @@ def instance_raw(base: Path, start: date, days: int, companies: int, budgets: li
             sim.reset()
             figures = workspace.materialize(PROJECT, ["--partition-range", f"{start}...{end}"])
             figures["api_requests"] = dict(sim.simulator.requests)
+            figures["step_peak_rss_mb"] = workspace.step_peaks()
             warehouse = Warehouse(url=workspace.warehouse_url)
             figures["rows"] = {name: warehouse.count(table) for name, table in metadata.tables.items()}
             warehouse.engine.dispose()
@@ -776,7 +791,8 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         for budget, run in ((k, v) for k, v in i.items() if k.isdigit()):
             out[f"instance raw backfill, {budget} MB budget: peak RSS (MB)"] = (
                 f"{run['rss_max_process_mb']} in {run['wall_s']} s ({i['companies']} companies, {i['users']:,} users, "
-                f"{i['days']} days; requests {', '.join(f'{k} {v}' for k, v in sorted(run['api_requests'].items()))})"
+                f"{i['days']} days; requests {', '.join(f'{k} {v}' for k, v in sorted(run['api_requests'].items()))}; "
+                f"steps' peaks {', '.join(f'{k} {v}' for k, v in run['step_peak_rss_mb'].items())})"
             )
     if "celery" in r:
         c = r["celery"]

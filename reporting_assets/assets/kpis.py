@@ -18,7 +18,7 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
 )
-from sqlalchemy import DateTime, Table, func, select
+from sqlalchemy import DateTime, Table, and_, func, select
 
 from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.metadata import column_schema, preview, report
@@ -34,12 +34,18 @@ CHUNK_DAYS = 31  # KPI days computed at once when the inputs are large: memory i
 CHUNK_ROWS = 200_000  # inputs smaller than this over the whole range are computed in one chunk
 
 
+Companies = tuple[int | None, int | None]  # a range of company ids, inclusive (None: unbounded)
+EVERY_COMPANY: Companies = (None, None)
+
+
 @dataclass(frozen=True)
 class Kpi:
     table: Table
     inputs: dict[str, int]  # raw table -> trailing days it needs before each partition
     compute: Callable[..., "pd.DataFrame"]  # (**input frames by table name, loaded, start, end, columns)
-    summary: Callable[["pd.DataFrame"], dict[str, Any]]  # one day's rows -> that partition's metadata
+    summary: Callable[["pd.DataFrame"], dict[str, Any]]  # one day's totals (`totals`) -> that partition's metadata
+    summed: tuple[str, ...]  # columns the summary adds up, over companies and over `by`
+    by: tuple[str, ...] = ()  # columns the summary looks inside a day by (the top tool's name)
     optional: tuple[str, ...] = ()  # raw tables read for the same days when there, never required loaded
 
 
@@ -84,50 +90,107 @@ KPIS = (
         {"chat_sessions": kpi_frames.ADOPTION_LOOKBACK_DAYS, "chat_feedbacks": kpi_frames.ADOPTION_LOOKBACK_DAYS},
         kpi_frames.adoption_satisfaction,
         _adoption_summary,
+        summed=("sessions_count", "user_queries_count", *RATIOS["satisfaction_rate"].parts),
     ),
-    Kpi(tables.resource_usage, {"used_documents": 0, "tools_usage": 0}, kpi_frames.resource_usage, _resource_summary),
+    Kpi(
+        tables.resource_usage,
+        {"used_documents": 0, "tools_usage": 0},
+        kpi_frames.resource_usage,
+        _resource_summary,
+        summed=("usage_count",),
+        by=("resource_type", "resource_name"),
+    ),
     Kpi(
         tables.user_activity,
         {"user_activities": kpi_frames.USER_LOOKBACK_DAYS, "chat_sessions": 0},
         kpi_frames.user_activity,
         _user_summary,
+        summed=("active_users", "active_users_30d"),
         optional=("company_members",),
     ),
 )
 
 
-def _rows_per_entry(frame: "pd.DataFrame", entries: "pd.DataFrame") -> list[int]:
-    """KPI rows each ledger entry covers: the day's rows, or the day's rows of its company."""
-    if not len(frame):
+def totals(kpi: Kpi, frames: list["pd.DataFrame"]) -> "pd.DataFrame":
+    """The `summed` columns and the row count (`rows`) per date (and `by`) over KPI rows or over totals already
+    taken: what the partitions' summaries read, added up over the company ranges of a chunk."""
+    by = ["date", *kpi.by]
+    rows = pd.concat([f if "rows" in f.columns else f.assign(rows=1) for f in frames], ignore_index=True)
+    return rows.groupby(by, dropna=False)[[*kpi.summed, "rows"]].sum().reset_index()
+
+
+def _rows_per_entry(sizes: "pd.Series", entries: "pd.DataFrame") -> list[int]:
+    """KPI rows each ledger entry covers: the day's rows, or the day's rows of its company (`sizes`: rows per
+    date and company_id)."""
+    if not len(sizes):
         return [0] * len(entries)
-    per_day = frame["date"].value_counts()
-    per_company = frame.groupby(["date", "company_id"]).size()
+    per_day = sizes.groupby(level="date").sum()
     return [
-        int(per_day.get(day, 0)) if pd.isna(scope) else int(per_company.get((day, int(scope)), 0))
+        int(per_day.get(day, 0)) if pd.isna(scope) else int(sizes.get((day, int(scope)), 0))
         for day, scope in zip(entries["date"], entries["company_scope"], strict=True)
     ]
 
 
-def _read(warehouse: Warehouse, name: str, start: date, end: date) -> "pd.DataFrame":
-    """Raw rows of `name` for `start..end`, timestamps aside."""
+def _read(warehouse: Warehouse, name: str, start: date, end: date, companies: Companies) -> "pd.DataFrame":
+    """Raw rows of `name` for `start..end` and `companies`, timestamps aside."""
     table = tables.RAW_TABLES[name]
-    return warehouse.read(table, start, end, [c.name for c in table.columns if not isinstance(c.type, DateTime)])
+    lo, hi = companies
+    where = [c for c in (table.c.company_id >= lo if lo is not None else None,
+                         table.c.company_id <= hi if hi is not None else None) if c is not None]  # fmt: skip
+    columns = [c.name for c in table.columns if not isinstance(c.type, DateTime)]
+    return warehouse.read(table, start, end, columns, and_(*where) if where else None)
 
 
-def _chunk_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date, budget: int = CHUNK_ROWS) -> int:
-    """The whole range when its inputs hold fewer than `CHUNK_ROWS` rows and fit `budget` (a small tenant's year:
-    one chunk, not 12), else as many days (at most `CHUNK_DAYS`) as `budget` rows hold at the inputs' average
-    rows a day, each chunk reading its lookback too (and at least the lookback's length)."""
+def _company_rows(kpi: Kpi, warehouse: Warehouse, first: date, end: date) -> "pd.Series":
+    """Rows of the KPI's inputs over `first..end` per company_id, in id order."""
+    counts = []
+    with warehouse.engine.connect() as conn:
+        for name in kpi.inputs:
+            table = tables.RAW_TABLES[name]
+            query = select(table.c.company_id, func.count()).where(table.c.date.between(first, end))
+            counts += conn.execute(query.group_by(table.c.company_id)).all()
+    frame = pd.DataFrame(counts, columns=["company_id", "rows"], dtype="int64")
+    return frame.groupby("company_id")["rows"].sum().sort_index()
+
+
+def _company_groups(reads: "pd.Series", budget: int) -> list[Companies]:
+    """Consecutive company ids cut into ranges that each read at most `budget` rows (a company over it alone);
+    the first and last ranges are open, so that a company stored meanwhile still falls in one."""
+    starts, held = [], budget
+    for company, rows in reads.items():
+        if held + rows > budget:
+            starts.append(int(company))
+            held = 0
+        held += rows
+    if len(starts) < 2:
+        return [EVERY_COMPANY]
+    highs = [s - 1 for s in starts[1:]]
+    return list(zip([None, *starts[1:]], [*highs, None], strict=True))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a KPI's range is computed: `days` at a time, each chunk once per range of `companies`."""
+
+    days: int
+    companies: list[Companies]
+
+
+def plan(kpi: Kpi, warehouse: Warehouse, start: date, end: date, budget: int = CHUNK_ROWS) -> Plan:
+    """The whole range at once when its inputs hold fewer than `CHUNK_ROWS` rows and fit `budget` (a small
+    tenant's year: one chunk, not 12). Else as many days (at most `CHUNK_DAYS`, at least the lookback's length:
+    below, each chunk reads its lookback again for little memory saved) as `budget` rows hold at the inputs'
+    average rows a day, and, where that is still over `budget` (many companies), the companies in ranges that
+    each fit it: memory is bounded by the budget, whatever the number of companies."""
     lookback = max(kpi.inputs.values())
     first = start - timedelta(days=lookback)
-    counts = [select(func.count()).where(tables.RAW_TABLES[name].c.date.between(first, end)) for name in kpi.inputs]
-    with warehouse.engine.connect() as conn:
-        rows = sum(conn.execute(count).scalar_one() for count in counts)
+    per_company = _company_rows(kpi, warehouse, first, end)
+    rows = int(per_company.sum())
     if rows < min(CHUNK_ROWS, budget):
-        return (end - start).days + 1
-    per_day = rows / ((end - first).days + 1)
-    # never fewer days than the lookback reads again for each chunk: below, reads multiply for little memory saved
-    return max(min(lookback + 1, CHUNK_DAYS), min(CHUNK_DAYS, int(budget / per_day) - lookback), 1)
+        return Plan((end - start).days + 1, [EVERY_COMPANY])
+    span = (end - first).days + 1
+    days = max(min(lookback + 1, CHUNK_DAYS), min(CHUNK_DAYS, int(budget * span / rows) - lookback), 1)
+    return Plan(days, _company_groups(per_company * (days + lookback) / span, budget))
 
 
 def chunks(
@@ -136,26 +199,34 @@ def chunks(
     start: date,
     end: date,
     columns: list[str],
-    days: int | None = None,
     budget: int = CHUNK_ROWS,
-) -> Iterator[tuple["pd.DataFrame", "pd.DataFrame"]]:
-    """The KPI's rows for `start..end` and the ledger entries of the days computed (with the rows each covers),
-    `days` at a time (default: `_chunk_days`): each chunk reads its own days plus the trailing window its
-    figures need, so memory is bounded by the chunk, not the range, and the result equals one computation
-    over the whole range.
+    planned: Plan | None = None,
+) -> Iterator[tuple["pd.DataFrame", "pd.DataFrame | None"]]:
+    """The KPI's rows for `start..end`, a chunk of days and companies at a time (default: `plan`), each with the
+    ledger entries of the days computed (with the rows each covers) once the chunk's last company range is done
+    (None before). Each chunk reads its own days plus the trailing window its figures need, so memory is bounded
+    by the chunk, not the range, and the result equals one computation over the whole range.
 
     Timestamps are not read: no KPI uses them, and parsing them was a fifth of a large tenant's KPI time."""
     lookback = max(kpi.inputs.values())
-    for lo, hi in date_chunks(start, end, days or _chunk_days(kpi, warehouse, start, end, budget)):
-        frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi) for name, back in kpi.inputs.items()}
-        frames.update({name: _read(warehouse, name, lo, hi) for name in kpi.optional})
+    planned = planned or plan(kpi, warehouse, start, end, budget)
+    for lo, hi in date_chunks(start, end, planned.days):
         loaded = warehouse.loaded(list(kpi.inputs), lo - timedelta(days=lookback), hi)
         loaded = loaded[~loaded["purged"]]  # their per-user rows are gone: what is left is not the day
-        frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
-        del frames
+        sizes = []
+        for i, companies in enumerate(planned.companies):
+            frames = {name: _read(warehouse, name, lo - timedelta(days=back), hi, companies)
+                      for name, back in kpi.inputs.items()}  # fmt: skip
+            frames.update({name: _read(warehouse, name, lo, hi, companies) for name in kpi.optional})
+            frame = kpi.compute(**frames, loaded=loaded, start=lo, end=hi, columns=columns)
+            del frames
+            if len(frame):
+                sizes.append(frame.groupby(["date", "company_id"]).size())
+            if i < len(planned.companies) - 1:
+                yield frame, None
         own_days = {name: loaded[(loaded["asset"] == name) & (loaded["date"] >= lo)] for name in kpi.inputs}
         computed = ledger.common(own_days, lo, hi)
-        computed["rows"] = _rows_per_entry(frame, computed)
+        computed["rows"] = _rows_per_entry(pd.concat(sizes) if sizes else pd.Series(dtype="int64"), computed)
         yield frame, computed
 
 
@@ -166,7 +237,8 @@ def purged_days(kpi: Kpi, warehouse: Warehouse, start: date, end: date) -> list[
 
 
 def _partition_metadata(kpi: Kpi, day: "pd.DataFrame") -> dict[str, Any]:
-    return {"loaded": True, "dagster/row_count": len(day), **kpi.summary(day)}
+    """One partition's metadata from its day's `totals`."""
+    return {"loaded": True, "dagster/row_count": int(day["rows"].sum()), **kpi.summary(day)}
 
 
 def _dep(name: str, lookback: int) -> AssetDep:
@@ -204,16 +276,21 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition, memory_budget_mb
     def _kpi(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
         columns = [c.name for c in kpi.table.columns]
-        per_partition, entries, shown = {}, [], ""
+        per_partition, entries, shown, parts = {}, [], "", []
         kept = purged_days(kpi, warehouse, start, end)
+        budget = row_budget(memory_budget_mb)
         with Spool() as spool:  # one chunk in memory at a time; all of them written in one transaction
-            for frame, computed in chunks(kpi, warehouse, start, end, columns, budget=row_budget(memory_budget_mb)):
+            for frame, computed in chunks(kpi, warehouse, start, end, columns, budget=budget):
                 spool.add(frame)
-                entries.append(computed)
-                by_day = dict(tuple(frame.groupby(frame["date"].map(str)))) if len(frame) else {}
-                for day in computed["date"].map(str):
-                    per_partition[day] = _partition_metadata(kpi, by_day.get(day, frame.iloc[0:0]))
                 shown = shown or (preview(frame) if len(frame) else "")
+                parts = [totals(kpi, [*parts, frame])]  # what the summaries need, not the rows
+                if computed is None:  # more companies of these days to come
+                    continue
+                entries.append(computed)
+                day_totals, parts = parts[0], []
+                by_day = dict(tuple(day_totals.groupby(day_totals["date"].map(str))))
+                for day in computed["date"].map(str):
+                    per_partition[day] = _partition_metadata(kpi, by_day.get(day, day_totals.iloc[0:0]))
             loaded = ledger.entries(kpi.table.name, pd.concat(entries, ignore_index=True), context.run.run_id)
             rows = warehouse.replace(kpi.table, start, end, spool, loaded=loaded, keep=kept)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from dagster import AssetExecutionContext, TableColumn, TableSchema
@@ -40,4 +41,16 @@ def report(context: AssetExecutionContext, per_partition: dict[str, dict[str, An
     """
     for key in context.partition_keys:
         context.add_asset_metadata(per_partition[key], partition_key=key)
-    context.add_asset_metadata(run, partition_key=context.partition_keys[-1])
+    peak = {"process_peak_rss_mb": mb} if (mb := peak_rss_mb()) is not None else {}
+    context.add_asset_metadata({**run, **peak}, partition_key=context.partition_keys[-1])
+
+
+def peak_rss_mb() -> int | None:
+    """The process's peak resident memory so far (MB): the step's own under the multiprocess executor, what
+    REPORTING_MEMORY_BUDGET_MB bounds. None where the platform does not say (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1e6 if sys.platform == "darwin" else 1e3))  # bytes on macOS, KB on Linux

@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import IO, Any
 
 import httpx
+import ijson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from reporting_assets.paradigm.errors import (
     ParadigmAuthError,
+    ParadigmError,
     ParadigmRequestError,
     ParadigmResponseError,
     ParadigmUnavailable,
@@ -26,15 +29,69 @@ log = logging.getLogger(__name__)
 
 API_ROOT_SUFFIXES = ("/api/v2", "/api/v3")
 MAX_RETRY_AFTER_S = 300.0
-_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")  # a JSON `\u0000` escape (not an escaped backslash's "u0000")
+NUL = b"\\u0000"  # a NUL in a JSON string: a PostgreSQL TEXT cannot hold one
+SPOOL_BYTES = 1 << 20  # an answer larger than this waits on disk, not in memory, while it is parsed
+JSON_TYPES = {"start_array": "list", "string": "str", "number": "number", "boolean": "bool", "null": "null"}
 
 
-def _json(response: httpx.Response) -> Any:
-    """The body decoded. A NUL in a string (a PostgreSQL TEXT cannot hold one) is read as U+FFFD on every
-    database, so that text from the API is stored alike everywhere; the search costs one scan of the bytes."""
-    if b"\\u0000" not in response.content:
-        return response.json()
-    return json.loads(_NUL.sub(r"\1\\ufffd", response.text))
+def _no_nul(value: Any) -> Any:
+    """`value` with every NUL of its strings (keys too) read as U+FFFD, so that text from the API is stored alike
+    on every database. Called only for an answer whose bytes hold a `\\u0000` escape."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
+
+
+class Answer:
+    """One answer's body, spooled (on disk past `SPOOL_BYTES`) and parsed as it is read (ijson): `get` gives a
+    top-level field, and `get("reporting")` its company blocks one at a time, so that a large answer never needs
+    its whole object tree in memory. `flatten` reads it as it reads the dict that `get_report` returns."""
+
+    def __init__(self, body: IO[bytes], nul: bool, path: str, start: date, end: date) -> None:
+        self._body, self._nul, self._where = body, nul, (path, start, end)
+
+    def kind(self, key: str = "") -> str | None:
+        """The parser's first event of top-level `key` ('start_map', 'start_array', 'string', ...), '' the body
+        itself; None when absent. Reads events only as far as `key`: for the body and `reporting` (the large
+        field), never through a large field."""
+        self._body.seek(0)
+        try:
+            events = ijson.parse(self._body, use_float=True)
+            return next((event for prefix, event, _ in events if prefix == key and event != "map_key"), None)
+        except ijson.JSONError as exc:
+            raise self._invalid(exc) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Top-level `key`: `reporting`, when a list, as an iterator of its blocks; any other field (the small
+        `metadata` blocks) built whole, the parser skipping the rest in C wherever the field lies."""
+        if key == "reporting" and (kind := self.kind(key)) in (None, "start_array"):
+            return default if kind is None else self._items("reporting.item")
+        return next(self._items(key), default)
+
+    def _items(self, prefix: str) -> Iterator[Any]:
+        self._body.seek(0)
+        try:
+            for item in ijson.items(self._body, prefix, use_float=True):
+                yield _no_nul(item) if self._nul else item
+        except ijson.JSONError as exc:
+            raise self._invalid(exc) from None
+
+    def whole(self) -> dict[str, Any]:
+        """The body decoded whole, for a small answer."""
+        self._body.seek(0)
+        try:
+            payload = json.load(self._body)
+        except ValueError as exc:
+            raise self._invalid(exc) from None
+        return _no_nul(payload) if self._nul else payload
+
+    def _invalid(self, exc: Exception) -> ParadigmResponseError:
+        said = str(exc).strip().splitlines() or [type(exc).__name__]  # the parser's message, its first line
+        return ParadigmResponseError(*self._where, f"response is not valid JSON ({said[0]})")
 
 
 def normalise_base_url(url: str) -> str:
@@ -121,7 +178,14 @@ class ParadigmClient:
         return random.uniform(0, self._backoff_s * 2 ** (state.attempt_number - 1))  # noqa: S311 (jitter)
 
     def get_report(self, path: str, start: date, end: date, company_id: int | None = None) -> dict[str, Any]:
-        """GET `path` for `start..end` (inclusive), retrying transient failures; raises a `ParadigmError`."""
+        """The answer of `path` for `start..end` decoded whole (a small answer: the company list, the doctor)."""
+        with self.answer(path, start, end, company_id) as answer:
+            return answer.whole()
+
+    @contextmanager
+    def answer(self, path: str, start: date, end: date, company_id: int | None = None) -> Iterator[Answer]:
+        """GET `path` for `start..end` (inclusive), retrying transient failures (the body too, read to its end
+        before it is parsed); raises a `ParadigmError`. The body is parsed as it is read (`Answer`)."""
         params: dict[str, str | int] = {"start_date": start.isoformat(), "end_date": end.isoformat()}
         if company_id is not None:
             params["company_id"] = company_id
@@ -142,36 +206,63 @@ class ParadigmClient:
             reraise=True,
         )
         try:
-            response = retrying(self._get_once, path, params)
+            response, body, nul = retrying(self._get_once, path, params)
         except _TransientError as exc:
             raise ParadigmUnavailable(
                 path, start, end, f"{exc} (gave up after {self._max_retries + 1} attempts; is the API up?)"
             ) from None
-        return self._decode(response, path, start, end)
+        if body is None:
+            raise self._refused(response, path, start, end)
+        with body:
+            answer = Answer(body, nul, path, start, end)
+            if (kind := answer.kind()) != "start_map":
+                got = JSON_TYPES.get(kind or "", kind)
+                raise ParadigmResponseError(path, start, end, f"expected a JSON object, got {got}")
+            yield answer
 
-    def _get_once(self, path: str, params: dict[str, str | int]) -> httpx.Response:
+    def _get_once(self, path: str, params: dict[str, str | int]) -> tuple[httpx.Response, IO[bytes] | None, bool]:
+        """One request: its response, and its body spooled (None for an error) with whether it holds a NUL."""
         self.requests_made += 1
+        request = self._http.build_request("GET", path, params=params)
         try:
-            response = self._http.get(path, params=params)
+            response = self._http.send(request, stream=True)
+            try:
+                if response.status_code >= 300:
+                    response.read()  # the server's short explanation
+                    return self._failed(response), None, False
+                return response, *_spool(response)
+            finally:
+                response.close()
         except httpx.TransportError as exc:
             raise _TransientError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+
+    @staticmethod
+    def _failed(response: httpx.Response) -> httpx.Response:
         if response.status_code == 429 or response.status_code >= 500:
             raise _TransientError(f"HTTP {response.status_code} {_detail(response)}", _retry_after_s(response))
         return response
 
-    def _decode(self, response: httpx.Response, path: str, start: date, end: date) -> dict[str, Any]:
+    @staticmethod
+    def _refused(response: httpx.Response, path: str, start: date, end: date) -> ParadigmError:
         status = response.status_code
         if status in (401, 403):
             why = "the token was rejected (401)" if status == 401 else "the token lacks admin rights here (403)"
-            raise ParadigmAuthError(
+            return ParadigmAuthError(
                 path, start, end, f"{why}: check PARADIGM_API_KEY and the user's role. Server said: {_detail(response)}"
             )
-        if status >= 300:
-            raise ParadigmRequestError(path, start, end, f"HTTP {status}: {_detail(response)}")
-        try:
-            payload = _json(response)
-        except ValueError as exc:
-            raise ParadigmResponseError(path, start, end, f"response is not valid JSON ({exc})") from None
-        if not isinstance(payload, dict):
-            raise ParadigmResponseError(path, start, end, f"expected a JSON object, got {type(payload).__name__}")
-        return payload
+        return ParadigmRequestError(path, start, end, f"HTTP {status}: {_detail(response)}")
+
+
+def _spool(response: httpx.Response) -> tuple[IO[bytes], bool]:
+    """The body read to its end into a spooled file, and whether it holds a NUL escape (a chunk's edge too)."""
+    body: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (the answer closes it)
+    nul, tail = False, b""
+    try:
+        for chunk in response.iter_bytes():
+            body.write(chunk)
+            nul = nul or NUL in chunk or NUL in tail + chunk[: len(NUL)]
+            tail = chunk[-len(NUL) :]
+    except BaseException:
+        body.close()
+        raise
+    return body, nul

@@ -7,10 +7,10 @@ Unknown fields are dropped and listed as schema drift; a missing key field or a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Date, DateTime, Float, Integer
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 USER_ID = "user_id"
 FIELD_NAME_LENGTH = 100  # characters of an unknown field's name in logs and metadata
 DESCRIPTION_LENGTH = 500  # characters of a field's description from the API, shown as a column's in the UI
+BATCH_ROWS = 50_000  # rows built from the parser's objects at once, by default
 
 
 class PayloadError(ValueError):
@@ -40,16 +41,41 @@ class Rows:
     requests: int = 0  # HTTP requests made for them, retries included (set by the resource)
 
 
+class Payload(Protocol):
+    """An answer's top-level fields: the decoded dict, or the client's `Answer`, parsed as it is read (there,
+    `reporting` is an iterator of company blocks)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+
 def flatten(
-    endpoint: Endpoint, payload: Mapping[str, Any], days: Sequence[date] = (), user_id_key: str | None = None
+    endpoint: Endpoint,
+    payload: Payload,
+    days: Sequence[date] = (),
+    user_id_key: str | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Rows:
     """The payload's rows, typed as the endpoint's table, with the unknown fields met and the API's column docs.
     A snapshot endpoint's figures (no `dates`) are repeated for each of `days`. With `user_id_key`, user ids are
-    pseudonyms from here on: no later step (spool, warehouse, error message) sees a raw one."""
-    frame = _snapshot(payload, days) if endpoint.snapshot else _frame(endpoint, payload)
+    pseudonyms from here on: no later step (spool, warehouse, error message) sees a raw one.
+
+    Company blocks are turned into typed rows about `batch_rows` rows at a time: of an answer parsed as it is read
+    (`Answer`), only one batch's objects are held besides the typed rows (one company's block at the least)."""
+    frames, drift = [], set()
+    for batch in _batches(endpoint, _companies(payload), batch_rows):
+        raw = _snapshot(batch, days) if endpoint.snapshot else _frame(endpoint, batch)
+        frame, met = _typed_frame(endpoint, raw, user_id_key)
+        frames.append(frame)
+        drift |= met
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return Rows(_dedupe(frame, endpoint.key), sorted(drift), _docs(endpoint, payload))
+
+
+def _typed_frame(endpoint: Endpoint, frame: pd.DataFrame, user_id_key: str | None) -> tuple[pd.DataFrame, set[str]]:
+    """Rows with the table's columns, typed (user ids as pseudonyms with a key), and the unknown fields met."""
     frame = frame.rename(columns=dict(endpoint.renames))
     columns = [c.name for c in endpoint.table.columns if c.name != "ingested_at"]
-    drift = sorted(plain(c, FIELD_NAME_LENGTH) for c in frame.columns if c not in columns)  # API text: logged
+    drift = {plain(c, FIELD_NAME_LENGTH) for c in frame.columns if c not in columns}  # API text: logged
     frame = frame.reindex(columns=columns)
     for name in [*endpoint.key, "company_name"]:
         _require(frame, name)
@@ -61,36 +87,60 @@ def flatten(
         from reporting_assets.users.pseudonyms import pseudonymise
 
         frame[USER_ID] = pseudonymise(frame["company_id"], frame[USER_ID], user_id_key)
-    return Rows(_dedupe(frame, endpoint.key), drift, _docs(endpoint, payload))
+    return frame, drift
 
 
-def _companies(payload: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each `reporting` entry with its company's id and name."""
+Company = tuple[dict[str, Any], dict[str, Any]]  # a `reporting` entry's company id and name, and the entry
+
+
+def _companies(payload: Payload) -> Iterator[Company]:
+    """Each `reporting` entry with its company's id and name, as the payload gives them."""
     reporting = payload.get("reporting")
-    if not isinstance(reporting, list):
+    if isinstance(reporting, str | bytes | Mapping) or not isinstance(reporting, Iterable):
         raise PayloadError("field 'reporting' is missing or not a list")
-    out = []
     for block in reporting:
         company = block.get("company") if isinstance(block, dict) else None
         if not isinstance(company, dict) or "id" not in company:
             raise PayloadError("a 'reporting' entry has no 'company' with an 'id'")
-        out.append(({"company_id": company["id"], "company_name": company.get("name")}, block))
-    return out
+        yield {"company_id": company["id"], "company_name": company.get("name")}, block
 
 
-def _snapshot(payload: Mapping[str, Any], days: Sequence[date]) -> pd.DataFrame:
+def _rows_in(endpoint: Endpoint, block: dict[str, Any]) -> int:
+    """About how many rows a company block gives (one loop over its days, not its items)."""
+    dates = block.get("dates")
+    if endpoint.items is None or not isinstance(dates, list):
+        return len(dates) if isinstance(dates, list) else 1
+    return sum(len(d[endpoint.items]) if isinstance(d, dict) and isinstance(d.get(endpoint.items), list) else 1
+               for d in dates)  # fmt: skip
+
+
+def _batches(endpoint: Endpoint, companies: Iterator[Company], batch_rows: int) -> Iterator[list[Company]]:
+    """Consecutive company blocks of about `batch_rows` rows together (one, maybe empty, at the least)."""
+    batch: list[Company] = []
+    rows, given = 0, False
+    for company in companies:
+        batch.append(company)
+        rows += _rows_in(endpoint, company[1])
+        if rows >= batch_rows:
+            yield batch
+            batch, rows, given = [], 0, True
+    if batch or not given:
+        yield batch
+
+
+def _snapshot(companies: list[Company], days: Sequence[date]) -> pd.DataFrame:
     """One row per company and day of `days`: the company's figures, as they are now, for each."""
-    rows = [{**base, **{k: v for k, v in block.items() if k != "company"}} for base, block in _companies(payload)]
+    rows = [{**base, **{k: v for k, v in block.items() if k != "company"}} for base, block in companies]
     frame = pd.DataFrame.from_records(rows, columns=["company_id", "company_name"] if not rows else None)
     return frame.merge(pd.DataFrame({"date": [d.isoformat() for d in days]}), how="cross")
 
 
-def _frame(endpoint: Endpoint, payload: Mapping[str, Any]) -> pd.DataFrame:
+def _frame(endpoint: Endpoint, companies: list[Company]) -> pd.DataFrame:
     """One row per company-day, or per item of each day (its day's fields repeated, built column-wise)."""
     days: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     counts: list[int] = []
-    for base, block in _companies(payload):
+    for base, block in companies:
         company = base["company_id"]
         dates = block.get("dates")
         if not isinstance(dates, list):
@@ -130,7 +180,7 @@ def _flat_day(endpoint: Endpoint, day: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _docs(endpoint: Endpoint, payload: Mapping[str, Any]) -> dict[str, str]:
+def _docs(endpoint: Endpoint, payload: Payload) -> dict[str, str]:
     docs: dict[str, str] = {}
     blocks = [("", payload.get("metadata"))]
     blocks += [(prefix, payload.get(f"metadata_{key}")) for key, prefix in endpoint.prefixed.items()]

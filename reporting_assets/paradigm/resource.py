@@ -33,9 +33,10 @@ def date_chunks(start: date, end: date, days: int) -> list[tuple[date, date]]:
     return chunks
 
 
-# Bytes a row may cost a run worker while its window is decoded and flattened: conservative, for RSS. Traced
-# (tracemalloc) for user_activities: about 400 B with the simulator in another process, 1,517 B with it in the
-# same one; the issue's 2,406 MB for 1.4 M records in one window is about 1,600 B of RSS a record.
+# Bytes a row may cost a run worker while its window is decoded and flattened, or while a KPI chunk is read and
+# computed: conservative, for RSS. Traced (tracemalloc) for user_activities decoded whole: about 400 B with the
+# simulator in another process, 1,517 B with it in the same one; the issue's 2,406 MB for 1.4 M records in one
+# window was about 1,600 B of RSS a record. Parsed as they are read, answers cost less; KPI chunks about 600 B.
 ROW_BYTES = 1_500
 PROCESS_MB = 200  # what a run worker holds before any data (Python, Dagster, pandas): not the data's to use
 
@@ -61,6 +62,11 @@ class Window:
     def busiest_day(self) -> int:
         """Rows of the window's busiest day."""
         return int(self.rows.frame["date"].value_counts().max()) if len(self.rows.frame) else 0
+
+    def busiest_day_by_company(self) -> dict[int, int]:
+        """Rows of each company's busiest day in the window."""
+        per_day = self.rows.frame.groupby(["company_id", "date"]).size()
+        return {int(c): int(n) for c, n in per_day.groupby(level="company_id").max().items()}
 
 
 class ParadigmResource(MaskedRepr, ConfigurableResource):
@@ -127,12 +133,13 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
                 yield self._window(client, endpoint, start, end, self.company_id, log, drift)
                 return
             if self._split(busiest_day):
-                yield from self._by_company(client, endpoint, start, end, set(), busiest_day, log, drift)
+                yield from self._by_company(client, endpoint, start, end, {}, busiest_day, log, drift)
                 return
-            seen: set[int] = set()
+            seen: dict[int, int] = {}  # company -> the rows of its busiest day so far: its own windows' size
             for window in self._sized(client, endpoint, start, end, self.company_id, busiest_day, log, drift):
                 yield window
-                seen.update(window.rows.frame["company_id"].unique().tolist())
+                for company, rows in window.busiest_day_by_company().items():
+                    seen[company] = max(seen.get(company, 0), rows)
                 busiest_day = max(busiest_day or 0, window.busiest_day())
                 if window.end < end and self._split(busiest_day):
                     after = window.end + timedelta(days=1)
@@ -170,18 +177,19 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         endpoint: Endpoint,
         start: date,
         end: date,
-        seen: set[int],
+        seen: dict[int, int],
         busiest_day: int | None,
         log: logging.Logger,
         drift: set[str],
     ) -> Iterator[Window]:
-        """`start..end` asked company by company, each company's windows sized to its own rows."""
+        """`start..end` asked company by company, each company's windows sized to its own rows (its busiest day
+        in `seen`, else a first one-day window)."""
         log.info(
             "%s: one day holds about %s rows, over the budget of %d (REPORTING_MEMORY_BUDGET_MB=%d): %s..%s asked "
             "company by company", endpoint.path, busiest_day, self.row_budget(), self.memory_budget_mb, start, end,
         )  # fmt: skip
-        for company in self.split_companies(client, start, seen):
-            yield from self._sized(client, endpoint, start, end, company, None, log, drift)
+        for company in self.split_companies(client, start, set(seen)):
+            yield from self._sized(client, endpoint, start, end, company, seen.get(company), log, drift)
 
     def split_companies(self, client: ParadigmClient, day: date, seen: set[int]) -> list[int]:
         """The companies to ask one by one: those the members endpoint lists on `day`, and those seen already."""
@@ -203,13 +211,13 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
     ) -> Window:
         """One call for `lo..hi` (and `company_id`), flattened; logs its size and any new schema drift."""
         before = client.requests_made
-        payload = client.get_report(endpoint.path, lo, hi, company_id)
         days = [d.date() for d in pd.date_range(lo, hi, freq="D")] if endpoint.snapshot else []
-        try:
-            flat = flatten(endpoint, payload, days, self.user_id_key or None)
-        except PayloadError as exc:
-            raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
-        del payload
+        with client.answer(endpoint.path, lo, hi, company_id) as answer:
+            try:
+                # a batch's objects cost more than its typed rows: a quarter of the budget is theirs
+                flat = flatten(endpoint, answer, days, self.user_id_key or None, max(1, self.row_budget() // 4))
+            except PayloadError as exc:
+                raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
         frame = flat.frame
         outside = ~frame["date"].between(lo, hi)
         if outside.any():

@@ -180,10 +180,15 @@ class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's pas
         return ledger.read(self.engine, assets, start, end)
 
     def read(
-        self, table: Table, start: date | None = None, end: date | None = None, columns: list[str] | None = None
+        self,
+        table: Table,
+        start: date | None = None,
+        end: date | None = None,
+        columns: list[str] | None = None,
+        where: ColumnElement[bool] | None = None,
     ) -> pd.DataFrame:
         """Rows of `table` for `start..end` inclusive (all rows without a range), in key order, one SELECT;
-        only `columns` when given.
+        only `columns` when given, and only rows matching `where` when given.
 
         Timestamps come back as UTC-aware on every dialect (SQLite itself keeps no time zone).
         """
@@ -192,6 +197,8 @@ class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's pas
         query = select(*selected).order_by(*key)
         if start is not None and end is not None:
             query = query.where(table.c.date.between(start, end))
+        if where is not None:
+            query = query.where(where)
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
         for column in table.columns:
