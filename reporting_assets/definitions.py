@@ -27,7 +27,7 @@ from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
-from reporting_assets.assets.users import build_retention, retention_cohorts_asset, user_engagement_asset
+from reporting_assets.assets.users import build_retention, build_user_assets
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.doctor import build_doctor_job
 from reporting_assets.executor import build_executor
@@ -84,8 +84,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         assets=[
             *raw_assets,
             *build_kpi_assets(partitions, settings.reporting_memory_budget_mb),
-            user_engagement_asset,
-            retention_cohorts_asset,
+            *build_user_assets(settings.reporting_memory_budget_mb),
             dashboard,
             alert_events_spec({r.asset for r in rules.rules}),
         ],

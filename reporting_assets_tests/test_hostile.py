@@ -27,7 +27,7 @@ from reporting_assets import doctor
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.tick import AlertTick
-from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
+from reporting_assets.assets.users import build_user_assets
 from reporting_assets.neutralise import plain
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.dashboard import render
@@ -87,7 +87,7 @@ def loaded(tmp_path_factory) -> Iterator[Loaded]:
         resources = {"paradigm": sim.resource(), "warehouse": warehouse}
         result = run([*raw_assets, *kpi_assets], resources, FIRST, LAST, instance)
         assert result.success
-        per_user = [user_engagement_asset, retention_cohorts_asset]
+        per_user = build_user_assets()
         assert materialize(per_user, resources={"warehouse": warehouse}, instance=instance).success
         dashboard = base / "usage_dashboard.html"
         dashboard.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 
-from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
+from reporting_assets.assets.users import build_user_assets
 from reporting_assets.reports.dashboard import render
 from reporting_assets.reports.digest import CompanyWeek, DigestModel, compose, text
 from reporting_assets.reports.figures import NEEDS_30_DAYS, NO_MEMBERS
@@ -50,7 +50,7 @@ def large(tmp_path_factory) -> tuple[Warehouse, Path]:
         for table in (adoption_satisfaction, user_activity, company_members, resource_usage, user_activities):
             conn.execute(table.update().where(table.c.company_id == 7).values(company_name=HOSTILE))
         conn.execute(resource_usage.update().where(resource_usage.c.rank == 1).values(resource_name=HOSTILE))
-    per_user = [user_engagement_asset, retention_cohorts_asset]
+    per_user = build_user_assets()
     assert materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()).success
     path = base / "usage_dashboard.html"
     path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")

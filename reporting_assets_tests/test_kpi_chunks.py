@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from reporting_assets.assets import kpis
-from reporting_assets.assets.kpis import EVERY_COMPANY, KPIS, Kpi, Plan, chunks
+from reporting_assets.assets.kpis import KPIS, Kpi, Plan, chunks
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.company_ranges import EVERY_COMPANY
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets_tests.conftest import serving_simulator
 

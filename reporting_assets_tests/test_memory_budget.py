@@ -12,14 +12,18 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from dagster import materialize
 
+from reporting_assets.assets import users as users_assets
+from reporting_assets.assets.users import build_user_assets
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.paradigm.flatten import flatten
-from reporting_assets.paradigm.resource import PROCESS_MB, ROW_BYTES, ParadigmResource
+from reporting_assets.paradigm.resource import PROCESS_MB, ROW_BYTES, ParadigmResource, row_budget
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import Company
 from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import user_engagement
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import assert_same_tables, raw_assets, run, snapshot
 
@@ -161,3 +165,25 @@ def test_an_answer_larger_than_the_budget_is_parsed_as_it_is_read(remote) -> Non
     assert body_mb > 1  # the answer alone is over the budget's data part (1 MB)
     pd.testing.assert_frame_equal(window.rows.frame, decoded.frame)
     assert streamed_mb < 0.7 * whole_mb, (streamed_mb, whole_mb, body_mb)  # the frames, one block of six
+
+
+def test_user_engagement_is_computed_a_range_of_companies_at_a_time(tenants, tmp_path) -> None:
+    """Within a budget under the instance's users, `user_engagement` groups one range of companies at a time (here
+    one company each) and writes what one grouping of every company writes, with the same run metadata."""
+    url = f"sqlite:///{tmp_path / 'reporting.db'}"
+    _load(tenants, url, 100_000)
+    warehouse = Warehouse(url=url)
+
+    def engagement(budget_mb: int) -> tuple[pd.DataFrame, dict]:
+        result = materialize(build_user_assets(budget_mb)[:1], resources={"warehouse": warehouse})
+        [event] = result.asset_materializations_for_node("user_engagement")
+        metadata = {k: v.value for k, v in event.metadata.items() if k != "process_peak_rss_mb"}
+        return warehouse.read(user_engagement), metadata
+
+    whole, whole_metadata = engagement(100_000)
+    as_of = date.fromisoformat(END)
+    ranges = users_assets._company_ranges(warehouse, as_of, row_budget(_budget(len(whole) // 2)))
+    assert len(ranges) == len(COMPANIES) and len(whole) > 3 * len(COMPANIES)  # one company a range
+    split, split_metadata = engagement(_budget(len(whole) // 2))
+    pd.testing.assert_frame_equal(split, whole)
+    assert split_metadata == whole_metadata and whole_metadata["companies"] == len(COMPANIES)

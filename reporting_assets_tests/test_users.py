@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
+from reporting_assets.assets.users import build_user_assets
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.simulator.app import Simulator, serve
@@ -79,7 +79,7 @@ def _write_history(warehouse: Warehouse, history: dict[int, list[date]], first: 
 
 def _materialize(warehouse: Warehouse) -> None:
     result = materialize(
-        [user_engagement_asset, retention_cohorts_asset],
+        build_user_assets(),
         resources={"warehouse": warehouse},
         instance=DagsterInstance.ephemeral(),
     )
@@ -314,7 +314,7 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     assert "not reached: Dagster's run history" in out
     # new runs' metadata holds no user id: the per-user assets' events, read from the instance
     instance = DagsterInstance.ephemeral()
-    assert materialize([user_engagement_asset], resources={"warehouse": warehouse}, instance=instance).success
+    assert materialize(build_user_assets()[:1], resources={"warehouse": warehouse}, instance=instance).success
     logged = [str(entry) for entry in instance.all_logs(instance.get_runs()[0].run_id)]
     assert logged and not any(str(p) in entry for entry in logged for p in (gone, kept))
 
@@ -345,7 +345,7 @@ def test_user_assets_follow_any_newly_loaded_day_of_user_activities() -> None:
 
     users = AssetSpec("user_activities", partitions_def=PARTITIONS)
     defs = Definitions(
-        assets=[users, user_engagement_asset, retention_cohorts_asset],
+        assets=[users, *build_user_assets()],
         resources={"warehouse": Warehouse(url="sqlite://")},
     )
     instance = DagsterInstance.ephemeral()

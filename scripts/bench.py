@@ -157,7 +157,8 @@ class Workspace:
 PROJECT = ["-m", "reporting_assets.definitions"]
 SELECTION = "group:paradigm_raw or group:paradigm_kpis"  # every partitioned asset (the floor's groups are the same)
 STEPS = ("chat_sessions", "chat_feedbacks", "used_documents", "tools_usage", "user_activities", "company_members",
-         "adoption_satisfaction", "resource_usage", "user_activity")  # fmt: skip
+         "adoption_satisfaction", "resource_usage", "user_activity", "user_engagement",
+         "retention_cohorts")  # fmt: skip
 FLOOR = ["-d", str(ROOT / "scripts"), "-m", "bench_floor"]
 
 
@@ -594,7 +595,7 @@ def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from dagster import DagsterInstance, materialize
 
-    from reporting_assets.assets.users import retention_cohorts_asset, user_engagement_asset
+    from reporting_assets.assets.users import build_user_assets
     from reporting_assets.reports.digest import compose, last_complete_week
     from reporting_assets.warehouse.store import Warehouse
     from reporting_assets.warehouse.tables import KPI_TABLES, user_activities
@@ -606,7 +607,7 @@ def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
     write_instance(warehouse, start, days, companies, resources=3)
     user_days = min(days, INSTANCE_USER_DAYS)
     write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, INSTANCE_USERS)
-    per_user = [user_engagement_asset, retention_cohorts_asset]
+    per_user = build_user_assets()
     materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
     out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * INSTANCE_USERS}
     out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}

@@ -18,7 +18,7 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
 )
-from sqlalchemy import DateTime, Table, and_, func, select
+from sqlalchemy import DateTime, Table, func, select
 
 from reporting_assets.assets import kpi_frames
 from reporting_assets.assets.metadata import column_schema, preview, report
@@ -26,16 +26,13 @@ from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import RATIOS
 from reporting_assets.paradigm.resource import date_chunks, row_budget
-from reporting_assets.warehouse import ledger, tables
+from reporting_assets.warehouse import company_ranges, ledger, tables
+from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies
 from reporting_assets.warehouse.spool import Spool
 from reporting_assets.warehouse.store import Warehouse
 
 CHUNK_DAYS = 31  # KPI days computed at once when the inputs are large: memory is bounded by one chunk
 CHUNK_ROWS = 200_000  # inputs smaller than this over the whole range are computed in one chunk
-
-
-Companies = tuple[int | None, int | None]  # a range of company ids, inclusive (None: unbounded)
-EVERY_COMPANY: Companies = (None, None)
 
 
 @dataclass(frozen=True)
@@ -134,11 +131,8 @@ def _rows_per_entry(sizes: "pd.Series", entries: "pd.DataFrame") -> list[int]:
 def _read(warehouse: Warehouse, name: str, start: date, end: date, companies: Companies) -> "pd.DataFrame":
     """Raw rows of `name` for `start..end` and `companies`, timestamps aside."""
     table = tables.RAW_TABLES[name]
-    lo, hi = companies
-    where = [c for c in (table.c.company_id >= lo if lo is not None else None,
-                         table.c.company_id <= hi if hi is not None else None) if c is not None]  # fmt: skip
     columns = [c.name for c in table.columns if not isinstance(c.type, DateTime)]
-    return warehouse.read(table, start, end, columns, and_(*where) if where else None)
+    return warehouse.read(table, start, end, columns, company_ranges.clause(table.c.company_id, companies))
 
 
 def _company_rows(kpi: Kpi, warehouse: Warehouse, first: date, end: date) -> "pd.Series":
@@ -151,21 +145,6 @@ def _company_rows(kpi: Kpi, warehouse: Warehouse, first: date, end: date) -> "pd
             counts += conn.execute(query.group_by(table.c.company_id)).all()
     frame = pd.DataFrame(counts, columns=["company_id", "rows"], dtype="int64")
     return frame.groupby("company_id")["rows"].sum().sort_index()
-
-
-def _company_groups(reads: "pd.Series", budget: int) -> list[Companies]:
-    """Consecutive company ids cut into ranges that each read at most `budget` rows (a company over it alone);
-    the first and last ranges are open, so that a company stored meanwhile still falls in one."""
-    starts, held = [], budget
-    for company, rows in reads.items():
-        if held + rows > budget:
-            starts.append(int(company))
-            held = 0
-        held += rows
-    if len(starts) < 2:
-        return [EVERY_COMPANY]
-    highs = [s - 1 for s in starts[1:]]
-    return list(zip([None, *starts[1:]], [*highs, None], strict=True))
 
 
 @dataclass(frozen=True)
@@ -190,7 +169,7 @@ def plan(kpi: Kpi, warehouse: Warehouse, start: date, end: date, budget: int = C
         return Plan((end - start).days + 1, [EVERY_COMPANY])
     span = (end - first).days + 1
     days = max(min(lookback + 1, CHUNK_DAYS), min(CHUNK_DAYS, int(budget * span / rows) - lookback), 1)
-    return Plan(days, _company_groups(per_company * (days + lookback) / span, budget))
+    return Plan(days, company_ranges.split(per_company * (days + lookback) / span, budget))
 
 
 def chunks(

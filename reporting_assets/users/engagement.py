@@ -1,7 +1,7 @@
 """Each user's engagement and the monthly retention cohorts, from `user_activities` and its ledger.
 
-SQL groups the history per user (and per user and month) in the database, so memory holds one row per user (per
-active month), never the days; pandas then applies the definitions (`docs/users-and-privacy.md`):
+SQL groups the history per user in the database, so memory holds one row per user (of a range of companies), never
+the days, and counts the cohorts' users there too; pandas then applies the definitions (`docs/users-and-privacy.md`):
 - as of D, the last day loaded: "the last 30 days" are D-29..D; a user first active in them is `new`, else by
   active days in them `power` (12+), `regular` (4-11), `occasional` (1-3), `dormant` (0); NULL unless those 30
   days are all loaded (`days_loaded_30d`);
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Date, case, cast, func, literal, select
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ratio
+from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies, clause
 from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
 
@@ -48,8 +49,10 @@ def days_loaded(ledger: pd.DataFrame, companies: pd.Index, first: date, last: da
     return covered(ledger[~ledger["purged"]], index)
 
 
-def engagement(conn: Connection, ledger: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    """One row per company and user seen active up to `as_of` (`user_engagement`'s columns)."""
+def engagement(
+    conn: Connection, ledger: pd.DataFrame, as_of: date, companies: Companies = EVERY_COMPANY
+) -> pd.DataFrame:
+    """One row per company (of `companies`) and user seen active up to `as_of` (`user_engagement`'s columns)."""
     t = user_activities
     window = t.c.date >= as_of - timedelta(days=WINDOW_DAYS - 1)
 
@@ -70,6 +73,8 @@ def engagement(conn: Connection, ledger: pd.DataFrame, as_of: date) -> pd.DataFr
         .where(t.c.date <= as_of)
         .group_by(t.c.company_id, t.c.user_id)
     )
+    if (within := clause(t.c.company_id, companies)) is not None:
+        query = query.where(within)
     users = pd.read_sql(query, conn)
     names = _names(conn)
     for column in ("first_active_date", "last_active_date"):
@@ -114,22 +119,29 @@ def _first_days(months: pd.Series) -> pd.Series:
 
 def cohorts(conn: Connection, ledger: pd.DataFrame, as_of: date) -> tuple[pd.DataFrame, date | None]:
     """`retention_cohorts` rows computed from the per-user rows kept, and the last month whose stored cohorts
-    stay as they are (the last month with a purged day; None without any)."""
+    stay as they are (the last month with a purged day; None without any).
+
+    The database counts the users of each company, cohort and month (a window function gives each user's first
+    month): pandas holds companies x months x months, never the users."""
     t = user_activities
     columns = [c.name for c in retention_cohorts.columns]
     purged = ledger.loc[ledger["purged"], "date"]
     frozen = max(purged).replace(day=1) if len(purged) else None
     month = _month(conn, t.c.date).label("month")
     query = select(t.c.company_id, t.c.user_id, month).where(t.c.date <= as_of)
-    active = pd.read_sql(query.group_by(t.c.company_id, t.c.user_id, month), conn)
-    active["month"] = _months(active["month"])
     if frozen is not None:  # a month with a purged day no longer holds everyone who was active in it
-        active = active[active["month"] > _months(pd.Series([frozen]))[0]]
-    if not len(active):
+        query = query.where(t.c.date >= (frozen + timedelta(days=31)).replace(day=1))
+    active = query.group_by(t.c.company_id, t.c.user_id, month).subquery()
+    first = func.min(active.c.month).over(partition_by=[active.c.company_id, active.c.user_id])
+    months = select(active.c.company_id, first.label("cohort_month"), active.c.month).subquery()
+    counted = select(months.c.company_id, months.c.cohort_month, months.c.month, func.count().label("retained_users"))
+    counted = counted.group_by(months.c.company_id, months.c.cohort_month, months.c.month)
+    retained = pd.read_sql(counted, conn)
+    if not len(retained):
         return pd.DataFrame(columns=columns), frozen
-    active["cohort_month"] = active.groupby(["company_id", "user_id"])["month"].transform("min")
-    active["month_offset"] = active["month"] - active["cohort_month"]
-    retained = active.groupby(["company_id", "cohort_month", "month_offset"]).size().rename("retained_users")
+    retained["cohort_month"] = _months(retained["cohort_month"])
+    retained["month_offset"] = _months(retained["month"]) - retained["cohort_month"]
+    retained = retained.set_index(["company_id", "cohort_month", "month_offset"])["retained_users"]
     size = retained.xs(0, level="month_offset").rename("cohort_users").reset_index()
     # every month from the cohort's to as_of's, active or not
     last = _months(pd.Series([as_of]))[0]

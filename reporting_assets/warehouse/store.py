@@ -165,15 +165,22 @@ class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's pas
         checkpoint(self.engine)
         return written
 
-    def replace_where(self, table: Table, frame: pd.DataFrame, where: ColumnElement[bool] | None = None) -> int:
-        """Make `table` hold exactly `frame` where `where` holds (the whole table without it): one transaction.
-        For the tables that are not partitioned by date (the current picture of each user, the cohorts)."""
+    def replace_where(
+        self, table: Table, rows: pd.DataFrame | Iterable[pd.DataFrame], where: ColumnElement[bool] | None = None
+    ) -> int:
+        """Make `table` hold exactly `rows` (a frame, or frames: a `Spool`) where `where` holds (the whole table
+        without it): one transaction. For the tables that are not partitioned by date (the current picture of
+        each user, the cohorts). Returns the rows written."""
+        frames = [rows] if isinstance(rows, pd.DataFrame) else rows
+        written = 0
         with self.engine.begin() as conn:
             lock_table(conn, table)
             conn.execute(table.delete() if where is None else table.delete().where(where))
-            insert_frame(conn, table, frame)
+            for frame in frames:
+                insert_frame(conn, table, frame)
+                written += len(frame)
         checkpoint(self.engine)
-        return len(frame)
+        return written
 
     def loaded(self, assets: list[str], start: date | None = None, end: date | None = None) -> pd.DataFrame:
         """Ledger rows (asset, date, company_scope) of `assets` over `start..end` (all without a range)."""
