@@ -668,6 +668,12 @@ def _rss_spread(r: dict[str, Any]) -> float:
 
 
 # name -> (part, target, check); a part that did not run leaves its targets "skipped"
+def _largest_step(run: dict[str, Any]) -> int:
+    """The largest process's peak RSS: polled every 0.1 s (which may miss a step that ends between two polls) or
+    as the steps report it (their process's `ru_maxrss`), whichever is larger."""
+    return max(run["rss_max_process_mb"], *run.get("step_peak_rss_mb", {}).values())
+
+
 TARGETS = {
     "year backfill / floor": ("year", "≤ 1.3", lambda r: r["year"]["ratio"] <= 1.3),
     "peak RSS of a process (MB)": ("year", "≤ 600", lambda r: r["year"]["project"]["rss_max_process_mb"] <= 600),
@@ -681,7 +687,7 @@ TARGETS = {
     "instance raw backfill, 500 MB budget: peak RSS (MB)": (
         "instance_raw",
         "≤ 500",
-        lambda r: r["instance_raw"]["500"]["rss_max_process_mb"] <= 500,
+        lambda r: _largest_step(r["instance_raw"]["500"]) <= 500,
     ),
     "large tenant, in-process: wall (s)": ("large", "≤ 133", lambda r: _large(r)["wall_s"] <= 133),
     "large tenant: RSS spread over range lengths": ("large", "≤ 15 %", lambda r: _rss_spread(r) <= 0.15),
@@ -791,7 +797,7 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         i = r["instance_raw"]
         for budget, run in ((k, v) for k, v in i.items() if k.isdigit()):
             out[f"instance raw backfill, {budget} MB budget: peak RSS (MB)"] = (
-                f"{run['rss_max_process_mb']} in {run['wall_s']} s ({i['companies']} companies, {i['users']:,} users, "
+                f"{_largest_step(run)} in {run['wall_s']} s ({i['companies']} companies, {i['users']:,} users, "
                 f"{i['days']} days; requests {', '.join(f'{k} {v}' for k, v in sorted(run['api_requests'].items()))}; "
                 f"steps' peaks {', '.join(f'{k} {v}' for k, v in run['step_peak_rss_mb'].items())})"
             )
