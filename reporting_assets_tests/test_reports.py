@@ -14,6 +14,7 @@ from dagster import DagsterInstance, build_schedule_context, materialize
 from pypdf import PdfReader
 
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.reports.figures import NEEDS_30_DAYS
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
 from reporting_assets.warehouse.store import Warehouse
@@ -108,6 +109,52 @@ def test_the_dashboard_opens_offline_and_shows_the_warehouses_figures_with_gaps(
     assert weeks["2025-W07"][6] == "4" and weeks["2025-W07"][7] == ", ".join(map(str, GAP))
     assert "2025-02-10..2025-02-12" in note
     assert "low_satisfaction" in alerts and "firing" in alerts
+
+
+def _compare_rows(page) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        "#compare tbody tr", "trs => trs.map(tr => Array.from(tr.cells).slice(0, -1).map(c => c.textContent))"
+    )
+
+
+def test_companies_side_by_side_sort_filter_pick_and_say_why_a_figure_is_unknown(
+    dashboard: tuple[Path, dict], chromium: str
+) -> None:
+    """With "All companies", one row per company: the figures its own headline shows, sortable, filtered by name,
+    a click picks the company; an unknown figure is "–" with its reason on hover, never 0."""
+    path, _ = dashboard
+    with opened(chromium, path) as page:
+        header = page.eval_on_selector_all("#compare thead th", "ths => ths.map(th => th.textContent)")
+        rows = {row[0]: row for row in _compare_rows(page)}
+        reasons = page.eval_on_selector_all("#compare tbody tr", "trs => trs.map(tr => tr.cells[1].title)")
+        sparklines = page.eval_on_selector_all("#compare tbody svg path", "ps => ps.map(p => p.getAttribute('d'))")
+        page.click("#compare thead th >> text='Sessions, 7 days'")
+        by_sessions = [row[0] for row in _compare_rows(page)]
+        page.click("#compare thead th >> text='Sessions, 7 days'")
+        by_sessions_ascending = [row[0] for row in _compare_rows(page)]
+        page.fill("#compare-filter", "glob")
+        filtered = [row[0] for row in _compare_rows(page)]
+        headlines = {}
+        for label in rows:
+            pick(page, label)
+            headlines[label] = page.eval_on_selector_all("#headline .value", "vs => vs.map(v => v.textContent)")
+            assert not page.is_visible("#compare-section")
+        pick(page, "All companies")
+        page.fill("#compare-filter", "")
+        page.click("#compare tbody td.pick >> text='Initech (103)'")
+        page.wait_for_function("() => document.body.dataset.picked === 'Initech (103)'")
+        picked = page.input_value("#company")
+    assert header[0] == "Company" and header[-1] == "Sessions per week"
+    assert set(rows) == {"ACME Corp (101)", "Globex (102)", "Initech (103)"}
+    for label, row in rows.items():  # active users, adoption, sessions, satisfaction: as the company's own headline
+        users, adoption, sessions, _, satisfaction = headlines[label]
+        assert [row[1], row[3], row[4], row[6]] == [users, adoption, sessions, satisfaction], label
+        assert row[8] == "2025-02-23" and row[9] == ("1" if label == "Globex (102)" else "0")
+    assert {row[1] for row in rows.values()} == {"–"} and set(reasons) == {NEEDS_30_DAYS}  # 30 days never loaded
+    assert len(sparklines) == 3 and all(d.startswith("M") for d in sparklines)
+    sessions = {label: int(row[4].replace(",", "")) for label, row in rows.items()}
+    assert by_sessions == sorted(sessions, key=sessions.get, reverse=True) == by_sessions_ascending[::-1]
+    assert filtered == ["Globex (102)"] and picked == "Initech (103)"
 
 
 A4_MM = (210, 297)

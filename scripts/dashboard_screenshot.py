@@ -45,7 +45,7 @@ def main() -> None:
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-            view = browser.new_context(offline=True, viewport={"width": 1000, "height": 1100}).new_page()
+            view = browser.new_context(offline=True, viewport={"width": 1100, "height": 1300}).new_page()
             view.goto(page.as_uri())
             view.wait_for_selector("body[data-ready=true]")
             view.screenshot(path=str(args.out))

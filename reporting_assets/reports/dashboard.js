@@ -21,7 +21,10 @@ function values(company, key) {
 
 function format(value, kind) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  const sign = value > 0 ? "+" : "";
   if (kind === "rate") return (100 * value).toFixed(1) + "%";
+  if (kind === "change") return sign + Math.round(100 * value) + "%";
+  if (kind === "points") return sign + (100 * value).toFixed(1) + " pts";
   if (kind === "count") return Math.round(value).toLocaleString("en-US");
   if (kind === "number") return String(Number(value.toPrecision(4)));
   const chars = Array.from(String(value)); // API text: shown up to LONGEST characters (the CSV holds it whole)
@@ -131,6 +134,76 @@ function drawTable(name) {
   note.textContent = own.length > table.limit ? `(the first ${table.limit} of ${own.length}: the CSV holds them all)` : "";
 }
 
+// A small line of the weekly sessions: a gap where a week is not wholly loaded.
+function sparkline(values) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  const [width, height] = [90, 18];
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  const top = Math.max(1, ...values.filter((v) => v !== null));
+  let path = "";
+  values.forEach((v, i) => {
+    if (v === null) return;
+    const x = values.length > 1 ? (i * (width - 2)) / (values.length - 1) + 1 : width / 2;
+    const y = height - 1 - (v / top) * (height - 2);
+    path += (i > 0 && values[i - 1] !== null ? "L" : "M") + x.toFixed(1) + " " + y.toFixed(1);
+  });
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  line.setAttribute("d", path);
+  line.setAttribute("fill", "none");
+  line.setAttribute("stroke", "#0b57d0");
+  svg.append(line);
+  return svg;
+}
+
+// Companies side by side, with "All companies": sorted by a column (unknown figures last), filtered by name.
+const compare = { by: 2, descending: true };
+function drawCompare() {
+  const table = model.compare;
+  document.getElementById("compare-section").hidden = picked.id !== model.all_id;
+  const words = document.getElementById("compare-filter").value.trim().toLowerCase();
+  const order = table.rows.map((_, r) => r).filter((r) => table.rows[r][1].toLowerCase().includes(words));
+  const key = (r) => table.rows[r][compare.by];
+  order.sort((a, b) => {
+    if (key(a) === null || key(b) === null) return (key(a) === null) - (key(b) === null);
+    const less = typeof key(a) === "string" ? key(a).localeCompare(key(b)) : key(a) - key(b);
+    return compare.descending ? -less : less;
+  });
+  const element = document.createElement("table");
+  const head = element.createTHead().insertRow();
+  const shown = table.columns.map((c, i) => [c, i]).filter(([c]) => !c.hidden);
+  shown.forEach(([c, i]) => {
+    const th = cell("th", c.label);
+    if (i === compare.by) th.setAttribute("aria-sort", compare.descending ? "descending" : "ascending");
+    th.addEventListener("click", () => {
+      compare.descending = i === compare.by ? !compare.descending : table.columns[i].kind !== "text";
+      compare.by = i;
+      drawCompare();
+    });
+    head.append(th);
+  });
+  head.append(cell("th", "Sessions per week"));
+  const body = element.createTBody();
+  for (const r of order) {
+    const tr = body.insertRow();
+    shown.forEach(([c, i]) => {
+      const td = cell("td", format(table.rows[r][i], c.kind));
+      if (table.why[r][i]) td.title = table.why[r][i];
+      tr.append(td);
+    });
+    tr.cells[0].className = "pick";
+    tr.cells[0].addEventListener("click", () => {
+      document.getElementById("company").value = table.rows[r][1];
+      pick(table.rows[r][1]);
+    });
+    const trend = document.createElement("td");
+    trend.append(sparkline(table.trend[r]));
+    tr.append(trend);
+  }
+  document.getElementById("compare").replaceChildren(element);
+  document.getElementById("compare-count").textContent = `${order.length} of ${table.rows.length} companies`;
+}
+
 // One CSV cell (RFC 4180 quoting). Text is never a formula in a spreadsheet: a cell starting with = + - @, a tab or
 // a carriage return gets a leading apostrophe (OWASP's rule against CSV injection); our numbers stay numbers.
 function csvValue(value) {
@@ -170,6 +243,7 @@ function pick(text) {
   if (!found) return;
   picked = found;
   drawHeadline();
+  drawCompare();
   Object.keys(model.tables).forEach(drawTable);
   Promise.all([drawPanels(), drawUsers()]).then(() => (document.body.dataset.picked = picked.label));
 }
@@ -181,14 +255,18 @@ document.querySelectorAll("button[data-csv]").forEach((button) =>
     if (name === "daily") {
       const [header, rows] = dailyRows();
       download("daily_figures.csv", header, rows);
+    } else if (name === "compare") {
+      download("companies.csv", model.compare.columns.map((c) => c.key), model.compare.rows);
     } else {
       const table = model.tables[name];
       download(name + ".csv", table.columns.map((c) => c.key), table.rows);
     }
   }),
 );
+document.getElementById("compare-filter").addEventListener("input", drawCompare);
 Object.keys(model.tables).forEach(drawTable);
 drawHeadline();
+drawCompare();
 Promise.all([
   ...model.specs.map((spec, p) =>
     vegaEmbed("#chart-" + p, spec, { renderer: "svg", actions: false }).then((result) => (views[p] = result.view)),

@@ -21,8 +21,8 @@ from reporting_assets.alerts import state
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
-from reporting_assets.reports import figures, users
-from reporting_assets.reports.figures import NEEDS_30_DAYS, Figure
+from reporting_assets.reports import compare, figures, users
+from reporting_assets.reports.figures import NEEDS_30_DAYS, change_text, value_text
 
 FILE_NAME = "usage_dashboard.html"
 WEEKS_SHOWN = 12
@@ -56,26 +56,6 @@ class Dashboard:
     first: date | None
     last: date | None
     missing_days: int  # days of first..last not loaded (for every company)
-
-
-def value_text(figure: Figure) -> str:
-    if figure.value is None:
-        return "–"
-    return f"{figure.value:.1%}" if figure.kind == "rate" else f"{figure.value:,.0f}"
-
-
-def change_text(figure: Figure) -> str:
-    if figure.value is None:
-        return ""
-    if figure.previous is None:
-        return f"{figure.before}: not known"
-    if figure.kind == "rate":
-        points = round((figure.value - figure.previous) * 100, 1) or 0.0  # never "-0.0"
-        return f"{points:+.1f} pts vs {figure.before}"
-    if figure.previous == 0:
-        return f"was 0 {figure.before}"
-    percent = round((figure.value - figure.previous) / figure.previous * 100) or 0
-    return f"{percent:+d}% vs {figure.before}"
 
 
 def _ranges(days: list[date], most: int = 20) -> str:
@@ -201,15 +181,18 @@ def _compact(values: pd.Series) -> list[float | int | None]:
     return [None if v != v else int(v) if v == int(v) else v for v in values.tolist()]
 
 
+def _columns(columns: list[tuple[str, str, str]]) -> list[dict]:
+    """Columns of a table of the page: (key, label, kind); kind "" = in the CSV only."""
+    return [{"key": k, "label": label, "kind": kind or "text", "hidden": not kind} for k, label, kind in columns]
+
+
 def _table(title: str, download: str, columns: list[tuple[str, str, str]], rows: list[list], **options) -> dict:
     """A table of the page: columns (key, label, kind; kind "" = in the CSV only), rows whose first value is the
     company id the picker filters on."""
     return {
         "title": title,
         "download": download,
-        "columns": [
-            {"key": k, "label": label, "kind": kind or "text", "hidden": not kind} for k, label, kind in columns
-        ],
+        "columns": _columns(columns),
         "rows": rows,
         "limit": SHOWN_ROWS,
         "all": False,  # True: "All companies" shows every company's rows
@@ -246,13 +229,14 @@ def _top(top: pd.DataFrame) -> dict:
     )
 
 
-def _alerts(engine: Engine, last: date) -> dict:
+def _alerts(frame: pd.DataFrame) -> dict:
+    """The alerts of `state.for_reports`."""
     columns = [
         ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
         ("rule_name", "Rule", "text"), ("company_name", "Company", "text"), ("started_at", "Since", "text"),
         ("resolved_at", "Resolved", "text"), ("value", "Value", "number"), ("threshold", "Limit", "number"),
     ]  # fmt: skip
-    frame = state.for_reports(engine, last - timedelta(days=30))
+    frame = frame.copy()
     for day in ("started_at", "resolved_at"):
         frame[day] = frame[day].map(lambda d: "" if d is None or pd.isna(d) else str(d)[:10])
     rows = _values(frame, [c[0] for c in columns])
@@ -336,12 +320,15 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
     ]
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
     people, user_tables = _users(engine, chosen, last, user_lists)
+    alerts = state.for_reports(engine, last - timedelta(days=30))
     tables = {
         "weekly": _weekly(kept),
         "top": _top(figures.top_resources(engine, last)),
-        "alerts": _alerts(engine, last),
+        "alerts": _alerts(alerts),
         **user_tables,
     }
+    labels = {c["id"]: c["label"] for c in companies if c["id"] != ALL_COMPANIES_ID}
+    side_by_side = compare.side_by_side(heads, labels, kept, alerts, WEEKS_SHOWN)
     model = {
         "t": [str(d.date()) for d in t],
         "daily_from": sum(d < pd.Timestamp(last - timedelta(days=DAILY_DAYS - 1)) for d in t),
@@ -354,6 +341,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
         "specs": _specs(first, last),
         "all_id": ALL_COMPANIES_ID,
         "companies": companies,
+        "compare": {"columns": _columns(compare.COLUMNS), **side_by_side},
         "tables": tables,
         "users": people,
     }

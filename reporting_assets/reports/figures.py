@@ -152,6 +152,26 @@ class Headline:
     figures: tuple[Figure, ...]
 
 
+def value_text(figure: Figure) -> str:
+    if figure.value is None:
+        return "–"
+    return f"{figure.value:.1%}" if figure.kind == "rate" else f"{figure.value:,.0f}"
+
+
+def change_text(figure: Figure) -> str:
+    if figure.value is None:
+        return ""
+    if figure.previous is None:
+        return f"{figure.before}: not known"
+    if figure.kind == "rate":
+        points = round((figure.value - figure.previous) * 100, 1) or 0.0  # never "-0.0"
+        return f"{points:+.1f} pts vs {figure.before}"
+    if figure.previous == 0:
+        return f"was 0 {figure.before}"
+    percent = round((figure.value - figure.previous) / figure.previous * 100) or 0
+    return f"{percent:+d}% vs {figure.before}"
+
+
 def _known(value: float) -> float | None:
     return None if pd.isna(value) else float(value)
 

@@ -1,0 +1,52 @@
+"""The dashboard's companies side by side: one row per company of the picker, its headline figures and their
+change, the last loaded day, the open alerts and a trend of weekly sessions (shown with "All companies")."""
+
+from __future__ import annotations
+
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.reports import figures
+from reporting_assets.reports.figures import Figure, change_text
+
+COLUMNS = [  # (key, label, kind); kind "" = in the CSV only
+    ("company_id", "Company id", ""), ("company", "Company", "text"),
+    ("active_users_30d", "Active users, 30 days", "count"), ("active_users_30d_change", "vs 30 days before", "change"),
+    ("adoption_rate", "Adoption", "rate"),
+    ("sessions_7d", "Sessions, 7 days", "count"), ("sessions_7d_change", "vs 7 days before", "change"),
+    ("satisfaction_7d", "Satisfaction, 7 days", "rate"), ("satisfaction_7d_change", "vs 7 days before", "points"),
+    ("last_loaded", "Last loaded day", "text"), ("open_alerts", "Open alerts", "count"),
+]  # fmt: skip
+
+
+def _change(figure: Figure) -> tuple[float | None, str]:
+    """The figure against the period before (relative for a count, in points as a fraction for a rate), and why it
+    is not known ("" when it is)."""
+    if figure.value is None or figure.previous is None or (figure.kind == "count" and not figure.previous):
+        return None, figure.why if figure.value is None else change_text(figure)
+    if figure.kind == "rate":
+        return round(figure.value - figure.previous, 4), ""
+    return round((figure.value - figure.previous) / figure.previous, 4), ""
+
+
+def side_by_side(
+    heads: dict[int, figures.Headline], labels: dict[int, str], days: pd.DataFrame, alerts: pd.DataFrame, weeks: int
+) -> dict:
+    """Every company of the picker side by side (`labels`, in their order): the headline figures and their change,
+    the last loaded day, the open alerts, and sessions per ISO week (the last `weeks`, a gap where a week is
+    not wholly loaded). `why` says, per cell of `rows` (`COLUMNS`), why a figure is not known ("" when it is)."""
+    weekly = figures.weekly(days).groupby("company_id").tail(weeks)
+    trends = weekly["sessions_count"].where(weekly["days_loaded"] == 7).groupby(weekly["company_id"])
+    last_loaded = days[days["loaded"]].groupby("company_id")["date"].max().dt.strftime("%Y-%m-%d")
+    firing = alerts[alerts["status"] == "firing"].groupby("company_id").size()
+    rows, why, trend = [], [], []
+    for cid, label in labels.items():
+        users, adoption, sessions, _, satisfaction = heads[cid].figures
+        cells = [(cid, ""), (label, "")]
+        for figure, with_change in ((users, True), (adoption, False), (sessions, True), (satisfaction, True)):
+            cells.append((figure.value, figure.why if figure.value is None else ""))
+            cells += [_change(figure)] if with_change else []
+        cells += [(last_loaded.get(cid, ""), ""), (int(firing.get(cid, 0)), "")]
+        rows.append([value for value, _ in cells])
+        why.append([reason for _, reason in cells])
+        weekly_sessions = trends.get_group(cid) if cid in trends.groups else []
+        trend.append([None if pd.isna(v) else round(float(v), 1) for v in weekly_sessions])
+    return {"rows": rows, "why": why, "trend": trend}
