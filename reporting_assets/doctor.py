@@ -12,10 +12,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from reporting_assets.clock import Clock, utc_now
 from reporting_assets.neutralise import plain
 
 DETAIL_LENGTH = 1000  # characters of one check's detail
@@ -223,10 +224,10 @@ def _refusing(url: str, now: datetime) -> dict[str, dict]:
     return {key: streak for key, streak in failing.items() if now - streak["failing_since"] >= REPORT_AFTER}
 
 
-def _channels(settings: Any, send: bool) -> Iterator[Check]:
+def _channels(settings: Any, send: bool, now: datetime) -> Iterator[Check]:
     from reporting_assets.alerts.notify import Notifier, NotifierConfigError
 
-    refusing = _refusing(settings.database_url, datetime.now(UTC))
+    refusing = _refusing(settings.database_url, now)
     for variable, secret in (
         ("REPORTING_ALERT_URLS", settings.reporting_alert_urls),
         ("REPORTING_DIGEST_URLS", settings.reporting_digest_urls),
@@ -253,7 +254,13 @@ def _channels(settings: Any, send: bool) -> Iterator[Check]:
                 yield Check(variable, False, f"test message refused by {masked}: check the URL and the service")
 
 
-def checks(*, day: date | None = None, samples: Path | None = None, test_notification: bool = False) -> list[Check]:
+def checks(
+    *,
+    day: date | None = None,
+    samples: Path | None = None,
+    test_notification: bool = False,
+    now: Clock = utc_now,
+) -> list[Check]:
     """Every check, in order; after invalid settings nothing else can be checked."""
     from reporting_assets.alerts.rules import load_rules
     from reporting_assets.settings import Settings, SettingsError
@@ -271,11 +278,11 @@ def checks(*, day: date | None = None, samples: Path | None = None, test_notific
     if not settings.paradigm_base_url.strip():
         out.append(Check("API", False, "PARADIGM_BASE_URL is not set (your instance's root URL, or `demo`)"))
     else:
-        out += _endpoints(settings, day or datetime.now(UTC).date() - timedelta(days=1), samples)
+        out += _endpoints(settings, day or now().date() - timedelta(days=1), samples)
     out += _warehouse(settings.database_url)
     out += _reports(settings)
     out += _privacy(settings)
-    out += _channels(settings, test_notification)
+    out += _channels(settings, test_notification, now())
     redact = settings.redactor()  # errors of the API, the warehouse or a store may quote what they were given
     return [Check(c.name, c.ok, redact(c.detail)) for c in out]
 

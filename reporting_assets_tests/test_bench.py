@@ -13,8 +13,7 @@ import pytest
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day
-
-from .processes import ROOT
+from reporting_assets_tests.processes import ROOT
 
 pytestmark = pytest.mark.slow(minutes=2)
 DAYS = 3

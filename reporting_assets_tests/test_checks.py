@@ -22,9 +22,7 @@ from reporting_assets.assets.checks import build_freshness, table_checks
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import tables
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_assets
-
-from .helpers import run
+from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_assets, run
 
 CHECKED_AT = datetime(2025, 1, 20, 10, tzinfo=UTC)  # past the 09:00 deadline of 2025-01-19
 LATE = Freshness(assets=tuple(ACTIVITY_TABLES), hour_utc=9, first_day=date(2025, 1, 1))

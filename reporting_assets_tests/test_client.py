@@ -19,8 +19,7 @@ from reporting_assets.paradigm.errors import (
 )
 from reporting_assets.paradigm.resource import ParadigmResource, date_chunks
 from reporting_assets.simulator.app import Fault
-
-from .conftest import TOKEN
+from reporting_assets_tests.conftest import TOKEN
 
 TOOLS = "/api/v2/reporting/tools/"
 DAY = date(2025, 1, 6)

@@ -24,8 +24,7 @@ from reporting_assets_tests.helpers import (
     run,
     snapshot,
 )
-
-from .test_kpi_loaded_days import COMPANY, DAY, compute, frame, ledger_of, sessions, users
+from reporting_assets_tests.test_kpi_loaded_days import COMPANY, DAY, compute, frame, ledger_of, sessions, users
 
 NOW = datetime(2026, 3, 10, 6, tzinfo=UTC)  # the runs' clock: no assertion depends on the day the suite runs
 YESTERDAY = NOW.date() - timedelta(days=1)

@@ -35,7 +35,7 @@ def load_defs(monkeypatch, **env: str) -> Definitions:
     return build_definitions(Settings.load())
 
 
-def test_definitions_load_with_the_five_raw_assets(monkeypatch):
+def test_definitions_load_with_the_six_raw_assets(monkeypatch):
     defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
@@ -272,3 +272,33 @@ def test_dg_check_defs_loads_the_project(tmp_path):
     env = {"PARADIGM_BASE_URL": "demo", "PATH": f"{dg.parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
     out = subprocess.run([str(dg), "check", "defs"], cwd=PACKAGE.parent, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and "All definitions loaded successfully" in out.stdout + out.stderr, out.stderr[-2000:]
+
+
+WALL_CLOCK = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+              ("time", "time"), ("time", "time_ns"), ("Timestamp", "now"), ("Timestamp", "today")}  # fmt: skip
+
+
+def _wall_clock_reads(tree: ast.AST) -> list[int]:
+    """Lines calling the wall clock (`datetime.now()`, `date.today()`, `time.time()`, ...), however qualified."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and (getattr(node.func.value, "id", None) or getattr(node.func.value, "attr", None), node.func.attr)
+        in WALL_CLOCK
+    ]
+
+
+def test_the_wall_clock_is_read_in_clock_py_only():
+    """Everything else takes a clock (`reporting_assets.clock`), so that a test can pin the day it runs on; a duration
+    uses a monotonic clock (`time.perf_counter`, `time.monotonic`), which is not the wall clock."""
+    reads = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "clock.py" and (lines := _wall_clock_reads(ast.parse(path.read_text())))
+    }
+    assert reads == {}
+    planted = ast.parse("import datetime as dt\nfrom datetime import UTC, date, datetime\nx = dt.datetime.now(UTC)\n"
+                        "y = date.today()\nz = time.time()\nw = time.monotonic()\n")  # fmt: skip
+    assert _wall_clock_reads(planted) == [3, 4, 5]  # the check itself finds them, and not the monotonic clock

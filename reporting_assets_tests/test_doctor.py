@@ -66,7 +66,7 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
 def test_the_demo_passes(monkeypatch, tmp_path, capsys) -> None:
     _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo")
     code, out = _doctor(capsys)
-    assert code == 0 and "demo" in out, out
+    assert code == 0 and "the demo simulator answered, token accepted" in out and "✗" not in out, out
 
 
 def _closed_port() -> int:

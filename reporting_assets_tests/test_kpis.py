@@ -9,9 +9,7 @@ import pytest
 
 from reporting_assets.warehouse import ledger, tables
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets_tests.helpers import kpi_assets, raw_assets
-
-from .helpers import run
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 
 KPI_NAMES = ["adoption_satisfaction", "resource_usage", "user_activity"]
 START, END = date(2025, 2, 1), date(2025, 2, 14)

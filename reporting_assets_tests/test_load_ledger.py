@@ -15,9 +15,7 @@ from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, load_log, used_documents
-from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_assets
-
-from .helpers import ledger_rows, run, snapshot
+from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, ledger_rows, raw_assets, run, snapshot
 
 DOCS = next(a for a in raw_assets if a.key.path == ["used_documents"])
 QUIET = "2025-01-03"

@@ -7,10 +7,15 @@ from dagster import DagsterInstance
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.simulator.app import Fault
-from reporting_assets_tests.helpers import ACTIVITY_TABLES, raw_assets
-
-from .conftest import TOKEN
-from .helpers import assert_same_tables, failure_message, run, snapshot
+from reporting_assets_tests.conftest import TOKEN
+from reporting_assets_tests.helpers import (
+    ACTIVITY_TABLES,
+    assert_same_tables,
+    failure_message,
+    raw_assets,
+    run,
+    snapshot,
+)
 
 DOCS = next(a for a in raw_assets if a.key.path == ["used_documents"])
 

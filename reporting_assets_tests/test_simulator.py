@@ -11,8 +11,7 @@ from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.paradigm.flatten import flatten
 from reporting_assets.simulator.app import Simulator
 from reporting_assets.simulator.data import DEFAULT_COMPANIES
-
-from .conftest import TOKEN
+from reporting_assets_tests.conftest import TOKEN
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date
 from email.utils import parsedate_to_datetime
 from typing import IO, Any
 
@@ -17,6 +17,7 @@ import httpx
 import ijson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from reporting_assets.clock import utc_now
 from reporting_assets.paradigm.errors import (
     ParadigmAuthError,
     ParadigmError,
@@ -119,7 +120,9 @@ def _retry_after_s(response: httpx.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            when = parsedate_to_datetime(value)
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)  # an HTTP-date is GMT
+            return max(0.0, (when - utc_now()).total_seconds())
         except (TypeError, ValueError):
             return None
 

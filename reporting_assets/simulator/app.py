@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from reporting_assets.clock import utc_now
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, DEFAULT_TOKEN, Company, company_day, members
 
 REPORTING = "/api/v2/reporting/"
@@ -271,7 +272,7 @@ class Simulator:
                 )
         try:
             start = date.fromisoformat(query["start_date"])
-            end = date.fromisoformat(query["end_date"]) if query.get("end_date") else datetime.now(UTC).date()
+            end = date.fromisoformat(query["end_date"]) if query.get("end_date") else utc_now().date()
             company_id = int(query["company_id"]) if query.get("company_id") else None
         except (KeyError, ValueError):
             return _json(400, {"detail": "start_date (YYYY-MM-DD) is required; end_date and company_id must be valid."})

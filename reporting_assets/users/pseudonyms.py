@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, Table, and_, delete, select, text
 
+from reporting_assets.clock import utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.engines import begin_write
 from reporting_assets.warehouse.tables import PER_USER_TABLES, pseudonymisation
@@ -78,7 +79,7 @@ def ensure(engine: Engine, key: str | None, now: datetime | None = None) -> str:
                 )
             return "on"
         converted = sum(_convert(conn, table, key) for table in PER_USER_TABLES)
-        conn.execute(pseudonymisation.insert().values(key_check=key_check(key), since=now or datetime.now(UTC)))
+        conn.execute(pseudonymisation.insert().values(key_check=key_check(key), since=now or utc_now()))
         return f"on: {converted} stored rows converted"
 
 

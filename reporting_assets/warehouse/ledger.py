@@ -9,10 +9,11 @@ ledger row whose `company_scope` is NULL covers every company; one with a compan
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import Engine, and_, func, or_, select
 
+from reporting_assets.clock import utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.tables import load_log
 
@@ -22,7 +23,7 @@ COLUMNS = [c.name for c in load_log.columns]
 def entries(asset: str, days: pd.DataFrame, run_id: str | None, loaded_at: datetime | None = None) -> pd.DataFrame:
     """Ledger rows of `asset` for `days` (columns date, company_scope, rows), stamped now, not purged."""
     out = days[["date", "company_scope", "rows"]].assign(
-        asset=asset, loaded_at=loaded_at or datetime.now(UTC), run_id=run_id, purged_at=None
+        asset=asset, loaded_at=loaded_at or utc_now(), run_id=run_id, purged_at=None
     )
     out["company_scope"] = out["company_scope"].astype("Int64")
     return out[COLUMNS]
