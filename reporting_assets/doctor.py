@@ -221,7 +221,7 @@ def _refusing(url: str, now: datetime) -> dict[str, dict]:
         return {}
     finally:
         engine.dispose()
-    return {key: streak for key, streak in failing.items() if now - streak["failing_since"] >= REPORT_AFTER}
+    return {key: streak for key, streak in failing.items() if now - streak.failing_since >= REPORT_AFTER}
 
 
 def _channels(settings: Any, send: bool, now: datetime) -> Iterator[Check]:
@@ -243,8 +243,8 @@ def _channels(settings: Any, send: bool, now: datetime) -> Iterator[Check]:
             [masked] = channel.targets()
             if streak := refusing.get(channel.key):
                 yield Check(
-                    variable, False, f"{masked} has refused every alert since {streak['failing_since']:%Y-%m-%d %H:%M} "
-                    f"UTC ({streak['failures']} tries): check the URL and the service",
+                    variable, False, f"{masked} has refused every alert since {streak.failing_since:%Y-%m-%d %H:%M} "
+                    f"UTC ({streak.failures} tries): check the URL and the service",
                 )  # fmt: skip
             elif not send:
                 yield Check(variable, True, f"{masked} is a valid apprise URL (--test-notification sends to it)")

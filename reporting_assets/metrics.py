@@ -10,6 +10,7 @@ from reporting_assets.lazy import pandas as pd
 
 ALL_COMPANIES_ID = 0  # company_id of figures and alerts about every company the token sees, together
 ALL_COMPANIES = "All companies"
+ACTIVE_WINDOW_DAYS = 30  # "the last 30 days": active_users_30d, stickiness, segments, the retention floor
 
 
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

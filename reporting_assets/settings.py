@@ -133,12 +133,14 @@ class Settings(MaskedRepr, BaseSettings):
 
     @model_validator(mode="after")
     def _retention_covers_the_refresh(self) -> Settings:
-        days, needed = self.reporting_user_retention_days, 30 + self.reporting_refetch_days
+        from reporting_assets.metrics import ACTIVE_WINDOW_DAYS
+
+        days, needed = self.reporting_user_retention_days, ACTIVE_WINDOW_DAYS + self.reporting_refetch_days
         if days is not None and days < needed:
             raise ValueError(
                 f"REPORTING_USER_RETENTION_DAYS: must be at least {needed}: the daily refresh recomputes yesterday and "
-                f"the {self.reporting_refetch_days} days before (REPORTING_REFETCH_DAYS), each from the 30 days of "
-                "per-user rows behind it"
+                f"the {self.reporting_refetch_days} days before (REPORTING_REFETCH_DAYS), each from the "
+                f"{ACTIVE_WINDOW_DAYS} days of per-user rows behind it"
             )
         return self
 

@@ -49,31 +49,29 @@ def test_syncing_the_same_data_twice_changes_nothing(warehouse: Warehouse) -> No
     assert _rows(warehouse) == before == [(DAY0 + timedelta(days=1), DAY0 + timedelta(days=3), "firing", 0)]
 
 
-def _mark_sent(warehouse: Warehouse, owed: dict, sent: int) -> None:
-    was = state.Notified(int(owed["notifications_sent"]))
-    state.mark_sent(
-        warehouse.engine, (owed["fingerprint"], owed["started_at"]), was, state.Notified(sent), datetime.now(UTC)
-    )
+def _mark_sent(warehouse: Warehouse, owed: state.Stored, sent: int) -> None:
+    key = (owed.episode.fingerprint, owed.episode.started_at)
+    state.mark_sent(warehouse.engine, key, owed.notified, state.Notified(sent), datetime.now(UTC))
 
 
 def test_notification_bookkeeping_survives_new_days_and_moved_starts(warehouse: Warehouse) -> None:
     _sync(warehouse, [0.9, 0.9, 0.5, 0.5])
-    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=0)).to_dict("records")
+    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=0))
     _mark_sent(warehouse, owed, 1)
-    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=0)).empty
+    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=0)) == []
 
     # Late data lowers day 1 too (the episode now starts earlier) and day 4 arrives, still low.
     changes = _sync(warehouse, [0.9, 0.5, 0.5, 0.5, 0.5], since=DAY0 + timedelta(days=1))
     assert changes.fired == []
     assert _rows(warehouse) == [(DAY0 + timedelta(days=1), DAY0 + timedelta(days=4), "firing", 1)]
-    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=1)).empty
+    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=1)) == []
 
     changes = _sync(warehouse, [0.9, 0.5, 0.5, 0.5, 0.5, 0.8], since=DAY0 + timedelta(days=5))
     assert changes.resolved == [("low/7", DAY0 + timedelta(days=5))]
-    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=2)).to_dict("records")
-    assert (owed["status"], owed["notifications_sent"]) == ("resolved", 1)
+    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=2))
+    assert (owed.episode.status, owed.notified) == ("resolved", state.Notified.FIRING)
     _mark_sent(warehouse, owed, 2)
-    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=2)).empty
+    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=2)) == []
 
 
 def test_an_alert_the_data_no_longer_shows_is_resolved_and_owed_whether_people_were_told_or_not(
@@ -82,13 +80,13 @@ def test_an_alert_the_data_no_longer_shows_is_resolved_and_owed_whether_people_w
     _sync(warehouse, [0.5, 0.5])  # fired; its notification not delivered yet (refused, or not ticked)
     assert _sync(warehouse, [0.9, 0.9]).resolved == [("low/7", DAY0 + timedelta(days=1))]  # seen firing: kept
     assert _rows(warehouse) == [(DAY0, DAY0 + timedelta(days=1), "resolved", 0)]
-    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=-2)).to_dict("records")  # one message: both
-    assert owed["message"].endswith("(no longer holds after the data was updated)")
+    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=-2))  # one message: both
+    assert owed.episode.message.endswith("(no longer holds after the data was updated)")
     with warehouse.engine.begin() as conn:
         conn.execute(alert_events.delete())
 
     _sync(warehouse, [0.5, 0.5])  # fired and told
-    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=-2)).to_dict("records")
+    [owed] = state.outbox(warehouse.engine, DAY0 + timedelta(days=-2))
     _mark_sent(warehouse, owed, 1)
     assert _sync(warehouse, [0.9, 0.9]).resolved == [("low/7", DAY0 + timedelta(days=1))]
     assert _rows(warehouse) == [(DAY0, DAY0 + timedelta(days=1), "resolved", 1)]
@@ -98,7 +96,7 @@ def test_an_alert_the_data_no_longer_shows_is_resolved_and_owed_whether_people_w
 def test_outbox_leaves_old_partitions_unsent(warehouse: Warehouse) -> None:
     _sync(warehouse, [0.5, 0.5, 0.5])
     assert len(state.outbox(warehouse.engine, DAY0 + timedelta(days=2))) == 1
-    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=3)).empty
+    assert state.outbox(warehouse.engine, DAY0 + timedelta(days=3)) == []
 
 
 def test_older_episodes_are_left_alone_by_a_later_sync(warehouse: Warehouse) -> None:

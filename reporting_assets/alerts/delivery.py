@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from dagster import SensorEvaluationContext
 
 from reporting_assets.alerts import state
-from reporting_assets.alerts.episode import Episode, from_row
+from reporting_assets.alerts.episode import Episode
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
 from reporting_assets.lazy import pandas as pd
@@ -43,10 +43,8 @@ class Note:
         return (self.episode.fingerprint, self.episode.started_at, self.verb.lower(), occurrence)
 
 
-def _note(row: dict, verb: str) -> Note:
-    last = row["last_notified_at"]
-    last = None if pd.isna(last) else pd.Timestamp(last).to_pydatetime()
-    return Note(from_row(row), verb, state.Notified(int(row["notifications_sent"])), last)
+def _note(stored: state.Stored, verb: str) -> Note:
+    return Note(stored.episode, verb, stored.notified, stored.last_notified_at)
 
 
 SEVERITIES = ("critical", "warning", "info")
@@ -59,11 +57,11 @@ def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note
     reminders of alerts still firing once their rule's `repeat_after_hours` has passed."""
     horizon = rules.settings.horizon(now.date())
     notes = [
-        _note(row, "RESOLVED" if row["status"] == "resolved" else "FIRING")
-        for row in state.outbox(warehouse.engine, horizon).to_dict("records")
+        _note(stored, "RESOLVED" if stored.episode.status == "resolved" else "FIRING")
+        for stored in state.outbox(warehouse.engine, horizon)
     ]
-    for row in state.reminders(warehouse.engine, horizon).to_dict("records"):
-        note = _note(row, "REMINDER")
+    for stored in state.reminders(warehouse.engine, horizon):
+        note = _note(stored, "REMINDER")
         hours = rules.repeat_hours(note.episode.rule_name, note.episode.severity)
         last = note.last_notified_at
         if hours and last is not None and now - last >= timedelta(hours=hours):
@@ -136,7 +134,7 @@ def deliver(
     for channel in channels:
         todo = [n for n in notes if (n.key, channel.key) not in done]
         streak = failing.get(channel.key)
-        if not todo or (streak and now < streak["retry_at"]):
+        if not todo or (streak and now < streak.retry_at):
             continue
         [target] = channel.targets()
         for batch in _batches(todo, rules):
@@ -176,7 +174,7 @@ def deliver_once(
             continue
         [target] = channel.targets()
         streak = failing.get(channel.key)
-        if streak and now < streak["retry_at"]:
+        if streak and now < streak.retry_at:
             owed.append(target)
         elif not channel.send(*message):
             _refused(context, warehouse, channel.key, target, now, 1)
@@ -192,12 +190,12 @@ def deliver_once(
 def _refused(context: SensorEvaluationContext, warehouse: Warehouse, key: str, target: str, now: datetime, owed: int):
     streak = state.refused(warehouse.engine, key, now)
     context.log.warning(
-        f"{target} refused {owed} alert(s) ({streak['failures']} refusals in a row): retried from "
-        f"{streak['retry_at']:%Y-%m-%d %H:%M} UTC; the other channels are not sent them again"
+        f"{target} refused {owed} alert(s) ({streak.failures} refusals in a row): retried from "
+        f"{streak.retry_at:%Y-%m-%d %H:%M} UTC; the other channels are not sent them again"
     )
-    if now - streak["failing_since"] >= REPORT_AFTER and streak["reported_at"] is None:
+    if now - streak.failing_since >= REPORT_AFTER and streak.reported_at is None:
         context.log.error(
-            f"{target} has refused every alert since {streak['failing_since']:%Y-%m-%d %H:%M} UTC: check it "
+            f"{target} has refused every alert since {streak.failing_since:%Y-%m-%d %H:%M} UTC: check it "
             "(python -m reporting_assets.doctor --test-notification)"
         )
         state.mark_reported(warehouse.engine, key, now)

@@ -12,6 +12,9 @@ as if it were not there, and the latest loaded day is "today" for open episodes.
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Protocol
+
 from reporting_assets.alerts import episode
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
@@ -115,7 +118,7 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFram
             "resolved_at": runs["date"].dt.date.where(runs["status"] == "resolved", None),
         }
     )
-    out["message"] = [describe(rule, row) for row in out.to_dict("records")]
+    out["message"] = [describe(rule, row) for row in out.itertuples(index=False)]
     return out[EPISODE_COLUMNS].reset_index(drop=True)
 
 
@@ -123,27 +126,37 @@ def _num(value: float | None) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:.4g}"
 
 
-def describe(rule: Rule, episode: dict) -> str:
+class Facts(Protocol):
+    """What a notification line says of an episode: an `Episode`, or a row of the frame `episodes` builds."""
+
+    company_id: int
+    company_name: str | None
+    date: date
+    started_at: date
+    value: float | None
+    threshold: float | None
+    status: str
+
+
+def describe(rule: Rule, episode: Facts) -> str:
     """One line a person reads in a notification: who, what, how far from the limit, since when."""
-    who = ALL_COMPANIES if rule.total else f"{plain(episode['company_name'])} ({episode['company_id']})"
-    value, limit = _num(episode["value"]), _num(episode["threshold"])
-    if episode["status"] == "resolved" and rule.condition == "no_data":
+    who = ALL_COMPANIES if rule.total else f"{plain(episode.company_name)} ({episode.company_id})"
+    value, limit = _num(episode.value), _num(episode.threshold)
+    if episode.status == "resolved" and rule.condition == "no_data":
+        return f"{who}: {rule.metric} = {value} on {episode.date}, data again after none since {episode.started_at}"
+    if episode.status == "resolved":
         return (
-            f"{who}: {rule.metric} = {value} on {episode['date']}, data again after none since {episode['started_at']}"
-        )
-    if episode["status"] == "resolved":
-        return (
-            f"{who}: {rule.metric} = {value} on {episode['date']}, back within the limit ({limit}); "
-            f"the alert started on {episode['started_at']}"
+            f"{who}: {rule.metric} = {value} on {episode.date}, back within the limit ({limit}); "
+            f"the alert started on {episode.started_at}"
         )
     if rule.condition == "no_data":
-        what = f"no {rule.metric} since {episode['started_at']}"
+        what = f"no {rule.metric} since {episode.started_at}"
     elif rule.condition in ("below", "above"):
-        what = f"{rule.metric} = {value} on {episode['date']}, {rule.condition} {limit}"
+        what = f"{rule.metric} = {value} on {episode.date}, {rule.condition} {limit}"
     else:
         way = "below" if rule.condition == "drop_vs_mean" else "above"
         what = (
-            f"{rule.metric} = {value} on {episode['date']}, more than {rule.threshold:.0%} {way} its "
+            f"{rule.metric} = {value} on {episode.date}, more than {rule.threshold:.0%} {way} its "
             f"{rule.baseline_days}-day mean (limit {limit})"
         )
-    return f"{who}: {what} (condition holds since {episode['started_at']})"
+    return f"{who}: {what} (condition holds since {episode.started_at})"

@@ -7,13 +7,14 @@ success, so a failed delivery is simply attempted again on the next tick.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
 from reporting_assets.alerts.episode import COLUMNS as EPISODE_COLUMNS
+from reporting_assets.alerts.episode import Episode, from_row
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import insert_frame
 from reporting_assets.warehouse.tables import alert_channels as channels
@@ -101,7 +102,37 @@ def _keys(frame: pd.DataFrame) -> list[tuple[str, date]]:
     return list(zip(frame["fingerprint"], frame["date"], strict=True))
 
 
-def outbox(engine: Engine, horizon: date) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Stored:
+    """An episode as `alert_events` holds it, with what every channel has been told of it (and when)."""
+
+    episode: Episode
+    notified: Notified
+    last_notified_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Streak:
+    """A channel refusing notifications (`alert_channels`): since when, how many tries, when it is tried again,
+    and when the refusal was reported (UTC)."""
+
+    failing_since: datetime
+    failures: int
+    retry_at: datetime
+    reported_at: datetime | None
+
+
+def _stored(engine: Engine, owed: ColumnElement[bool]) -> list[Stored]:
+    """The episodes of `alert_events` where `owed` holds, oldest first."""
+    query = select(events).where(owed).order_by(events.c.date, *events.primary_key.columns)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        Stored(from_row(row), Notified(int(row["notifications_sent"])), _utc(row["last_notified_at"])) for row in rows
+    ]
+
+
+def outbox(engine: Engine, horizon: date) -> list[Stored]:
     """Episodes owed a notification, oldest first.
 
     Firing ones not yet notified, if their day is within the horizon (a backfill of old days pages nobody);
@@ -114,19 +145,14 @@ def outbox(engine: Engine, horizon: date) -> pd.DataFrame:
         and_(events.c.status == "resolved", events.c.notifications_sent == Notified.FIRING),
         and_(events.c.status == "resolved", events.c.notifications_sent == Notified.NOTHING, recent),
     )
-    with engine.connect() as conn:
-        return pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
+    return _stored(engine, owed)
 
 
-def reminders(engine: Engine, horizon: date) -> pd.DataFrame:
+def reminders(engine: Engine, horizon: date) -> list[Stored]:
     """Firing alerts already notified whose latest evaluated day is within the horizon: candidates for a
     reminder (the caller keeps those whose rule's repeat interval has passed since `last_notified_at`)."""
     recent = events.c.date >= horizon
-    owed = and_(events.c.status == "firing", events.c.notifications_sent == Notified.FIRING, recent)
-    with engine.connect() as conn:
-        frame = pd.read_sql(select(events).where(owed).order_by(events.c.date, *events.primary_key.columns), conn)
-    frame["last_notified_at"] = pd.to_datetime(frame["last_notified_at"], utc=True)
-    return frame
+    return _stored(engine, and_(events.c.status == "firing", events.c.notifications_sent == Notified.FIRING, recent))
 
 
 def mark_sent(engine: Engine, episode: tuple[str, date], was: Notified, sent: Notified, at: datetime) -> None:
@@ -172,31 +198,39 @@ def record(engine: Engine, keys: list[DeliveryKey], channel: str, at: datetime) 
         conn.execute(deliveries.insert(), rows)
 
 
-def failing_channels(engine: Engine) -> dict[str, dict]:
-    """Channels refusing notifications: channel -> failing_since, failures, retry_at, reported_at (UTC)."""
+def failing_channels(engine: Engine) -> dict[str, Streak]:
+    """Channels refusing notifications, by channel."""
     with engine.connect() as conn:
         rows = conn.execute(select(channels)).mappings().all()
-    return {row["channel"]: {k: _utc(v) for k, v in row.items() if k != "channel"} for row in rows}
+    return {
+        row["channel"]: Streak(_utc(row["failing_since"]), int(row["failures"]), _utc(row["retry_at"]),
+                               _utc(row["reported_at"]))
+        for row in rows
+    }  # fmt: skip
 
 
-def _utc(value: object) -> object:
-    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+def _utc(value: datetime | str | None) -> datetime | None:
+    """A stored moment as an aware UTC datetime (SQLite keeps no time zone, and may give text)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def refused(engine: Engine, channel: str, now: datetime) -> dict:
+def refused(engine: Engine, channel: str, now: datetime) -> Streak:
     """One more refusal of `channel`: its next try waits 1, 2, 4... minutes (one hour at most)."""
-    streak = failing_channels(engine).get(channel)
-    failures = 1 + (streak["failures"] if streak else 0)
-    row = {
-        "failing_since": streak["failing_since"] if streak else now,
-        "failures": failures,
-        "retry_at": now + min(timedelta(minutes=2 ** (failures - 1)), RETRY_CAP),
-        "reported_at": streak["reported_at"] if streak else None,
-    }
+    before = failing_channels(engine).get(channel)
+    failures = 1 + (before.failures if before else 0)
+    streak = Streak(
+        failing_since=before.failing_since if before else now,
+        failures=failures,
+        retry_at=now + min(timedelta(minutes=2 ** (failures - 1)), RETRY_CAP),
+        reported_at=before.reported_at if before else None,
+    )
     with engine.begin() as conn:
         conn.execute(channels.delete().where(channels.c.channel == channel))
-        conn.execute(channels.insert(), {"channel": channel, **row})
-    return row
+        conn.execute(channels.insert(), {"channel": channel, **asdict(streak)})
+    return streak
 
 
 def mark_reported(engine: Engine, channel: str, at: datetime) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import RATIOS, ratio
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RATIOS, ratio
 from reporting_assets.warehouse.ledger import covered
 
 KEY = ["date", "company_id"]
@@ -104,7 +104,7 @@ def _finish(frame: pd.DataFrame, columns: Sequence[str], names: pd.Series, start
 
 
 ADOPTION_LOOKBACK_DAYS = 6  # sessions_7d, satisfaction_rate_7d
-USER_LOOKBACK_DAYS = 29  # active_users_30d
+USER_LOOKBACK_DAYS = ACTIVE_WINDOW_DAYS - 1  # active_users_30d: the day and the 29 before
 
 
 def adoption_satisfaction(
@@ -207,10 +207,10 @@ def user_activity(
     daily = daily.merge(s, on=KEY, how="left").fillna(0)
     grid = dense(daily, start - timedelta(days=USER_LOOKBACK_DAYS), end)
     users_loaded = loaded_in(loaded, ["user_activities"], grid.index)
-    windows = {days: whole_window(users_loaded, days) for days in (7, 30)}
+    windows = {days: whole_window(users_loaded, days) for days in (7, ACTIVE_WINDOW_DAYS)}
     keep = rolling_sum(grid[["active"]], USER_LOOKBACK_DAYS + 1)["active"] > 0
     grid = grid[keep & users_loaded & loaded_in(loaded, ["chat_sessions"], grid.index)]
-    for days, name in ((1, "active_users"), (7, "active_users_7d"), (30, "active_users_30d")):
+    for days, name in ((1, "active_users"), (7, "active_users_7d"), (ACTIVE_WINDOW_DAYS, "active_users_30d")):
         counts = distinct_users(acts, days, grid.index)
         grid[name] = counts if days == 1 else counts.where(windows[days][grid.index]).astype("Int64")
     members = _prep(company_members, ["current_active_members"]).set_index(["company_id", "date"])

@@ -10,15 +10,15 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, case, func, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ALL_COMPANIES_ID, ratio
-from reporting_assets.users.engagement import SEGMENTS, WINDOW_DAYS
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ALL_COMPANIES_ID, ratio
+from reporting_assets.users.engagement import SEGMENTS
 from reporting_assets.warehouse.tables import company_members, retention_cohorts, user_engagement
 
 COHORTS_SHOWN = 12  # the latest cohorts of the heatmap, and as many month offsets
 MONTHS_SHOWN = 24  # new and newly dormant users
 USER_ROWS = 7_500  # rows of each user table in the page's model, all companies together (the page stays under 5 MB)
 SEGMENT_NAMES = ["new", *(name for name, _ in SEGMENTS)]
-FUNNEL = ["Members", "Ever active", f"Active, last {WINDOW_DAYS} days", "Power users"]
+FUNNEL = ["Members", "Ever active", f"Active, last {ACTIVE_WINDOW_DAYS} days", "Power users"]
 NO_USERS = "no per-user data yet: user_engagement is computed once user_activities is loaded"
 
 
@@ -74,13 +74,13 @@ def _months(engine: Engine, as_of: date) -> pd.DataFrame:
     )
     u = user_engagement
     gone = select(u.c.company_id, u.c.last_active_date, func.count().label("dormant")).where(
-        u.c.last_active_date <= as_of - timedelta(days=WINDOW_DAYS)
+        u.c.last_active_date <= as_of - timedelta(days=ACTIVE_WINDOW_DAYS)
     )
     with engine.connect() as conn:
         new = pd.read_sql(new_query, conn)
         dormant = pd.read_sql(gone.group_by(u.c.company_id, u.c.last_active_date), conn)
     new["month"] = pd.to_datetime(new["month"]).dt.strftime("%Y-%m")
-    went = pd.to_datetime(dormant["last_active_date"]) + pd.Timedelta(days=WINDOW_DAYS)
+    went = pd.to_datetime(dormant["last_active_date"]) + pd.Timedelta(days=ACTIVE_WINDOW_DAYS)
     dormant["month"] = went.dt.strftime("%Y-%m")
     dormant = dormant[went >= pd.Timestamp(first)].groupby(["company_id", "month"])["dormant"].sum().reset_index()
     out = new.merge(dormant, on=["company_id", "month"], how="outer").fillna(0)
@@ -141,8 +141,8 @@ USER_COLUMNS = [
     ("company_id", "Company id", ""), ("company_name", "Company", "text"),
     ("user_id", "User (id or pseudonym)", "text"),
     ("segment", "Segment", "text"), ("last_active_date", "Last active", "text"),
-    ("active_days", "Active days", "count"), ("active_days_30d", f"Active days, last {WINDOW_DAYS}", "count"),
-    ("queries_30d", f"Queries, last {WINDOW_DAYS} days", "count"),
+    ("active_days", "Active days", "count"), ("active_days_30d", f"Active days, last {ACTIVE_WINDOW_DAYS}", "count"),
+    ("queries_30d", f"Queries, last {ACTIVE_WINDOW_DAYS} days", "count"),
 ]  # fmt: skip
 
 

@@ -19,12 +19,11 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Date, case, cast, func, literal, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ratio
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ratio
 from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies, clause
 from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
 
-WINDOW_DAYS = 30
 SEGMENTS = (("power", 12), ("regular", 4), ("occasional", 1), ("dormant", 0))  # (segment, least active days)
 
 
@@ -54,7 +53,7 @@ def engagement(
 ) -> pd.DataFrame:
     """One row per company (of `companies`) and user seen active up to `as_of` (`user_engagement`'s columns)."""
     t = user_activities
-    window = t.c.date >= as_of - timedelta(days=WINDOW_DAYS - 1)
+    window = t.c.date >= as_of - timedelta(days=ACTIVE_WINDOW_DAYS - 1)
 
     def recent(value):
         return func.sum(case((window, value), else_=0))
@@ -79,7 +78,7 @@ def engagement(
     names = _names(conn)
     for column in ("first_active_date", "last_active_date"):
         users[column] = pd.to_datetime(users[column]).dt.date
-    window_start = as_of - timedelta(days=WINDOW_DAYS - 1)
+    window_start = as_of - timedelta(days=ACTIVE_WINDOW_DAYS - 1)
     loaded = days_loaded(ledger, pd.Index(users["company_id"].unique()), window_start, as_of)
     per_company = loaded.groupby(level="company_id").sum()
     users["days_loaded_30d"] = users["company_id"].map(per_company).fillna(0).astype("int64")
@@ -96,7 +95,7 @@ def segments(users: pd.DataFrame, window_start: date) -> pd.Series:
     for name, least in reversed(SEGMENTS):
         segment = segment.mask(users["active_days_30d"] >= least, name)
     segment = segment.mask(users["first_active_date"] >= window_start, "new")
-    return segment.where(users["days_loaded_30d"] >= WINDOW_DAYS, None)
+    return segment.where(users["days_loaded_30d"] >= ACTIVE_WINDOW_DAYS, None)
 
 
 def _month(conn: Connection, column):
