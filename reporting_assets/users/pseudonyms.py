@@ -12,11 +12,11 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, Table, and_, delete, select, text
+from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, Table, and_, delete, select
 
 from reporting_assets.clock import utc_now
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse.engines import begin_write
+from reporting_assets.warehouse.engines import begin_write, serialise
 from reporting_assets.warehouse.tables import PER_USER_TABLES, pseudonymisation
 
 MASK = (1 << 63) - 1
@@ -59,8 +59,7 @@ def ensure(engine: Engine, key: str | None, now: datetime | None = None) -> str:
     if stored and key and stored[0] == key_check(key):
         return "on"
     with begin_write(engine) as conn:
-        if conn.dialect.name == "postgresql":  # one converter at a time
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('reporting_assets.pseudonyms'))"))
+        serialise(conn, "reporting_assets.pseudonyms")  # one converter at a time
         stored = stored_since(conn)
         if key is None:
             if stored:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -53,3 +53,10 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{WRITES_FIRST: True})
         with conn.begin():
             yield conn
+
+
+def serialise(conn: Connection, name: str) -> None:
+    """PostgreSQL: one transaction at a time holds `name` (a transaction-level advisory lock, released at its end):
+    the writers of one table, the upgraders, the key converters. SQLite has one writer at a time anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -45,9 +45,10 @@ def upgrade(engine: Engine, to: str = "head") -> str | None:
     Returns the revision it is at."""
     from alembic import command
 
+    from reporting_assets.warehouse.engines import serialise
+
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('reporting_assets.migrations'))"))
+        serialise(conn, "reporting_assets.migrations")
         if current(conn) != (head() if to == "head" else to):
             command.upgrade(_config(conn), to)
         return current(conn)

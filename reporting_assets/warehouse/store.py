@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     func,
     select,
-    text,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
@@ -112,8 +111,7 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
 def lock_table(conn: Connection, table: Table) -> None:
     """PostgreSQL: serialise the writers of one table (overlapping backfills, a run beside the automation), whose
     delete-then-insert would otherwise collide on keys. SQLite has one writer at a time anyway."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:t))"), {"t": table.name})
+    engines.serialise(conn, table.name)
 
 
 class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's password
