@@ -164,7 +164,9 @@ def test_an_answer_larger_than_the_budget_is_parsed_as_it_is_read(remote) -> Non
     tracemalloc.stop()
     assert body_mb > 1  # the answer alone is over the budget's data part (1 MB)
     pd.testing.assert_frame_equal(window.rows.frame, decoded.frame)
-    assert streamed_mb < 0.7 * whole_mb, (streamed_mb, whole_mb, body_mb)  # the frames, one block of six
+    # both hold the answer's bytes and the typed rows; decoded whole it holds the object tree too, streamed one
+    # company's block of it (in one batch of the whole answer, 28 MB were traced here against 19 MB)
+    assert streamed_mb < 0.8 * whole_mb, (streamed_mb, whole_mb, body_mb)
 
 
 def test_user_engagement_is_computed_a_range_of_companies_at_a_time(tenants, tmp_path) -> None:

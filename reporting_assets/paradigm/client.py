@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import random
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 API_ROOT_SUFFIXES = ("/api/v2", "/api/v3")
 MAX_RETRY_AFTER_S = 300.0
 NUL = b"\\u0000"  # a NUL in a JSON string: a PostgreSQL TEXT cannot hold one
-SPOOL_BYTES = 1 << 20  # an answer larger than this waits on disk, not in memory, while it is parsed
 JSON_TYPES = {"start_array": "list", "string": "str", "number": "number", "boolean": "bool", "null": "null"}
 
 
@@ -48,7 +47,8 @@ def _no_nul(value: Any) -> Any:
 
 
 class Answer:
-    """One answer's body, spooled (on disk past `SPOOL_BYTES`) and parsed as it is read (ijson): `get` gives a
+    """One answer's body, its bytes kept in memory (never on disk: with REPORTING_USER_ID_KEY they hold raw user
+    ids, which only `flatten` turns into pseudonyms) and parsed as they are read (ijson): `get` gives a
     top-level field, and `get("reporting")` its company blocks one at a time, so that a large answer never needs
     its whole object tree in memory. `flatten` reads it as it reads the dict that `get_report` returns."""
 
@@ -257,8 +257,9 @@ class ParadigmClient:
 
 
 def _spool(response: httpx.Response) -> tuple[IO[bytes], bool]:
-    """The body read to its end into a spooled file, and whether it holds a NUL escape (a chunk's edge too)."""
-    body: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (the answer closes it)
+    """The body read to its end, as bytes in memory (a tenth of its object tree), and whether it holds a NUL
+    escape (a chunk's edge too)."""
+    body: IO[bytes] = io.BytesIO()
     nul, tail = False, b""
     try:
         for chunk in response.iter_bytes():
