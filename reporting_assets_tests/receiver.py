@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,15 +13,10 @@ class Receiver:
     """An HTTP endpoint collecting the JSON bodies posted to it; `start()` may come after a failed tick."""
 
     def __init__(self, refuse: int = 0) -> None:
-        """`refuse`: how many posts are answered 500 (and not kept) before it accepts."""
+        """`refuse`: how many posts are answered 500 (and not kept) before it accepts. The port is bound at once
+        (nobody else can take it) and refuses connections until `start()` listens on it."""
         self.refuse = refuse
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
         self.messages: list[dict] = []
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
         messages, receiver = self.messages, self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,13 +36,20 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        self.server.server_bind()
+        self.port = self.server.server_address[1]
+        self.serving = False
+
+    def start(self) -> None:
+        self.server.server_activate()
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serving = True
 
     def stop(self) -> None:
-        if self.server:
+        if self.serving:
             self.server.shutdown()
-            self.server.server_close()
+        self.server.server_close()
 
     @property
     def url(self) -> str:
