@@ -28,6 +28,7 @@ from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
 from reporting_assets.assets.users import build_retention, build_user_assets
+from reporting_assets.bi.defs import build_bi_assets
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.doctor import build_doctor_job
 from reporting_assets.executor import build_executor
@@ -86,6 +87,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
             *build_kpi_assets(partitions, settings.reporting_memory_budget_mb),
             *build_user_assets(settings.reporting_memory_budget_mb),
             dashboard,
+            *build_bi_assets(settings.reports_dir, settings.reporting_user_lists == "on"),
             alert_events_spec({r.asset for r in rules.rules}),
         ],
         asset_checks=[*table_checks, *freshness_checks],

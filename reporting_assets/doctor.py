@@ -149,6 +149,29 @@ def _last_loaded(url: str) -> date | None:
         engine.dispose()
 
 
+def _bi_contract(url: str, user_lists: bool) -> Iterator[Check]:
+    """Whether the BI contract's views are there and current, and who may read them (PostgreSQL)."""
+    from sqlalchemy import create_engine
+
+    from reporting_assets.bi import access, views
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            state = views.status(conn, user_lists)
+            readers = access.readers(conn) if views.schema_of(conn) and not state.missing else []
+    except Exception as exc:  # the warehouse check has said why it cannot be reached
+        yield Check("BI contract", False, f"cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        return
+    finally:
+        engine.dispose()
+    if len(state.missing) == len(views.expected(user_lists)):  # a setup state: the asset publishes it when missing
+        yield Check("BI contract", True, "not published yet: materialize bi_contract (automatic once the daemon runs)")
+        return
+    who = f"; readers: {', '.join(map(str, readers))}" if readers else ""
+    yield Check("BI contract", state.current, state.summary() + who)
+
+
 def _reports(settings: Any) -> Iterator[Check]:
     """Whether the dashboard can be written where `REPORTING_REPORTS_DIR` says."""
     from reporting_assets.reports import store
@@ -280,6 +303,7 @@ def checks(
     else:
         out += _endpoints(settings, day or now().date() - timedelta(days=1), samples)
     out += _warehouse(settings.database_url)
+    out += _bi_contract(settings.database_url, settings.reporting_user_lists == "on")
     out += _reports(settings)
     out += _privacy(settings)
     out += _channels(settings, test_notification, now())

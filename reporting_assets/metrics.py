@@ -41,3 +41,4 @@ RATIOS: dict[str, Ratio] = {
     "queries_per_active_user": Ratio(("user_queries_count",), ("active_users",)),
     "adoption_rate": Ratio(("active_users_30d",), ("current_active_members",)),  # members: company_members
 }
+RETENTION_RATE = Ratio(("retained_users",), ("cohort_users",))  # retention_cohorts: of a cohort, who came back

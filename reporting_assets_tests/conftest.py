@@ -73,20 +73,29 @@ def postgres_root() -> str:
     return PG_ROOT_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_root: str) -> Iterator[str]:
-    """A fresh schema of the test database, first on the search_path, dropped afterwards."""
+@contextmanager
+def fresh_schema(root: str) -> Iterator[str]:
+    """A fresh schema of the test database, first on the search_path of the URL given, dropped afterwards (with
+    the BI contract's schema beside it)."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(postgres_root)
+    engine = sa.create_engine(root)
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_root}?options=-csearch_path%3D{schema}"
+    url = f"{root}?options=-csearch_path%3D{schema}"
     yield url
     engine_for(url).dispose()  # close pooled connections before the schema goes
     engine_for.cache_clear()
     with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}_bi" CASCADE'))
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_root: str) -> Iterator[str]:
+    """A fresh schema of the test database, first on the search_path, dropped afterwards."""
+    with fresh_schema(postgres_root) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

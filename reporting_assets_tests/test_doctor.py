@@ -48,8 +48,10 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
     samples = tmp_path / "samples"
     code, out = _doctor(capsys, "--test-notification", "--save-samples", str(samples))
     assert code == 0, out
-    # settings, rules, API, 6 endpoints, warehouse, loads, reports, pseudonymisation, retention, user lists, channel
-    assert out.count("✓ ") == 16 and "✗" not in out
+    # settings, rules, API, 6 endpoints, warehouse, loads, BI contract, reports, pseudonymisation, retention, user
+    # lists, channel
+    assert out.count("✓ ") == 17 and "✗" not in out
+    assert "✓ BI contract: not published yet: materialize bi_contract" in out
     assert "✓ per-user lists: on: the dashboard lists the most engaged and dormant users" in out
     assert "✓ pseudonymisation: off: user ids stored as the API gives them" in out
     assert "✓ retention: per-user rows kept without limit" in out

@@ -10,8 +10,10 @@ never from this project, which never logs them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from reporting_assets.redact import mask_urls
 
@@ -35,20 +37,51 @@ def _remote(location: str, name: str) -> tuple[Any, str]:
     return fs, f"{root.rstrip('/')}/{name}"
 
 
+def where(location: str, name: str) -> str:
+    """Where `name` under `location` is, fit to print."""
+    if is_remote(location):
+        return f"{shown(location).rstrip('/')}/{name}"
+    return str(Path(location.removeprefix("file://")) / name)
+
+
 def write(location: str, name: str, text: str) -> tuple[str, int]:
     """Write `text` as `name` under `location`, atomically; returns where (printable) and the bytes written."""
     data = text.encode("utf-8")
     if is_remote(location):
         fs, path = _remote(location, name)
         fs.pipe_file(path, data)
-        return f"{shown(location).rstrip('/')}/{name}", len(data)
-    directory = Path(location.removeprefix("file://"))
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    partial = path.with_name(name + ".partial")
+        return where(location, name), len(data)
+    path = Path(location.removeprefix("file://")) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
     partial.write_bytes(data)
     os.replace(partial, path)  # readers never see a half-written file
     return str(path), len(data)
+
+
+@contextmanager
+def open_write(location: str, name: str) -> Iterator[IO[bytes]]:
+    """A binary file that becomes `name` under `location` when the block ends without error (a local file is
+    renamed into place; an object is committed on close, and discarded on error)."""
+    if is_remote(location):
+        fs, path = _remote(location, name)
+        target = fs.open(path, "wb")
+        try:
+            yield target
+        except BaseException:
+            target.discard()
+            raise
+        target.close()
+        return
+    path = Path(location.removeprefix("file://")) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as target:
+            yield target
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def exists(location: str, name: str) -> bool:

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Date, case, cast, func, literal, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ratio
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RETENTION_RATE
 from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies, clause
 from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
@@ -148,7 +148,7 @@ def cohorts(conn: Connection, ledger: pd.DataFrame, as_of: date) -> tuple[pd.Dat
     out["month_offset"] = out.groupby(["company_id", "cohort_month"]).cumcount()
     out = out.join(retained, on=["company_id", "cohort_month", "month_offset"])
     out["retained_users"] = out["retained_users"].fillna(0).astype("int64")
-    out["retention_rate"] = ratio(out["retained_users"], out["cohort_users"])
+    out["retention_rate"] = RETENTION_RATE.of(out)
     loaded = _loaded_days_per_month(ledger, out["company_id"].unique(), frozen, as_of)
     target = pd.MultiIndex.from_arrays([out["company_id"], out["cohort_month"] + out["month_offset"]])
     out["days_loaded"] = loaded.reindex(target, fill_value=0).to_numpy()
@@ -181,7 +181,7 @@ def cohort_preview(cohorts: pd.DataFrame, months: int = 6, offsets: int = 6) -> 
     recent = cohorts[cohorts["cohort_month"] >= sorted(cohorts["cohort_month"].unique())[-months:][0]]
     recent = recent[recent["month_offset"] < offsets]
     sums = recent.groupby(["cohort_month", "month_offset"])[["retained_users", "cohort_users"]].sum()
-    rates = ratio(sums["retained_users"], sums["cohort_users"]).unstack("month_offset")
+    rates = RETENTION_RATE.of(sums).unstack("month_offset")
     table = rates.map(lambda rate: "–" if pd.isna(rate) else f"{rate:.0%}")
     table.columns = [f"month +{offset}" for offset in table.columns]
     return table.reset_index().astype(str).to_markdown(index=False)

@@ -1,0 +1,67 @@
+"""`python -m reporting_assets.bi`: the BI contract on the warehouse of the settings (`REPORTING_DATABASE_URL`).
+
+python -m reporting_assets.bi install                       # (re)create the views (bi_contract does it daily)
+python -m reporting_assets.bi grant ROLE [--company ID]     # PostgreSQL: a read-only login role (one company)
+python -m reporting_assets.bi revoke ROLE [--drop]          # undo it (and drop the role)
+python -m reporting_assets.bi check                         # the contract's state, its readers and scopes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reporting_assets.bi", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("install", help="(re)create the contract's views")
+    grant = commands.add_parser("grant", help="a login role that can only read the contract (PostgreSQL)")
+    grant.add_argument("role")
+    grant.add_argument("--company", type=int, help="only this company's rows (row-level security)")
+    revoke = commands.add_parser("revoke", help="take the contract back from a role (PostgreSQL)")
+    revoke.add_argument("role")
+    revoke.add_argument("--drop", action="store_true", help="drop the role too")
+    commands.add_parser("check", help="is the contract installed and current; its readers and their scopes")
+    args = parser.parse_args(argv)
+
+    from reporting_assets.bi import access, views
+    from reporting_assets.bi.contract import VERSION
+    from reporting_assets.bi.publish import publish
+    from reporting_assets.settings import Settings, SettingsError
+    from reporting_assets.warehouse.store import engine_for
+
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    engine = engine_for(settings.database_url)
+    user_lists = settings.reporting_user_lists == "on"
+    try:
+        if args.command == "install":
+            done = publish(engine, user_lists)
+            where = f"schema {done.schema}" if done.schema else "the main database"
+            print(f"BI contract v{VERSION}: {len(done.views)} views in {where} ({', '.join(done.views)})")
+        elif args.command == "grant":
+            with engine.begin() as conn:
+                print(f"granted {access.grant(conn, args.role, args.company)}")
+        elif args.command == "revoke":
+            with engine.begin() as conn:
+                access.revoke(conn, args.role, args.drop)
+            print(f"revoked {args.role}" + (" and dropped the role" if args.drop else ""))
+        else:
+            with engine.connect() as conn:
+                state = views.status(conn, user_lists)
+                print(f"BI contract {state.summary()}")
+                for reader in access.readers(conn) if views.schema_of(conn) and not state.missing else []:
+                    print(f"reader {reader}")
+            return 0 if state.current else 1
+    except access.AccessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

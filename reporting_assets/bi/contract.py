@@ -1,0 +1,295 @@
+"""The BI contract's registry: every view a BI tool reads, its grain, its columns (name, type, description, unit,
+kind) and the ratio each rate is made of. The SQL views (`bi/views.py`), their comments, the extracts and the kits
+are all generated from here; `contract_v1.json` freezes the names and types BI users depend on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Table
+
+from reporting_assets.metrics import RATIOS, RETENTION_RATE, Ratio
+from reporting_assets.warehouse import tables as t
+
+VERSION = 1
+
+Type = Literal["date", "integer", "bigint", "float", "text", "boolean"]
+# key: identifies the row; attribute: describes it; count: additive (sum it); level: a figure of one day that is
+# not additive over days (members, 30-day actives: average or take the last); rate: a ratio (sum its parts, then
+# divide: never average it)
+Kind = Literal["key", "attribute", "count", "level", "rate"]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: Type
+    description: str
+    kind: Kind = "attribute"
+    unit: str | None = None
+    ratio: Ratio | None = None  # a rate: its numerator and denominator, columns of the same view
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    grain: str
+    description: str
+    fields: tuple[Field, ...]
+    sources: tuple[Table, ...]  # the tables it reads: a reader needs SELECT on them, row-level security scopes them
+    body: str  # SELECT giving every field by name: `{bi}` is the contract's schema prefix, `{today}` the UTC date
+    per_company: bool = True  # False: rows about days, not companies (no company scope applies)
+    per_user: bool = False  # one row per user: absent with REPORTING_USER_LISTS=off
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+TYPES_OF_COLUMNS: dict[str, Type] = {
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "FLOAT": "float",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+}
+
+
+def _from(table: Table, name: str, kind: Kind, *, type_: Type | None = None, unit: str | None = None) -> Field:
+    """A column as its table describes it."""
+    column = table.c[name]
+    guessed: Type = {
+        "INTEGER": "integer",
+        "BIGINT": "bigint",
+        "FLOAT": "float",
+        "DATE": "date",
+        "BOOLEAN": "boolean",
+    }.get(str(column.type), "text")
+    if unit is None and kind in ("count", "level"):
+        unit = "integer"
+    return Field(name, type_ or guessed, column.comment or name, kind, unit)
+
+
+def _rate(name: str, ratio: Ratio, description: str) -> Field:
+    return Field(name, "float", description, "rate", "ratio", ratio)
+
+
+DATE = Field("date", "date", "Day of activity (UTC), the partition key", "key", "date")
+COMPANY = Field("company_id", "integer", "Paradigm company id (dim_company.company_id)", "key")
+LOADED = {name: f"{name}_loaded" for name in t.RAW_TABLES}
+
+
+dim_date = View(
+    "dim_date",
+    "one row per day, from the first day loaded to today (UTC)",
+    "Calendar of the warehouse: mark it as the date table. The *_loaded flags tell a day without activity (loaded, "
+    "no row) from a day never fetched (not loaded).",
+    (
+        Field("date", "date", "The day (UTC)", "key", "date"),
+        Field("year", "integer", "Calendar year"),
+        Field("quarter", "integer", "Calendar quarter, 1-4"),
+        Field("month", "integer", "Month number, 1-12"),
+        Field("month_start", "date", "First day of the month", unit="date"),
+        Field("iso_year", "integer", "ISO 8601 week-numbering year"),
+        Field("iso_week", "integer", "ISO 8601 week number, 1-53"),
+        Field("week_start", "date", "Monday of the ISO week", unit="date"),
+        Field("weekday", "integer", "ISO weekday: 1 = Monday ... 7 = Sunday"),
+        Field("is_weekend", "boolean", "Saturday or Sunday"),
+        *(Field(flag, "boolean", f"The day is loaded in {name} (the load ledger)") for name, flag in LOADED.items()),
+    ),
+    (t.load_log,),
+    body=f"""
+WITH RECURSIVE days(date) AS (
+  SELECT MIN(date) FROM load_log
+  UNION ALL SELECT {{next_day}} FROM days WHERE date < {{today}}
+), loaded AS (
+  SELECT date, {", ".join(f"MAX(CASE WHEN asset = '{n}' THEN 1 ELSE 0 END) AS {f}" for n, f in LOADED.items())}
+  FROM load_log GROUP BY date
+)
+SELECT days.date, {{calendar}}, {", ".join(f"COALESCE(loaded.{f}, 0) AS {f}" for f in LOADED.values())}
+FROM days LEFT JOIN loaded ON loaded.date = days.date
+WHERE days.date IS NOT NULL""",
+    per_company=False,
+)
+
+_names = "\n  UNION ALL ".join(
+    f"SELECT company_id, company_name, date FROM {table.name}"
+    for table in (t.adoption_satisfaction, t.user_activity, t.company_members)
+)
+dim_company = View(
+    "dim_company",
+    "one row per company",
+    "Companies of the instance, by their latest name, with the span of their data and their latest members.",
+    (
+        COMPANY,
+        Field("company_name", "text", "The company's latest name"),
+        Field("first_seen_date", "date", "First day with a row of this company (KPIs or members)", unit="date"),
+        Field("last_seen_date", "date", "Last day with a row of this company (KPIs or members)", unit="date"),
+        Field("first_loaded_date", "date", "First day loaded in chat_sessions (the load ledger)", unit="date"),
+        Field("last_loaded_date", "date", "Last day loaded in chat_sessions (the load ledger)", unit="date"),
+        Field(
+            "current_active_members", "integer", "Members at the latest snapshot (company_members)", "level", "integer"
+        ),
+        Field(
+            "total_historical_members",
+            "integer",
+            "Members ever, at the latest snapshot (company_members)",
+            "level",
+            "integer",
+        ),
+    ),
+    (t.adoption_satisfaction, t.user_activity, t.company_members),
+    body=f"""
+WITH named AS (
+  {_names}
+), latest AS (
+  SELECT company_id, company_name,
+    ROW_NUMBER() OVER (PARTITION BY company_id ORDER BY date DESC, company_name) AS n,
+    MIN(date) OVER (PARTITION BY company_id) AS first_seen_date,
+    MAX(date) OVER (PARTITION BY company_id) AS last_seen_date
+  FROM named
+), members AS (
+  SELECT company_id, current_active_members, total_historical_members,
+    ROW_NUMBER() OVER (PARTITION BY company_id ORDER BY date DESC) AS n
+  FROM company_members
+), span AS (
+  SELECT MIN(date) AS first_loaded_date, MAX(date) AS last_loaded_date FROM {{bi}}dim_date
+  WHERE chat_sessions_loaded
+)
+SELECT latest.company_id, latest.company_name, first_seen_date, last_seen_date, first_loaded_date,
+  last_loaded_date, members.current_active_members, members.total_historical_members
+FROM latest
+CROSS JOIN span
+LEFT JOIN members ON members.company_id = latest.company_id AND members.n = 1
+WHERE latest.n = 1""",
+)
+
+_a, _u = t.adoption_satisfaction, t.user_activity
+fct_daily_usage = View(
+    "fct_daily_usage",
+    "one row per company and loaded day with activity",
+    "Daily usage of each company: the counts every ratio is made of, and the ratios. To aggregate a ratio over "
+    "days or companies, sum its numerator and denominator, then divide.",
+    (
+        DATE,
+        COMPANY,
+        _from(_a, "sessions_count", "count"),
+        _from(_a, "user_queries_count", "count"),
+        _from(_a, "model_responses_count", "count"),
+        _from(_a, "likes_count", "count"),
+        _from(_a, "dislikes_count", "count"),
+        _from(_a, "copies_count", "count"),
+        _from(_u, "active_users", "count"),
+        _from(_u, "active_users_7d", "level"),
+        _from(_u, "active_users_30d", "level"),
+        _from(t.company_members, "current_active_members", "level"),
+        _from(t.company_members, "total_historical_members", "level"),
+        *(
+            _rate(name, RATIOS[name], description)
+            for name, description in (
+                ("satisfaction_rate", "likes / (likes + dislikes)"),
+                ("feedback_rate", "(likes + dislikes) / model responses"),
+                ("queries_per_session", "user queries / sessions (an average, may exceed 1)"),
+                ("stickiness", "active users / active users over 30 days (DAU / MAU)"),
+                ("sessions_per_active_user", "sessions / active users"),
+                ("queries_per_active_user", "user queries / active users"),
+                ("adoption_rate", "active users over 30 days / current active members"),
+            )
+        ),
+    ),
+    (t.adoption_satisfaction, t.user_activity, t.company_members),
+    body="""
+SELECT COALESCE(a.date, u.date) AS date, COALESCE(a.company_id, u.company_id) AS company_id,
+  COALESCE(a.sessions_count, u.sessions_count) AS sessions_count,
+  COALESCE(a.user_queries_count, u.user_queries_count) AS user_queries_count,
+  a.model_responses_count, a.likes_count, a.dislikes_count, a.copies_count,
+  u.active_users, u.active_users_7d, u.active_users_30d, m.current_active_members, m.total_historical_members
+FROM adoption_satisfaction a
+FULL OUTER JOIN user_activity u ON u.date = a.date AND u.company_id = a.company_id
+LEFT JOIN company_members m
+  ON m.date = COALESCE(a.date, u.date) AND m.company_id = COALESCE(a.company_id, u.company_id)""",
+)
+
+fct_tool_usage = View(
+    "fct_tool_usage",
+    "one row per company, loaded day and tool used",
+    "Tools used per company and day (tools_usage).",
+    (DATE, COMPANY, _from(t.tools_usage, "tool_name", "key"), _from(t.tools_usage, "usage_count", "count")),
+    (t.tools_usage,),
+    body="SELECT date, company_id, tool_name, usage_count FROM tools_usage",
+)
+
+_d = t.used_documents
+fct_document_usage = View(
+    "fct_document_usage",
+    "one row per company, loaded day and document used",
+    "Documents used in answers per company and day (used_documents).",
+    (
+        DATE,
+        COMPANY,
+        _from(_d, "document_id", "key", type_="integer", unit=""),
+        _from(_d, "document_title", "attribute"),
+        _from(_d, "document_filename", "attribute"),
+        _from(_d, "usage_count", "count"),
+    ),
+    (t.used_documents,),
+    body="SELECT date, company_id, document_id, document_title, document_filename, usage_count FROM used_documents",
+)
+
+_e = t.user_engagement
+fct_user_engagement = View(
+    "fct_user_engagement",
+    "one row per company and user, as of the last day loaded",
+    "Each user's engagement (user_engagement): user ids are pseudonyms when REPORTING_USER_ID_KEY is set.",
+    (
+        COMPANY,
+        _from(_e, "user_id", "key"),
+        _from(_e, "first_active_date", "attribute", unit="date"),
+        _from(_e, "last_active_date", "attribute", unit="date"),
+        _from(_e, "active_days", "count"),
+        _from(_e, "active_days_30d", "count"),
+        _from(_e, "sessions_30d", "count"),
+        _from(_e, "queries_30d", "count"),
+        _from(_e, "segment", "attribute"),
+        _from(_e, "days_loaded_30d", "level"),
+        _from(_e, "as_of_date", "attribute", unit="date"),
+    ),
+    (t.user_engagement,),
+    body="SELECT company_id, user_id, first_active_date, last_active_date, active_days, active_days_30d, "
+    "sessions_30d, queries_30d, segment, days_loaded_30d, as_of_date FROM user_engagement",
+    per_user=True,
+)
+
+_r = t.retention_cohorts
+fct_retention = View(
+    "fct_retention",
+    "one row per company, cohort month and month after it",
+    "Monthly retention cohorts (retention_cohorts): who comes back, month after month.",
+    (
+        COMPANY,
+        _from(_r, "cohort_month", "key", unit="date"),
+        _from(_r, "month_offset", "key"),
+        _from(_r, "cohort_users", "count"),
+        _from(_r, "retained_users", "count"),
+        _rate("retention_rate", RETENTION_RATE, "retained users / cohort users"),
+        _from(_r, "days_loaded", "level"),
+        _from(_r, "left_censored", "attribute"),
+    ),
+    (t.retention_cohorts,),
+    body="SELECT company_id, cohort_month, month_offset, cohort_users, retained_users, days_loaded, left_censored "
+    "FROM retention_cohorts",
+)
+
+VIEWS: dict[str, View] = {
+    v.name: v
+    for v in (
+        dim_date,
+        dim_company,
+        fct_daily_usage,
+        fct_tool_usage,
+        fct_document_usage,
+        fct_user_engagement,
+        fct_retention,
+    )
+}

@@ -1,0 +1,126 @@
+"""Extracts of the BI contract next to the reports (`REPORTING_REPORTS_DIR/bi/v<version>/`): one Parquet file per
+view in a folder of its own (`<view>/<view>.parquet`, what Power BI's folder connector and any Parquet reader
+take), and, with the `.[tableau]` extra, one Tableau `.hyper` file holding a table per view.
+
+Views are read a chunk at a time and written a row group at a time: memory is bounded by a chunk, whatever the
+warehouse's size. Hyper loads the Parquet files itself (`external(...)`), no row passes through Python."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, text
+
+from reporting_assets.bi.contract import VERSION, View
+from reporting_assets.bi.views import expected, qualified, schema_of
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.reports import store
+
+CHUNK_ROWS = 100_000
+HYPER_FILE = "paradigm_reporting.hyper"
+ARROW_TYPES = {
+    "date": pa.date32(),
+    "integer": pa.int64(),
+    "bigint": pa.int64(),
+    "float": pa.float64(),
+    "text": pa.string(),
+    "boolean": pa.bool_(),
+}
+
+
+def folder() -> str:
+    """Where the extracts go, under the reports' location."""
+    return f"bi/v{VERSION}"
+
+
+def arrow_schema(view: View) -> pa.Schema:
+    return pa.schema(
+        [pa.field(f.name, ARROW_TYPES[f.type], metadata={"description": f.description}) for f in view.fields],
+        metadata={"description": view.description, "grain": view.grain},
+    )
+
+
+def _arrow(frame: pd.DataFrame, view: View) -> pa.Table:
+    """One chunk of the view with the contract's types (SQLite gives dates as text and booleans as 0/1)."""
+    columns = {}
+    for f in view.fields:
+        series = frame[f.name]
+        if f.type == "date":
+            series = pd.to_datetime(series).dt.date
+        elif f.type == "boolean":
+            series = series.astype("boolean")
+        columns[f.name] = pa.array(series, type=ARROW_TYPES[f.type], from_pandas=True)
+    return pa.table(columns, schema=arrow_schema(view))
+
+
+@dataclass(frozen=True)
+class Extract:
+    view: str
+    rows: int
+    path: str  # printable
+
+
+def write_parquet(engine: Engine, view: View, path: Path) -> int:
+    """The view as one Parquet file at `path`, a row group per chunk. Returns its rows."""
+    rows = 0
+    with engine.connect() as conn:
+        query = f"SELECT * FROM {qualified(conn, view, schema_of(conn))}"
+        with pq.ParquetWriter(path, arrow_schema(view)) as writer:
+            for chunk in pd.read_sql(text(query), conn, chunksize=CHUNK_ROWS):
+                writer.write_table(_arrow(chunk, view))
+                rows += len(chunk)
+            if not rows:
+                writer.write_table(arrow_schema(view).empty_table())
+    return rows
+
+
+def write_hyper(files: dict[str, Path], path: Path) -> None:
+    """A Tableau Hyper file with one table per view, schema `Extract`, loaded by Hyper from the Parquet files."""
+    from tableauhyperapi import Connection, CreateMode, HyperProcess, Telemetry, escape_string_literal
+
+    parameters = {"log_config": ""}  # no hyperd.log next to the reports
+    with (
+        HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters=parameters) as hyper,
+        Connection(hyper.endpoint, str(path), CreateMode.CREATE_AND_REPLACE) as conn,
+    ):
+        conn.execute_command('CREATE SCHEMA "Extract"')
+        for name, parquet in files.items():
+            source = escape_string_literal(str(parquet))
+            conn.execute_command(f'CREATE TABLE "Extract"."{name}" AS (SELECT * FROM external({source}))')
+
+
+def hyper_available() -> bool:
+    try:
+        import tableauhyperapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_extracts(engine: Engine, location: str, user_lists: bool = True, hyper: bool = True) -> list[Extract]:
+    """Every view of the contract as Parquet (and a `.hyper` with `hyper` and the extra installed) under
+    `location/bi/v<version>/`: written aside, then put in place file by file."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="bi-extracts-") as scratch:
+        files = {}
+        for view in expected(user_lists):
+            files[view.name] = Path(scratch) / f"{view.name}.parquet"
+            rows = write_parquet(engine, view, files[view.name])
+            name = f"{folder()}/{view.name}/{view.name}.parquet"
+            out.append(Extract(view.name, rows, _put(files[view.name], location, name)))
+        if hyper and hyper_available():
+            write_hyper(files, Path(scratch) / HYPER_FILE)
+            path = _put(Path(scratch) / HYPER_FILE, location, f"{folder()}/{HYPER_FILE}")
+            out.append(Extract("*", sum(e.rows for e in out), path))
+    return out
+
+
+def _put(local: Path, location: str, name: str) -> str:
+    with local.open("rb") as source, store.open_write(location, name) as target:
+        shutil.copyfileobj(source, target)
+    return store.where(location, name)

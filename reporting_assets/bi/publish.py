@@ -1,0 +1,25 @@
+"""Publish the BI contract: its views (re)created and granted again to every reader, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from reporting_assets.bi import access, views
+
+
+@dataclass(frozen=True)
+class Published:
+    views: list[str]
+    schema: str | None  # PostgreSQL's contract schema; None on SQLite (the main database)
+    readers: list[access.Reader]
+
+
+def publish(engine: Engine, user_lists: bool = True) -> Published:
+    """The contract's views as the registry says, the per-user one only with `user_lists`; readers keep access."""
+    with engine.begin() as conn:
+        names = views.install(conn, user_lists)
+        schema = views.schema_of(conn)
+        readers = access.refresh(conn) if schema else []
+    return Published(names, schema, readers)

@@ -1,0 +1,356 @@
+"""The BI contract on both databases: views that equal the warehouse, a committed snapshot of names and types, column
+comments, company-scoped readers (PostgreSQL row-level security), and Parquet and Tableau extracts that equal the
+views. The warehouse is loaded once per database from the simulator, the hostile corpus among its companies."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+from dagster import DagsterInstance, materialize
+
+from reporting_assets import doctor
+from reporting_assets.assets.users import build_user_assets
+from reporting_assets.bi import access, extracts, views
+from reporting_assets.bi.__main__ import main as bi_main
+from reporting_assets.bi.contract import VERSION, VIEWS
+from reporting_assets.bi.defs import build_bi_assets
+from reporting_assets.bi.publish import publish
+from reporting_assets.simulator.app import Simulator, serve
+from reporting_assets.simulator.data import DEFAULT_COMPANIES
+from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import company_members, load_log
+from reporting_assets_tests import hostile
+from reporting_assets_tests.conftest import TOKEN, fresh_schema
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+
+FIRST, LAST = date(2025, 1, 1), date(2025, 2, 9)  # 40 days: the 30-day figures are known for the last 11
+SNAPSHOT = Path(__file__).parents[1] / "reporting_assets" / "bi" / f"contract_v{VERSION}.json"
+COMPANY_VIEWS = [v for v in VIEWS.values() if v.per_company]
+pytestmark = pytest.mark.xdist_group("bi")  # one worker builds each warehouse once
+
+
+def _load(warehouse: Warehouse) -> None:
+    companies = DEFAULT_COMPANIES + hostile.companies()
+    sim = Simulator(seed=7, token=TOKEN, companies=companies)
+    server = serve(sim)
+    try:
+        members = pd.DataFrame(
+            [
+                {"date": FIRST + timedelta(days=d), "company_id": c.id,
+                 "company_name": c.name.replace("\x00", "\ufffd"), "total_historical_members": c.users + 5,
+                 "current_active_members": c.users}
+                for d in range((LAST - FIRST).days + 1)
+                for c in companies
+            ]
+        ).assign(ingested_at=pd.Timestamp("2025-03-01", tz="UTC"))  # fmt: skip
+        days = ledger.day_counts(members, FIRST, LAST, None)
+        warehouse.replace(company_members, FIRST, LAST, members, loaded=ledger.entries("company_members", days, "t"))
+        host, port = server.server_address[:2]
+        resources = {
+            "warehouse": warehouse,
+            "paradigm": _resource(f"http://{host}:{port}"),
+        }
+        result = run([*raw_assets, *kpi_assets], resources, FIRST.isoformat(), LAST.isoformat())
+        assert result.success
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert materialize(build_user_assets(), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+
+
+def _resource(url: str):
+    from reporting_assets.paradigm.resource import ParadigmResource
+
+    return ParadigmResource(base_url=url, api_key=TOKEN, retry_backoff_s=0.01, timeout_s=10.0)
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str | None], Warehouse]]:
+    """Per database, a warehouse loaded from the simulator (40 days, 17 companies, the hostile ones included),
+    contract published: built on first use, shared by the module's tests (which leave it as they found it)."""
+    built: dict[str, Warehouse] = {}
+    with ExitStack() as stack:
+
+        def get(kind: str, pg_root: str | None) -> Warehouse:
+            if kind not in built:
+                url = (
+                    f"sqlite:///{tmp_path_factory.mktemp('bi') / 'reporting.db'}"
+                    if kind == "sqlite"
+                    else stack.enter_context(fresh_schema(pg_root))
+                )
+                built[kind] = Warehouse(url=url)
+                _load(built[kind])
+                publish(built[kind].engine)
+            return built[kind]
+
+        yield get
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def loaded(request: pytest.FixtureRequest, warehouses) -> Warehouse:
+    root = request.getfixturevalue("postgres_root") if request.param == "postgres" else None
+    return warehouses(request.param, root)
+
+
+@pytest.fixture
+def pg_loaded(warehouses, postgres_root: str) -> Warehouse:
+    """The PostgreSQL one: roles and comments are PostgreSQL's (a SQLite warehouse is one file, readable by whoever
+    opens it; SQLite has no comments)."""
+    return warehouses("postgres", postgres_root)
+
+
+def _view(warehouse: Warehouse, name: str, where: str = "") -> pd.DataFrame:
+    with warehouse.engine.connect() as conn:
+        sql = f"SELECT * FROM {views.qualified(conn, VIEWS[name], views.schema_of(conn))} {where}"
+        return pd.read_sql(sa.text(sql), conn)
+
+
+def _sql(warehouse: Warehouse, sql: str) -> pd.DataFrame:
+    with warehouse.engine.connect() as conn:
+        return pd.read_sql(sa.text(sql), conn)
+
+
+def test_the_registry_matches_the_committed_snapshot_of_its_version():
+    """Names and types BI users depend on change only with a new version (docs/bi-tools.md, "Versions")."""
+    snapshot = {name: {f.name: f.type for f in view.fields} for name, view in VIEWS.items()}
+    assert json.loads(SNAPSHOT.read_text()) == snapshot, f"a breaking change needs contract v{VERSION + 1}"
+
+
+def test_every_view_is_present_and_current_with_the_contract_columns(loaded: Warehouse):
+    with loaded.engine.connect() as conn:
+        state = views.status(conn)
+        assert state.current, state.summary()
+        internal = {"load_log", "alert_events", "alert_channels", "alert_deliveries", "digest_log", "pseudonymisation"}
+        schema = views.schema_of(conn)
+        published = set(sa.inspect(conn).get_view_names(schema=schema))
+        assert published == set(VIEWS) and not published & internal
+    for name, view in VIEWS.items():
+        assert list(_view(loaded, name).columns) == view.names
+
+
+def test_dim_date_is_a_contiguous_calendar_to_today_with_the_ledger_s_days(loaded: Warehouse):
+    dim = _view(loaded, "dim_date")
+    dim["date"] = pd.to_datetime(dim["date"])
+    dim = dim.sort_values("date", ignore_index=True)
+    today = _sql(loaded, "SELECT {}".format(views.SNIPPETS[loaded.engine.dialect.name]["today"])).iloc[0, 0]
+    assert dim["date"].iloc[0].date() == FIRST and dim["date"].iloc[-1].date() == pd.Timestamp(today).date()
+    assert (dim["date"].diff().dropna() == pd.Timedelta(days=1)).all()
+    iso = dim["date"].dt.isocalendar()
+    assert dim["iso_year"].tolist() == iso["year"].tolist() and dim["iso_week"].tolist() == iso["week"].tolist()
+    assert dim["weekday"].tolist() == iso["day"].tolist()
+    assert dim["is_weekend"].astype(bool).tolist() == (iso["day"] >= 6).tolist()
+    assert (pd.to_datetime(dim["week_start"]) == dim["date"] - pd.to_timedelta(iso["day"] - 1, unit="D")).all()
+    assert dim["quarter"].tolist() == dim["date"].dt.quarter.tolist()
+    assert (pd.to_datetime(dim["month_start"]) == dim["date"].dt.to_period("M").dt.start_time).all()
+    entries = loaded.read(load_log)
+    for asset in ("chat_sessions", "user_activities", "company_members"):
+        days = set(pd.to_datetime(entries.loc[entries["asset"] == asset, "date"]))
+        assert set(dim.loc[dim[f"{asset}_loaded"].astype(bool), "date"]) == days
+    assert len(days) == 40 and len(dim) > 40  # days after LAST are in the calendar, not loaded
+
+
+def test_the_facts_equal_the_warehouse_tables_and_ratios_are_recomputed_from_their_parts(loaded: Warehouse):
+    daily = _view(loaded, "fct_daily_usage").sort_values(["date", "company_id"], ignore_index=True)
+    kpi = _sql(loaded, "SELECT * FROM adoption_satisfaction").sort_values(["date", "company_id"], ignore_index=True)
+    users = _sql(loaded, "SELECT * FROM user_activity")
+    assert len(daily) == len(kpi.merge(users, on=["date", "company_id"], how="outer"))
+    assert daily["likes_count"].sum() == kpi["likes_count"].sum() > 0
+    assert daily["active_users"].sum() == users["active_users"].sum() > 0
+    for source, names in ((kpi, ("satisfaction_rate", "feedback_rate", "queries_per_session")),
+                          (users, ("stickiness", "adoption_rate", "sessions_per_active_user"))):  # fmt: skip
+        both = daily.merge(source, on=["date", "company_id"], suffixes=("", "_kpi"))
+        for name in names:
+            pd.testing.assert_series_equal(both[name], both[f"{name}_kpi"], check_names=False, rtol=1e-9)
+        assert both[names[0]].notna().any()
+    assert daily["adoption_rate"].notna().sum() > 0  # the 30-day window is whole for the last days
+    company = _view(loaded, "dim_company")
+    assert len(company) == company["company_id"].nunique() == 17
+    assert set(company["company_name"]) >= set(hostile.STORED.values())
+    assert company["current_active_members"].notna().all()
+    for view, table, column in (("fct_tool_usage", "tools_usage", "usage_count"),
+                                ("fct_document_usage", "used_documents", "usage_count"),
+                                ("fct_user_engagement", "user_engagement", "active_days"),
+                                ("fct_retention", "retention_cohorts", "retained_users")):  # fmt: skip
+        facts, rows = _view(loaded, view), _sql(loaded, f"SELECT * FROM {table}")
+        assert len(facts) == len(rows) > 0 and facts[column].sum() == rows[column].sum()
+    retention = _view(loaded, "fct_retention").merge(_sql(loaded, "SELECT * FROM retention_cohorts"))
+    assert len(retention) == len(_view(loaded, "fct_retention"))  # same rates, recomputed from the parts
+
+
+def test_postgres_comments_every_view_column_from_the_registry(pg_loaded: Warehouse):
+    loaded = pg_loaded
+    with loaded.engine.connect() as conn:
+        schema = views.schema_of(conn)
+        inspector = sa.inspect(conn)
+        for view in VIEWS.values():
+            comments = {c["name"]: c["comment"] for c in inspector.get_columns(view.name, schema=schema)}
+            for field in view.fields:
+                assert comments[field.name].startswith(field.description), (view.name, field.name)
+            assert inspector.get_table_comment(view.name, schema=schema)["text"].startswith(view.description)
+
+
+def _doctor(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> list[doctor.Check]:
+    monkeypatch.setenv("PARADIGM_BASE_URL", "")  # the API is not what is checked here
+    monkeypatch.setenv("REPORTING_DATABASE_URL", warehouse.url)
+    return doctor.checks(now=lambda: datetime(2025, 2, 10, tzinfo=UTC))
+
+
+def test_a_missing_or_changed_view_is_reported_and_published_again(loaded: Warehouse, monkeypatch: pytest.MonkeyPatch):
+    with loaded.engine.begin() as conn:
+        schema = views.schema_of(conn)
+        conn.execute(sa.text(f"DROP VIEW {views.qualified(conn, VIEWS['dim_company'], schema)}"))
+        conn.execute(sa.text(f"DROP VIEW {views.qualified(conn, VIEWS['fct_tool_usage'], schema)}"))
+        conn.execute(
+            sa.text(f"CREATE VIEW {views.qualified(conn, VIEWS['fct_tool_usage'], schema)} AS SELECT 1 AS date")
+        )
+    with loaded.engine.connect() as conn:
+        state = views.status(conn)
+    assert state.missing == ["dim_company"] and state.stale == ["fct_tool_usage"]
+    assert "materialize bi_contract" in state.summary()
+    [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
+    assert not found.ok and found.detail == state.summary()
+    assert publish(loaded.engine).views == list(VIEWS)
+    with loaded.engine.connect() as conn:
+        assert views.status(conn).current
+    [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
+    assert found.ok and found.detail.startswith(f"v{VERSION}: every view present and current")
+    assert publish(loaded.engine, user_lists=False).views == [v for v in VIEWS if v != "fct_user_engagement"]
+    with loaded.engine.connect() as conn:
+        assert views.status(conn, user_lists=False).current and not views.status(conn).current
+    publish(loaded.engine)
+
+
+def test_the_extracts_equal_the_views_in_parquet_and_in_tableau_s_hyper(loaded: Warehouse, tmp_path: Path):
+    from tableauhyperapi import Connection, HyperProcess, Telemetry
+
+    written = extracts.write_extracts(loaded.engine, str(tmp_path), user_lists=False)
+    assert [e.view for e in written] == [*(v for v in VIEWS if v != "fct_user_engagement"), "*"]
+    hyper_path = tmp_path / extracts.folder() / extracts.HYPER_FILE
+    with (
+        HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_config": ""}) as hyper,
+        Connection(hyper.endpoint, str(hyper_path)) as conn,
+    ):
+        for extract in written[:-1]:
+            view = VIEWS[extract.view]
+            frame = _view(loaded, view.name)
+            table = pq.read_table(tmp_path / extracts.folder() / view.name / f"{view.name}.parquet")
+            assert table.schema == extracts.arrow_schema(view) and table.num_rows == extract.rows == len(frame)
+            assert conn.execute_scalar_query(f'SELECT COUNT(*) FROM "Extract"."{view.name}"') == len(frame)
+            for field in view.fields:
+                if field.kind in ("count", "level", "rate"):
+                    expected = frame[field.name].sum()
+                    assert table[field.name].to_pandas().sum() == pytest.approx(expected), (view.name, field.name)
+                    got = conn.execute_scalar_query(f'SELECT SUM("{field.name}") FROM "Extract"."{view.name}"')
+                    assert float(got or 0) == pytest.approx(expected), (view.name, field.name)
+        names = {r[0] for r in conn.execute_list_query('SELECT company_name FROM "Extract"."dim_company"')}
+        assert names >= set(hostile.STORED.values())  # API text is data: kept as it is, never interpreted
+    titles = pq.read_table(tmp_path / extracts.folder() / "fct_document_usage" / "fct_document_usage.parquet")
+    assert set(titles["document_title"].to_pylist()) >= set(hostile.STORED.values())
+    assert not (tmp_path / extracts.folder() / "fct_user_engagement").exists()  # REPORTING_USER_LISTS=off
+
+
+def _reader_url(warehouse: Warehouse, role: str) -> str:
+    return warehouse.url.replace("postgres@", f"{role}@", 1)
+
+
+@pytest.fixture
+def roles(pg_loaded: Warehouse) -> Iterator[list[str]]:
+    """Two role names of this test's own (roles belong to the whole PostgreSQL cluster), dropped afterwards."""
+    names = [f"bi_test_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    yield names
+    for role in names:
+        with pg_loaded.engine.begin() as conn:
+            if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                access.revoke(conn, role, drop=True)
+
+
+def test_a_company_reader_sees_its_company_only_through_every_view_and_nothing_internal(
+    pg_loaded: Warehouse, roles: list[str]
+):
+    loaded = pg_loaded
+    scoped, everyone = roles
+    company = hostile.FIRST_ID + 1
+    with loaded.engine.begin() as conn:
+        access.grant(conn, scoped, company)
+        access.grant(conn, everyone)
+    publish(loaded.engine)  # views created anew keep their readers
+    with loaded.engine.connect() as conn:
+        assert sorted(access.readers(conn), key=lambda r: r.role) == sorted(
+            [access.Reader(scoped, company), access.Reader(everyone, None)], key=lambda r: r.role
+        )
+    reader = sa.create_engine(_reader_url(loaded, scoped))
+    whole = sa.create_engine(_reader_url(loaded, everyone))
+    try:
+        with reader.connect() as conn, whole.connect() as all_conn:
+            schema = views.schema_of(loaded.engine.connect())
+            for view in COMPANY_VIEWS:
+                name = views.qualified(conn, view, schema)
+                mine = conn.execute(sa.text(f"SELECT company_id, COUNT(*) FROM {name} GROUP BY company_id")).all()
+                direct = _view(loaded, view.name, f"WHERE company_id = {company}")
+                assert len(direct) > 0 and mine == [(company, len(direct))], view.name
+                assert all_conn.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar() == len(
+                    _view(loaded, view.name)
+                )
+            dim_date = views.qualified(conn, VIEWS["dim_date"], schema)
+            days = conn.execute(sa.text(f"SELECT COUNT(*) FROM {dim_date}")).scalar()
+            assert days == len(_view(loaded, "dim_date"))
+        for statement in (
+            "SELECT * FROM load_log",
+            "SELECT * FROM alert_events",
+            "INSERT INTO adoption_satisfaction (date, company_id, company_name) VALUES ('2030-01-01', 1, 'x')",
+            f"UPDATE adoption_satisfaction SET likes_count = 0 WHERE company_id = {company}",
+            f"DELETE FROM tools_usage WHERE company_id = {company}",
+        ):
+            with reader.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.execute(sa.text(statement))
+    finally:
+        reader.dispose()
+        whole.dispose()
+    assert len(_sql(loaded, "SELECT DISTINCT company_id FROM adoption_satisfaction")) == 17  # the owner sees all
+    with loaded.engine.begin() as conn:
+        access.revoke(conn, scoped)
+    with loaded.engine.connect() as conn:
+        assert [r.role for r in access.readers(conn)] == [everyone]
+
+
+def test_the_command_line_publishes_grants_checks_and_revokes(
+    pg_loaded: Warehouse, roles: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    loaded = pg_loaded
+    monkeypatch.setenv("PARADIGM_BASE_URL", "demo")
+    monkeypatch.setenv("REPORTING_DATABASE_URL", loaded.url)
+    assert bi_main(["install"]) == 0
+    assert bi_main(["grant", roles[0], "--company", "101"]) == 0
+    assert bi_main(["grant", "Robert'); DROP TABLE x;--"]) == 1
+    assert bi_main(["check"]) == 0
+    out, err = capsys.readouterr()
+    assert f"views in schema {views.schema_of(loaded.engine.connect())}" in out
+    assert f"reader {roles[0]}: company 101" in out and "every view present and current" in out
+    assert "use lower-case letters" in err
+    assert bi_main(["revoke", roles[0], "--drop"]) == 0
+    with loaded.engine.connect() as conn:
+        assert not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": roles[0]}).first()
+
+
+def test_the_assets_publish_the_contract_and_write_the_extracts(loaded: Warehouse, tmp_path: Path):
+    result = materialize(
+        build_bi_assets(str(tmp_path), user_lists=True),
+        resources={"warehouse": loaded},
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    [contract, files] = result.get_asset_materialization_events()
+    assert contract.materialization.metadata["views"].value == list(VIEWS)
+    rows = files.materialization.metadata["rows"].value
+    assert rows == {name: len(_view(loaded, name)) for name in VIEWS}
+    assert (tmp_path / extracts.folder() / extracts.HYPER_FILE).is_file()
