@@ -1,13 +1,14 @@
 # `make run`: the Dagster UI on 127.0.0.1:3000 (embedded demo API unless PARADIGM_BASE_URL is set).
 # `make test`: lint and the whole test suite (what CI runs).
 # `make worker`: a Celery worker, for REPORTING_EXECUTOR=celery (docs/scale-out.md).
+# `make superset`: Apache Superset on 127.0.0.1:8088 (admin / admin) with the BI contract's dashboard loaded.
 # `make bench`: the performance figures of docs/performance.md (about 15 min; writes bench-results.json).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test install instance bench browser worker
+.PHONY: run test install instance bench browser worker superset superset-env
 
 install: $(VENV)/.installed
 
@@ -39,6 +40,39 @@ test: install
 # Debian's chromium for the browser test (as root); the test skips without it, except under CI.
 browser:
 	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+# Apache Superset in a virtual environment of its own (it pins SQLAlchemy < 2), installed once per machine, with an
+# empty metadata database (user admin, password admin) that `make superset` and the BI tests copy. The four extra
+# packages are what its 6.1.0 wheel needs and does not declare (or declares too loosely).
+SUPERSET_VERSION := 6.1.0
+SUPERSET_ENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/paradigm-reporting/superset-$(SUPERSET_VERSION)
+SUPERSET := SUPERSET_CONFIG_PATH=$(CURDIR)/deploy/superset_config.py $(SUPERSET_ENV)/bin/superset
+
+superset-env: $(SUPERSET_ENV)/template.db
+
+$(SUPERSET_ENV)/template.db:
+	test -x $(SUPERSET_ENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_ENV)
+	$(SUPERSET_ENV)/bin/pip install --quiet --upgrade pip
+	$(SUPERSET_ENV)/bin/pip install --quiet "apache-superset==$(SUPERSET_VERSION)" psycopg2-binary cachetools rich \
+		"flask-caching==2.3.1"
+	rm -f $@.partial $@.log
+	SUPERSET_METADATA_DB=$@.partial $(SUPERSET) db upgrade >>$@.log 2>&1 || { tail -30 $@.log; exit 1; }
+	SUPERSET_METADATA_DB=$@.partial $(SUPERSET) fab create-admin --username admin --firstname Paradigm \
+		--lastname Reporting --email admin@example.com --password admin >>$@.log 2>&1 || { tail -30 $@.log; exit 1; }
+	SUPERSET_METADATA_DB=$@.partial $(SUPERSET) init >>$@.log 2>&1 || { tail -30 $@.log; exit 1; }
+	mv $@.partial $@
+
+# The contract published on the warehouse of the environment, its bundle imported, Superset served.
+superset: install superset-env
+	mkdir -p "$(DAGSTER_HOME)/superset"
+	test -f "$(DAGSTER_HOME)/superset/superset.db" || cp $(SUPERSET_ENV)/template.db "$(DAGSTER_HOME)/superset/superset.db"
+	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/python -W ignore -m reporting_assets.bi install
+	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/python -W ignore -m reporting_assets.bi kit superset \
+		--out "$(DAGSTER_HOME)/superset/paradigm_reporting.zip"
+	SUPERSET_METADATA_DB="$(DAGSTER_HOME)/superset/superset.db" $(SUPERSET) import-dashboards \
+		-p "$(DAGSTER_HOME)/superset/paradigm_reporting.zip" -u admin
+	@echo "Superset: http://127.0.0.1:8088 (user admin, password admin), dashboard \"Paradigm usage\""
+	SUPERSET_METADATA_DB="$(DAGSTER_HOME)/superset/superset.db" $(SUPERSET) run -h 127.0.0.1 -p 8088 --with-threads
 
 bench: install
 	$(BIN)/python -W ignore scripts/bench.py

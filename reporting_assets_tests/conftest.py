@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -195,3 +195,25 @@ def dagster_database(postgres_root: str) -> Iterator[str]:
 def dagster_postgres(postgres_root: str) -> Iterator[str]:
     with dagster_database(postgres_root) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def bi_warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str | None], Warehouse]]:
+    """Per database, the BI tests' warehouse (`bi_warehouse.py`), built on first use and shared by the tests of the
+    `bi` xdist group (which leave it as they found it). Called with "sqlite", or "postgres" and its root URL."""
+    from reporting_assets_tests.bi_warehouse import load
+
+    built: dict[str, Warehouse] = {}
+    with ExitStack() as stack:
+
+        def get(kind: str, pg_root: str | None = None) -> Warehouse:
+            if kind not in built:
+                if kind == "sqlite":
+                    url = f"sqlite:///{tmp_path_factory.mktemp('bi') / 'reporting.db'}"
+                else:
+                    url = stack.enter_context(fresh_schema(pg_root))
+                built[kind] = Warehouse(url=url)
+                load(built[kind], TOKEN)
+            return built[kind]
+
+        yield get

@@ -5,12 +5,13 @@ views. The warehouse is loaded once per database from the simulator, the hostile
 from __future__ import annotations
 
 import json
+import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import lkml
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -18,95 +19,33 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 
 from reporting_assets import doctor
-from reporting_assets.assets.users import build_user_assets
-from reporting_assets.bi import access, extracts, views
+from reporting_assets.bi import access, extracts, lookml, views
 from reporting_assets.bi.__main__ import main as bi_main
 from reporting_assets.bi.contract import VERSION, VIEWS
 from reporting_assets.bi.defs import build_bi_assets
 from reporting_assets.bi.publish import publish
-from reporting_assets.simulator.app import Simulator, serve
-from reporting_assets.simulator.data import DEFAULT_COMPANIES
-from reporting_assets.warehouse import ledger
+from reporting_assets.metrics import RATIOS
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import company_members, load_log
+from reporting_assets.warehouse.tables import load_log
 from reporting_assets_tests import hostile
-from reporting_assets_tests.conftest import TOKEN, fresh_schema
-from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+from reporting_assets_tests.bi_warehouse import FIRST
 
-FIRST, LAST = date(2025, 1, 1), date(2025, 2, 9)  # 40 days: the 30-day figures are known for the last 11
 SNAPSHOT = Path(__file__).parents[1] / "reporting_assets" / "bi" / f"contract_v{VERSION}.json"
 COMPANY_VIEWS = [v for v in VIEWS.values() if v.per_company]
 pytestmark = pytest.mark.xdist_group("bi")  # one worker builds each warehouse once
 
 
-def _load(warehouse: Warehouse) -> None:
-    companies = DEFAULT_COMPANIES + hostile.companies()
-    sim = Simulator(seed=7, token=TOKEN, companies=companies)
-    server = serve(sim)
-    try:
-        members = pd.DataFrame(
-            [
-                {"date": FIRST + timedelta(days=d), "company_id": c.id,
-                 "company_name": c.name.replace("\x00", "\ufffd"), "total_historical_members": c.users + 5,
-                 "current_active_members": c.users}
-                for d in range((LAST - FIRST).days + 1)
-                for c in companies
-            ]
-        ).assign(ingested_at=pd.Timestamp("2025-03-01", tz="UTC"))  # fmt: skip
-        days = ledger.day_counts(members, FIRST, LAST, None)
-        warehouse.replace(company_members, FIRST, LAST, members, loaded=ledger.entries("company_members", days, "t"))
-        host, port = server.server_address[:2]
-        resources = {
-            "warehouse": warehouse,
-            "paradigm": _resource(f"http://{host}:{port}"),
-        }
-        result = run([*raw_assets, *kpi_assets], resources, FIRST.isoformat(), LAST.isoformat())
-        assert result.success
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert materialize(build_user_assets(), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
-
-
-def _resource(url: str):
-    from reporting_assets.paradigm.resource import ParadigmResource
-
-    return ParadigmResource(base_url=url, api_key=TOKEN, retry_backoff_s=0.01, timeout_s=10.0)
-
-
-@pytest.fixture(scope="module")
-def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str, str | None], Warehouse]]:
-    """Per database, a warehouse loaded from the simulator (40 days, 17 companies, the hostile ones included),
-    contract published: built on first use, shared by the module's tests (which leave it as they found it)."""
-    built: dict[str, Warehouse] = {}
-    with ExitStack() as stack:
-
-        def get(kind: str, pg_root: str | None) -> Warehouse:
-            if kind not in built:
-                url = (
-                    f"sqlite:///{tmp_path_factory.mktemp('bi') / 'reporting.db'}"
-                    if kind == "sqlite"
-                    else stack.enter_context(fresh_schema(pg_root))
-                )
-                built[kind] = Warehouse(url=url)
-                _load(built[kind])
-                publish(built[kind].engine)
-            return built[kind]
-
-        yield get
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
-def loaded(request: pytest.FixtureRequest, warehouses) -> Warehouse:
+def loaded(request: pytest.FixtureRequest, bi_warehouses) -> Warehouse:
     root = request.getfixturevalue("postgres_root") if request.param == "postgres" else None
-    return warehouses(request.param, root)
+    return bi_warehouses(request.param, root)
 
 
 @pytest.fixture
-def pg_loaded(warehouses, postgres_root: str) -> Warehouse:
+def pg_loaded(bi_warehouses, postgres_root: str) -> Warehouse:
     """The PostgreSQL one: roles and comments are PostgreSQL's (a SQLite warehouse is one file, readable by whoever
     opens it; SQLite has no comments)."""
-    return warehouses("postgres", postgres_root)
+    return bi_warehouses("postgres", postgres_root)
 
 
 def _view(warehouse: Warehouse, name: str, where: str = "") -> pd.DataFrame:
@@ -195,7 +134,7 @@ def test_postgres_comments_every_view_column_from_the_registry(pg_loaded: Wareho
         for view in VIEWS.values():
             comments = {c["name"]: c["comment"] for c in inspector.get_columns(view.name, schema=schema)}
             for field in view.fields:
-                assert comments[field.name].startswith(field.description), (view.name, field.name)
+                assert comments[field.name] == field.comment, (view.name, field.name)
             assert inspector.get_table_comment(view.name, schema=schema)["text"].startswith(view.description)
 
 
@@ -354,3 +293,50 @@ def test_the_assets_publish_the_contract_and_write_the_extracts(loaded: Warehous
     rows = files.materialization.metadata["rows"].value
     assert rows == {name: len(_view(loaded, name)) for name in VIEWS}
     assert (tmp_path / extracts.folder() / extracts.HYPER_FILE).is_file()
+
+
+def _expand(sql: str, measures: dict[str, dict], alias: str) -> str:
+    """A LookML measure's SQL as Looker writes it: `${TABLE}` the view's alias, `${measure}` that measure's SQL
+    (a `sum` measure summed)."""
+
+    def field(match: re.Match) -> str:
+        name = match.group(1)
+        if name == "TABLE":
+            return alias
+        inner = _expand(measures[name]["sql"], measures, alias)
+        return f"SUM({inner})" if measures[name]["type"] == "sum" else f"({inner})"
+
+    return re.sub(r"\$\{(\w+)\}", field, sql)
+
+
+def test_the_lookml_kit_parses_and_its_measures_sum_before_they_divide(loaded: Warehouse):
+    with loaded.engine.connect() as conn:
+        schema = views.schema_of(conn) or "main"
+    kit = {path: lkml.load(text) for path, text in lookml.files(schema).items()}
+    model = kit[f"{lookml.MODEL}.model.lkml"]
+    assert [e["name"] for e in model["explores"]] == list(lookml.EXPLORES)
+    [daily] = kit["views/fct_daily_usage.view.lkml"]["views"]
+    measures = {m["name"]: m for m in daily["measures"]}
+    rates = [f.name for f in VIEWS["fct_daily_usage"].fields if f.kind == "rate"]
+    assert set(rates) <= set(measures)
+    company, month = 101, (date(2025, 1, 1), date(2025, 1, 31))
+    sql = ", ".join(f"{_expand(measures[r]['sql'], measures, 'f')} AS {r}" for r in rates)
+    query = f"SELECT {sql} FROM {daily['sql_table_name']} AS f WHERE f.company_id = :c AND f.date BETWEEN :a AND :b"
+    if schema == "main":
+        query = query.replace("main.", "")
+    with loaded.engine.connect() as conn:
+        looker = conn.execute(sa.text(query), {"c": company, "a": month[0], "b": month[1]}).mappings().one()
+    # The same figures from the KPI tables, their parts summed over the month, then divided (metrics.RATIOS)
+    where = f"WHERE company_id = {company} AND date BETWEEN '2025-01-01' AND '2025-01-31'"
+    kpi = _sql(loaded, f"SELECT * FROM adoption_satisfaction {where}")
+    users = _sql(loaded, f"SELECT * FROM user_activity {where}")
+    members = _sql(loaded, f"SELECT date, current_active_members FROM company_members {where}")
+    days = kpi.merge(users, on=["date", "company_id"], how="outer", suffixes=("", "_u"))
+    days["sessions_count"] = days["sessions_count"].fillna(days["sessions_count_u"])
+    days["user_queries_count"] = days["user_queries_count"].fillna(days["user_queries_count_u"])
+    days = days.merge(members, on="date", how="left")
+    sums = days[sorted({p for r in rates for p in RATIOS[r].parts})].sum().to_frame().T
+    for rate in rates:
+        expected = RATIOS[rate].of(sums).iloc[0]
+        assert float(looker[rate]) == pytest.approx(expected, rel=1e-9), rate
+        assert expected > 0  # a figure, not an empty month

@@ -88,5 +88,5 @@ def test_a_copy_of_the_sqlite_file_without_its_wal_holds_every_row(simulator, sq
     shutil.copyfile(live, copy)  # the file alone, as a user copies it to a BI machine
     with sqlite3.connect(f"file:{copy}?mode=ro", uri=True) as conn:
         for table in [*ACTIVITY_TABLES.values(), *KPI_TABLES.values(), load_log]:
-            [(count,)] = conn.execute(f"SELECT count(*) FROM {table.name}").fetchall()  # noqa: S608 (our names)
+            [(count,)] = conn.execute(f"SELECT count(*) FROM {table.name}").fetchall()
             assert count == sqlite_warehouse.count(table) > 0, table.name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,9 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("role")
     revoke.add_argument("--drop", action="store_true", help="drop the role too")
     commands.add_parser("check", help="is the contract installed and current; its readers and their scopes")
+    kit = commands.add_parser("kit", help="write a BI tool's kit over the contract")
+    kit.add_argument("tool", choices=["superset", "looker", "powerbi"])
+    kit.add_argument("--out", required=True, help="superset: the ZIP file; looker, powerbi: a directory")
+    kit.add_argument(
+        "--database-uri",
+        help="superset: the warehouse as Superset reaches it (default: REPORTING_DATABASE_URL's, psycopg2 "
+        "driver, no password: set it in Superset)",
+    )
     args = parser.parse_args(argv)
 
-    from reporting_assets.bi import access, views
+    from reporting_assets.bi import access, kits, views
     from reporting_assets.bi.contract import VERSION
     from reporting_assets.bi.publish import publish
     from reporting_assets.settings import Settings, SettingsError
@@ -39,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     engine = engine_for(settings.database_url)
     user_lists = settings.reporting_user_lists == "on"
     try:
-        if args.command == "install":
+        if args.command == "kit":
+            with engine.connect() as conn:
+                schema = views.schema_of(conn)
+            for path in kits.write(args.tool, Path(args.out), schema, args.database_uri or engine.url, user_lists):
+                print(f"wrote {path}")
+        elif args.command == "install":
             done = publish(engine, user_lists)
             where = f"schema {done.schema}" if done.schema else "the main database"
             print(f"BI contract v{VERSION}: {len(done.views)} views in {where} ({', '.join(done.views)})")

@@ -30,6 +30,11 @@ class Field:
     unit: str | None = None
     ratio: Ratio | None = None  # a rate: its numerator and denominator, columns of the same view
 
+    @property
+    def comment(self) -> str:
+        """What a BI tool shows of it: the column's comment on PostgreSQL, the dataset column's description."""
+        return f"{self.description} (unit: {self.unit})" if self.unit else self.description
+
 
 @dataclass(frozen=True)
 class View:
@@ -72,7 +77,9 @@ def _from(table: Table, name: str, kind: Kind, *, type_: Type | None = None, uni
 
 
 def _rate(name: str, ratio: Ratio, description: str) -> Field:
-    return Field(name, "float", description, "rate", "ratio", ratio)
+    """A ratio of sums: a fraction in [0, 1] (shown as a percentage), or an average per session or user."""
+    unit = "average" if "_per_" in name else "fraction"
+    return Field(name, "float", description, "rate", unit, ratio)
 
 
 DATE = Field("date", "date", "Day of activity (UTC), the partition key", "key", "date")

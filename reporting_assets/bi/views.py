@@ -146,8 +146,7 @@ def install(conn: Connection, user_lists: bool = True) -> list[str]:
         if dialect == "postgresql":
             conn.execute(text(f"COMMENT ON VIEW {name} IS {_comment(f'{view.description} Grain: {view.grain}.')}"))
             for field in view.fields:
-                unit = f" (unit: {field.unit})" if field.unit else ""
-                comment = _comment(f"{field.description}{unit}")
+                comment = _comment(field.comment)
                 conn.execute(text(f"COMMENT ON COLUMN {name}.{_quote(conn, field.name)} IS {comment}"))
     return [v.name for v in views]
 

@@ -1,0 +1,36 @@
+"""Writes a BI tool's kit over the contract (`python -m reporting_assets.bi kit`): Superset's bundle, Looker's
+LookML, Power BI's DAX measures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from reporting_assets.bi import lookml, powerbi, superset
+from reporting_assets.clock import utc_now
+
+
+def superset_uri(url: str | URL) -> str:
+    """The warehouse as Superset reaches it: psycopg2 for PostgreSQL, and never a password (set it in Superset)."""
+    parsed = make_url(url)
+    driver = "postgresql+psycopg2" if parsed.get_backend_name() == "postgresql" else parsed.drivername
+    return URL.create(
+        driver, parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
+    ).render_as_string(hide_password=False)
+
+
+def write(tool: str, out: Path, schema: str | None, database: str | URL, user_lists: bool = True) -> list[Path]:
+    """The kit's files for `tool`, over the contract's views in `schema` (None: SQLite's main database)."""
+    if tool == "superset":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(superset.bundle(superset_uri(database), schema, utc_now(), user_lists))
+        return [out]
+    files = lookml.files(schema or "main") if tool == "looker" else {"measures.dax": powerbi.measures()}
+    written = []
+    for name, text in files.items():
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

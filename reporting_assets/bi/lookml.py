@@ -1,0 +1,76 @@
+"""The Looker kit, generated from the registry: a LookML view per contract view, a model with an explore per fact
+joined to its dimensions. Counts are `sum` measures; each rate is a `number` measure dividing the summed numerator
+by the summed denominator (never an average of daily rates)."""
+
+from __future__ import annotations
+
+from reporting_assets.bi.contract import VIEWS, Field, View
+from reporting_assets.metrics import Ratio
+
+CONNECTION = "paradigm_reporting"
+MODEL = "paradigm_reporting"
+LOOKER_TYPES = {"integer": "number", "bigint": "number", "float": "number", "text": "string", "boolean": "yesno"}
+# fact -> the dimensions it joins (on company_id, and date where it has one)
+EXPLORES = {
+    "fct_daily_usage": ("dim_company", "dim_date"),
+    "fct_tool_usage": ("dim_company", "dim_date"),
+    "fct_document_usage": ("dim_company", "dim_date"),
+    "fct_user_engagement": ("dim_company",),
+    "fct_retention": ("dim_company",),
+}
+
+
+def _rate_sql(ratio: Ratio) -> str:
+    numerator = " + ".join(f"${{{c}}}" for c in ratio.numerator)
+    denominator = " + ".join(f"${{{c}}}" for c in ratio.denominator)
+    return f"1.0 * ({numerator}) / NULLIF({denominator}, 0)"
+
+
+def _items(field: Field) -> tuple[str, dict]:
+    """(the LookML list it belongs to, its definition)."""
+    described = {"name": field.name, "description": field.description}
+    column = f"${{TABLE}}.{field.name}"
+    if field.ratio:
+        fmt = "percent_1" if field.unit == "fraction" else "decimal_2"
+        return "measures", {**described, "type": "number", "sql": _rate_sql(field.ratio), "value_format_name": fmt}
+    if field.kind in ("count", "level"):
+        return "measures", {**described, "type": "sum", "sql": column}
+    if field.type == "date":
+        group = {"type": "time", "timeframes": ["date", "week", "month", "quarter", "year"], "datatype": "date"}
+        return "dimension_groups", {**described, **group, "sql": column}
+    return "dimensions", {**described, "type": LOOKER_TYPES[field.type], "sql": column}
+
+
+def view(v: View, schema: str) -> dict:
+    out: dict = {"name": v.name, "sql_table_name": f"{schema}.{v.name}", "description": v.description}
+    for field in v.fields:
+        kind, item = _items(field)
+        out.setdefault(kind, []).append(item)
+    if v.name == "dim_company":  # the one a fact joins many-to-one
+        out["dimensions"][0]["primary_key"] = "yes"
+    return out
+
+
+def model() -> dict:
+    explores = []
+    for fact, dims in EXPLORES.items():
+        joins = []
+        for dim in dims:
+            on = "company_id" if dim == "dim_company" else "date_date"  # the day of the `date` dimension group
+            join = {
+                "type": "left_outer",
+                "relationship": "many_to_one",
+                "sql_on": f"${{{fact}.{on}}} = ${{{dim}.{on}}}",
+            }
+            joins.append({"name": dim, **join})
+        explores.append({"name": fact, "description": VIEWS[fact].description, "joins": joins})
+    return {"connection": CONNECTION, "includes": ["/views/*.view.lkml"], "explores": explores}
+
+
+def files(schema: str = "bi") -> dict[str, str]:
+    """The kit's files by path: `views/<view>.view.lkml` and `<model>.model.lkml`, over `schema`'s views."""
+    import lkml
+
+    out = {f"views/{v.name}.view.lkml": lkml.dump({"views": [view(v, schema)]}) for v in VIEWS.values()}
+    out[f"{MODEL}.model.lkml"] = lkml.dump(model())
+    return out

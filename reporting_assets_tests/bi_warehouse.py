@@ -1,0 +1,50 @@
+"""A warehouse as the BI tests read it: 40 days loaded from the simulator (raw, KPIs, per-user tables, members) for
+17 companies, the hostile corpus's among them, and the BI contract published."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+from dagster import DagsterInstance, materialize
+
+from reporting_assets.assets.users import build_user_assets
+from reporting_assets.bi.publish import publish
+from reporting_assets.simulator.app import Simulator, serve
+from reporting_assets.simulator.data import DEFAULT_COMPANIES
+from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import company_members
+from reporting_assets_tests import hostile
+from reporting_assets_tests.conftest import RunningSimulator
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+
+FIRST, LAST = date(2025, 1, 1), date(2025, 2, 9)  # 40 days: the 30-day figures are known for the last 11
+COMPANIES = DEFAULT_COMPANIES + hostile.companies()
+
+
+def load(warehouse: Warehouse, token: str) -> None:
+    """Members written for every day (the API snapshots them only for recent days), then raw, KPI and per-user
+    assets materialized in-process, then the contract published."""
+    members = pd.DataFrame(
+        [
+            {"date": FIRST + timedelta(days=d), "company_id": c.id, "company_name": c.name.replace("\x00", "\ufffd"),
+             "total_historical_members": c.users + 5, "current_active_members": c.users}
+            for d in range((LAST - FIRST).days + 1)
+            for c in COMPANIES
+        ]
+    ).assign(ingested_at=pd.Timestamp("2025-03-01", tz="UTC"))  # fmt: skip
+    days = ledger.day_counts(members, FIRST, LAST, None)
+    warehouse.replace(company_members, FIRST, LAST, members, loaded=ledger.entries("company_members", days, "t"))
+    sim = Simulator(seed=7, token=token, companies=COMPANIES)
+    server = serve(sim)
+    try:
+        host, port = server.server_address[:2]
+        api = RunningSimulator(sim, f"http://{host}:{port}").resource()
+        result = run([*raw_assets, *kpi_assets], {"warehouse": warehouse, "paradigm": api}, str(FIRST), str(LAST))
+        assert result.success
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert materialize(build_user_assets(), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+    publish(warehouse.engine)
