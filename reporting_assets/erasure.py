@@ -1,5 +1,5 @@
-"""Erasure beyond the warehouse (`python -m reporting_assets.users forget`): the dashboard, wherever it is stored,
-is rendered again without the erased user; what no command of ours can reach is said."""
+"""Erasure beyond the warehouse (`python -m reporting_assets.users forget`): the dashboard and the BI extracts,
+wherever they are stored, are written again without the erased user; what no command of ours can reach is said."""
 
 from __future__ import annotations
 
@@ -34,4 +34,28 @@ def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) ->
         return (
             f"dashboard: removed from {where} (it could not be rendered again: {type(exc).__name__}); "
             "materialize usage_dashboard to bring it back"
+        )
+
+
+def extracts_again(settings: Settings, engine: Engine) -> str:
+    """Write the BI extracts again (their per-user view holds user ids) where they are stored; the per-user ones
+    removed if that fails."""
+    from reporting_assets.bi import extracts
+    from reporting_assets.reports import store
+
+    user_lists = settings.reporting_user_lists == "on"
+    per_user = extracts.per_user_files()
+    where = store.where(settings.reports_dir, extracts.folder())
+    if not any(store.exists(settings.reports_dir, name) for name in per_user):
+        return f"BI extracts: none with user ids at {where}"
+    try:
+        extracts.write_extracts(engine, settings.reports_dir, user_lists)
+        return f"BI extracts: written again at {where} without the user"
+    except Exception as exc:
+        for name in per_user:
+            if store.exists(settings.reports_dir, name):
+                store.remove(settings.reports_dir, name)
+        return (
+            f"BI extracts: the per-user ones removed from {where} (they could not be written again: "
+            f"{type(exc).__name__}); materialize bi_extracts to bring them back"
         )

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 
 from reporting_assets import doctor
-from reporting_assets.bi import access, extracts, lookml, views
+from reporting_assets.bi import access, extracts, lookml, powerbi, views
+from reporting_assets.bi import docs as bi_docs
 from reporting_assets.bi.__main__ import main as bi_main
 from reporting_assets.bi.contract import VERSION, VIEWS
 from reporting_assets.bi.defs import build_bi_assets
@@ -340,3 +341,26 @@ def test_the_lookml_kit_parses_and_its_measures_sum_before_they_divide(loaded: W
         expected = RATIOS[rate].of(sums).iloc[0]
         assert float(looker[rate]) == pytest.approx(expected, rel=1e-9), rate
         assert expected > 0  # a figure, not an empty month
+
+
+def test_the_extracts_go_to_object_storage_too(bi_warehouses, s3: str):
+    from fsspec.core import url_to_fs
+
+    warehouse = bi_warehouses("sqlite")
+    location = f"s3://{s3}/reports"
+    written = extracts.write_extracts(warehouse.engine, location)
+    assert written[-1].path == f"{location}/{extracts.folder()}/{extracts.HYPER_FILE}"
+    fs, root = url_to_fs(location)
+    for extract in written[:-1]:
+        table = pq.read_table(f"{root}/{extracts.folder()}/{extract.view}/{extract.view}.parquet", filesystem=fs)
+        assert table.num_rows == extract.rows == len(_view(warehouse, extract.view))
+    assert not [p for p in fs.find(root) if p.endswith(".partial")]
+
+
+def test_the_bi_page_shows_the_registry_s_columns_and_measures():
+    page = (Path(__file__).parents[1] / "docs" / "bi-tools.md").read_text()
+    assert bi_docs.render(page) == page, "run `python scripts/bi_docs.py`"
+    for view in VIEWS.values():
+        assert f"### `{view.name}`" in page and all(f"| `{f.name}` |" in page for f in view.fields)
+    rates = [f for v in VIEWS.values() for f in v.fields if f.ratio]
+    assert sum(line.count("DIVIDE(") for line in powerbi.measures().splitlines()) == len(rates)

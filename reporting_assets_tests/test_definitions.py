@@ -191,6 +191,11 @@ def _imports(module: Path) -> set[str]:
         ("alerts", ("reporting_assets.definitions",)),
         ("users", tuple(f"reporting_assets.{m}" for m in ("simulator", "paradigm", "assets", "reports", "alerts"))),
         ("users", ("reporting_assets.definitions", "reporting_assets.doctor")),
+        (
+            "bi",
+            tuple(f"reporting_assets.{m}" for m in ("simulator", "paradigm", "assets", "alerts", "users", "doctor")),
+        ),
+        ("bi", ("reporting_assets.definitions",)),
     ],
 )
 def test_layers_import_only_what_they_may(layer, forbidden):

@@ -12,10 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from dagster import DagsterInstance, materialize
 
 from reporting_assets.assets.users import build_user_assets
+from reporting_assets.bi import extracts
+from reporting_assets.bi.publish import publish
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.simulator.app import Simulator, serve
@@ -295,6 +298,8 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     _materialize(warehouse)
     reports = tmp_path / "reports"
     store.write(str(reports), FILE_NAME, render(warehouse.engine, NOW).html)
+    publish(warehouse.engine)
+    extracts.write_extracts(warehouse.engine, str(reports))
     gone, kept = pseudonyms.pseudonym(KEY, COMPANY, 13), pseudonyms.pseudonym(KEY, COMPANY, 11)
     assert {str(gone), str(kept)} <= _listed_users(reports / FILE_NAME)
     monkeypatch.setenv("REPORTING_DATABASE_URL", warehouse.url)
@@ -311,6 +316,9 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     assert f"dashboard: rendered again at {reports / FILE_NAME} without the user" in out
     listed = _listed_users(reports / FILE_NAME)
     assert str(gone) not in listed and str(kept) in listed and str(gone) not in (reports / FILE_NAME).read_text()
+    assert f"BI extracts: written again at {reports / extracts.folder()} without the user" in out
+    engaged = pq.read_table(reports / extracts.folder() / "fct_user_engagement" / "fct_user_engagement.parquet")
+    assert gone not in engaged["user_id"].to_pylist() and kept in engaged["user_id"].to_pylist()
     assert "not reached: Dagster's run history" in out
     # new runs' metadata holds no user id: the per-user assets' events, read from the instance
     instance = DagsterInstance.ephemeral()

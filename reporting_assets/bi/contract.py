@@ -61,16 +61,19 @@ TYPES_OF_COLUMNS: dict[str, Type] = {
 }
 
 
+COLUMN_TYPES: dict[str, Type] = {
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "FLOAT": "float",
+    "DATE": "date",
+    "BOOLEAN": "boolean",
+}
+
+
 def _from(table: Table, name: str, kind: Kind, *, type_: Type | None = None, unit: str | None = None) -> Field:
     """A column as its table describes it."""
     column = table.c[name]
-    guessed: Type = {
-        "INTEGER": "integer",
-        "BIGINT": "bigint",
-        "FLOAT": "float",
-        "DATE": "date",
-        "BOOLEAN": "boolean",
-    }.get(str(column.type), "text")
+    guessed = COLUMN_TYPES.get(str(column.type), "text")
     if unit is None and kind in ("count", "level"):
         unit = "integer"
     return Field(name, type_ or guessed, column.comment or name, kind, unit)
@@ -82,7 +85,7 @@ def _rate(name: str, ratio: Ratio, description: str) -> Field:
     return Field(name, "float", description, "rate", unit, ratio)
 
 
-DATE = Field("date", "date", "Day of activity (UTC), the partition key", "key", "date")
+DATE = Field("date", "date", "Day of activity (UTC), the partition key", "key")
 COMPANY = Field("company_id", "integer", "Paradigm company id (dim_company.company_id)", "key")
 LOADED = {name: f"{name}_loaded" for name in t.RAW_TABLES}
 
@@ -93,14 +96,14 @@ dim_date = View(
     "Calendar of the warehouse: mark it as the date table. The *_loaded flags tell a day without activity (loaded, "
     "no row) from a day never fetched (not loaded).",
     (
-        Field("date", "date", "The day (UTC)", "key", "date"),
+        Field("date", "date", "The day (UTC)", "key"),
         Field("year", "integer", "Calendar year"),
         Field("quarter", "integer", "Calendar quarter, 1-4"),
         Field("month", "integer", "Month number, 1-12"),
-        Field("month_start", "date", "First day of the month", unit="date"),
+        Field("month_start", "date", "First day of the month"),
         Field("iso_year", "integer", "ISO 8601 week-numbering year"),
         Field("iso_week", "integer", "ISO 8601 week number, 1-53"),
-        Field("week_start", "date", "Monday of the ISO week", unit="date"),
+        Field("week_start", "date", "Monday of the ISO week"),
         Field("weekday", "integer", "ISO weekday: 1 = Monday ... 7 = Sunday"),
         Field("is_weekend", "boolean", "Saturday or Sunday"),
         *(Field(flag, "boolean", f"The day is loaded in {name} (the load ledger)") for name, flag in LOADED.items()),
@@ -131,10 +134,10 @@ dim_company = View(
     (
         COMPANY,
         Field("company_name", "text", "The company's latest name"),
-        Field("first_seen_date", "date", "First day with a row of this company (KPIs or members)", unit="date"),
-        Field("last_seen_date", "date", "Last day with a row of this company (KPIs or members)", unit="date"),
-        Field("first_loaded_date", "date", "First day loaded in chat_sessions (the load ledger)", unit="date"),
-        Field("last_loaded_date", "date", "Last day loaded in chat_sessions (the load ledger)", unit="date"),
+        Field("first_seen_date", "date", "First day with a row of this company (KPIs or members)"),
+        Field("last_seen_date", "date", "Last day with a row of this company (KPIs or members)"),
+        Field("first_loaded_date", "date", "First day loaded in chat_sessions (the load ledger)"),
+        Field("last_loaded_date", "date", "Last day loaded in chat_sessions (the load ledger)"),
         Field(
             "current_active_members", "integer", "Members at the latest snapshot (company_members)", "level", "integer"
         ),
@@ -235,7 +238,7 @@ fct_document_usage = View(
     (
         DATE,
         COMPANY,
-        _from(_d, "document_id", "key", type_="integer", unit=""),
+        _from(_d, "document_id", "key", type_="integer"),
         _from(_d, "document_title", "attribute"),
         _from(_d, "document_filename", "attribute"),
         _from(_d, "usage_count", "count"),
@@ -252,15 +255,15 @@ fct_user_engagement = View(
     (
         COMPANY,
         _from(_e, "user_id", "key"),
-        _from(_e, "first_active_date", "attribute", unit="date"),
-        _from(_e, "last_active_date", "attribute", unit="date"),
+        _from(_e, "first_active_date", "attribute"),
+        _from(_e, "last_active_date", "attribute"),
         _from(_e, "active_days", "count"),
         _from(_e, "active_days_30d", "count"),
         _from(_e, "sessions_30d", "count"),
         _from(_e, "queries_30d", "count"),
         _from(_e, "segment", "attribute"),
         _from(_e, "days_loaded_30d", "level"),
-        _from(_e, "as_of_date", "attribute", unit="date"),
+        _from(_e, "as_of_date", "attribute"),
     ),
     (t.user_engagement,),
     body="SELECT company_id, user_id, first_active_date, last_active_date, active_days, active_days_30d, "
@@ -275,7 +278,7 @@ fct_retention = View(
     "Monthly retention cohorts (retention_cohorts): who comes back, month after month.",
     (
         COMPANY,
-        _from(_r, "cohort_month", "key", unit="date"),
+        _from(_r, "cohort_month", "key"),
         _from(_r, "month_offset", "key"),
         _from(_r, "cohort_users", "count"),
         _from(_r, "retained_users", "count"),

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, text
 
-from reporting_assets.bi.contract import VERSION, View
+from reporting_assets.bi.contract import VERSION, VIEWS, View
 from reporting_assets.bi.views import expected, qualified, schema_of
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import store
@@ -36,6 +36,12 @@ ARROW_TYPES = {
 def folder() -> str:
     """Where the extracts go, under the reports' location."""
     return f"bi/v{VERSION}"
+
+
+def per_user_files() -> list[str]:
+    """The extracts that hold user ids (pseudonyms when REPORTING_USER_ID_KEY is set): erasure rewrites them."""
+    views = [v.name for v in VIEWS.values() if v.per_user]
+    return [*(f"{folder()}/{name}/{name}.parquet" for name in views), f"{folder()}/{HYPER_FILE}"]
 
 
 def arrow_schema(view: View) -> pa.Schema:

@@ -4,8 +4,8 @@
     python -m reporting_assets.users reset                               # every per-user row, to load again
 
 Both run in one transaction on the warehouse of the settings (`REPORTING_DATABASE_URL`) and say what they deleted.
-`forget` then renders the dashboard again where it is stored (`REPORTING_REPORTS_DIR`), so that its user lists no
-longer name the user, and says what it cannot reach.
+`forget` then renders the dashboard and writes the BI extracts again where they are stored (`REPORTING_REPORTS_DIR`),
+so that no user list or extract names the user, and says what it cannot reach.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     who = f"company {args.company_id}, user {args.user_id}" + (f" (pseudonym {stored_id})" if key else "")
     print(f"{who}: deleted {_counts(deleted)}")
     print(erasure.dashboard_again(settings, engine))
+    print(erasure.extracts_again(settings, engine))
     print(erasure.NOT_REACHED)
     return 0
 

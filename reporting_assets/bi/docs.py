@@ -1,0 +1,57 @@
+"""The generated parts of `docs/bi-tools.md`: every view's columns, and the Power BI measures (both from the
+registry); `scripts/bi_docs.py` writes them into the page, a test holds the page to them."""
+
+from __future__ import annotations
+
+from reporting_assets.bi import powerbi
+from reporting_assets.bi.contract import VIEWS, Field
+
+KINDS = {
+    "key": "key",
+    "attribute": "attribute",
+    "count": "count: sum it",
+    "level": "level: not additive over days",
+    "rate": "rate",
+}
+
+
+def _made_of(f: Field) -> str:
+    if not f.ratio:
+        return KINDS[f.kind]
+    return f"rate: sum({' + '.join(f.ratio.numerator)}) / sum({' + '.join(f.ratio.denominator)})"
+
+
+def contract() -> str:
+    """A section per view: its grain, description and columns."""
+    out = []
+    for view in VIEWS.values():
+        rows = [f"| `{f.name}` | {f.type} | {_made_of(f)} | {f.comment} |" for f in view.fields]
+        absent = " Absent with `REPORTING_USER_LISTS=off`." if view.per_user else ""
+        out += [
+            f"### `{view.name}`",
+            "",
+            f"One row per {view.grain.removeprefix('one row per ')}. {view.description}{absent}",
+            "",
+            "| column | type | use | description |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def measures() -> str:
+    return f"```dax\n{powerbi.measures()}```\n"
+
+
+BLOCKS = {"contract": contract, "dax": measures}
+
+
+def render(page: str) -> str:
+    """`page` with each generated block (between `<!-- generated: NAME -->` and `<!-- end: NAME -->`) rewritten."""
+    for name, make in BLOCKS.items():
+        start, end = f"<!-- generated: {name} -->\n", f"<!-- end: {name} -->"
+        head, rest = page.split(start, 1)
+        _, tail = rest.split(end, 1)
+        page = f"{head}{start}{make()}{end}{tail}"
+    return page
