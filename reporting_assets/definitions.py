@@ -87,7 +87,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
             *build_kpi_assets(partitions, settings.reporting_memory_budget_mb),
             *build_user_assets(settings.reporting_memory_budget_mb),
             dashboard,
-            *build_bi_assets(settings.reports_dir, settings.reporting_user_lists == "on"),
+            *build_bi_assets(settings.reports_dir, settings.paradigm_start_date, settings.reporting_user_lists == "on"),
             alert_events_spec({r.asset for r in rules.rules}),
         ],
         asset_checks=[*table_checks, *freshness_checks],

@@ -8,7 +8,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import lkml
@@ -97,6 +97,11 @@ def test_dim_date_is_a_contiguous_calendar_to_today_with_the_ledger_s_days(loade
         days = set(pd.to_datetime(entries.loc[entries["asset"] == asset, "date"]))
         assert set(dim.loc[dim[f"{asset}_loaded"].astype(bool), "date"]) == days
     assert len(days) == 40 and len(dim) > 40  # days after LAST are in the calendar, not loaded
+    publish(loaded.engine, first_day=FIRST - timedelta(days=10))  # the first partition, before the first day loaded
+    earlier = _view(loaded, "dim_date")
+    publish(loaded.engine)
+    assert len(earlier) == len(dim) + 10 and pd.to_datetime(earlier["date"]).min().date() == FIRST - timedelta(days=10)
+    assert earlier["chat_sessions_loaded"].astype(bool).sum() == 40
 
 
 def test_the_facts_equal_the_warehouse_tables_and_ratios_are_recomputed_from_their_parts(loaded: Warehouse):
@@ -284,7 +289,7 @@ def test_the_command_line_publishes_grants_checks_and_revokes(
 
 def test_the_assets_publish_the_contract_and_write_the_extracts(loaded: Warehouse, tmp_path: Path):
     result = materialize(
-        build_bi_assets(str(tmp_path), user_lists=True),
+        build_bi_assets(str(tmp_path), FIRST, user_lists=True),
         resources={"warehouse": loaded},
         instance=DagsterInstance.ephemeral(),
     )

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in kits.write(args.tool, Path(args.out), schema, args.database_uri or engine.url, user_lists):
                 print(f"wrote {path}")
         elif args.command == "install":
-            done = publish(engine, user_lists)
+            done = publish(engine, user_lists, settings.paradigm_start_date)
             where = f"schema {done.schema}" if done.schema else "the main database"
             print(f"BI contract v{VERSION}: {len(done.views)} views in {where} ({', '.join(done.views)})")
         elif args.command == "grant":

@@ -43,7 +43,8 @@ class View:
     description: str
     fields: tuple[Field, ...]
     sources: tuple[Table, ...]  # the tables it reads: a reader needs SELECT on them, row-level security scopes them
-    body: str  # SELECT giving every field by name: `{bi}` is the contract's schema prefix, `{today}` the UTC date
+    body: str  # SELECT giving every field by name: `{bi}` is the contract's schema prefix, `{today}` the UTC date,
+    # `{first_day}` the first partition's
     per_company: bool = True  # False: rows about days, not companies (no company scope applies)
     per_user: bool = False  # one row per user: absent with REPORTING_USER_LISTS=off
 
@@ -92,7 +93,8 @@ LOADED = {name: f"{name}_loaded" for name in t.RAW_TABLES}
 
 dim_date = View(
     "dim_date",
-    "one row per day, from the first day loaded to today (UTC)",
+    "one row per day, from the first partition (PARADIGM_START_DATE, or the first day loaded if earlier) to today "
+    "(UTC)",
     "Calendar of the warehouse: mark it as the date table. The *_loaded flags tell a day without activity (loaded, "
     "no row) from a day never fetched (not loaded).",
     (
@@ -111,7 +113,7 @@ dim_date = View(
     (t.load_log,),
     body=f"""
 WITH RECURSIVE days(date) AS (
-  SELECT MIN(date) FROM load_log
+  SELECT MIN(date) FROM (SELECT MIN(date) AS date FROM load_log UNION ALL SELECT {{first_day}}) AS starts
   UNION ALL SELECT {{next_day}} FROM days WHERE date < {{today}}
 ), loaded AS (
   SELECT date, {", ".join(f"MAX(CASE WHEN asset = '{n}' THEN 1 ELSE 0 END) AS {f}" for n, f in LOADED.items())}

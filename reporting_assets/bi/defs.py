@@ -3,6 +3,7 @@ definition changes: its code version is the generated SQL's), `bi_extracts` writ
 extracts after the KPIs change."""
 
 import hashlib
+from datetime import date
 
 from dagster import (
     AssetExecutionContext,
@@ -27,19 +28,22 @@ GROUP = "paradigm_bi"
 SOURCES = [*KPI_TABLES, *USER_TABLES]
 
 
-def code_version(user_lists: bool) -> str:
+def code_version(user_lists: bool, first_day: date) -> str:
     """Changes with the views' SQL on any database (and with the per-user view's presence)."""
-    sql = [select_sql(v, dialect, "bi") for dialect in SNIPPETS for v in VIEWS.values()]
+    sql = [select_sql(v, dialect, "bi", first_day) for dialect in SNIPPETS for v in VIEWS.values()]
     digest = hashlib.sha256("\n".join([str(VERSION), str(user_lists), *sql]).encode()).hexdigest()
     return f"v{VERSION}-{digest[:12]}"
 
 
-def build_bi_assets(reports_dir: str, user_lists: bool = True) -> list[AssetsDefinition]:
+def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) -> list[AssetsDefinition]:
+    """`bi_contract` and `bi_extracts` for reports under `reports_dir`, a calendar from `first_day` (the first
+    partition), the per-user view with `user_lists` (`REPORTING_USER_LISTS`)."""
+
     @asset(
         name="bi_contract",
         group_name=GROUP,
         deps=SOURCES,
-        code_version=code_version(user_lists),
+        code_version=code_version(user_lists, first_day),
         automation_condition=(AutomationCondition.missing() | AutomationCondition.code_version_changed())
         & ~AutomationCondition.in_progress(),
         kinds={"sql"},
@@ -48,7 +52,7 @@ def build_bi_assets(reports_dir: str, user_lists: bool = True) -> list[AssetsDef
         "of `python -m reporting_assets.bi grant`. Published when missing and whenever its definition changes.",
     )
     def bi_contract(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        done = publish(warehouse.engine, user_lists)
+        done = publish(warehouse.engine, user_lists, first_day)
         context.log.info(f"bi_contract v{VERSION}: {len(done.views)} views, {len(done.readers)} reader role(s)")
         return MaterializeResult(
             metadata={

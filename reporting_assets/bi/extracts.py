@@ -21,7 +21,7 @@ from reporting_assets.bi.views import expected, qualified, schema_of
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import store
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 25_000
 HYPER_FILE = "paradigm_reporting.hyper"
 ARROW_TYPES = {
     "date": pa.date32(),

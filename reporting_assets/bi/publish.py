@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Engine
 
@@ -16,10 +17,11 @@ class Published:
     readers: list[access.Reader]
 
 
-def publish(engine: Engine, user_lists: bool = True) -> Published:
-    """The contract's views as the registry says, the per-user one only with `user_lists`; readers keep access."""
+def publish(engine: Engine, user_lists: bool = True, first_day: date | None = None) -> Published:
+    """The contract's views as the registry says, the per-user one only with `user_lists`, the calendar from
+    `first_day` (the first partition); readers keep access."""
     with engine.begin() as conn:
-        names = views.install(conn, user_lists)
+        names = views.install(conn, user_lists, first_day)
         schema = views.schema_of(conn)
         readers = access.refresh(conn) if schema else []
     return Published(names, schema, readers)

@@ -7,6 +7,7 @@ Every column is cast to its contract type, and every rate is computed from its p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Connection, inspect, text
 
@@ -104,9 +105,13 @@ def qualified(conn: Connection, view: View, schema: str | None) -> str:
     return f"{_quote(conn, schema)}.{_quote(conn, view.name)}" if schema else _quote(conn, view.name)
 
 
-def select_sql(view: View, dialect: str, schema: str | None) -> str:
-    """The view's SELECT: its body, each column cast to its contract type, each rate computed from its parts."""
-    body = view.body.format(bi=f'"{schema}".' if schema else "", **SNIPPETS[dialect])
+def select_sql(view: View, dialect: str, schema: str | None, first_day: date | None = None) -> str:
+    """The view's SELECT: its body, each column cast to its contract type, each rate computed from its parts;
+    `first_day`: the calendar's first day (the first partition), else the first day loaded."""
+    start = f"CAST('{first_day.isoformat()}' AS DATE)" if first_day else "NULL"
+    if first_day and dialect == "sqlite":
+        start = f"'{first_day.isoformat()}'"  # SQLite keeps dates as ISO text
+    body = view.body.format(bi=f'"{schema}".' if schema else "", first_day=start, **SNIPPETS[dialect])
     columns = []
     for field in view.fields:
         expression = f"v.{field.name}"
@@ -130,8 +135,9 @@ def _comment(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def install(conn: Connection, user_lists: bool = True) -> list[str]:
-    """(Re)create the contract's views in this transaction, one installer at a time. Returns their names."""
+def install(conn: Connection, user_lists: bool = True, first_day: date | None = None) -> list[str]:
+    """(Re)create the contract's views in this transaction, one installer at a time (`first_day`: the first
+    partition, where the calendar starts). Returns their names."""
     serialise(conn, "reporting_assets.bi")
     dialect, schema = conn.dialect.name, schema_of(conn)
     if schema:
@@ -142,7 +148,7 @@ def install(conn: Connection, user_lists: bool = True) -> list[str]:
     for view in views:
         name = qualified(conn, view, schema)
         options = " WITH (security_invoker = true)" if dialect == "postgresql" and view.per_company else ""
-        conn.execute(text(f"CREATE VIEW {name}{options} AS\n{select_sql(view, dialect, schema)}"))
+        conn.execute(text(f"CREATE VIEW {name}{options} AS\n{select_sql(view, dialect, schema, first_day)}"))
         if dialect == "postgresql":
             conn.execute(text(f"COMMENT ON VIEW {name} IS {_comment(f'{view.description} Grain: {view.grain}.')}"))
             for field in view.fields:
