@@ -53,16 +53,7 @@ class View:
         return [f.name for f in self.fields]
 
 
-TYPES_OF_COLUMNS: dict[str, Type] = {
-    "INTEGER": "integer",
-    "BIGINT": "bigint",
-    "FLOAT": "float",
-    "DATE": "date",
-    "BOOLEAN": "boolean",
-}
-
-
-COLUMN_TYPES: dict[str, Type] = {
+COLUMN_TYPES: dict[str, Type] = {  # the warehouse column types the views carry
     "INTEGER": "integer",
     "BIGINT": "bigint",
     "FLOAT": "float",
