@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -369,3 +371,11 @@ def test_the_bi_page_shows_the_registry_s_columns_and_measures():
         assert f"### `{view.name}`" in page and all(f"| `{f.name}` |" in page for f in view.fields)
     rates = [f for v in VIEWS.values() for f in v.fields if f.ratio]
     assert sum(line.count("DIVIDE(") for line in powerbi.measures().splitlines()) == len(rates)
+
+
+def test_without_pyarrow_the_code_location_loads_and_publishes_the_contract_without_extracts(monkeypatch):
+    """Parquet and Tableau extracts are an extra (with pyarrow installed, every process importing pandas imports it)."""
+    blocked = "import sys; sys.modules['pyarrow'] = None; import reporting_assets.definitions, reporting_assets.erasure"
+    subprocess.run([sys.executable, "-c", blocked], check=True, capture_output=True)
+    monkeypatch.setattr(extracts, "available", lambda: False)
+    assert [a.key.path[-1] for a in build_bi_assets("/nowhere", FIRST)] == ["bi_contract"]

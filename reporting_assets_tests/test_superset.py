@@ -42,14 +42,18 @@ def superset_env() -> Path:
     return SUPERSET_ENV
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def pg_loaded(bi_warehouses, postgres_root: str) -> Warehouse:
     return bi_warehouses("postgres", postgres_root)
 
 
-@pytest.fixture
-def running(superset_env: Path, pg_loaded: Warehouse, tmp_path: Path) -> Iterator[httpx.Client]:
-    """Superset with the kit's bundle imported (its own copy of the metadata), logged in through the REST API."""
+@pytest.fixture(scope="module")
+def running(
+    superset_env: Path, pg_loaded: Warehouse, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[httpx.Client]:
+    """Superset with the kit's bundle imported (its own copy of the metadata), logged in through the REST API: one
+    server for the module's tests, which only read."""
+    tmp_path = tmp_path_factory.mktemp("superset")
     with pg_loaded.engine.connect() as conn:
         schema = views.schema_of(conn)
     bundle = tmp_path / "bundle.zip"

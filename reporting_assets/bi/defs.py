@@ -36,8 +36,8 @@ def code_version(user_lists: bool, first_day: date) -> str:
 
 
 def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) -> list[AssetsDefinition]:
-    """`bi_contract` and `bi_extracts` for reports under `reports_dir`, a calendar from `first_day` (the first
-    partition), the per-user view with `user_lists` (`REPORTING_USER_LISTS`)."""
+    """`bi_contract`, and `bi_extracts` (with the `.[parquet]` extra) for reports under `reports_dir`; a calendar
+    from `first_day` (the first partition), the per-user view with `user_lists` (`REPORTING_USER_LISTS`)."""
 
     @asset(
         name="bi_contract",
@@ -86,4 +86,4 @@ def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) 
             }
         )
 
-    return [bi_contract, bi_extracts]
+    return [bi_contract, bi_extracts] if extracts.available() else [bi_contract]

@@ -1,6 +1,6 @@
-"""Extracts of the BI contract next to the reports (`REPORTING_REPORTS_DIR/bi/v<version>/`): one Parquet file per
-view in a folder of its own (`<view>/<view>.parquet`, what Power BI's folder connector and any Parquet reader
-take), and, with the `.[tableau]` extra, one Tableau `.hyper` file holding a table per view.
+"""Extracts of the BI contract next to the reports (`REPORTING_REPORTS_DIR/bi/v<version>/`), with the `.[parquet]`
+extra: one Parquet file per view in a folder of its own (`<view>/<view>.parquet`, what Power BI's folder connector
+and any Parquet reader take), and, with the `.[tableau]` extra, one Tableau `.hyper` file holding a table per view.
 
 Views are read a chunk at a time and written a row group at a time: memory is bounded by a chunk, whatever the
 warehouse's size. Hyper loads the Parquet files itself (`external(...)`), no row passes through Python."""
@@ -10,10 +10,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import Engine, text
 
 from reporting_assets.bi.contract import VERSION, VIEWS, View
@@ -21,16 +21,31 @@ from reporting_assets.bi.views import expected, qualified, schema_of
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import store
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 CHUNK_ROWS = 25_000
 HYPER_FILE = "paradigm_reporting.hyper"
+# pyarrow's type of each contract type
 ARROW_TYPES = {
-    "date": pa.date32(),
-    "integer": pa.int64(),
-    "bigint": pa.int64(),
-    "float": pa.float64(),
-    "text": pa.string(),
-    "boolean": pa.bool_(),
+    "date": "date32",
+    "integer": "int64",
+    "bigint": "int64",
+    "float": "float64",
+    "text": "string",
+    "boolean": "bool_",
 }
+
+
+def available() -> bool:
+    """Whether pyarrow is installed (the `.[parquet]` or `.[tableau]` extra), without importing it."""
+    return find_spec("pyarrow") is not None
+
+
+def _type(name: str) -> pa.DataType:
+    import pyarrow as pa
+
+    return getattr(pa, ARROW_TYPES[name])()
 
 
 def folder() -> str:
@@ -45,14 +60,18 @@ def per_user_files() -> list[str]:
 
 
 def arrow_schema(view: View) -> pa.Schema:
+    import pyarrow as pa
+
     return pa.schema(
-        [pa.field(f.name, ARROW_TYPES[f.type], metadata={"description": f.description}) for f in view.fields],
+        [pa.field(f.name, _type(f.type), metadata={"description": f.description}) for f in view.fields],
         metadata={"description": view.description, "grain": view.grain},
     )
 
 
 def _arrow(frame: pd.DataFrame, view: View) -> pa.Table:
     """One chunk of the view with the contract's types (SQLite gives dates as text and booleans as 0/1)."""
+    import pyarrow as pa
+
     columns = {}
     for f in view.fields:
         series = frame[f.name]
@@ -60,7 +79,7 @@ def _arrow(frame: pd.DataFrame, view: View) -> pa.Table:
             series = pd.to_datetime(series).dt.date
         elif f.type == "boolean":
             series = series.astype("boolean")
-        columns[f.name] = pa.array(series, type=ARROW_TYPES[f.type], from_pandas=True)
+        columns[f.name] = pa.array(series, type=_type(f.type), from_pandas=True)
     return pa.table(columns, schema=arrow_schema(view))
 
 
@@ -73,6 +92,8 @@ class Extract:
 
 def write_parquet(engine: Engine, view: View, path: Path) -> int:
     """The view as one Parquet file at `path`, a row group per chunk. Returns its rows."""
+    import pyarrow.parquet as pq
+
     rows = 0
     with engine.connect() as conn:
         query = f"SELECT * FROM {qualified(conn, view, schema_of(conn))}"
