@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from reporting_assets.warehouse import migrate
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import load_log, metadata, used_documents
+from reporting_assets_tests.receiver import Receiver
 
 NOW = datetime(2025, 2, 1, tzinfo=UTC)
 ROWS = [
@@ -74,7 +75,7 @@ def test_the_upgrade_command_upgrades_a_warehouse_and_names_its_revision(tmp_pat
 
 
 def test_a_0002_warehouse_with_kpi_rows_gets_members_and_adoption_without_losing_a_row(warehouse: Warehouse):
-    from reporting_assets.warehouse.tables import company_members, digest_log, user_activity
+    from reporting_assets.warehouse.tables import company_members, user_activity
 
     engine = sa.create_engine(warehouse.url)
     assert migrate.upgrade(engine, "0002") == "0002"
@@ -95,7 +96,7 @@ def test_a_0002_warehouse_with_kpi_rows_gets_members_and_adoption_without_losing
         [r["date"], r["active_users"], r["active_users_30d"]] for r in rows
     ]
     assert kept["adoption_rate"].isna().all()  # unknown until recomputed with a members snapshot
-    assert warehouse.count(company_members) == 0 and warehouse.count(digest_log) == 0
+    assert warehouse.count(company_members) == 0
 
 
 def test_a_0003_warehouse_with_alerts_gets_per_channel_deliveries_without_resending(warehouse: Warehouse):
@@ -144,7 +145,7 @@ def test_a_0004_warehouse_with_user_rows_gets_per_user_tables_and_64_bit_ids_wit
         )
     engine.dispose()
 
-    assert migrate.upgrade(warehouse.engine) == migrate.head() == "0005"
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
     kept = warehouse.read(user_activities)
     assert kept[["date", "user_id", "sessions_count"]].values.tolist() == [
         [r["date"], r["user_id"], r["sessions_count"]] for r in rows
@@ -156,3 +157,39 @@ def test_a_0004_warehouse_with_user_rows_gets_per_user_tables_and_64_bit_ids_wit
     with warehouse.engine.begin() as conn:
         conn.execute(user_activities.insert(), [big])
     assert warehouse.read(user_activities)["user_id"].max() == 2**63 - 1
+
+
+def test_a_0005_warehouse_s_digests_move_to_the_deliveries_and_are_not_sent_again(
+    warehouse: Warehouse, receiver: Receiver
+):
+    """Revision 0006: the digests `digest_log` recorded become deliveries, so the week a channel has is not sent to
+    it again after the upgrade; a week it lacks is."""
+    from dagster import DagsterInstance
+
+    from reporting_assets.alerts.notify import Notifier
+    from reporting_assets.reports.weekly_digest import build_weekly_digest
+    from reporting_assets.warehouse.tables import alert_deliveries
+
+    notifier = Notifier(urls=receiver.url)
+    [channel] = notifier.channels()
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0005") == "0005"
+    log = sa.table("digest_log", *(sa.column(c) for c in ("week", "channel", "sent_at", "run_id")))
+    with engine.begin() as conn:
+        conn.execute(log.insert(), [{"week": "2025-W07", "channel": channel.key, "sent_at": NOW, "run_id": "r1"}])
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
+    assert not sa.inspect(warehouse.engine).has_table("digest_log")
+    moved = warehouse.read(alert_deliveries)
+    assert moved[["fingerprint", "started_at", "transition", "channel"]].values.tolist() == [
+        ["weekly_digest/2025-W07", date(2025, 2, 10), "digest", channel.key]
+    ]
+    receiver.start()
+    job, _ = build_weekly_digest(7, None, now=lambda: NOW)
+    for week in ("2025-W07", "2025-W08"):
+        config = {"ops": {"send_weekly_digest": {"config": {"week": week}}}}
+        resources = {"warehouse": warehouse, "digest_notifier": notifier}
+        assert job.execute_in_process(config, instance=DagsterInstance.ephemeral(), resources=resources).success
+    assert [m["title"].split(":")[0] for m in receiver.messages] == [receiver.messages[0]["title"].split(":")[0]]
+    assert "2025-W08" in receiver.messages[0]["title"]  # the week it lacked, and that one only

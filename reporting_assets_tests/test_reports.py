@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,12 @@ from reporting_assets.reports.figures import NEEDS_30_DAYS
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events, digest_log
+from reporting_assets.warehouse.tables import (
+    adoption_satisfaction,
+    alert_channels,
+    alert_deliveries,
+    alert_events,
+)
 from reporting_assets_tests.browser import opened, pick, table_rows
 from reporting_assets_tests.conftest import serving_simulator
 from reporting_assets_tests.helpers import failure_message, kpi_assets, raw_assets, run
@@ -214,33 +219,38 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
     loaded: Warehouse, receiver: Receiver
 ) -> None:
     late = Receiver()  # a second channel, down at first
-    job, schedule = build_weekly_digest(7, URL)
+    clock = [datetime(2025, 2, 17, 7, tzinfo=UTC)]
+    job, schedule = build_weekly_digest(7, URL, now=lambda: clock[0])
     notifier = Notifier(urls=f"{receiver.url},{late.url.replace('/alerts', '/digest')}")
     resources = {"warehouse": loaded, "digest_notifier": notifier}
     instance = DagsterInstance.ephemeral()
     receiver.start()
     try:
         runs = []
-        for _ in range(2):  # the same Monday tick evaluated twice (a daemon restart), then a re-run
-            context = build_schedule_context(scheduled_execution_time=datetime(2025, 2, 17, 7, tzinfo=UTC))
+        for attempt in range(2):  # the same Monday tick evaluated twice (a daemon restart)
+            context = build_schedule_context(scheduled_execution_time=clock[0])
             [request] = schedule.evaluate_tick(context).run_requests
             assert request.run_key == "weekly_digest:2025-W07"
             runs.append(
                 job.execute_in_process(request.run_config, instance=instance, resources=resources, raise_on_error=False)
             )
-            if len(runs) == 1:
-                assert not runs[0].success  # the second channel refused: the run fails visibly
-                assert "1 channel(s) did not accept it" in failure_message(runs[0])
-                assert SECRET not in failure_message(runs[0])
-                late.start()
-        runs.append(job.execute_in_process(request.run_config, instance=instance, resources=resources))
-        assert runs[1].success and runs[2].success
+            if attempt == 0:
+                late.start()  # back, but the first run's refusal holds it back a minute (the alerts' backoff)
+        assert not runs[0].success and not runs[1].success  # the second channel refused, then waits: visible
+        assert "1 channel(s) did not accept it" in failure_message(runs[1]) and SECRET not in failure_message(runs[0])
+        assert not late.messages
+        clock[0] += timedelta(minutes=2)  # the backoff passed: re-runs from the UI
+        for _ in range(2):
+            runs.append(job.execute_in_process(request.run_config, instance=instance, resources=resources))
+        assert runs[2].success and runs[3].success
     finally:
         late.stop()
     assert len(receiver.messages) == 1 and len(late.messages) == 1  # once per channel, whatever happened
     assert receiver.messages[0]["message"] == late.messages[0]["message"]
     with loaded.engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(digest_log)).scalar_one() == 2
+        sent = conn.execute(sa.select(alert_deliveries.c.fingerprint).where(alert_deliveries.c.transition == "digest"))
+        assert sent.scalars().all() == ["weekly_digest/2025-W07"] * 2
+        assert conn.execute(sa.select(sa.func.count()).select_from(alert_channels)).scalar_one() == 0  # it works
 
     [message] = receiver.messages
     assert "2025-W07" in message["title"] and "3 days not loaded" in message["title"]

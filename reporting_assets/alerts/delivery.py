@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dagster import SensorEvaluationContext
+from dagster import OpExecutionContext, SensorEvaluationContext
 
 from reporting_assets.alerts import state
 from reporting_assets.alerts.episode import Episode
@@ -47,6 +47,7 @@ def _note(stored: state.Stored, verb: str) -> Note:
     return Note(stored.episode, verb, stored.notified, stored.last_notified_at)
 
 
+Context = SensorEvaluationContext | OpExecutionContext  # who delivers: the alert sensors, the digest job
 SEVERITIES = ("critical", "warning", "info")
 MAX_LINES = 50  # alert lines in one grouped message: beyond that a reader skims, and channels cut long messages
 REPORT_AFTER = timedelta(hours=24)  # a channel refusing this long is reported (tick log, doctor)
@@ -140,7 +141,7 @@ def deliver(
         for batch in _batches(todo, rules):
             title, body, kind = _message(batch, channel)
             if not channel.send(title, body, kind):
-                _refused(context, warehouse, channel.key, target, now, len(todo))
+                _refused(context, warehouse, channel.key, target, now, f"{len(todo)} alert(s)")
                 break
             state.record(engine, [n.key for n in batch], channel.key, now)
             done |= {(n.key, channel.key) for n in batch}
@@ -158,7 +159,7 @@ def deliver(
 
 
 def deliver_once(
-    context: SensorEvaluationContext,
+    context: Context,
     warehouse: Warehouse,
     notifier: Notifier,
     key: state.DeliveryKey,
@@ -166,7 +167,8 @@ def deliver_once(
     now: datetime,
 ) -> list[str]:
     """One notification (`key`: title, body, kind) to each channel that lacks it, with the same backoff and
-    report as alerts; returns the channels (masked) still owed it: they refused, or wait their backoff."""
+    report as alerts: run failures (from a sensor) and weekly digests (from a job). Returns the channels (masked)
+    still owed it: they refused, or wait their backoff."""
     engine = warehouse.engine
     done, failing, owed = state.delivered(engine, [key]), state.failing_channels(engine), []
     for channel in notifier.channels():
@@ -177,7 +179,7 @@ def deliver_once(
         if streak and now < streak.retry_at:
             owed.append(target)
         elif not channel.send(*message):
-            _refused(context, warehouse, channel.key, target, now, 1)
+            _refused(context, warehouse, channel.key, target, now, f"{key[0]}")
             owed.append(target)
         else:
             state.record(engine, [key], channel.key, now)
@@ -187,10 +189,10 @@ def deliver_once(
     return owed
 
 
-def _refused(context: SensorEvaluationContext, warehouse: Warehouse, key: str, target: str, now: datetime, owed: int):
+def _refused(context: Context, warehouse: Warehouse, key: str, target: str, now: datetime, what: str) -> None:
     streak = state.refused(warehouse.engine, key, now)
     context.log.warning(
-        f"{target} refused {owed} alert(s) ({streak.failures} refusals in a row): retried from "
+        f"{target} refused {what} ({streak.failures} refusals in a row): retried from "
         f"{streak.retry_at:%Y-%m-%d %H:%M} UTC; the other channels are not sent them again"
     )
     if now - streak.failing_since >= REPORT_AFTER and streak.reported_at is None:

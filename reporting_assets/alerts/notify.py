@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def channel_key(url: str) -> str:
-    """How the warehouse names a channel (`alert_deliveries`, `alert_channels`, `digest_log`): a SHA-256 of its
+    """How the warehouse names a channel (`alert_deliveries`, `alert_channels`): a SHA-256 of its
     URL, never the URL (it holds secrets)."""
     return hashlib.sha256(url.encode()).hexdigest()
 

@@ -1,15 +1,18 @@
 """The `weekly_digest` job and schedule: every Monday, the last complete ISO week, once per channel.
 
-Each channel's delivery is recorded in `digest_log` (by a hash of its URL): a re-run, a restart or a second
-tick sends only to the channels that have not received that week. A channel that refuses the message fails
-the run (the run-failure sensor says so); re-running it from the UI retries that channel only. At the digest
-hour, a `daily_refresh` run still queued or in progress (the morning's, loading Sunday) is waited for, two
-hours at most, so that a day still loading is not named missing.
+The digest is delivered as alerts are (`alerts/delivery.deliver_once`): each channel's delivery is recorded in
+`alert_deliveries` (fingerprint `weekly_digest/<week>`, by a hash of the channel's URL), so a re-run, a restart
+or a second tick sends only to the channels that have not received that week; a channel that refuses it is
+retried with the alerts' backoff and reported after 24 hours of refusals (`alert_channels`, the doctor). A
+channel still owed the digest fails the run (the run-failure sensor says so); re-running it from the UI, once
+the channel's backoff has passed, retries that channel only. At the digest hour, a `daily_refresh` run still
+queued or in progress (the morning's, loading Sunday) is waited for, two hours at most, so that a day still
+loading is not named missing.
 """
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 from dagster import (
     Config,
@@ -27,14 +30,13 @@ from dagster import (
     schedule,
 )
 from pydantic import Field
-from sqlalchemy import select
 
+from reporting_assets.alerts.delivery import deliver_once
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.reports.dashboard import FILE_NAME
 from reporting_assets.reports.digest import compose, last_complete_week
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import digest_log
 
 
 class DigestConfig(Config):
@@ -80,26 +82,13 @@ def build_weekly_digest(
         wait_for_refresh(context, now, sleep)
         digest = compose(warehouse.engine, week, link)
         context.log.info(f"weekly digest {week}:\n{digest.title}\n{digest.body}")
-        with warehouse.engine.connect() as conn:
-            done = set(conn.execute(select(digest_log.c.channel).where(digest_log.c.week == week)).scalars())
-        failed = []
-        for channel in digest_notifier.channels():
-            key = channel.key
-            if key in done:
-                context.log.info(f"{week} already sent to {channel.targets()[0]}: not sent again")
-                continue
-            if not channel.send(digest.title, digest.body, "info"):
-                failed.append(channel.targets()[0])
-                continue
-            with warehouse.engine.begin() as conn:
-                conn.execute(
-                    digest_log.insert(),
-                    {"week": week, "channel": key, "sent_at": now(), "run_id": context.run_id},
-                )
-        if failed:
+        year, number = int(week[:4]), int(week[6:])
+        key = (f"weekly_digest/{week}", date.fromisocalendar(year, number, 1), "digest", "")
+        if owed := deliver_once(context, warehouse, digest_notifier, key, (digest.title, digest.body, "info"), now()):
             raise Failure(
-                description=f"weekly digest {week}: {len(failed)} channel(s) did not accept it: {', '.join(failed)}. "
-                "Re-run this run once they are back: channels already served are not sent it again."
+                description=f"weekly digest {week}: {len(owed)} channel(s) did not accept it: {', '.join(owed)}. "
+                "Re-run this run once they are back (a refusing channel is retried after 1, 2, 4... minutes, one "
+                "hour at most): channels already served are not sent it again."
             )
 
     @job(name="weekly_digest", description="The weekly usage digest, sent once per channel and ISO week.")

@@ -217,26 +217,17 @@ load_log = Table(
 # One row per (asset, date, scope); a NULL scope counts as one value, hence the expression.
 Index("load_log_key", load_log.c.asset, load_log.c.date, func.coalesce(load_log.c.company_scope, -1), unique=True)
 
-digest_log = Table(
-    "digest_log",
-    metadata,
-    Column("week", String, primary_key=True, comment="ISO week summarised, e.g. 2026-W47"),
-    Column(
-        "channel", String, primary_key=True, comment="SHA-256 of the channel's URL (never the URL: it holds secrets)"
-    ),
-    Column("sent_at", DateTime(timezone=True), nullable=False, comment="When the channel accepted the digest (UTC)"),
-    Column("run_id", String, comment="Dagster run that sent it"),
-    comment="Weekly digests delivered: one row per ISO week and channel, so a week is never sent twice to one",
-)
-
 alert_deliveries = Table(
     "alert_deliveries",
     metadata,
     Column(
-        "fingerprint", String, primary_key=True, comment="The alert episode's fingerprint (or run_failure/<run id>)"
+        "fingerprint",
+        String,
+        primary_key=True,
+        comment="The alert episode's fingerprint, run_failure/<run id>, or weekly_digest/<ISO week>",
     ),
-    Column("started_at", Date, primary_key=True, comment="The alert episode's first day"),
-    Column("transition", String, primary_key=True, comment="firing, resolved or reminder"),
+    Column("started_at", Date, primary_key=True, comment="The alert episode's first day (a digest: its week's Monday)"),
+    Column("transition", String, primary_key=True, comment="firing, resolved, reminder or digest"),
     Column(
         "occurrence", String, primary_key=True, comment="Which reminder: the notification it follows (UTC); '' else"
     ),
@@ -244,7 +235,8 @@ alert_deliveries = Table(
         "channel", String, primary_key=True, comment="SHA-256 of the channel's URL (never the URL: it holds secrets)"
     ),
     Column("delivered_at", DateTime(timezone=True), nullable=False, comment="When the channel accepted it (UTC)"),
-    comment="Alert notifications delivered, one row per transition and channel: each reaches each channel once",
+    comment="Notifications delivered, one row per notification and channel: each alert transition, run failure and "
+    "weekly digest reaches each channel once",
 )
 
 alert_channels = Table(
