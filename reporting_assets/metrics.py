@@ -13,6 +13,13 @@ ALL_COMPANIES = "All companies"
 ACTIVE_WINDOW_DAYS = 30  # "the last 30 days": active_users_30d, stickiness, segments, the retention floor
 
 
+def latest_names(*frames: pd.DataFrame) -> pd.Series:
+    """company_id -> its most recent `company_name` in the rows (date, company_id, company_name) of `frames`: a
+    company renamed on the API is shown by its latest name everywhere."""
+    rows = pd.concat([f[["date", "company_id", "company_name"]] for f in frames], ignore_index=True)
+    return rows.sort_values("date", kind="stable").groupby("company_id")["company_name"].last()
+
+
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, NaN (stored as NULL) where the denominator is 0 or missing: never inf."""
     return numerator.astype("float64") / denominator.astype("float64").where(denominator > 0)

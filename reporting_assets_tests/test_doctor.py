@@ -12,6 +12,7 @@ import pytest
 from reporting_assets import doctor
 from reporting_assets.alerts import state
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.settings import Settings
 from reporting_assets.simulator.app import Fault
 from reporting_assets.warehouse.store import Warehouse
@@ -28,10 +29,24 @@ def _env(monkeypatch, tmp_path: Path, **env: str) -> None:
         monkeypatch.setenv(name, value)
 
 
-def _doctor(capsys, *args: str) -> tuple[int, str]:
+CHECKS = doctor.checks
+
+
+def _doctor(monkeypatch, capsys, *args: str) -> tuple[int, list[doctor.Check], str]:
+    """The command's exit code, the checks it ran (what the tests assert on) and what it printed (their lines, as
+    `Check.line` formats them, and the summary)."""
+    found: list[doctor.Check] = []
+    monkeypatch.setattr(doctor, "checks", lambda **kwargs: found.extend(CHECKS(**kwargs)) or found)
     code = doctor.main(["--day", "2025-03-03", *args])
     out = capsys.readouterr()
-    return code, out.out + out.err
+    printed = out.out + out.err
+    assert printed.splitlines()[:-1] == [c.line() for c in found]  # the printer formats the results, no more
+    return code, found, printed
+
+
+def _check(found: list[doctor.Check], name: str) -> doctor.Check:
+    [check] = [c for c in found if c.name == name]
+    return check
 
 
 def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted_samples(
@@ -46,17 +61,20 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
         REPORTING_ALERT_URLS=receiver.url,
     )
     samples = tmp_path / "samples"
-    code, out = _doctor(capsys, "--test-notification", "--save-samples", str(samples))
-    assert code == 0, out
-    # settings, rules, API, 6 endpoints, warehouse, loads, BI contract, reports, pseudonymisation, retention, user
-    # lists, channel
-    assert out.count("✓ ") == 17 and "✗" not in out
-    assert "✓ BI contract: not published yet: materialize bi_contract" in out
-    assert "✓ per-user lists: on: the dashboard lists the most engaged and dormant users" in out
-    assert "✓ pseudonymisation: off: user ids stored as the API gives them" in out
-    assert "✓ retention: per-user rows kept without limit" in out
-    assert "✓ loads: nothing loaded yet: run a backfill or wait for daily_refresh" in out  # setup, not an incident
-    assert "0 failed: ready for a first run" in out
+    code, found, out = _doctor(monkeypatch, capsys, "--test-notification", "--save-samples", str(samples))
+    assert code == 0 and all(c.ok for c in found), out
+    endpoints = [e.path for e in ENDPOINTS.values()]
+    assert [c.name for c in found] == [
+        "settings", "alert rules", "API", *endpoints, "warehouse", "loads", "BI contract", "reports",
+        "pseudonymisation", "retention", "per-user lists", "REPORTING_ALERT_URLS",
+    ]  # fmt: skip
+    assert _check(found, "BI contract").detail.startswith("not published yet: materialize bi_contract")
+    assert _check(found, "per-user lists").detail.startswith("on: the dashboard lists the most engaged")
+    assert _check(found, "pseudonymisation").detail.startswith("off: user ids stored as the API gives them")
+    assert _check(found, "retention").detail == "per-user rows kept without limit (REPORTING_USER_RETENTION_DAYS)"
+    # setup, not an incident
+    assert _check(found, "loads").detail == "nothing loaded yet: run a backfill or wait for daily_refresh"
+    assert out.splitlines()[-1] == f"{len(found)} passed, 0 failed: ready for a first run"
     assert [m["title"] for m in receiver.messages] == ["[TEST] paradigm-reporting doctor"]
     saved = {p.name: p.read_text() for p in samples.iterdir()}
     assert len(saved) == 6 and '"reporting"' in saved["chat-sessions.json"]
@@ -67,8 +85,9 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
 
 def test_the_demo_passes(monkeypatch, tmp_path, capsys) -> None:
     _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo")
-    code, out = _doctor(capsys)
-    assert code == 0 and "the demo simulator answered, token accepted" in out and "✗" not in out, out
+    code, found, out = _doctor(monkeypatch, capsys)
+    assert code == 0 and all(c.ok for c in found), out
+    assert "the demo simulator answered, token accepted" in _check(found, "API").detail
 
 
 def _closed_port() -> int:
@@ -78,17 +97,17 @@ def _closed_port() -> int:
 
 
 CASES = {
-    "bad_token": ({"PARADIGM_API_KEY": "wrong-token"}, None, "✗ API", "the token was rejected (401)"),
-    "unreachable": ({"PARADIGM_BASE_URL": "closed"}, None, "✗ API", "is the API up?"),
-    "malformed": ({}, Fault("malformed", endpoint="tools"), "✗ /api/v2/reporting/tools/", "not valid JSON"),
+    "bad_token": ({"PARADIGM_API_KEY": "wrong-token"}, None, "API", "the token was rejected (401)"),
+    "unreachable": ({"PARADIGM_BASE_URL": "closed"}, None, "API", "is the API up?"),
+    "malformed": ({}, Fault("malformed", endpoint="tools"), "/api/v2/reporting/tools/", "not valid JSON"),
     "missing_field": (
         {},
         Fault("missing_field", field="likes_count", endpoint="chats-feedback"),
-        "✗ /api/v2/reporting/chats-feedback/",
+        "/api/v2/reporting/chats-feedback/",
         "fields missing from every row for 2025-03-03: likes_count",
     ),
-    "bad_channel": ({"REPORTING_ALERT_URLS": "nosuchscheme://x/y"}, None, "✗ REPORTING_ALERT_URLS", "not a valid"),
-    "bad_settings": ({"REPORTING_DIGEST_HOUR_UTC": "31"}, None, "✗ settings", "REPORTING_DIGEST_HOUR_UTC"),
+    "bad_channel": ({"REPORTING_ALERT_URLS": "nosuchscheme://x/y"}, None, "REPORTING_ALERT_URLS", "not a valid"),
+    "bad_settings": ({"REPORTING_DIGEST_HOUR_UTC": "31"}, None, "settings", "REPORTING_DIGEST_HOUR_UTC"),
 }
 
 
@@ -96,17 +115,16 @@ CASES = {
 def test_each_fault_is_named_with_its_cause_and_fails_the_exit_code(
     case: str, monkeypatch, tmp_path, capsys, simulator: RunningSimulator
 ) -> None:
-    env, fault, line, cause = CASES[case]
+    env, fault, name, cause = CASES[case]
     base = {"PARADIGM_BASE_URL": simulator.url, "PARADIGM_API_KEY": TOKEN}
     if env.get("PARADIGM_BASE_URL") == "closed":
         env = {**env, "PARADIGM_BASE_URL": f"http://127.0.0.1:{_closed_port()}"}
     _env(monkeypatch, tmp_path, **{**base, **env})
     if fault:
         simulator.sim.faults.add(fault)
-    code, out = _doctor(capsys)
-    assert code == 1, out
-    [failed] = [row for row in out.splitlines() if row.startswith("✗")]
-    assert failed.startswith(line) and cause in out, out
+    code, found, out = _doctor(monkeypatch, capsys)
+    [failed] = [c for c in found if not c.ok]
+    assert code == 1 and failed.name == name and cause in failed.detail, out
     assert TOKEN not in out and "wrong-token" not in out
 
 
@@ -128,13 +146,14 @@ def test_an_alert_channel_refusing_for_a_day_is_a_failure(monkeypatch, tmp_path,
     [channel] = Notifier(urls=receiver.url).channels()
     now = datetime.now(UTC)
     state.refused(warehouse.engine, channel.key, now - timedelta(hours=23))
-    code, out = _doctor(capsys)
-    assert code == 0, out  # refusing for 23 hours: retried with backoff, not reported yet
+    code, found, out = _doctor(monkeypatch, capsys)
+    assert code == 0 and _check(found, "REPORTING_ALERT_URLS").ok, out  # 23 hours: retried with backoff, not reported
     with warehouse.engine.begin() as conn:
         conn.execute(alert_channels.update().values(failing_since=now - timedelta(hours=25)))
-    code, out = _doctor(capsys)
-    assert code == 1 and "✗ REPORTING_ALERT_URLS: json://user:****@" in out and "has refused every alert" in out
-    assert SECRET not in out
+    code, found, out = _doctor(monkeypatch, capsys)
+    channel = _check(found, "REPORTING_ALERT_URLS")
+    assert code == 1 and not channel.ok and channel.detail.startswith("json://user:****@"), out
+    assert "has refused every alert" in channel.detail and SECRET not in out
 
 
 def test_the_doctor_says_whether_user_ids_are_pseudonymised_and_refuses_a_changed_key(
@@ -144,14 +163,15 @@ def test_the_doctor_says_whether_user_ids_are_pseudonymised_and_refuses_a_change
 
     key, other = "doctor-test-key-0123456789", "doctor-other-key-0123456789"
     _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo", REPORTING_USER_ID_KEY=key, REPORTING_USER_RETENTION_DAYS="90")
-    code, out = _doctor(capsys)
-    assert code == 0 and "✓ pseudonymisation: on (REPORTING_USER_ID_KEY): raw ids stored before are converted" in out
-    assert "✓ retention: per-user rows kept 90 days, then deleted by user_data_retention" in out
+    code, found, out = _doctor(monkeypatch, capsys)
+    privacy = _check(found, "pseudonymisation")
+    assert code == 0 and privacy.ok and privacy.detail.startswith("on (REPORTING_USER_ID_KEY): raw ids stored before")
+    assert _check(found, "retention").detail == "per-user rows kept 90 days, then deleted by user_data_retention"
     pseudonyms.ensure(Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}").engine, key)
-    code, out = _doctor(capsys)
-    assert code == 0 and "stored ids made with this key since" in out, out
+    code, found, out = _doctor(monkeypatch, capsys)
+    assert code == 0 and "stored ids made with this key since" in _check(found, "pseudonymisation").detail, out
     monkeypatch.setenv("REPORTING_USER_ID_KEY", other)
-    code, out = _doctor(capsys)
-    [failed] = [row for row in out.splitlines() if row.startswith("✗")]
-    assert code == 1 and failed.startswith("✗ pseudonymisation") and pseudonyms.RESET in failed, out
+    code, found, out = _doctor(monkeypatch, capsys)
+    [failed] = [c for c in found if not c.ok]
+    assert code == 1 and failed.name == "pseudonymisation" and pseudonyms.RESET in failed.detail, out
     assert key not in out and other not in out

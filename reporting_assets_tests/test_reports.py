@@ -14,6 +14,7 @@ from dagster import DagsterInstance, build_schedule_context, materialize
 from pypdf import PdfReader
 
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.reports import digest
 from reporting_assets.reports.figures import NEEDS_30_DAYS
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
@@ -206,15 +207,6 @@ def test_top_resources_compare_with_the_days_before_only_when_those_were_all_loa
     assert len(unknown) and unknown["uses_before"].isna().all() and unknown["change"].isna().all()
 
 
-def _sections(body: str) -> dict[str, dict[str, str]]:
-    """Each company block of a digest: its heading -> figure -> text."""
-    out = {}
-    for block in body.split("\n\n")[1:]:
-        head, *items = block.splitlines()
-        out[head] = dict(item.removeprefix("- ").split(": ", 1) for item in items if item.startswith("- "))
-    return out
-
-
 def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_days(
     loaded: Warehouse, receiver: Receiver
 ) -> None:
@@ -252,19 +244,23 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
         assert sent.scalars().all() == ["weekly_digest/2025-W07"] * 2
         assert conn.execute(sa.select(sa.func.count()).select_from(alert_channels)).scalar_one() == 0  # it works
 
+    # what was sent is the week's model laid out; the model holds the warehouse's figures
+    model = digest.build(loaded.engine, "2025-W07", f"{URL}/usage_dashboard.html")
+    sent = digest.text(model)
     [message] = receiver.messages
-    assert "2025-W07" in message["title"] and "3 days not loaded" in message["title"]
-    body = message["message"]
-    assert f"Not loaded: {', '.join(map(str, GAP))}" in body and "cover 4 of 7 days" in body
-    assert f"Dashboard: {URL}/usage_dashboard.html" in body
-    sections = _sections(body)
-    for company_id, head in ((101, "ACME Corp (id 101)"), (102, "Globex (id 102)"), (103, "Initech (id 103)")):
+    assert (message["title"], message["message"]) == (sent.title, sent.body)
+    assert model.missing == tuple(GAP) and model.dashboard_url == f"{URL}/usage_dashboard.html"
+    companies = {c.company_id: c for c in model.companies}
+    assert [c.company for c in model.companies] == ["ACME Corp", "Globex", "Initech"]
+    for company_id in (101, 102, 103):
         expected = _week(loaded, company_id, date(2025, 2, 10), date(2025, 2, 16))
-        assert sections[head]["sessions"].split(" (")[0] == f"{expected['sessions']:,}"
-        assert sections[head]["user queries"].split(" (")[0] == f"{expected['queries']:,}"
-    assert sections["Globex (id 102)"]["alerts"] == "1 opened, 0 resolved"
-    assert sections["All companies"]["alerts"] == "1 opened, 0 resolved"
-    assert sections["Initech (id 103)"]["active users"] == "n/a"  # its 7 days are not all loaded
+        assert companies[company_id].now["sessions_count"] == expected["sessions"]
+        assert companies[company_id].now["user_queries_count"] == expected["queries"]
+    assert (companies[102].opened, companies[102].resolved) == (1, 0)
+    assert (model.total.opened, model.total.resolved) == (1, 0)
+    assert companies[103].now["active_users"] is None  # its 7 days are not all loaded
+    # and the layout says what a partial week is
+    assert "3 days not loaded" in sent.title and f"Not loaded: {', '.join(map(str, GAP))}" in sent.body
 
 
 def test_a_week_given_by_hand_must_be_an_iso_week(loaded: Warehouse) -> None:

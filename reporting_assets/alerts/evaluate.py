@@ -18,7 +18,7 @@ from typing import Protocol
 from reporting_assets.alerts import episode
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ALL_COMPANIES
+from reporting_assets.metrics import ALL_COMPANIES, latest_names
 from reporting_assets.neutralise import plain
 from reporting_assets.warehouse.ledger import covered
 
@@ -68,7 +68,7 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
         holds = (baseline > 0) & beyond
 
     out = pd.DataFrame({"value": value, "threshold": limit, "holds": holds.fillna(False).astype(bool)}).reset_index()
-    out["company_name"] = out["company_id"].map(rows.sort_values("date").groupby("company_id")["company_name"].last())
+    out["company_name"] = out["company_id"].map(latest_names(rows))
     return out[CONDITION_COLUMNS]
 
 

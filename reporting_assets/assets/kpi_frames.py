@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RATIOS, ratio
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RATIOS, latest_names, ratio
 from reporting_assets.warehouse.ledger import covered
 
 KEY = ["date", "company_id"]
@@ -30,12 +30,6 @@ def _prep(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     out = frame[[*KEY, *columns]].copy()
     out["date"] = _day(out["date"])
     return out
-
-
-def company_names(*frames: pd.DataFrame) -> pd.Series:
-    """company_id -> its most recent name in the given rows."""
-    rows = pd.concat([f[["date", "company_id", "company_name"]] for f in frames], ignore_index=True)
-    return rows.sort_values("date").groupby("company_id")["company_name"].last()
 
 
 def dense(daily: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
@@ -138,7 +132,7 @@ def adoption_satisfaction(
     out["sessions_7d"] = out["sessions_7d"].where(week_loaded).astype("Int64")
     week_parts = out[["likes_count_7d", "dislikes_count_7d"]].rename(columns=lambda c: c.removesuffix("_7d"))
     out["satisfaction_rate_7d"] = RATIOS["satisfaction_rate"].of(week_parts).where(week_loaded)
-    return _finish(out, columns, company_names(chat_sessions, chat_feedbacks), start, end)
+    return _finish(out, columns, latest_names(chat_sessions, chat_feedbacks), start, end)
 
 
 def resource_usage(
@@ -179,7 +173,7 @@ def resource_usage(
         loaded, ["used_documents", "tools_usage"], pd.MultiIndex.from_frame(used[["company_id", "date"]])
     )
     used = used[day_loaded.to_numpy()]
-    out = _finish(used, columns, company_names(documents, tools), start, end)
+    out = _finish(used, columns, latest_names(documents, tools), start, end)
     return out.sort_values(["date", "company_id", "resource_type", "rank", "resource_id"], ignore_index=True)
 
 
@@ -217,4 +211,4 @@ def user_activity(
     parts = grid.assign(current_active_members=members["current_active_members"].reindex(grid.index))
     for name in ("stickiness", "sessions_per_active_user", "queries_per_active_user", "adoption_rate"):
         grid[name] = RATIOS[name].of(parts)
-    return _finish(grid, columns, company_names(users, sessions), start, end)
+    return _finish(grid, columns, latest_names(users, sessions), start, end)

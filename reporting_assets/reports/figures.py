@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, ratio
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, latest_names, ratio
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
 
@@ -56,8 +56,7 @@ def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     counts = _read(engine, adoption_satisfaction, ["date", "company_id", "company_name", *COUNTS], lookback, end)
     users = _read(engine, user_activity, ["date", "company_id", "company_name", *USERS], lookback, end)
     members = _read(engine, company_members, ["date", "company_id", MEMBERS], lookback, end)
-    labels = ["date", "company_id", "company_name"]
-    names = pd.concat([counts[labels], users[labels]]).sort_values("date").groupby("company_id")["company_name"].last()
+    names = latest_names(counts, users)
     days = pd.date_range(lookback, end, freq="D")
     index = pd.MultiIndex.from_product([names.index, days], names=["company_id", "date"])
     marks = ledger.read(engine, KPIS, lookback, end)
@@ -114,7 +113,7 @@ def top_resources(engine: Engine, end: date, days: int = 30, limit: int = 10) ->
     columns = ["date", "company_id", "company_name", "resource_type", "resource_id", "resource_name", "usage_count"]
     used = _read(engine, resource_usage, columns, before, end)
     used["period"] = (used["date"] >= pd.Timestamp(start)).map({True: "uses", False: "uses_before"})
-    used["company"] = used["company_id"].map(used.sort_values("date").groupby("company_id")["company_name"].last())
+    used["company"] = used["company_id"].map(latest_names(used))
     both = pd.concat([used, used.assign(company_id=ALL_COMPANIES_ID, company=ALL_COMPANIES)], ignore_index=True)
     keys = ["company_id", "company", "resource_type", "resource_id"]
     table = both.pivot_table(index=keys, columns="period", values="usage_count", aggfunc="sum", fill_value=0)
