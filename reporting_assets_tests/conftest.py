@@ -153,9 +153,12 @@ S3_SECRET_KEY = "moto-secret-access-key-3f9a"  # distinctive, so a leak scan can
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto's S3 on a free port, a bucket of this test's own, and the AWS variables pointing at it; yields the
-    bucket's name. (moto keeps its buckets in the process, whichever server: each test gets a new bucket.)"""
+    bucket's name. (moto keeps its buckets in the process, whichever server: each test gets a new bucket.) fsspec
+    keeps one S3 file system per set of options, whose endpoint came from the environment when it was made: the
+    cache is emptied, so that this test's is made for this test's server."""
     import boto3
     from moto.server import ThreadedMotoServer
+    from s3fs import S3FileSystem
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -170,7 +173,9 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     bucket = f"reports-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=bucket)
+    S3FileSystem.clear_instance_cache()
     yield bucket
+    S3FileSystem.clear_instance_cache()
     server.stop()
 
 

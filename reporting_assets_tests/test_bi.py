@@ -379,3 +379,33 @@ def test_without_pyarrow_the_code_location_loads_and_publishes_the_contract_with
     subprocess.run([sys.executable, "-c", blocked], check=True, capture_output=True)
     monkeypatch.setattr(extracts, "available", lambda: False)
     assert [a.key.path[-1] for a in build_bi_assets("/nowhere", FIRST)] == ["bi_contract"]
+
+
+def test_the_api_s_own_field_descriptions_describe_the_contract_and_its_kits(
+    postgres_root: str, simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The raw assets record the API's `metadata` descriptions (and units); `bi_contract` comments the columns that
+    are those fields with them, and the kits describe the columns as the comments do."""
+    from reporting_assets.simulator.app import METADATA
+    from reporting_assets_tests.conftest import fresh_schema
+    from reporting_assets_tests.helpers import raw_assets, run
+
+    with fresh_schema(postgres_root) as url:
+        warehouse, instance = Warehouse(url=url), DagsterInstance.ephemeral()
+        resources = {"warehouse": warehouse, "paradigm": simulator.resource()}
+        assert run(raw_assets, resources, "2025-01-06", "2025-01-07", instance).success
+        bi = build_bi_assets(str(tmp_path), FIRST)
+        assert materialize(bi[:1], resources={"warehouse": warehouse}, instance=instance).success
+        with warehouse.engine.connect() as conn:
+            comments = views.comments(conn)
+        sessions = METADATA["chat-sessions"]["sessions_count"]
+        assert comments[("fct_daily_usage", "sessions_count")] == f"{sessions['description']} ({sessions['unit']})"
+        tools = METADATA["tools"]["usage_count"]
+        assert comments[("fct_tool_usage", "usage_count")] == f"{tools['description']} ({tools['unit']})"
+        assert comments[("fct_daily_usage", "active_users_7d")] == VIEWS["fct_daily_usage"].fields[8].comment
+        monkeypatch.setenv("PARADIGM_BASE_URL", "demo")
+        monkeypatch.setenv("REPORTING_DATABASE_URL", url)
+        assert bi_main(["kit", "looker", "--out", str(tmp_path / "looker")]) == 0
+        [daily] = lkml.load((tmp_path / "looker" / "views" / "fct_daily_usage.view.lkml").read_text())["views"]
+        described = {m["name"]: m["description"] for m in daily["measures"]}
+        assert described["sessions_count"] == comments[("fct_daily_usage", "sessions_count")]

@@ -55,9 +55,9 @@ def running(
     server for the module's tests, which only read."""
     tmp_path = tmp_path_factory.mktemp("superset")
     with pg_loaded.engine.connect() as conn:
-        schema = views.schema_of(conn)
+        schema, comments = views.schema_of(conn), views.comments(conn)
     bundle = tmp_path / "bundle.zip"
-    kits.write("superset", bundle, schema, pg_loaded.url)
+    kits.write("superset", bundle, schema, pg_loaded.url, comments=comments)
     shutil.copy(superset_env / "template.db", tmp_path / "superset.db")
     env = {
         **os.environ,

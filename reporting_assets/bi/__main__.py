@@ -50,11 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "kit":
             with engine.connect() as conn:
-                schema = views.schema_of(conn)
-            for path in kits.write(args.tool, Path(args.out), schema, args.database_uri or engine.url, user_lists):
+                schema, described = views.schema_of(conn), views.comments(conn)
+            uri = args.database_uri or engine.url
+            for path in kits.write(args.tool, Path(args.out), schema, uri, user_lists, described):
                 print(f"wrote {path}")
         elif args.command == "install":
-            done = publish(engine, user_lists, settings.paradigm_start_date)
+            done = publish(engine, user_lists, settings.paradigm_start_date, _api_docs())
             where = f"schema {done.schema}" if done.schema else "the main database"
             print(f"BI contract v{VERSION}: {len(done.views)} views in {where} ({', '.join(done.views)})")
         elif args.command == "grant":
@@ -75,6 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _api_docs() -> dict[str, str]:
+    """The API's field descriptions the raw assets recorded in the Dagster instance (`DAGSTER_HOME`), if any."""
+    import os
+
+    if not os.environ.get("DAGSTER_HOME"):
+        return {}
+    from dagster import DagsterInstance
+
+    from reporting_assets.bi.defs import api_docs
+
+    with DagsterInstance.get() as instance:
+        return api_docs(instance)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Field:
     kind: Kind = "attribute"
     unit: str | None = None
     ratio: Ratio | None = None  # a rate: its numerator and denominator, columns of the same view
+    api: str | None = None  # "<raw table>.<column>": the API field it is, whose own description (`metadata`) wins
 
     @property
     def comment(self) -> str:
@@ -62,13 +63,18 @@ COLUMN_TYPES: dict[str, Type] = {  # the warehouse column types the views carry
 }
 
 
-def _from(table: Table, name: str, kind: Kind, *, type_: Type | None = None, unit: str | None = None) -> Field:
-    """A column as its table describes it."""
+def _from(
+    table: Table, name: str, kind: Kind, *, type_: Type | None = None, unit: str | None = None, api: str | None = None
+) -> Field:
+    """A column as its table describes it; a raw table's column is an API field (`api`: the raw column a KPI
+    column copies)."""
     column = table.c[name]
     guessed = COLUMN_TYPES.get(str(column.type), "text")
     if unit is None and kind in ("count", "level"):
         unit = "integer"
-    return Field(name, type_ or guessed, column.comment or name, kind, unit)
+    if api is None and table.name in t.RAW_TABLES and name not in ("date", "company_id", "company_name"):
+        api = f"{table.name}.{name}"
+    return Field(name, type_ or guessed, column.comment or name, kind, unit, api=api)
 
 
 def _rate(name: str, ratio: Ratio, description: str) -> Field:
@@ -177,12 +183,12 @@ fct_daily_usage = View(
     (
         DATE,
         COMPANY,
-        _from(_a, "sessions_count", "count"),
-        _from(_a, "user_queries_count", "count"),
-        _from(_a, "model_responses_count", "count"),
-        _from(_a, "likes_count", "count"),
-        _from(_a, "dislikes_count", "count"),
-        _from(_a, "copies_count", "count"),
+        _from(_a, "sessions_count", "count", api="chat_sessions.sessions_count"),
+        _from(_a, "user_queries_count", "count", api="chat_sessions.user_queries_count"),
+        _from(_a, "model_responses_count", "count", api="chat_sessions.model_responses_count"),
+        _from(_a, "likes_count", "count", api="chat_feedbacks.likes_count"),
+        _from(_a, "dislikes_count", "count", api="chat_feedbacks.dislikes_count"),
+        _from(_a, "copies_count", "count", api="chat_feedbacks.copies_count"),
         _from(_u, "active_users", "count"),
         _from(_u, "active_users_7d", "level"),
         _from(_u, "active_users_30d", "level"),

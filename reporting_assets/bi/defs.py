@@ -7,11 +7,14 @@ from datetime import date
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     AutomationCondition,
     BackfillPolicy,
+    DagsterInstance,
     MaterializeResult,
     MetadataValue,
+    TableSchemaMetadataValue,
     asset,
 )
 
@@ -22,7 +25,7 @@ from reporting_assets.bi.views import SNIPPETS, select_sql
 from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import AFTER_KPIS
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES, USER_TABLES
+from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, USER_TABLES
 
 GROUP = "paradigm_bi"
 SOURCES = [*KPI_TABLES, *USER_TABLES]
@@ -33,6 +36,19 @@ def code_version(user_lists: bool, first_day: date) -> str:
     sql = [select_sql(v, dialect, "bi", first_day) for dialect in SNIPPETS for v in VIEWS.values()]
     digest = hashlib.sha256("\n".join([str(VERSION), str(user_lists), *sql]).encode()).hexdigest()
     return f"v{VERSION}-{digest[:12]}"
+
+
+def api_docs(instance: DagsterInstance) -> dict[str, str]:
+    """The API's own field descriptions by "<raw table>.<column>", as the raw assets' latest materializations
+    recorded them (their column schema: the `metadata` block's description and unit, else ours)."""
+    out = {}
+    for name in RAW_TABLES:
+        event = instance.get_latest_materialization_event(AssetKey(name))
+        materialization = event.asset_materialization if event else None
+        schema = materialization.metadata.get("dagster/column_schema") if materialization else None
+        if isinstance(schema, TableSchemaMetadataValue):
+            out.update({f"{name}.{c.name}": c.description for c in schema.schema.columns if c.description})
+    return out
 
 
 def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) -> list[AssetsDefinition]:
@@ -52,7 +68,7 @@ def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) 
         "of `python -m reporting_assets.bi grant`. Published when missing and whenever its definition changes.",
     )
     def bi_contract(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        done = publish(warehouse.engine, user_lists, first_day)
+        done = publish(warehouse.engine, user_lists, first_day, api_docs(context.instance))
         context.log.info(f"bi_contract v{VERSION}: {len(done.views)} views, {len(done.readers)} reader role(s)")
         return MaterializeResult(
             metadata={

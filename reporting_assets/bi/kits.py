@@ -20,13 +20,21 @@ def superset_uri(url: str | URL) -> str:
     ).render_as_string(hide_password=False)
 
 
-def write(tool: str, out: Path, schema: str | None, database: str | URL, user_lists: bool = True) -> list[Path]:
-    """The kit's files for `tool`, over the contract's views in `schema` (None: SQLite's main database)."""
+def write(
+    tool: str,
+    out: Path,
+    schema: str | None,
+    database: str | URL,
+    user_lists: bool = True,
+    comments: superset.Comments | None = None,
+) -> list[Path]:
+    """The kit's files for `tool`, over the contract's views in `schema` (None: SQLite's main database), each
+    column described by its installed comment (`views.comments`) or the registry."""
     if tool == "superset":
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(superset.bundle(superset_uri(database), schema, utc_now(), user_lists))
+        out.write_bytes(superset.bundle(superset_uri(database), schema, utc_now(), user_lists, comments))
         return [out]
-    files = lookml.files(schema or "main") if tool == "looker" else {"measures.dax": powerbi.measures()}
+    files = lookml.files(schema or "main", comments) if tool == "looker" else {"measures.dax": powerbi.measures()}
     written = []
     for name, text in files.items():
         path = out / name

@@ -26,9 +26,9 @@ def _rate_sql(ratio: Ratio) -> str:
     return f"1.0 * ({numerator}) / NULLIF({denominator}, 0)"
 
 
-def _items(field: Field) -> tuple[str, dict]:
+def _items(field: Field, description: str) -> tuple[str, dict]:
     """(the LookML list it belongs to, its definition)."""
-    described = {"name": field.name, "description": field.description}
+    described = {"name": field.name, "description": description}
     column = f"${{TABLE}}.{field.name}"
     if field.ratio:
         fmt = "percent_1" if field.unit == "fraction" else "decimal_2"
@@ -41,10 +41,10 @@ def _items(field: Field) -> tuple[str, dict]:
     return "dimensions", {**described, "type": LOOKER_TYPES[field.type], "sql": column}
 
 
-def view(v: View, schema: str) -> dict:
+def view(v: View, schema: str, comments: dict[tuple[str, str], str] | None = None) -> dict:
     out: dict = {"name": v.name, "sql_table_name": f"{schema}.{v.name}", "description": v.description}
     for field in v.fields:
-        kind, item = _items(field)
+        kind, item = _items(field, (comments or {}).get((v.name, field.name), field.comment))
         out.setdefault(kind, []).append(item)
     if v.name == "dim_company":  # the one a fact joins many-to-one
         out["dimensions"][0]["primary_key"] = "yes"
@@ -67,10 +67,11 @@ def model() -> dict:
     return {"connection": CONNECTION, "includes": ["/views/*.view.lkml"], "explores": explores}
 
 
-def files(schema: str = "bi") -> dict[str, str]:
-    """The kit's files by path: `views/<view>.view.lkml` and `<model>.model.lkml`, over `schema`'s views."""
+def files(schema: str = "bi", comments: dict[tuple[str, str], str] | None = None) -> dict[str, str]:
+    """The kit's files by path: `views/<view>.view.lkml` and `<model>.model.lkml`, over `schema`'s views, each
+    field described by its installed comment (`comments`, by view and column) or the registry."""
     import lkml
 
-    out = {f"views/{v.name}.view.lkml": lkml.dump({"views": [view(v, schema)]}) for v in VIEWS.values()}
+    out = {f"views/{v.name}.view.lkml": lkml.dump({"views": [view(v, schema, comments)]}) for v in VIEWS.values()}
     out[f"{MODEL}.model.lkml"] = lkml.dump(model())
     return out

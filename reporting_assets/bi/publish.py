@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,11 +18,14 @@ class Published:
     readers: list[access.Reader]
 
 
-def publish(engine: Engine, user_lists: bool = True, first_day: date | None = None) -> Published:
+def publish(
+    engine: Engine, user_lists: bool = True, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
+) -> Published:
     """The contract's views as the registry says, the per-user one only with `user_lists`, the calendar from
-    `first_day` (the first partition); readers keep access."""
+    `first_day` (the first partition), the API's own field descriptions (`api_docs`) in the comments; readers keep
+    access."""
     with engine.begin() as conn:
-        names = views.install(conn, user_lists, first_day)
+        names = views.install(conn, user_lists, first_day, api_docs)
         schema = views.schema_of(conn)
         readers = access.refresh(conn) if schema else []
     return Published(names, schema, readers)

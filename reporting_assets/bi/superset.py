@@ -29,6 +29,7 @@ SQL_TYPES = {
     "boolean": "BOOLEAN",
 }
 DASHBOARD_TITLE = "Paradigm usage"
+Comments = dict[tuple[str, str], str]  # (view, column) -> description
 
 
 def _uuid(kind: str, name: str) -> str:
@@ -73,14 +74,14 @@ CHARTS = (
 )  # fmt: skip
 
 
-def _dataset(v: View, database_uuid: str, schema: str | None) -> dict:
+def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments) -> dict:
     has_date = "date" in v.names
     metrics = [
         {
             "metric_name": f.name,
             "verbose_name": f.name.replace("_", " ").capitalize(),
             "expression": metric_sql(f),
-            "description": f.comment,
+            "description": comments.get((v.name, f.name), f.comment),
             "d3format": ".1%" if f.unit == "fraction" else (",.2f" if f.ratio else ",d"),
             "extra": {},
             "warning_text": None,
@@ -102,7 +103,7 @@ def _dataset(v: View, database_uuid: str, schema: str | None) -> dict:
             "groupby": f.kind != "rate",
             "filterable": True,
             "expression": None,
-            "description": f.comment,
+            "description": comments.get((v.name, f.name), f.comment),
             "python_date_format": None,
             "extra": {},
         }
@@ -252,9 +253,12 @@ def _dashboard() -> dict:
     }
 
 
-def bundle(database_uri: str, schema: str | None, now: datetime, user_lists: bool = True) -> bytes:
+def bundle(
+    database_uri: str, schema: str | None, now: datetime, user_lists: bool = True, comments: Comments | None = None
+) -> bytes:
     """The ZIP for `superset import-dashboards -p FILE`: the warehouse at `database_uri` (as Superset's driver
-    spells it; give no password: set it in Superset), the contract's views in `schema`."""
+    spells it; give no password: set it in Superset), the contract's views in `schema`, each column described by
+    its installed comment (`comments`, by view and column) or the registry."""
     database_uuid = _uuid("database", ROOT)
     files = {
         "metadata.yaml": {"version": "1.0.0", "type": "Dashboard", "timestamp": now.isoformat()},
@@ -275,7 +279,7 @@ def bundle(database_uri: str, schema: str | None, now: datetime, user_lists: boo
     }
     views = [v for v in VIEWS.values() if user_lists or not v.per_user]
     for v in views:
-        files[f"datasets/{ROOT}/{v.name}.yaml"] = _dataset(v, database_uuid, schema)
+        files[f"datasets/{ROOT}/{v.name}.yaml"] = _dataset(v, database_uuid, schema, comments or {})
     for chart in CHARTS:
         if chart.view in {v.name for v in views}:
             files[f"charts/{chart.name.replace(' ', '_')}.yaml"] = _chart(chart)

@@ -6,12 +6,13 @@ Every column is cast to its contract type, and every rate is computed from its p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, inspect, text
 
-from reporting_assets.bi.contract import VERSION, VIEWS, View
+from reporting_assets.bi.contract import VERSION, VIEWS, Field, View
 from reporting_assets.warehouse.engines import serialise
 
 SQL_TYPES = {
@@ -135,9 +136,17 @@ def _comment(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def install(conn: Connection, user_lists: bool = True, first_day: date | None = None) -> list[str]:
+def comment(field: Field, api_docs: Mapping[str, str] | None = None) -> str:
+    """A column's description: the API's own (its `metadata` block's description and unit, `api_docs` by
+    "<raw table>.<column>") for an API field the API describes, else the registry's."""
+    return (api_docs or {}).get(field.api or "") or field.comment
+
+
+def install(
+    conn: Connection, user_lists: bool = True, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
+) -> list[str]:
     """(Re)create the contract's views in this transaction, one installer at a time (`first_day`: the first
-    partition, where the calendar starts). Returns their names."""
+    partition, where the calendar starts; `api_docs`: the API's field descriptions). Returns their names."""
     serialise(conn, "reporting_assets.bi")
     dialect, schema = conn.dialect.name, schema_of(conn)
     if schema:
@@ -152,8 +161,8 @@ def install(conn: Connection, user_lists: bool = True, first_day: date | None = 
         if dialect == "postgresql":
             conn.execute(text(f"COMMENT ON VIEW {name} IS {_comment(f'{view.description} Grain: {view.grain}.')}"))
             for field in view.fields:
-                comment = _comment(field.comment)
-                conn.execute(text(f"COMMENT ON COLUMN {name}.{_quote(conn, field.name)} IS {comment}"))
+                described = _comment(comment(field, api_docs))
+                conn.execute(text(f"COMMENT ON COLUMN {name}.{_quote(conn, field.name)} IS {described}"))
     return [v.name for v in views]
 
 
@@ -199,3 +208,16 @@ def _pg_types(conn: Connection, schema: str, view: View) -> list[str]:
         "ORDER BY ordinal_position"
     )
     return list(conn.execute(query, {"s": schema, "v": view.name}).scalars())
+
+
+def comments(conn: Connection) -> dict[tuple[str, str], str]:
+    """The installed views' column comments by (view, column): what the kits describe (PostgreSQL; none on
+    SQLite, where the kits use the registry's)."""
+    schema = schema_of(conn)
+    if not schema:
+        return {}
+    query = text(
+        "SELECT c.table_name, c.column_name, col_description(format('%I.%I', c.table_schema, c.table_name)::regclass, "
+        "c.ordinal_position) FROM information_schema.columns c WHERE c.table_schema = :s"
+    )
+    return {(v, c): d for v, c, d in conn.execute(query, {"s": schema}) if d}
