@@ -13,6 +13,14 @@ ALL_COMPANIES = "All companies"
 ACTIVE_WINDOW_DAYS = 30  # "the last 30 days": active_users_30d, stickiness, segments, the retention floor
 
 
+def change(now: float, before: float | None, rate: bool) -> float | None:
+    """`now` against `before`, the period before: a rate's difference (a fraction: 0.012 is +1.2 points), a count's
+    relative change (0.25 is +25%); None when `before` is unknown, or 0 for a count (no relative change from 0)."""
+    if before is None or (not rate and not before):
+        return None
+    return now - before if rate else (now - before) / before
+
+
 def latest_names(*frames: pd.DataFrame) -> pd.Series:
     """company_id -> its most recent `company_name` in the rows (date, company_id, company_name) of `frames`: a
     company renamed on the API is shown by its latest name everywhere."""

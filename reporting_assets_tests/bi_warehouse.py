@@ -1,4 +1,4 @@
-"""A warehouse as the BI tests read it: 40 days loaded from the simulator (raw, KPIs, per-user tables, members) for
+"""A warehouse as the BI tests read it: 32 days loaded from the simulator (raw, KPIs, per-user tables, members) for
 17 companies, the hostile corpus's among them, and the BI contract published."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from reporting_assets_tests import hostile
 from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 
-FIRST, LAST = date(2025, 1, 1), date(2025, 2, 9)  # 40 days: the 30-day figures are known for the last 11
+FIRST, LAST = date(2025, 1, 1), date(2025, 2, 1)  # 32 days: the 30-day figures are known for the last 3
 COMPANIES = DEFAULT_COMPANIES + hostile.companies()
 
 

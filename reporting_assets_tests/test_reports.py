@@ -300,3 +300,24 @@ def test_the_digest_waits_for_the_morning_refresh_before_naming_missing_days(
     [message] = receiver.messages
     assert "2025-W07" in message["title"] and "not loaded" not in message["title"]
     assert "Not loaded" not in message["message"]
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "rate", "delta", "words"),
+    [
+        (0.85, 0.84, True, 0.01, "+1.0 pts"),
+        (0.5, 0.5, True, 0.0, "+0.0 pts"),  # never "-0.0"
+        (0.2, 0.0, True, 0.2, "+20.0 pts"),  # a rate from 0 is still points
+        (10, 8, False, 0.25, "+25%"),
+        (7, 8, False, -0.125, "-12%"),
+        (10, 0, False, None, "was 0"),  # no relative change from 0
+        (10, None, False, None, ""),  # the period before is unknown
+    ],
+)
+def test_a_change_is_computed_once_and_worded_once(now, before, rate, delta, words) -> None:
+    from reporting_assets.metrics import change
+    from reporting_assets.reports.figures import change_words
+
+    found = change(now, before, rate)
+    assert found == pytest.approx(delta) if delta is not None else found is None
+    assert change_words(now, before, rate) == words

@@ -122,7 +122,7 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFram
     return out[EPISODE_COLUMNS].reset_index(drop=True)
 
 
-def _num(value: float | None) -> str:
+def _shown(value: float | None) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:.4g}"
 
 
@@ -141,7 +141,7 @@ class Facts(Protocol):
 def describe(rule: Rule, episode: Facts) -> str:
     """One line a person reads in a notification: who, what, how far from the limit, since when."""
     who = ALL_COMPANIES if rule.total else f"{plain(episode.company_name)} ({episode.company_id})"
-    value, limit = _num(episode.value), _num(episode.threshold)
+    value, limit = _shown(episode.value), _shown(episode.threshold)
     if episode.status == "resolved" and rule.condition == "no_data":
         return f"{who}: {rule.metric} = {value} on {episode.date}, data again after none since {episode.started_at}"
     if episode.status == "resolved":

@@ -90,14 +90,14 @@ def _companies_continue(warehouse: Warehouse, table: Table) -> AssetCheckResult:
     )
 
 
-Rule = Callable[[Warehouse], AssetCheckResult]
+CheckRule = Callable[[Warehouse], AssetCheckResult]
 
 
-def _rules_for(table: Table) -> dict[str, tuple[str, Rule]]:
+def _rules_for(table: Table) -> dict[str, tuple[str, CheckRule]]:
     """Check name -> (description, rule) for one table."""
     counts = [c for c in table.columns if isinstance(c.type, Integer) and not c.primary_key]
     rates = [c for c in table.columns if c.info.get("rate")]
-    rules: dict[str, tuple[str, Rule]] = {
+    rules: dict[str, tuple[str, CheckRule]] = {
         "keys_unique": ("No two rows share a key.", lambda w: _keys_unique(w, table)),
         "counts_non_negative": ("Every count is >= 0.", lambda w: _violations(w, table, or_(*[c < 0 for c in counts]))),
         "companies_continue": (
@@ -120,7 +120,7 @@ def _rules_for(table: Table) -> dict[str, tuple[str, Rule]]:
     return rules
 
 
-RULES: dict[AssetCheckKey, tuple[str, Rule]] = {
+RULES: dict[AssetCheckKey, tuple[str, CheckRule]] = {
     AssetCheckKey(AssetKey(table.name), name): rule
     for table in (*RAW_TABLES.values(), *KPI_TABLES.values())
     for name, rule in _rules_for(table).items()

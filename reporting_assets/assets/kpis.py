@@ -46,7 +46,7 @@ class Kpi:
     optional: tuple[str, ...] = ()  # raw tables read for the same days when there, never required loaded
 
 
-def _num(value: float) -> float | None:
+def _number_or_none(value: float) -> float | None:
     return None if pd.isna(value) else round(float(value), 4)
 
 
@@ -55,7 +55,7 @@ def _adoption_summary(day: "pd.DataFrame") -> dict[str, Any]:
     return {
         "sessions": int(day["sessions_count"].sum()),
         "user_queries": int(day["user_queries_count"].sum()),
-        "satisfaction_rate": _num(RATIOS["satisfaction_rate"].of(totals).iloc[0]),
+        "satisfaction_rate": _number_or_none(RATIOS["satisfaction_rate"].of(totals).iloc[0]),
     }
 
 

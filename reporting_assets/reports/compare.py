@@ -4,6 +4,7 @@ change, the last loaded day, the open alerts and a trend of weekly sessions (sho
 from __future__ import annotations
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import change
 from reporting_assets.reports import figures
 from reporting_assets.reports.figures import Figure, change_text
 
@@ -20,11 +21,10 @@ COLUMNS = [  # (key, label, kind); kind "" = in the CSV only
 def _change(figure: Figure) -> tuple[float | None, str]:
     """The figure against the period before (relative for a count, in points as a fraction for a rate), and why it
     is not known ("" when it is)."""
-    if figure.value is None or figure.previous is None or (figure.kind == "count" and not figure.previous):
+    delta = None if figure.value is None else change(figure.value, figure.previous, figure.kind == "rate")
+    if delta is None:
         return None, figure.why if figure.value is None else change_text(figure)
-    if figure.kind == "rate":
-        return round(figure.value - figure.previous, 4), ""
-    return round((figure.value - figure.previous) / figure.previous, 4), ""
+    return round(delta, 4), ""
 
 
 def side_by_side(

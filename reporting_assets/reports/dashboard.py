@@ -29,7 +29,7 @@ WEEKS_SHOWN = 12
 DAILY_DAYS = 90  # daily chart points; weeks, then months, before
 MAX_COMPANIES = 250  # in the picker (the most active over the last 90 days): the page stays bounded
 SHOWN_ROWS = 100  # rows of a table in the page; its CSV holds them all
-FIGURES = {  # chart figure -> label, and what it waits for while it has no point
+CHART_FIGURES = {  # chart figure -> label, and what it waits for while it has no point
     "user_queries_count": ("User queries", "no day loaded yet"),
     "model_responses_count": ("Model responses", "no day loaded yet"),
     "satisfaction_rate": ("Satisfaction rate", "no likes or dislikes given yet"),
@@ -83,7 +83,7 @@ def _specs(first: date, last: date) -> list[dict]:
     interval, label_format = _axis(first, last)
     specs = []
     for title, (keys, kind) in PANELS.items():
-        labels = [FIGURES[k][0] for k in keys]
+        labels = [CHART_FIGURES[k][0] for k in keys]
         fmt = ".0%" if kind == "rate" else ",d"
         chart = (
             alt.Chart(alt.Data(name="points"))
@@ -335,7 +335,10 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
         "ratios": {name: [RATIOS[name].numerator, RATIOS[name].denominator] for name in rates},
         "daily_columns": [*figures.PARTS, *rates],
         "panels": [
-            {"title": title, "figures": [{"key": k, "label": FIGURES[k][0], "why": FIGURES[k][1]} for k in keys]}
+            {
+                "title": title,
+                "figures": [{"key": k, "label": CHART_FIGURES[k][0], "why": CHART_FIGURES[k][1]} for k in keys],
+            }
             for title, (keys, _) in PANELS.items()
         ],
         "specs": _specs(first, last),

@@ -20,7 +20,7 @@ from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.neutralise import plain
 from reporting_assets.reports import figures
 
-FIGURES = {  # label -> column of figures.weekly
+DIGEST_FIGURES = {  # label -> column of figures.weekly
     "sessions": "sessions_count",
     "user queries": "user_queries_count",
     "satisfaction rate": "satisfaction_rate",
@@ -37,7 +37,7 @@ ALERT_LINES = 20  # companies with open alerts listed in a larger instance's dig
 class CompanyWeek:
     company_id: int
     company: str
-    now: dict[str, float | None]  # column of FIGURES -> the week's value (None: unknown)
+    now: dict[str, float | None]  # column of DIGEST_FIGURES -> the week's value (None: unknown)
     before: dict[str, float | None]  # the same for the week before
     top_tool: str | None
     top_document: str | None
@@ -91,7 +91,7 @@ def _alerts(engine: Engine, monday: date, sunday: date) -> pd.DataFrame:
 
 
 def _figures(row: pd.Series | None) -> dict[str, float | None]:
-    return {c: None if row is None or pd.isna(row[c]) else float(row[c]) for c in FIGURES.values()}
+    return {c: None if row is None or pd.isna(row[c]) else float(row[c]) for c in DIGEST_FIGURES.values()}
 
 
 def build(engine: Engine, week: str, dashboard_url: str | None = None) -> DigestModel:
@@ -124,7 +124,7 @@ def build(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest
     total = next((c for c in companies if c.company_id == ALL_COMPANIES_ID), None)
     others = tuple(c for c in companies if c.company_id != ALL_COMPANIES_ID)
     if total is None:  # nothing loaded that week
-        empty = dict.fromkeys(FIGURES.values())
+        empty = dict.fromkeys(DIGEST_FIGURES.values())
         total = CompanyWeek(ALL_COMPANIES_ID, ALL_COMPANIES, empty, empty, None, None, 0, 0, 0)
     return DigestModel(week, previous, monday, missing, total, others, dashboard_url)
 
@@ -133,11 +133,8 @@ def _delta(now: float | None, before: float | None, rate: bool = False) -> str:
     if now is None:
         return "n/a"
     shown = f"{now:.1%}" if rate else f"{int(now):,}"
-    if before is None:
-        return shown
-    if rate:
-        return f"{shown} ({round((now - before) * 100, 1) or 0.0:+.1f} pts)"
-    return f"{shown} ({round((now - before) / before * 100) or 0:+d}%)" if before else f"{shown} (was 0)"
+    words = figures.change_words(now, before, rate)
+    return f"{shown} ({words})" if words else shown
 
 
 def _block(company: CompanyWeek) -> list[str]:
@@ -145,7 +142,7 @@ def _block(company: CompanyWeek) -> list[str]:
     return [
         "",
         head,
-        *(f"- {label}: {_delta(company.now[c], company.before[c], c in RATES)}" for label, c in FIGURES.items()),
+        *(f"- {label}: {_delta(company.now[c], company.before[c], c in RATES)}" for label, c in DIGEST_FIGURES.items()),
         f"- top tool: {company.top_tool or 'none'}; top document: {company.top_document or 'none'}",
         f"- alerts: {company.opened} opened, {company.resolved} resolved",
     ]
@@ -171,7 +168,7 @@ def _summary(model: DigestModel) -> list[str]:
     column = "active_users"
     if not any(_compared(c, column) for c in model.companies):
         column = "sessions_count"  # active users not known for two whole weeks yet
-    label = next(name for name, c in FIGURES.items() if c == column)
+    label = next(name for name, c in DIGEST_FIGURES.items() if c == column)
     grew, fell = movers(model.companies, column)
     lines = []
     for title, chosen in (("Grew most", grew), ("Fell most", fell)):

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, latest_names, ratio
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, change, latest_names, ratio
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
 
@@ -23,7 +23,7 @@ COUNTS = ["sessions_count", "user_queries_count", "model_responses_count", "like
 USERS = ["active_users", "active_users_7d", "active_users_30d"]
 MEMBERS = "current_active_members"
 PARTS = [*COUNTS, *USERS, MEMBERS]  # what every rate of the reports is made of
-KPIS = ["adoption_satisfaction", "user_activity"]
+KPI_INPUTS = ["adoption_satisfaction", "user_activity"]
 NOT_LOADED = "not loaded"
 NEEDS_30_DAYS = "needs 30 loaded days in a row"
 NO_MEMBERS = "no members recorded yet: they are recorded from the first daily refresh on"
@@ -45,7 +45,7 @@ def _read(engine: Engine, table, columns: list[str], start: date, end: date, chu
 
 def loaded_range(engine: Engine) -> tuple[date, date] | None:
     """First and last day the KPIs were loaded, or None before any load."""
-    days = ledger.read(engine, KPIS)["date"]
+    days = ledger.read(engine, KPI_INPUTS)["date"]
     return (min(days), max(days)) if len(days) else None
 
 
@@ -59,8 +59,8 @@ def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     names = latest_names(counts, users)
     days = pd.date_range(lookback, end, freq="D")
     index = pd.MultiIndex.from_product([names.index, days], names=["company_id", "date"])
-    marks = ledger.read(engine, KPIS, lookback, end)
-    covered = {kpi: ledger.covered(marks[marks["asset"] == kpi], index) for kpi in KPIS}
+    marks = ledger.read(engine, KPI_INPUTS, lookback, end)
+    covered = {kpi: ledger.covered(marks[marks["asset"] == kpi], index) for kpi in KPI_INPUTS}
     grid = counts.set_index(["company_id", "date"])[COUNTS].reindex(index, fill_value=0).astype("float64")
     grid = grid.where(covered["adoption_satisfaction"], axis=0)
     # A loaded day without a user_activity row: nobody active within 30 days (0 today, rolling figures unknown)
@@ -157,18 +157,23 @@ def value_text(figure: Figure) -> str:
     return f"{figure.value:.1%}" if figure.kind == "rate" else f"{figure.value:,.0f}"
 
 
+def change_words(now: float, before: float | None, rate: bool) -> str:
+    """`metrics.change` as people read it: "+1.2 pts", "-25%", "was 0" ("" when the period before is unknown)."""
+    delta = change(now, before, rate)
+    if delta is None:
+        return "was 0" if before is not None else ""
+    if rate:
+        return f"{round(delta * 100, 1) or 0.0:+.1f} pts"  # never "-0.0"
+    return f"{round(delta * 100) or 0:+d}%"
+
+
 def change_text(figure: Figure) -> str:
     if figure.value is None:
         return ""
     if figure.previous is None:
         return f"{figure.before}: not known"
-    if figure.kind == "rate":
-        points = round((figure.value - figure.previous) * 100, 1) or 0.0  # never "-0.0"
-        return f"{points:+.1f} pts vs {figure.before}"
-    if figure.previous == 0:
-        return f"was 0 {figure.before}"
-    percent = round((figure.value - figure.previous) / figure.previous * 100) or 0
-    return f"{percent:+d}% vs {figure.before}"
+    words = change_words(figure.value, figure.previous, figure.kind == "rate")
+    return f"{words} {figure.before}" if words == "was 0" else f"{words} vs {figure.before}"
 
 
 def _known(value: float) -> float | None:

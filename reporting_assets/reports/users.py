@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, case, func, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ALL_COMPANIES_ID, ratio
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ALL_COMPANIES_ID, RETENTION_RATE
 from reporting_assets.users.engagement import SEGMENTS
 from reporting_assets.warehouse.tables import company_members, retention_cohorts, user_engagement
 
@@ -64,7 +64,7 @@ def month_labels(as_of: date) -> list[str]:
     return list(pd.period_range(end=pd.Period(as_of, "M"), periods=MONTHS_SHOWN).strftime("%Y-%m"))
 
 
-def _months(engine: Engine, as_of: date) -> pd.DataFrame:
+def _new_and_dormant_by_month(engine: Engine, as_of: date) -> pd.DataFrame:
     """Per company and month (the last `MONTHS_SHOWN`): users first active (new) and users gone dormant (30 days
     after their last active day, when that is on or before as_of)."""
     first = date.fromisoformat(month_labels(as_of)[0] + "-01")
@@ -107,7 +107,7 @@ def _cohorts(engine: Engine) -> pd.DataFrame:
 def _cells(cohorts: pd.DataFrame) -> list[list]:
     """Heatmap cells [cohort, offset, rate, retained, size] of summed cohorts."""
     sums = cohorts.groupby(["cohort", "offset"])[["retained", "size"]].sum().reset_index()
-    sums["rate"] = ratio(sums["retained"], sums["size"])
+    sums["rate"] = RETENTION_RATE.of(sums.rename(columns={"retained": "retained_users", "size": "cohort_users"}))
     return [
         [row.cohort, int(row.offset), None if pd.isna(row.rate) else round(float(row.rate), 4), int(row.retained),
          int(row.size)]
@@ -151,7 +151,7 @@ def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) 
     and, when `lists` (`REPORTING_USER_LISTS`), the two user tables' rows (their first value: the company id)."""
     counts = _counts(engine)
     members = _members(engine)
-    months = _months(engine, as_of)
+    months = _new_and_dormant_by_month(engine, as_of)
     cohorts = _cohorts(engine)
     labels = month_labels(as_of)
 

@@ -105,14 +105,14 @@ def _month(conn: Connection, column):
     return cast(func.date_trunc("month", column), Date)
 
 
-def _months(days: pd.Series) -> pd.Series:
+def _month_numbers(days: pd.Series) -> pd.Series:
     """Each day's month as one integer (year * 12 + month - 1): months subtract as numbers."""
     days = pd.to_datetime(days)
     return days.dt.year * 12 + days.dt.month - 1
 
 
 def _first_days(months: pd.Series) -> pd.Series:
-    """The first day of each month number (`_months`), as dates."""
+    """The first day of each month number (`_month_numbers`), as dates."""
     return pd.to_datetime(pd.DataFrame({"year": months // 12, "month": months % 12 + 1, "day": 1})).dt.date
 
 
@@ -138,12 +138,12 @@ def cohorts(conn: Connection, ledger: pd.DataFrame, as_of: date) -> tuple[pd.Dat
     retained = pd.read_sql(counted, conn)
     if not len(retained):
         return pd.DataFrame(columns=columns), frozen
-    retained["cohort_month"] = _months(retained["cohort_month"])
-    retained["month_offset"] = _months(retained["month"]) - retained["cohort_month"]
+    retained["cohort_month"] = _month_numbers(retained["cohort_month"])
+    retained["month_offset"] = _month_numbers(retained["month"]) - retained["cohort_month"]
     retained = retained.set_index(["company_id", "cohort_month", "month_offset"])["retained_users"]
     size = retained.xs(0, level="month_offset").rename("cohort_users").reset_index()
     # every month from the cohort's to as_of's, active or not
-    last = _months(pd.Series([as_of]))[0]
+    last = _month_numbers(pd.Series([as_of]))[0]
     out = size.loc[size.index.repeat(last - size["cohort_month"] + 1)].reset_index(drop=True)
     out["month_offset"] = out.groupby(["company_id", "cohort_month"]).cumcount()
     out = out.join(retained, on=["company_id", "cohort_month", "month_offset"])
@@ -170,7 +170,7 @@ def _loaded_days_per_month(ledger: pd.DataFrame, companies, frozen: date | None,
         first = max(first, (frozen + timedelta(days=31)).replace(day=1))
     loaded = days_loaded(ledger, pd.Index(companies), first, as_of)
     loaded = loaded[loaded].reset_index()
-    loaded["month"] = _months(loaded["date"])
+    loaded["month"] = _month_numbers(loaded["date"])
     return loaded.groupby(["company_id", "month"]).size()
 
 
