@@ -1,0 +1,135 @@
+"""The dashboard's charts: the figures each trend panel shows, their Vega-Lite specs (over named data that
+`dashboard.js` fills), and the Vega runtime inlined in the page."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.reports import figures
+from reporting_assets.reports.figures import NEEDS_30_DAYS
+
+CHART_FIGURES = {  # chart figure -> label, and what it waits for while it has no point
+    "user_queries_count": ("User queries", "no day loaded yet"),
+    "model_responses_count": ("Model responses", "no day loaded yet"),
+    "satisfaction_rate": ("Satisfaction rate", "no likes or dislikes given yet"),
+    "feedback_rate": ("Feedback rate", "no model responses yet"),
+    "sessions_count": ("Sessions", "no day loaded yet"),
+    "active_users": ("Active users (day)", "no day loaded yet"),
+    "active_users_7d": ("Active users (7 days)", "needs 7 loaded days in a row"),
+    "active_users_30d": ("Active users (30 days)", NEEDS_30_DAYS),
+    "stickiness": ("Stickiness (DAU / MAU)", NEEDS_30_DAYS),
+    "adoption_rate": ("Adoption (30-day actives / members)", f"{NEEDS_30_DAYS}, and {figures.NO_MEMBERS}"),
+}
+PANELS = {  # title -> figures, kind
+    "Request volume": (("user_queries_count", "model_responses_count"), "count"),
+    "Satisfaction": (("satisfaction_rate", "feedback_rate"), "rate"),
+    "Sessions and active users": (("sessions_count", "active_users", "active_users_7d", "active_users_30d"), "count"),
+    "Engagement": (("stickiness", "adoption_rate"), "rate"),
+}
+
+
+def axis(first: date, last: date) -> tuple[str, str]:
+    """Time ticks on day, week or month boundaries only, by the span shown."""
+    span = (last - first).days
+    return ("day", "%b %d") if span <= 45 else ("week", "%b %d") if span <= 240 else ("month", "%b %Y")
+
+
+def panel_specs(first: date, last: date) -> list[dict]:
+    """One Vega-Lite spec per panel over the named data `points` (t, figure, value) that dashboard.js fills."""
+    import altair as alt  # on use: Altair costs every process that loads the code location
+
+    interval, label_format = axis(first, last)
+    specs = []
+    for title, (keys, kind) in PANELS.items():
+        labels = [CHART_FIGURES[k][0] for k in keys]
+        fmt = ".0%" if kind == "rate" else ",d"
+        chart = (
+            alt.Chart(alt.Data(name="points"))
+            .mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12))
+            .encode(
+                x=alt.X(
+                    "t:T",
+                    title=None,
+                    scale=alt.Scale(type="utc"),
+                    axis=alt.Axis(tickCount={"interval": interval, "step": 1}, format=label_format, labelOverlap=True),
+                ),
+                y=alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt)),
+                color=alt.Color(
+                    "figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None)
+                ),
+                tooltip=[
+                    alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title="date"),
+                    alt.Tooltip("figure:N"),
+                    alt.Tooltip("value:Q", format=".1%" if kind == "rate" else ",.1f"),
+                ],
+            )
+            # the axes' room is measured again when dashboard.js swaps the data in
+            .properties(title=title, width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True))
+            .configure_view(stroke=None)
+        )
+        specs.append(chart.to_dict())
+    return specs
+
+
+def user_specs() -> dict[str, dict]:
+    """The Users section's charts: new and newly dormant users per month (data `months`: month, kind, users), and
+    the cohort heatmap (data `cohorts`: cohort, offset, rate, retained, size), filled by dashboard.js."""
+    import altair as alt
+
+    months = (
+        alt.Chart(alt.Data(name="months"))
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title=None),
+            xOffset=alt.XOffset("kind:N", sort=["new", "newly dormant"]),
+            y=alt.Y("users:Q", title=None, axis=alt.Axis(format=",d")),
+            color=alt.Color("kind:N", sort=["new", "newly dormant"], legend=alt.Legend(orient="top", title=None)),
+            tooltip=["month:O", "kind:N", alt.Tooltip("users:Q", format=",d")],
+        )
+        .properties(title="New and newly dormant users per month", width=900, height=170)
+        .configure_view(stroke=None)
+    )
+    base = alt.Chart(alt.Data(name="cohorts")).encode(
+        x=alt.X("offset:O", title="months after the first"),
+        y=alt.Y("cohort:O", title="cohort (month first active)"),
+    )
+    tooltip = ["cohort:O", "offset:O", alt.Tooltip("rate:Q", format=".0%"), "retained:Q", "size:Q"]
+    heatmap = (
+        alt.layer(
+            base.mark_rect().encode(
+                color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="retained"),
+                tooltip=tooltip,
+            ),
+            base.mark_text(fontSize=10).encode(
+                text=alt.Text("rate:Q", format=".0%"),
+                color=alt.condition(alt.datum.rate > 0.6, alt.value("white"), alt.value("black")),
+            ),
+        )
+        .properties(title="Retention by cohort", width=600, height=280)
+        .configure_view(stroke=None)
+    )
+    return {"months": months.to_dict(), "cohorts": heatmap.to_dict()}
+
+
+BUNDLE = (
+    "import sys, vl_convert\n"
+    "from altair.utils.html import vl_version_for_vl_convert\n"
+    "sys.stdout.write(vl_convert.javascript_bundle(vl_version=vl_version_for_vl_convert()))\n"
+)
+
+
+def vega_bundle() -> str:
+    """vega-embed with Vega and Vega-Lite as one script, made by vl-convert in a child process: its embedded Deno
+    runtime takes about 180 MB, given back when the child exits, before the render reads any data."""
+    child = subprocess.run([sys.executable, "-c", BUNDLE], capture_output=True, text=True, check=False)  # noqa: S603
+    if child.returncode or not child.stdout:
+        raise RuntimeError(f"vl-convert could not make the Vega bundle: {child.stderr.strip()[-500:]}")
+    return child.stdout
+
+
+def compact(values: pd.Series) -> list[float | int | None]:
+    """A chart series as short JSON: null for a gap, whole numbers without ".0"."""
+    return [None if v != v else int(v) if v == int(v) else v for v in values.tolist()]

@@ -1,0 +1,81 @@
+"""The dashboard's tables: columns (key, label, kind), rows as JSON values, and the weekly, top resources and
+alerts tables, each downloadable whole as CSV by `dashboard.js`."""
+
+from __future__ import annotations
+
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.reports import figures
+
+WEEKS_SHOWN = 12
+SHOWN_ROWS = 100  # rows of a table in the page; its CSV holds them all
+
+
+def values(frame: pd.DataFrame, columns: list[str]) -> list[list]:
+    """Rows as JSON values: NaN becomes null (shown "–", an empty CSV cell), numpy numbers plain numbers."""
+    out = frame[columns].astype(object).where(frame[columns].notna(), None)
+    return [[v.item() if hasattr(v, "item") else v for v in row] for row in out.itertuples(index=False)]
+
+
+def column_specs(columns: list[tuple[str, str, str]]) -> list[dict]:
+    """Columns of a table of the page: (key, label, kind); kind "" = in the CSV only."""
+    return [{"key": k, "label": label, "kind": kind or "text", "hidden": not kind} for k, label, kind in columns]
+
+
+def table(title: str, download: str, columns: list[tuple[str, str, str]], rows: list[list], **options) -> dict:
+    """A table of the page: columns (key, label, kind; kind "" = in the CSV only), rows whose first value is the
+    company id the picker filters on."""
+    return {
+        "title": title,
+        "download": download,
+        "columns": column_specs(columns),
+        "rows": rows,
+        "limit": SHOWN_ROWS,
+        "all": False,  # True: "All companies" shows every company's rows
+        "empty": "None.",
+        **options,
+    }
+
+
+def weekly(days: pd.DataFrame) -> dict:
+    weeks = figures.weekly(days).groupby("company_id").tail(WEEKS_SHOWN)
+    weeks = weeks.sort_values(["company_id", "week"], ascending=[True, False])
+    columns = [
+        ("company_id", "Company id", ""), ("company", "Company", ""), ("week", "Week", "text"),
+        ("sessions_count", "Sessions", "count"), ("user_queries_count", "User queries", "count"),
+        ("satisfaction_rate", "Satisfaction", "rate"), ("active_users", "Active users (week)", "count"),
+        ("adoption_rate", "Adoption", "rate"), ("days_loaded", "Days loaded (of 7)", "count"),
+        ("missing", "Days not loaded", "text"),
+    ]  # fmt: skip
+    rows = values(weeks, [c[0] for c in columns])
+    return table(f"By ISO week (last {WEEKS_SHOWN})", "the weekly table of every company", columns, rows)
+
+
+def top(top: pd.DataFrame) -> dict:
+    columns = [
+        ("company_id", "Company id", ""), ("company", "Company", ""), ("resource_type", "Type", "text"),
+        ("resource_name", "Tool or document", "text"), ("uses", "Uses, last 30 days", "count"),
+        ("uses_before", "30 days before", "count"), ("change", "Change", "rate"),
+    ]  # fmt: skip
+    return table(
+        "Top tools and documents, last 30 days",
+        "top tools and documents",
+        columns,
+        values(top, [c[0] for c in columns]),
+    )
+
+
+def alerts(frame: pd.DataFrame) -> dict:
+    """The alerts of `state.for_reports`."""
+    columns = [
+        ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
+        ("rule_name", "Rule", "text"), ("company_name", "Company", "text"), ("started_at", "Since", "text"),
+        ("resolved_at", "Resolved", "text"), ("value", "Value", "number"), ("threshold", "Limit", "number"),
+    ]  # fmt: skip
+    frame = frame.copy()
+    for day in ("started_at", "resolved_at"):
+        frame[day] = frame[day].map(lambda d: "" if d is None or pd.isna(d) else str(d)[:10])
+    rows = values(frame, [c[0] for c in columns])
+    return table(
+        "Open and recent alerts (last 30 days)", "the open and recent alerts", columns, rows, all=True,
+        empty="No alert open or resolved in the last 30 days.",
+    )  # fmt: skip
