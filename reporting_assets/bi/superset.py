@@ -11,23 +11,16 @@ import io
 import json
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import yaml
 
 from reporting_assets.bi.contract import VIEWS, Field, View
+from reporting_assets.bi.views import SQL_TYPES
 
 ROOT = "paradigm_reporting"
 NAMESPACE = uuid.UUID("0d9a6a35-9a6f-4d8e-9c1e-6a1e5b0e2b27")
-SQL_TYPES = {
-    "date": "DATE",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "float": "DOUBLE PRECISION",
-    "text": "TEXT",
-    "boolean": "BOOLEAN",
-}
 DASHBOARD_TITLE = "Paradigm usage"
 Comments = dict[tuple[str, str], str]  # (view, column) -> description
 
@@ -56,7 +49,6 @@ class Chart:
     where: str = ""  # SQL filter
     row_limit: int = 10_000
     width: int = 6
-    extra: dict = field(default_factory=dict)
 
 
 EXTRA_METRICS = {"fct_user_engagement": {"users": "COUNT(*)"}}
@@ -99,7 +91,7 @@ def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments
             "verbose_name": None,
             "is_dttm": f.type == "date",
             "is_active": True,
-            "type": SQL_TYPES[f.type],
+            "type": SQL_TYPES["postgresql"][f.type],
             "groupby": f.kind != "rate",
             "filterable": True,
             "expression": None,

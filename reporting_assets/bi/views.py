@@ -35,14 +35,7 @@ SQL_TYPES = {
     },
 }
 # What PostgreSQL's catalog calls each contract type (information_schema.columns.data_type)
-PG_CATALOG_TYPES = {
-    "date": "date",
-    "integer": "integer",
-    "bigint": "bigint",
-    "float": "double precision",
-    "text": "text",
-    "boolean": "boolean",
-}
+PG_CATALOG_TYPES = {name: sql.lower() for name, sql in SQL_TYPES["postgresql"].items()}
 
 
 def _sqlite_calendar() -> str:
@@ -132,7 +125,7 @@ def expected(user_lists: bool) -> list[View]:
     return [v for v in VIEWS.values() if user_lists or not v.per_user]
 
 
-def _comment(value: str) -> str:
+def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -159,9 +152,9 @@ def install(
         options = " WITH (security_invoker = true)" if dialect == "postgresql" and view.per_company else ""
         conn.execute(text(f"CREATE VIEW {name}{options} AS\n{select_sql(view, dialect, schema, first_day)}"))
         if dialect == "postgresql":
-            conn.execute(text(f"COMMENT ON VIEW {name} IS {_comment(f'{view.description} Grain: {view.grain}.')}"))
+            conn.execute(text(f"COMMENT ON VIEW {name} IS {_sql_literal(f'{view.description} Grain: {view.grain}.')}"))
             for field in view.fields:
-                described = _comment(comment(field, api_docs))
+                described = _sql_literal(comment(field, api_docs))
                 conn.execute(text(f"COMMENT ON COLUMN {name}.{_quote(conn, field.name)} IS {described}"))
     return [v.name for v in views]
 
