@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Select, Table, func, select, union_all
+
 from reporting_assets.lazy import pandas as pd
 
 ALL_COMPANIES_ID = 0  # company_id of figures and alerts about every company the token sees, together
@@ -23,9 +25,19 @@ def change(now: float, before: float | None, rate: bool) -> float | None:
 
 def latest_names(*frames: pd.DataFrame) -> pd.Series:
     """company_id -> its most recent `company_name` in the rows (date, company_id, company_name) of `frames`: a
-    company renamed on the API is shown by its latest name everywhere."""
+    company renamed on the API is shown by its latest name everywhere (on a day with two names, the greatest)."""
     rows = pd.concat([f[["date", "company_id", "company_name"]] for f in frames], ignore_index=True)
-    return rows.sort_values("date", kind="stable").groupby("company_id")["company_name"].last()
+    rows = rows.sort_values(["date", "company_name"], kind="stable", na_position="first")
+    return rows.groupby("company_id")["company_name"].last()
+
+
+def latest_names_select(*tables: Table) -> Select:
+    """`latest_names` in SQL: (company_id, company_name) of each company's latest row in `tables`."""
+    rows = union_all(*(select(t.c.company_id, t.c.company_name, t.c.date) for t in tables)).subquery()
+    order = (rows.c.date.desc(), rows.c.company_name.desc().nulls_last())
+    n = func.row_number().over(partition_by=rows.c.company_id, order_by=order).label("n")
+    ranked = select(rows.c.company_id, rows.c.company_name, n).subquery()
+    return select(ranked.c.company_id, ranked.c.company_name).where(ranked.c.n == 1)
 
 
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

@@ -20,7 +20,7 @@ from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, latest_names
 from reporting_assets.neutralise import plain
-from reporting_assets.warehouse.ledger import covered
+from reporting_assets.warehouse.ledger import covered, whole_window
 
 CONDITION_COLUMNS = ["company_id", "company_name", "date", "value", "threshold", "holds"]
 EPISODE_COLUMNS = episode.COLUMNS
@@ -48,7 +48,7 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
     if rule.counts:
         absent = ~grid.isin(daily.index)
         if rule.window_days > 1:  # a rolling count is only known to be 0 when its whole window is loaded
-            absent &= _whole_window(grid, rule.window_days)
+            absent &= whole_window(pd.Series(True, index=grid), rule.window_days).to_numpy()
         value = value.where(~absent, 0.0)
 
     threshold = rule.threshold if rule.threshold is not None else 0.0
@@ -70,13 +70,6 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
     out = pd.DataFrame({"value": value, "threshold": limit, "holds": holds.fillna(False).astype(bool)}).reset_index()
     out["company_name"] = out["company_id"].map(latest_names(rows))
     return out[CONDITION_COLUMNS]
-
-
-def _whole_window(grid: pd.MultiIndex, days: int) -> pd.Series:
-    """For each (company_id, date) of `grid` (its loaded days): are all `days` days ending on it in `grid`?"""
-    frame = pd.DataFrame({"n": 1.0}, index=grid).reset_index("company_id")
-    count = frame.groupby("company_id")["n"].rolling(f"{days}D").sum()
-    return (count.reindex(grid) >= days).to_numpy()
 
 
 def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RATIOS, latest_names, ratio
-from reporting_assets.warehouse.ledger import covered
+from reporting_assets.warehouse.ledger import covered, whole_window
 
 KEY = ["date", "company_id"]
 
@@ -81,11 +81,6 @@ def loaded_in(loaded: pd.DataFrame, assets: Sequence[str], index: pd.MultiIndex)
     for asset in assets:
         ok &= covered(loaded[loaded["asset"] == asset], index)
     return ok
-
-
-def whole_window(day_loaded: pd.Series, days: int) -> pd.Series:
-    """Whether all `days` days ending on each date are loaded, per company (a grid from `dense`)."""
-    return rolling_sum(day_loaded.astype("int64").to_frame("n"), days)["n"] == days
 
 
 def _finish(frame: pd.DataFrame, columns: Sequence[str], names: pd.Series, start: date, end: date) -> pd.DataFrame:

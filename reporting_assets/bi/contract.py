@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
 
-from reporting_assets.metrics import RATIOS, RETENTION_RATE, Ratio
+from reporting_assets.metrics import RATIOS, RETENTION_RATE, Ratio, latest_names_select
 from reporting_assets.warehouse import tables as t
 
 VERSION = 1
@@ -122,10 +123,9 @@ WHERE days.date IS NOT NULL""",
     per_company=False,
 )
 
-_names = "\n  UNION ALL ".join(
-    f"SELECT company_id, company_name, date FROM {table.name}"
-    for table in (t.adoption_satisfaction, t.user_activity, t.company_members)
-)
+_named = (t.adoption_satisfaction, t.user_activity, t.company_members)
+_seen = "\n  UNION ALL ".join(f"SELECT company_id, date FROM {table.name}" for table in _named)
+_latest = latest_names_select(*_named).compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
 dim_company = View(
     "dim_company",
     "one row per company",
@@ -148,16 +148,13 @@ dim_company = View(
             "integer",
         ),
     ),
-    (t.adoption_satisfaction, t.user_activity, t.company_members),
+    _named,
     body=f"""
-WITH named AS (
-  {_names}
-), latest AS (
-  SELECT company_id, company_name,
-    ROW_NUMBER() OVER (PARTITION BY company_id ORDER BY date DESC, company_name) AS n,
-    MIN(date) OVER (PARTITION BY company_id) AS first_seen_date,
-    MAX(date) OVER (PARTITION BY company_id) AS last_seen_date
-  FROM named
+WITH latest AS (
+  {_latest}
+), seen AS (
+  SELECT company_id, MIN(date) AS first_seen_date, MAX(date) AS last_seen_date
+  FROM ({_seen}) AS named GROUP BY company_id
 ), members AS (
   SELECT company_id, current_active_members, total_historical_members,
     ROW_NUMBER() OVER (PARTITION BY company_id ORDER BY date DESC) AS n
@@ -169,9 +166,9 @@ WITH named AS (
 SELECT latest.company_id, latest.company_name, first_seen_date, last_seen_date, first_loaded_date,
   last_loaded_date, members.current_active_members, members.total_historical_members
 FROM latest
+JOIN seen ON seen.company_id = latest.company_id
 CROSS JOIN span
-LEFT JOIN members ON members.company_id = latest.company_id AND members.n = 1
-WHERE latest.n = 1""",
+LEFT JOIN members ON members.company_id = latest.company_id AND members.n = 1""",
 )
 
 _a, _u = t.adoption_satisfaction, t.user_activity

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, change, latest_names, ratio
 from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.ledger import whole_window
 from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
 
 COUNTS = ["sessions_count", "user_queries_count", "model_responses_count", "likes_count", "dislikes_count"]
@@ -50,8 +51,9 @@ def loaded_range(engine: Engine) -> tuple[date, date] | None:
 
 
 def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
-    """One row per company (and all companies) and day of `start..end`: the parts, the rates of `RATIOS`, the
-    7-day trends, and `loaded` (both KPI tables loaded that day for that company). Sorted by company, date."""
+    """One row per company (and all companies) and day of `start..end`: the parts, the rates of `RATIOS`, `loaded`
+    (both KPI tables loaded that day for that company) and `week_loaded` (the 7 days ending on it are). Sorted by
+    company, date."""
     lookback = start - timedelta(days=6)  # the 7-day trends of the first days
     counts = _read(engine, adoption_satisfaction, ["date", "company_id", "company_name", *COUNTS], lookback, end)
     users = _read(engine, user_activity, ["date", "company_id", "company_name", *USERS], lookback, end)
@@ -79,10 +81,7 @@ def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     for name, rate in RATIOS.items():
         if all(p in out for p in rate.parts):
             out[name] = rate.of(out)
-    week = out.groupby("company_id")[["user_queries_count", "likes_count", "dislikes_count"]].rolling(7, min_periods=7)
-    week = week.sum().reset_index(level=0, drop=True)  # NaN when a day of the 7 is not loaded
-    out["user_queries_7d_avg"] = week["user_queries_count"] / 7
-    out["satisfaction_rate_7d"] = RATIOS["satisfaction_rate"].of(week)
+    out["week_loaded"] = whole_window(out.set_index(["company_id", "date"])["loaded"], 7).to_numpy()
     return out[out["date"] >= pd.Timestamp(start)].reset_index(drop=True)
 
 
@@ -181,10 +180,11 @@ def _known(value: float) -> float | None:
 
 
 def _week_figure(label: str, column: str, kind: str, now: pd.Series, before: pd.Series) -> Figure:
-    """A figure over the 7 days ending on the last day (`now`: sums and `loaded_days`), against the 7 before."""
-    whole = now["loaded_days"] == 7
+    """A figure over the 7 days ending on the last day (`now`: sums, `loaded_days`, `whole`), against the 7
+    before."""
+    whole, whole_before = (pd.notna(row["whole"]) and bool(row["whole"]) for row in (now, before))
     value = _known(now[column]) if whole else None
-    previous = _known(before[column]) if before["loaded_days"] == 7 else None
+    previous = _known(before[column]) if whole_before else None
     why = f"{NOT_LOADED}: {int(now['loaded_days'])} of the last 7 days loaded" if not whole else ""
     if not why and value is None:
         why = "no likes or dislikes in these 7 days"
@@ -196,6 +196,8 @@ def _window_sums(days: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) ->
     group = rows.groupby("company_id")
     sums = group[["sessions_count", "user_queries_count", "likes_count", "dislikes_count"]].sum(min_count=1)
     sums["loaded_days"] = group["loaded"].sum()
+    whole = rows[rows["date"] == last].set_index("company_id")["week_loaded"]
+    sums["whole"] = whole.reindex(sums.index, fill_value=False)
     sums["satisfaction_rate"] = RATIOS["satisfaction_rate"].of(sums)
     return sums
 

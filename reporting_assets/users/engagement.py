@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, Date, case, cast, func, literal, select
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RETENTION_RATE
+from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, RETENTION_RATE, latest_names_select
 from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies, clause
 from reporting_assets.warehouse.ledger import covered
 from reporting_assets.warehouse.tables import retention_cohorts, user_activities, user_engagement
@@ -29,13 +29,7 @@ SEGMENTS = (("power", 12), ("regular", 4), ("occasional", 1), ("dormant", 0))  #
 
 def _names(conn: Connection) -> pd.Series:
     """company_id -> its latest name in user_activities."""
-    t = user_activities
-    latest = select(t.c.company_id, func.max(t.c.date).label("date")).group_by(t.c.company_id).subquery()
-    query = select(t.c.company_id, func.max(t.c.company_name).label("company_name")).join(
-        latest, (t.c.company_id == latest.c.company_id) & (t.c.date == latest.c.date)
-    )
-    frame = pd.read_sql(query.group_by(t.c.company_id), conn)
-    return frame.set_index("company_id")["company_name"]
+    return pd.read_sql(latest_names_select(user_activities), conn).set_index("company_id")["company_name"]
 
 
 def days_loaded(ledger: pd.DataFrame, companies: pd.Index, first: date, last: date) -> pd.Series:

@@ -93,6 +93,15 @@ def covered(ledger: pd.DataFrame, index: pd.MultiIndex) -> pd.Series:
     return pd.Series(dates.isin(every).to_numpy() | own, index=index)
 
 
+def whole_window(day_loaded: pd.Series, days: int) -> pd.Series:
+    """For each (company_id, date) of `day_loaded` (whether that day is loaded; a day absent from the index is
+    not): are all `days` days ending on it loaded? The one rule of every rolling figure: a window not wholly
+    loaded is unknown, never a partial sum. Dates ascend within each company."""
+    n = day_loaded.astype("float64").rename("n").reset_index("company_id")
+    count = n.groupby("company_id")["n"].rolling(f"{days}D").sum()
+    return pd.Series((count.reindex(day_loaded.index) >= days).to_numpy(), index=day_loaded.index)
+
+
 def common(ledgers: Mapping[str, pd.DataFrame], start: date, end: date) -> pd.DataFrame:
     """Days of `start..end` loaded in every input (date, company_scope): NULL scope where every input covers
     every company, else one entry per company that every input covers. What a KPI may compute."""
