@@ -234,12 +234,12 @@ def _refusing(url: str, now: datetime) -> dict[str, dict]:
     """Alert channels that have refused every notification for a day or more (`alert_channels`)."""
     from sqlalchemy import create_engine
 
-    from reporting_assets.alerts import state
+    from reporting_assets.alerts import deliveries
     from reporting_assets.alerts.delivery import REPORT_AFTER
 
     engine = create_engine(url)
     try:
-        failing = state.failing_channels(engine)
+        failing = deliveries.failing_channels(engine)
     except Exception:  # a warehouse not migrated yet has no such table: nothing refused
         return {}
     finally:

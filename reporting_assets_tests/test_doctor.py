@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reporting_assets import doctor
-from reporting_assets.alerts import state
+from reporting_assets.alerts import deliveries
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.settings import Settings
@@ -145,7 +145,7 @@ def test_an_alert_channel_refusing_for_a_day_is_a_failure(monkeypatch, tmp_path,
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     [channel] = Notifier(urls=receiver.url).channels()
     now = datetime.now(UTC)
-    state.refused(warehouse.engine, channel.key, now - timedelta(hours=23))
+    deliveries.refused(warehouse.engine, channel.key, now - timedelta(hours=23))
     code, found, out = _doctor(monkeypatch, capsys)
     assert code == 0 and _check(found, "REPORTING_ALERT_URLS").ok, out  # 23 hours: retried with backoff, not reported
     with warehouse.engine.begin() as conn:

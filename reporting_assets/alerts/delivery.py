@@ -1,5 +1,5 @@
 """Delivery of what `alert_events` owes: transitions (firing, resolved) and reminders, alone or grouped in one
-message per tick, each row advanced only once its message was accepted (see `state.py`)."""
+message per tick, each row advanced only once its message was accepted (see `state.py`, `deliveries.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from dagster import OpExecutionContext, SensorEvaluationContext
 
-from reporting_assets.alerts import state
+from reporting_assets.alerts import deliveries, state
 from reporting_assets.alerts.episode import Episode
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
@@ -35,7 +35,7 @@ class Note:
         return state.Notified.RESOLVED if self.verb == "RESOLVED" else state.Notified.FIRING
 
     @property
-    def key(self) -> state.DeliveryKey:
+    def key(self) -> deliveries.DeliveryKey:
         """What `alert_deliveries` records per channel: the episode, the transition, and for a reminder the
         notification it follows (each reminder is a transition of its own)."""
         last = self.last_notified_at
@@ -130,8 +130,8 @@ def deliver(
         context.log.info(f"silenced: {note.episode.fingerprint} on {note.episode.date}")
     channels = notifier.channels()
     engine = warehouse.engine
-    done = state.delivered(engine, [n.key for n in notes])
-    failing = state.failing_channels(engine)
+    done = deliveries.delivered(engine, [n.key for n in notes])
+    failing = deliveries.failing_channels(engine)
     for channel in channels:
         todo = [n for n in notes if (n.key, channel.key) not in done]
         streak = failing.get(channel.key)
@@ -143,12 +143,12 @@ def deliver(
             if not channel.send(title, body, kind):
                 _refused(context, warehouse, channel.key, target, now, f"{len(todo)} alert(s)")
                 break
-            state.record(engine, [n.key for n in batch], channel.key, now)
+            deliveries.record(engine, [n.key for n in batch], channel.key, now)
             done |= {(n.key, channel.key) for n in batch}
             context.log.info(f"notified {target}: " + "; ".join(f"{n.title} {n.episode.fingerprint}" for n in batch))
         else:
             if streak:
-                state.accepted(engine, channel.key)
+                deliveries.accepted(engine, channel.key)
     for note in notes:
         if all((note.key, channel.key) in done for channel in channels):
             state.mark_sent(engine, note.key[:2], note.notified, note.sent, now)
@@ -162,7 +162,7 @@ def deliver_once(
     context: Context,
     warehouse: Warehouse,
     notifier: Notifier,
-    key: state.DeliveryKey,
+    key: deliveries.DeliveryKey,
     message: tuple[str, str, str],
     now: datetime,
 ) -> list[str]:
@@ -170,7 +170,7 @@ def deliver_once(
     report as alerts: run failures (from a sensor) and weekly digests (from a job). Returns the channels (masked)
     still owed it: they refused, or wait their backoff."""
     engine = warehouse.engine
-    done, failing, owed = state.delivered(engine, [key]), state.failing_channels(engine), []
+    done, failing, owed = deliveries.delivered(engine, [key]), deliveries.failing_channels(engine), []
     for channel in notifier.channels():
         if (key, channel.key) in done:
             continue
@@ -182,15 +182,15 @@ def deliver_once(
             _refused(context, warehouse, channel.key, target, now, f"{key[0]}")
             owed.append(target)
         else:
-            state.record(engine, [key], channel.key, now)
+            deliveries.record(engine, [key], channel.key, now)
             if streak:
-                state.accepted(engine, channel.key)
+                deliveries.accepted(engine, channel.key)
             context.log.info(f"notified {target}: {message[0]} {key[0]}")
     return owed
 
 
 def _refused(context: Context, warehouse: Warehouse, key: str, target: str, now: datetime, what: str) -> None:
-    streak = state.refused(warehouse.engine, key, now)
+    streak = deliveries.refused(warehouse.engine, key, now)
     context.log.warning(
         f"{target} refused {what} ({streak.failures} refusals in a row): retried from "
         f"{streak.retry_at:%Y-%m-%d %H:%M} UTC; the other channels are not sent them again"
@@ -200,4 +200,4 @@ def _refused(context: Context, warehouse: Warehouse, key: str, target: str, now:
             f"{target} has refused every alert since {streak.failing_since:%Y-%m-%d %H:%M} UTC: check it "
             "(python -m reporting_assets.doctor --test-notification)"
         )
-        state.mark_reported(warehouse.engine, key, now)
+        deliveries.mark_reported(warehouse.engine, key, now)

@@ -1,4 +1,5 @@
-"""Alert state in the warehouse table `alert_events`: one row per episode, with its notification bookkeeping.
+"""Alert episodes in the warehouse table `alert_events`: one row per episode, with its notification bookkeeping
+(what channels accepted, and channels' backoff: `deliveries.py`; what reports read: `history.py`).
 
 `notifications_sent` (`Notified`) drives delivery: 0 = nothing sent, 1 = firing sent, 2 = resolved sent (or the single
 message of an alert that fired and resolved between two ticks). A row is only advanced after apprise reports
@@ -7,8 +8,8 @@ success, so a failed delivery is simply attempted again on the next tick.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import IntEnum
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
@@ -17,8 +18,6 @@ from reporting_assets.alerts.episode import COLUMNS as EPISODE_COLUMNS
 from reporting_assets.alerts.episode import Episode, from_row
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import insert_frame
-from reporting_assets.warehouse.tables import alert_channels as channels
-from reporting_assets.warehouse.tables import alert_deliveries as deliveries
 from reporting_assets.warehouse.tables import alert_events as events
 
 KEY = ["fingerprint", "started_at"]
@@ -111,24 +110,13 @@ class Stored:
     last_notified_at: datetime | None
 
 
-@dataclass(frozen=True)
-class Streak:
-    """A channel refusing notifications (`alert_channels`): since when, how many tries, when it is tried again,
-    and when the refusal was reported (UTC)."""
-
-    failing_since: datetime
-    failures: int
-    retry_at: datetime
-    reported_at: datetime | None
-
-
 def _stored(engine: Engine, owed: ColumnElement[bool]) -> list[Stored]:
     """The episodes of `alert_events` where `owed` holds, oldest first."""
     query = select(events).where(owed).order_by(events.c.date, *events.primary_key.columns)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        Stored(from_row(row), Notified(int(row["notifications_sent"])), _utc(row["last_notified_at"])) for row in rows
+        Stored(from_row(row), Notified(int(row["notifications_sent"])), utc(row["last_notified_at"])) for row in rows
     ]
 
 
@@ -171,79 +159,6 @@ def mark_sent(engine: Engine, episode: tuple[str, date], was: Notified, sent: No
         )
 
 
-DeliveryKey = tuple[str, date, str, str]  # fingerprint, started_at, transition, occurrence
-RETRY_CAP = timedelta(hours=1)
-
-
-def delivered(engine: Engine, keys: list[DeliveryKey]) -> set[tuple[DeliveryKey, str]]:
-    """Which of `keys` each channel has accepted: (key, channel) pairs."""
-    if not keys:
-        return set()
-    d = deliveries.c
-    query = select(d.fingerprint, d.started_at, d.transition, d.occurrence, d.channel).where(
-        d.fingerprint.in_(sorted({k[0] for k in keys}))
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return {((f, s if isinstance(s, date) else date.fromisoformat(str(s)), t, o), c) for f, s, t, o, c in rows}
-
-
-def record(engine: Engine, keys: list[DeliveryKey], channel: str, at: datetime) -> None:
-    """`channel` accepted the notifications of `keys`."""
-    rows = [
-        {"fingerprint": f, "started_at": s, "transition": t, "occurrence": o, "channel": channel, "delivered_at": at}
-        for f, s, t, o in keys
-    ]
-    with engine.begin() as conn:
-        conn.execute(deliveries.insert(), rows)
-
-
-def failing_channels(engine: Engine) -> dict[str, Streak]:
-    """Channels refusing notifications, by channel."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(channels)).mappings().all()
-    return {
-        row["channel"]: Streak(_utc(row["failing_since"]), int(row["failures"]), _utc(row["retry_at"]),
-                               _utc(row["reported_at"]))
-        for row in rows
-    }  # fmt: skip
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    """A stored moment as an aware UTC datetime (SQLite keeps no time zone, and may give text)."""
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def refused(engine: Engine, channel: str, now: datetime) -> Streak:
-    """One more refusal of `channel`: its next try waits 1, 2, 4... minutes (one hour at most)."""
-    before = failing_channels(engine).get(channel)
-    failures = 1 + (before.failures if before else 0)
-    streak = Streak(
-        failing_since=before.failing_since if before else now,
-        failures=failures,
-        retry_at=now + min(timedelta(minutes=2 ** (failures - 1)), RETRY_CAP),
-        reported_at=before.reported_at if before else None,
-    )
-    with engine.begin() as conn:
-        conn.execute(channels.delete().where(channels.c.channel == channel))
-        conn.execute(channels.insert(), {"channel": channel, **asdict(streak)})
-    return streak
-
-
-def mark_reported(engine: Engine, channel: str, at: datetime) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(channels).where(channels.c.channel == channel).values(reported_at=at))
-
-
-def accepted(engine: Engine, channel: str) -> None:
-    """`channel` works again: its failing streak ends."""
-    with engine.begin() as conn:
-        conn.execute(channels.delete().where(channels.c.channel == channel))
-
-
 def earliest_rewritable(engine: Engine, rule_name: str, since: date) -> date | None:
     """The first day of the rule's episodes an evaluation from `since` may rewrite (reaching `since`, or open)."""
     query = select(func.min(events.c.started_at)).where(
@@ -262,31 +177,9 @@ def open_since(engine: Engine, rule_name: str) -> dict[str, date]:
         return dict(conn.execute(query).all())
 
 
-REPORT_COLUMNS = ["company_id", "company_name", "status", "severity", "rule_name", "started_at", "resolved_at", "value",
-            "threshold"]  # fmt: skip
-
-
-def for_reports(engine: Engine, since: date) -> pd.DataFrame:
-    """What reports show: episodes that fired, still open or resolved from `since` on, newest first."""
-    query = (
-        select(*(events.c[c] for c in REPORT_COLUMNS))
-        .where(events.c.status != "pending", or_(events.c.status == "firing", events.c.resolved_at >= since))
-        .order_by(events.c.started_at.desc(), events.c.fingerprint)
-    )
-    with engine.connect() as conn:
-        return pd.read_sql(query, conn)
-
-
-def summary(engine: Engine, limit: int = 50) -> tuple[dict[str, int], pd.DataFrame]:
-    """Episodes per status (pending, firing, resolved), and the firing ones, most recent first (at most `limit`)."""
-    columns = ["rule_name", "severity", "company_id", "company_name", "started_at", "date", "value", "threshold"]
-    with engine.connect() as conn:
-        counts = dict(conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all())
-        firing = pd.read_sql(
-            select(*(events.c[c] for c in columns))
-            .where(events.c.status == "firing")
-            .order_by(events.c.started_at.desc(), events.c.fingerprint)
-            .limit(limit),
-            conn,
-        )
-    return {status: int(counts.get(status, 0)) for status in ("pending", "firing", "resolved")}, firing
+def utc(value: datetime | str | None) -> datetime | None:
+    """A stored moment as an aware UTC datetime (SQLite keeps no time zone, and may give text)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

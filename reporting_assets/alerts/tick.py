@@ -5,15 +5,16 @@ whether yesterday's raw data arrived), store the episodes, deliver what is owed,
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from dagster import AssetKey, AssetMaterialization, AssetRecordsFilter, MetadataValue, SensorEvaluationContext
 from sqlalchemy import Engine
 
-from reporting_assets.alerts import freshness, reads, state
+from reporting_assets.alerts import freshness, history, reads, state
 from reporting_assets.alerts.delivery import deliver
 from reporting_assets.alerts.evaluate import episodes
+from reporting_assets.alerts.history import AlertRow
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Rule, RuleSet
 from reporting_assets.clock import Clock, utc_now
@@ -22,7 +23,6 @@ from reporting_assets.neutralise import markdown_table
 from reporting_assets.warehouse.store import Warehouse, checkpoint
 
 PAGE = 1000
-STATUSES = ("pending", "firing", "resolved")
 
 
 @dataclass
@@ -92,8 +92,9 @@ def evaluate(engine: Engine, rule: Rule, since: date) -> state.Changes:
     return state.sync(engine, rule.name, found, since)
 
 
-def alert_state_event(statuses: dict[str, int], firing: pd.DataFrame) -> AssetMaterialization:
-    table = markdown_table(firing) if len(firing) else "_nothing firing_"
+def alert_state_event(statuses: dict[str, int], firing: list[AlertRow]) -> AssetMaterialization:
+    columns = ["rule_name", "severity", "company_id", "company_name", "started_at", "date", "value", "threshold"]
+    table = markdown_table(pd.DataFrame([asdict(a) for a in firing], columns=columns)) if firing else "_nothing firing_"
     return AssetMaterialization(
         asset_key="alert_events",
         description=f"{statuses['firing']} firing, {statuses['pending']} pending, {statuses['resolved']} resolved",
@@ -128,9 +129,9 @@ class AlertTick:
                 context.log.info(f"{verb}: {fingerprint} on {day}{note}")
         counts = deliver(context, warehouse, notifier, self.rules, clock)
         checkpoint(warehouse.engine, mode="PASSIVE")
-        statuses, firing = state.summary(warehouse.engine)
-        shown = [statuses[s] for s in STATUSES]
-        events = [] if cursor.shown == shown else [alert_state_event(statuses, firing)]
+        statuses = history.counts(warehouse.engine)
+        shown = [statuses[s] for s in history.STATUSES]
+        events = [] if cursor.shown == shown else [alert_state_event(statuses, history.firing(warehouse.engine))]
         cursor.shown = shown
         context.update_cursor(cursor.dump())
         return TickReport(

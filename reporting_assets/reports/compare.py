@@ -3,6 +3,9 @@ change, the last loaded day, the open alerts and a trend of weekly sessions (sho
 
 from __future__ import annotations
 
+from collections import Counter
+
+from reporting_assets.alerts.history import AlertRow
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import change
 from reporting_assets.reports import figures
@@ -28,7 +31,7 @@ def _change(figure: Figure) -> tuple[float | None, str]:
 
 
 def side_by_side(
-    heads: dict[int, figures.Headline], labels: dict[int, str], days: pd.DataFrame, alerts: pd.DataFrame, weeks: int
+    heads: dict[int, figures.Headline], labels: dict[int, str], days: pd.DataFrame, alerts: list[AlertRow], weeks: int
 ) -> dict:
     """Every company of the picker side by side (`labels`, in their order): the headline figures and their change,
     the last loaded day, the open alerts, and sessions per ISO week (the last `weeks`, a gap where a week is
@@ -36,7 +39,7 @@ def side_by_side(
     weekly = figures.weekly(days).groupby("company_id").tail(weeks)
     trends = weekly["sessions_count"].where(weekly["days_loaded"] == 7).groupby(weekly["company_id"])
     last_loaded = days[days["loaded"]].groupby("company_id")["date"].max().dt.strftime("%Y-%m-%d")
-    firing = alerts[alerts["status"] == "firing"].groupby("company_id").size()
+    firing = Counter(a.company_id for a in alerts if a.status == "firing")
     rows, why, trend = [], [], []
     for cid, label in labels.items():
         users, adoption, sessions, _, satisfaction = heads[cid].figures

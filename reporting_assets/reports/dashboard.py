@@ -16,7 +16,7 @@ from importlib import resources
 
 from sqlalchemy import Engine
 
-from reporting_assets.alerts import state
+from reporting_assets.alerts import history
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
@@ -124,7 +124,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
     ]
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
     people, user_tables = _users(engine, chosen, last, user_lists)
-    alerts = state.for_reports(engine, last - timedelta(days=30))
+    alerts = history.for_reports(engine, last - timedelta(days=30))
     tables = {
         "weekly": page_tables.weekly(kept),
         "top": page_tables.top(figures.top_resources(engine, last)),

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from reporting_assets.alerts import state
+from reporting_assets.alerts import history
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.neutralise import plain
@@ -81,11 +81,15 @@ def last_complete_week(now: datetime) -> str:
 
 def _alerts(engine: Engine, monday: date, sunday: date) -> pd.DataFrame:
     """Per company (and all): alerts opened and resolved during the week, and firing now."""
-    rows = state.for_reports(engine, monday)
-    week = (pd.Timestamp(monday), pd.Timestamp(sunday))
-    rows["opened"] = pd.to_datetime(rows["started_at"]).between(*week)
-    rows["resolved"] = pd.to_datetime(rows["resolved_at"]).between(*week)
-    rows["firing"] = rows["status"] == "firing"
+    found = history.for_reports(engine, monday)
+    rows = pd.DataFrame(
+        {
+            "company_id": [a.company_id for a in found],
+            "opened": [monday <= a.started_at <= sunday for a in found],
+            "resolved": [a.resolved_at is not None and monday <= a.resolved_at <= sunday for a in found],
+            "firing": [a.status == "firing" for a in found],
+        }
+    )
     both = pd.concat([rows, rows.assign(company_id=ALL_COMPANIES_ID)])
     return both.groupby("company_id")[["opened", "resolved", "firing"]].sum()
 

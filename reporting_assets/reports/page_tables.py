@@ -3,6 +3,9 @@ alerts tables, each downloadable whole as CSV by `dashboard.js`."""
 
 from __future__ import annotations
 
+import math
+
+from reporting_assets.alerts.history import AlertRow
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import figures
 
@@ -14,6 +17,10 @@ def values(frame: pd.DataFrame, columns: list[str]) -> list[list]:
     """Rows as JSON values: NaN becomes null (shown "–", an empty CSV cell), numpy numbers plain numbers."""
     out = frame[columns].astype(object).where(frame[columns].notna(), None)
     return [[v.item() if hasattr(v, "item") else v for v in row] for row in out.itertuples(index=False)]
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
 
 
 def column_specs(columns: list[tuple[str, str, str]]) -> list[dict]:
@@ -64,17 +71,18 @@ def top(top: pd.DataFrame) -> dict:
     )
 
 
-def alerts(frame: pd.DataFrame) -> dict:
-    """The alerts of `state.for_reports`."""
+def alerts(found: list[AlertRow]) -> dict:
+    """The alerts of `history.for_reports`."""
     columns = [
         ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
         ("rule_name", "Rule", "text"), ("company_name", "Company", "text"), ("started_at", "Since", "text"),
         ("resolved_at", "Resolved", "text"), ("value", "Value", "number"), ("threshold", "Limit", "number"),
     ]  # fmt: skip
-    frame = frame.copy()
-    for day in ("started_at", "resolved_at"):
-        frame[day] = frame[day].map(lambda d: "" if d is None or pd.isna(d) else str(d)[:10])
-    rows = values(frame, [c[0] for c in columns])
+    rows = [
+        [a.company_id, a.status, a.severity, a.rule_name, a.company_name, a.started_at.isoformat(),
+         a.resolved_at.isoformat() if a.resolved_at else "", _number(a.value), _number(a.threshold)]
+        for a in found
+    ]  # fmt: skip
     return table(
         "Open and recent alerts (last 30 days)", "the open and recent alerts", columns, rows, all=True,
         empty="No alert open or resolved in the last 30 days.",
