@@ -75,4 +75,4 @@ superset: install superset-env
 	SUPERSET_METADATA_DB="$(DAGSTER_HOME)/superset/superset.db" $(SUPERSET) run -h 127.0.0.1 -p 8088 --with-threads
 
 bench: install
-	$(BIN)/python -W ignore scripts/bench.py
+	$(BIN)/python -W ignore -m scripts.bench

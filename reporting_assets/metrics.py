@@ -54,6 +54,14 @@ class Ratio:
     def parts(self) -> list[str]:
         return sorted({*self.numerator, *self.denominator})
 
+    @property
+    def formula(self) -> str:
+        """As the table comments and docs write it: `likes_count / (likes_count + dislikes_count)`."""
+        numerator, denominator = (
+            c[0] if len(c) == 1 else f"({' + '.join(c)})" for c in (self.numerator, self.denominator)
+        )
+        return f"{numerator} / {denominator}"
+
     def of(self, frame: pd.DataFrame) -> pd.Series:
         """The rate of each row of `frame`, which holds the parts (or their sums)."""
         return ratio(sum(frame[c] for c in self.numerator), sum(frame[c] for c in self.denominator))

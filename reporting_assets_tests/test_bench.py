@@ -3,7 +3,6 @@ asserted (it is not a timed test), only that every part ran on what it claims to
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -22,15 +21,14 @@ DAYS = 3
 
 def _targets_of(parts: set[str]) -> set[str]:
     """The targets the bench checks when only `parts` of its results are there (its own TARGETS table)."""
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return {name for name, (part, _, _) in bench.TARGETS.items() if part in parts}
+    from scripts.bench.targets import TARGETS
+
+    return {name for name, (part, _, _) in TARGETS.items() if part in parts}
 
 
 def _bench(tmp_path: Path, *args: str) -> dict:
     out = tmp_path / "bench.json"
-    command = [sys.executable, "-W", "ignore", str(ROOT / "scripts" / "bench.py"), "--out", str(out), *args]
+    command = [sys.executable, "-W", "ignore", "-m", "scripts.bench", "--out", str(out), *args]
     command += ["--executor", "in_process"]  # a process a run, not a step: the suite's time, not the bench's figures
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=900)
     return json.loads(out.read_text())

@@ -20,13 +20,13 @@ import pytest
 import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 
-from reporting_assets import doctor
 from reporting_assets.bi import access, extracts, lookml, powerbi, views
 from reporting_assets.bi import docs as bi_docs
 from reporting_assets.bi.__main__ import main as bi_main
 from reporting_assets.bi.contract import VERSION, VIEWS
 from reporting_assets.bi.defs import build_bi_assets
 from reporting_assets.bi.publish import publish
+from reporting_assets.doctor import checks as doctor
 from reporting_assets.metrics import RATIOS
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import load_log
@@ -387,7 +387,7 @@ def test_the_api_s_own_field_descriptions_describe_the_contract_and_its_kits(
 ):
     """The raw assets record the API's `metadata` descriptions (and units); `bi_contract` comments the columns that
     are those fields with them, and the kits describe the columns as the comments do."""
-    from reporting_assets.simulator.app import METADATA
+    from reporting_assets.simulator.payloads import METADATA
     from reporting_assets_tests.conftest import fresh_schema
     from reporting_assets_tests.helpers import raw_assets, run
 

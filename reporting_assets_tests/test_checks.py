@@ -18,7 +18,7 @@ from dagster import (
 from sqlalchemy import Column, MetaData, Table, create_engine
 
 from reporting_assets.alerts.freshness import Freshness
-from reporting_assets.assets.checks import build_freshness, table_checks
+from reporting_assets.assets.checks import build_freshness, build_table_checks
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse import tables
 from reporting_assets.warehouse.store import Warehouse
@@ -27,7 +27,7 @@ from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, raw_asse
 CHECKED_AT = datetime(2025, 1, 20, 10, tzinfo=UTC)  # past the 09:00 deadline of 2025-01-19
 LATE = Freshness(assets=tuple(ACTIVITY_TABLES), hour_utc=9, first_day=date(2025, 1, 1))
 freshness_checks, freshness_sensor = build_freshness(raw_assets, LATE, now=lambda: CHECKED_AT)
-ALL = [*raw_assets, *kpi_assets, *table_checks, *freshness_checks]
+ALL = [*raw_assets, *kpi_assets, *build_table_checks(), *freshness_checks]
 NOW = datetime(2025, 1, 10, tzinfo=UTC)
 
 

@@ -18,7 +18,7 @@ from reporting_assets.paradigm.errors import (
     ParadigmUnavailable,
 )
 from reporting_assets.paradigm.resource import ParadigmResource, date_chunks
-from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.faults import Fault
 from reporting_assets_tests.conftest import TOKEN
 
 TOOLS = "/api/v2/reporting/tools/"

@@ -10,8 +10,8 @@ import pytest
 
 from reporting_assets.assets.raw import SNAPSHOT_MAX_AGE_DAYS, build_raw_asset
 from reporting_assets.paradigm.endpoints import ENDPOINTS
-from reporting_assets.simulator.app import Fault
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, members
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members, user_activity
 from reporting_assets_tests.conftest import RunningSimulator

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from reporting_assets import doctor
 from reporting_assets.alerts import deliveries
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.doctor import checks as doctor
+from reporting_assets.doctor import cli
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.settings import Settings
-from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_channels
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
@@ -36,8 +37,8 @@ def _doctor(monkeypatch, capsys, *args: str) -> tuple[int, list[doctor.Check], s
     """The command's exit code, the checks it ran (what the tests assert on) and what it printed (their lines, as
     `Check.line` formats them, and the summary)."""
     found: list[doctor.Check] = []
-    monkeypatch.setattr(doctor, "checks", lambda **kwargs: found.extend(CHECKS(**kwargs)) or found)
-    code = doctor.main(["--day", "2025-03-03", *args])
+    monkeypatch.setattr(cli, "checks", lambda **kwargs: found.extend(CHECKS(**kwargs)) or found)
+    code = cli.main(["--day", "2025-03-03", *args])
     out = capsys.readouterr()
     printed = out.out + out.err
     assert printed.splitlines()[:-1] == [c.line() for c in found]  # the printer formats the results, no more

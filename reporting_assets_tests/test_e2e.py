@@ -29,8 +29,8 @@ from playwright.sync_api import sync_playwright
 from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from reporting_assets.backfill import follow
 from reporting_assets.backfill import main as backfill
-from reporting_assets.simulator.app import Fault
 from reporting_assets.simulator.data import Company
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import CHROMIUM_ARGS, TOKEN, RunningSimulator, dagster_database, serving_simulator

@@ -23,11 +23,11 @@ import requests
 import sqlalchemy as sa
 from dagster import AssetKey, DagsterInstance, build_sensor_context, materialize
 
-from reporting_assets import doctor
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.assets.users import build_user_assets
+from reporting_assets.doctor.cli import main as doctor_main
 from reporting_assets.neutralise import plain
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.dashboard import render
@@ -329,7 +329,7 @@ def test_the_doctor_stays_one_line_a_check_against_a_hostile_api(
     loaded: Loaded, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _settings_env(monkeypatch, tmp_path, PARADIGM_BASE_URL=loaded.simulator.url, PARADIGM_API_KEY=TOKEN)
-    code = doctor.main(["--day", "2026-03-05"])
+    code = doctor_main(["--day", "2026-03-05"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert not UNSAFE.search(out) and all(line.startswith(("✓ ", "✗ ")) for line in out.splitlines()[:-1])
@@ -377,7 +377,7 @@ def test_no_secret_in_any_settings_error_repr_or_doctor_line(
     except SettingsError as exc:
         shown = str(exc)
         assert any(name in shown for name in env), shown  # named: the variable, or the setting it conflicts with
-    doctor.main(["--day", "2026-03-05"])
+    doctor_main(["--day", "2026-03-05"])
     out = capsys.readouterr()
     assert SECRET not in shown and SECRET not in out.out + out.err
     assert not [line for line in (out.out + out.err).splitlines() if unicodedata.category(line[:1] or "x") == "Cc"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, load_log, used_documents

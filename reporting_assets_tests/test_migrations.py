@@ -193,3 +193,31 @@ def test_a_0005_warehouse_s_digests_move_to_the_deliveries_and_are_not_sent_agai
         assert job.execute_in_process(config, instance=DagsterInstance.ephemeral(), resources=resources).success
     assert [m["title"].split(":")[0] for m in receiver.messages] == [receiver.messages[0]["title"].split(":")[0]]
     assert "2025-W08" in receiver.messages[0]["title"]  # the week it lacked, and that one only
+
+
+def test_a_0006_warehouse_gets_the_formulas_of_metrics_as_comments_without_losing_a_row(warehouse: Warehouse):
+    """Revision 0007: the KPI tables' comments of rates and averages are `metrics.py`'s formulas (PostgreSQL keeps
+    comments; on SQLite the upgrade changes nothing), and the rows stay."""
+    from reporting_assets.metrics import RATIOS
+    from reporting_assets.warehouse.tables import adoption_satisfaction
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0006") == "0006"
+    row = {
+        "date": date(2025, 1, 1),
+        "company_id": 1,
+        "company_name": "Co1",
+        "likes_count": 3,
+        "satisfaction_rate": 0.75,
+    }
+    with engine.begin() as conn:
+        conn.execute(adoption_satisfaction.insert(), [row])
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
+    kept = warehouse.read(adoption_satisfaction)
+    assert kept[["company_id", "likes_count", "satisfaction_rate"]].values.tolist() == [[1, 3, 0.75]]
+    if warehouse.engine.dialect.name == "postgresql":
+        comments = {c["name"]: c["comment"] for c in sa.inspect(warehouse.engine).get_columns("adoption_satisfaction")}
+        assert comments["satisfaction_rate"] == f"{RATIOS['satisfaction_rate'].formula}; NULL when undefined"
+        assert comments["queries_per_session"].startswith("user_queries_count / sessions_count")

@@ -6,7 +6,7 @@ import pytest
 from dagster import DagsterInstance
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
-from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.faults import Fault
 from reporting_assets_tests.conftest import TOKEN
 from reporting_assets_tests.helpers import (
     ACTIVITY_TABLES,

@@ -199,11 +199,12 @@ def test_the_dashboard_prints_an_a4_report_with_the_headline_first_and_no_chart_
 
 
 def test_top_resources_compare_with_the_days_before_only_when_those_were_all_loaded(loaded: Warehouse) -> None:
-    from reporting_assets.reports.figures import top_resources
+    from reporting_assets.reports.figures import Coverage, top_resources
 
-    known = top_resources(loaded.engine, date(2025, 2, 9), days=7)  # vs 2025-01-27..02-02, all loaded
+    coverage = Coverage.read(loaded.engine)  # read once, for both
+    known = top_resources(loaded.engine, coverage, date(2025, 2, 9), days=7)  # vs 2025-01-27..02-02, all loaded
     assert known["uses_before"].notna().all() and known["change"].notna().any()
-    unknown = top_resources(loaded.engine, date(2025, 2, 23), days=7)  # vs 02-10..02-16, GAP inside
+    unknown = top_resources(loaded.engine, coverage, date(2025, 2, 23), days=7)  # vs 02-10..02-16, GAP inside
     assert len(unknown) and unknown["uses_before"].isna().all() and unknown["change"].isna().all()
 
 
@@ -321,3 +322,43 @@ def test_a_change_is_computed_once_and_worded_once(now, before, rate, delta, wor
     found = change(now, before, rate)
     assert found == pytest.approx(delta) if delta is not None else found is None
     assert change_words(now, before, rate) == words
+
+
+def test_the_page_model_is_what_dashboard_js_reads() -> None:
+    """`page_model.py` and `dashboard.js` in step: each `holder.field` the script reads is a field of the dataclass
+    that holder is, and each field of the model is read by the script (or, for a table's title and download text,
+    by the template)."""
+    import dataclasses
+    import re
+
+    from reporting_assets.reports import page_model as m
+
+    folder = Path(m.__file__).parent
+    script = (folder / "dashboard.js").read_text(encoding="utf-8")
+    template = (folder / "dashboard.html.j2").read_text(encoding="utf-8")
+    holders = {  # the script's names for parts of the model
+        "model": [m.Page], "picked": [m.Company], "company": [m.Company], "found": [m.Company],
+        "c": [m.Column, m.Company], "table": [m.Table, m.Compare], "panel": [m.Panel],
+        "figure": [m.ChartFigure, m.HeadlineFigure], "people": [m.Users], "mine": [m.CompanyUsers],
+    }  # fmt: skip
+    fields = {name: {f.name for c in classes for f in dataclasses.fields(c)} for name, classes in holders.items()}
+    read = set(re.findall(r"\b([a-z]+)\.([a-z_]+)\b", script))
+    unknown = sorted(f"{holder}.{field}" for holder, field in read if holder in fields and field not in fields[holder])
+    assert not unknown, f"dashboard.js reads what the page model does not hold: {unknown}"
+    read_fields = {field for _, field in read} | {f for f in ("title", "download") if f"table.{f}" in template}
+    classes = [c for c in vars(m).values() if dataclasses.is_dataclass(c)]
+    unread = sorted(
+        f"{c.__name__}.{f.name}" for c in classes for f in dataclasses.fields(c) if f.name not in read_fields
+    )
+    assert not unread, f"the page model holds what nothing reads: {unread}"
+    assert {"model", "picked", "table", "mine"} <= {holder for holder, _ in read}  # the names above are the script's
+
+
+def test_a_dashboard_before_any_load_is_the_page_template_saying_so(tmp_path) -> None:
+    from reporting_assets.reports.dashboard import render
+
+    empty = render(Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}").engine, datetime(2025, 3, 1, 6, tzinfo=UTC))
+    assert (empty.first, empty.last, empty.missing_days) == (None, None, 0)
+    assert "<title>Paradigm usage</title>" in empty.html and "@media print" in empty.html  # the template's head
+    assert 'id="nothing-loaded"' in empty.html and "2025-03-01 06:00 UTC" in empty.html
+    assert "report-data" not in empty.html and "vegaEmbed" not in empty.html  # no model, no charts

@@ -11,7 +11,8 @@ import boto3
 import pytest
 from dagster import DagsterInstance, materialize
 
-from reporting_assets import doctor, erasure
+from reporting_assets import erasure
+from reporting_assets.doctor import checks as doctor
 from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.settings import Settings, SettingsError

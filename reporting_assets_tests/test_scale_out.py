@@ -19,7 +19,7 @@ import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from reporting_assets.settings import DEFAULT_BACKEND, DEFAULT_BROKER, Settings, SettingsError
-from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES
 from reporting_assets_tests.conftest import RunningSimulator

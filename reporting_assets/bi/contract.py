@@ -79,7 +79,8 @@ def _from(
 
 
 def _rate(name: str, ratio: Ratio, description: str) -> Field:
-    """A ratio of sums: a fraction in [0, 1] (shown as a percentage), or an average per session or user."""
+    """A ratio of sums: a fraction in [0, 1] (shown as a percentage), or an average per session or user. Its
+    formula is `ratio`'s (`metrics.py`); `description` says what it means."""
     unit = "average" if "_per_" in name else "fraction"
     return Field(name, "float", description, "rate", unit, ratio)
 
@@ -194,13 +195,13 @@ fct_daily_usage = View(
         *(
             _rate(name, RATIOS[name], description)
             for name, description in (
-                ("satisfaction_rate", "likes / (likes + dislikes)"),
-                ("feedback_rate", "(likes + dislikes) / model responses"),
-                ("queries_per_session", "user queries / sessions (an average, may exceed 1)"),
-                ("stickiness", "active users / active users over 30 days (DAU / MAU)"),
-                ("sessions_per_active_user", "sessions / active users"),
-                ("queries_per_active_user", "user queries / active users"),
-                ("adoption_rate", "active users over 30 days / current active members"),
+                ("satisfaction_rate", "Share of the rated responses that were liked"),
+                ("feedback_rate", "Share of the responses that were rated (liked or disliked)"),
+                ("queries_per_session", "User queries per session (an average, may exceed 1)"),
+                ("stickiness", "Daily active users over 30-day active users (DAU / MAU)"),
+                ("sessions_per_active_user", "Sessions per active user"),
+                ("queries_per_active_user", "User queries per active user"),
+                ("adoption_rate", "Share of the current members active over the last 30 days"),
             )
         ),
     ),
@@ -278,7 +279,7 @@ fct_retention = View(
         _from(_r, "month_offset", "key"),
         _from(_r, "cohort_users", "count"),
         _from(_r, "retained_users", "count"),
-        _rate("retention_rate", RETENTION_RATE, "retained users / cohort users"),
+        _rate("retention_rate", RETENTION_RATE, "Share of the cohort active in that month"),
         _from(_r, "days_loaded", "level"),
         _from(_r, "left_censored", "attribute"),
     ),

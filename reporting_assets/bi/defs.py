@@ -12,6 +12,7 @@ from dagster import (
     AutomationCondition,
     BackfillPolicy,
     DagsterInstance,
+    Definitions,
     MaterializeResult,
     MetadataValue,
     TableSchemaMetadataValue,
@@ -24,6 +25,7 @@ from reporting_assets.bi.publish import publish
 from reporting_assets.bi.views import SNIPPETS, select_sql
 from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import AFTER_KPIS
+from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, USER_TABLES
 
@@ -103,3 +105,8 @@ def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) 
         )
 
     return [bi_contract, bi_extracts] if extracts.available() else [bi_contract]
+
+
+def build_defs(settings: Settings) -> Definitions:
+    user_lists = settings.reporting_user_lists == "on"
+    return Definitions(assets=build_bi_assets(settings.reports_dir, settings.paradigm_start_date, user_lists))

@@ -8,8 +8,9 @@ from collections import Counter
 from reporting_assets.alerts.history import AlertRow
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import change
-from reporting_assets.reports import figures
+from reporting_assets.reports import figures, page_tables
 from reporting_assets.reports.figures import Figure, change_text
+from reporting_assets.reports.page_model import Compare
 
 COLUMNS = [  # (key, label, kind); kind "" = in the CSV only
     ("company_id", "Company id", ""), ("company", "Company", "text"),
@@ -32,7 +33,7 @@ def _change(figure: Figure) -> tuple[float | None, str]:
 
 def side_by_side(
     heads: dict[int, figures.Headline], labels: dict[int, str], days: pd.DataFrame, alerts: list[AlertRow], weeks: int
-) -> dict:
+) -> Compare:
     """Every company of the picker side by side (`labels`, in their order): the headline figures and their change,
     the last loaded day, the open alerts, and sessions per ISO week (the last `weeks`, a gap where a week is
     not wholly loaded). `why` says, per cell of `rows` (`COLUMNS`), why a figure is not known ("" when it is)."""
@@ -52,4 +53,4 @@ def side_by_side(
         why.append([reason for _, reason in cells])
         weekly_sessions = trends.get_group(cid) if cid in trends.groups else []
         trend.append([None if pd.isna(v) else round(float(v), 1) for v in weekly_sessions])
-    return {"rows": rows, "why": why, "trend": trend}
+    return Compare(page_tables.column_specs(COLUMNS), rows, why, trend)

@@ -22,6 +22,16 @@ from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
 from reporting_assets.reports import chart_specs, compare, figures, page_tables, users
 from reporting_assets.reports.figures import change_text, value_text
+from reporting_assets.reports.page_model import (
+    ChartFigure,
+    Company,
+    HeadlineFigure,
+    Page,
+    Panel,
+    Table,
+    Users,
+    as_json,
+)
 
 FILE_NAME = "usage_dashboard.html"
 DAILY_DAYS = 90  # daily chart points; weeks, then months, before
@@ -49,7 +59,7 @@ def _ranges(days: list[date], most: int = 20) -> str:
     return shown + (f" and {len(spans) - most} more spans" if len(spans) > most else "")
 
 
-def _users(engine: Engine, chosen: list[int], last: date, lists: bool) -> tuple[dict, dict[str, dict]]:
+def _users(engine: Engine, chosen: list[int], last: date, lists: bool) -> tuple[Users, dict[str, Table]]:
     """The Users section's model (per company) and its two tables (none without `lists`)."""
     section = users.section(engine, chosen, last, lists)
     tables = {}
@@ -57,13 +67,14 @@ def _users(engine: Engine, chosen: list[int], last: date, lists: bool) -> tuple[
         ("top_users", "Most engaged users", "every listed user", "No per-user data yet."),
         ("dormant_users", "Users gone dormant most recently", "every listed dormant user", "No dormant user."),
     )[: 2 if lists else 0]:
-        rows, left = section["tables"].pop(name)
+        rows, left = section.tables[name]
         note = f"; {left:,} more in the warehouse table user_engagement" if left else ""
-        tables[name] = page_tables.table(title, download + note, users.USER_COLUMNS, rows, all=True, empty=empty)
-    del section["tables"]
-    section["specs"] = chart_specs.user_specs()
-    section["why"] = users.NO_USERS
-    return section, tables
+        tables[name] = page_tables.table(
+            title, download + note, users.USER_COLUMNS, rows, every_company=True, empty=empty
+        )
+    by_company = {str(cid): company for cid, company in section.by_company.items()}
+    people = Users(section.known, by_company, section.segments, chart_specs.user_specs(), users.NO_USERS)
+    return people, tables
 
 
 def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], most: int = 20) -> str:
@@ -81,22 +92,19 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
     from altair.utils.html import vl_version_for_vl_convert
     from markupsafe import Markup
 
-    span = figures.loaded_range(engine)
+    coverage = figures.Coverage.read(engine)
+    span = coverage.span()
     environment = jinja2.Environment(autoescape=True)
     environment.policies["json.dumps_kwargs"] = {"allow_nan": False}  # a NaN would be invalid JSON: fail here
     template = environment.from_string(
         resources.files(__package__).joinpath("dashboard.html.j2").read_text(encoding="utf-8")
     )
     if span is None:
-        page = (
-            "<!DOCTYPE html><html><head><meta charset='UTF-8'><title>Paradigm usage</title></head><body>"
-            f"<h1>Paradigm usage</h1><p>No data loaded yet ({now:%Y-%m-%d %H:%M} UTC): run a backfill, or wait for "
-            "the daily refresh.</p></body></html>"
-        )
+        page = template.render(empty=True, generated=f"{now:%Y-%m-%d %H:%M}")
         return Dashboard(page, "_no data loaded yet_", None, None, 0)
     first, last = span
     vega_script = chart_specs.vega_bundle()
-    days = figures.daily(engine, first, last)
+    days = figures.daily(engine, coverage, first, last)
     totals = days[days["company_id"] == ALL_COMPANIES_ID]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
 
@@ -111,15 +119,15 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
     series = {cid: rows.set_index("t").reindex(t) for cid, rows in points.groupby("company_id")}
     ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
     companies = [
-        {
-            "id": int(cid),
-            "name": str(names[cid]),  # as stored: the CSVs hold it whole
-            "title": plain(names[cid]),  # one line, cut: headings
+        Company(
+            id=int(cid),
+            name=str(names[cid]),
+            title=plain(names[cid]),
             # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
-            "label": ALL_COMPANIES if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
-            "series": {p: chart_specs.compact(series[cid][p]) for p in figures.PARTS},
-            "headline": [{"value": value_text(f), "change": change_text(f), "why": f.why} for f in heads[cid].figures],
-        }
+            label=ALL_COMPANIES if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
+            series={p: chart_specs.compact(series[cid][p]) for p in figures.PARTS},
+            headline=[HeadlineFigure(value_text(f), change_text(f), f.why) for f in heads[cid].figures],
+        )
         for cid in ordered
     ]
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
@@ -127,35 +135,27 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
     alerts = history.for_reports(engine, last - timedelta(days=30))
     tables = {
         "weekly": page_tables.weekly(kept),
-        "top": page_tables.top(figures.top_resources(engine, last)),
+        "top": page_tables.top(figures.top_resources(engine, coverage, last)),
         "alerts": page_tables.alerts(alerts),
         **user_tables,
     }
-    labels = {c["id"]: c["label"] for c in companies if c["id"] != ALL_COMPANIES_ID}
-    side_by_side = compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN)
-    model = {
-        "t": [str(d.date()) for d in t],
-        "daily_from": sum(d < pd.Timestamp(last - timedelta(days=DAILY_DAYS - 1)) for d in t),
-        "ratios": {name: [RATIOS[name].numerator, RATIOS[name].denominator] for name in rates},
-        "daily_columns": [*figures.PARTS, *rates],
-        "panels": [
-            {
-                "title": title,
-                "figures": [
-                    {"key": k, "label": label, "why": why}
-                    for k in keys
-                    for label, why in [chart_specs.CHART_FIGURES[k]]
-                ],
-            }
-            for title, (keys, _) in chart_specs.PANELS.items()
+    labels = {c.id: c.label for c in companies if c.id != ALL_COMPANIES_ID}
+    model = Page(
+        t=[str(d.date()) for d in t],
+        daily_from=sum(d < pd.Timestamp(last - timedelta(days=DAILY_DAYS - 1)) for d in t),
+        ratios={name: [list(RATIOS[name].numerator), list(RATIOS[name].denominator)] for name in rates},
+        daily_columns=[*figures.PARTS, *rates],
+        panels=[
+            Panel([ChartFigure(k, *chart_specs.CHART_FIGURES[k]) for k in keys])
+            for keys, _ in chart_specs.PANELS.values()
         ],
-        "specs": chart_specs.panel_specs(first, last),
-        "all_id": ALL_COMPANIES_ID,
-        "companies": companies,
-        "compare": {"columns": page_tables.column_specs(compare.COLUMNS), **side_by_side},
-        "tables": tables,
-        "users": people,
-    }
+        specs=chart_specs.panel_specs(first, last),
+        all_id=ALL_COMPANIES_ID,
+        companies=companies,
+        compare=compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN),
+        tables=tables,
+        users=people,
+    )
     left_out = len(names) - 1 - len(chosen)
     html = template.render(
         vegalite_version=vl_version_for_vl_convert(),
@@ -173,7 +173,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
         if left_out > 0
         else "",
         all_companies=ALL_COMPANIES,
-        picker=[c["label"] for c in companies],
+        picker=[c.label for c in companies],
         headline=[
             {"label": f.label, "value": value_text(f), "change": change_text(f), "why": f.why}
             for f in heads[ALL_COMPANIES_ID].figures
@@ -182,8 +182,8 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
         "after two years): the average per loaded day. Days not loaded are gaps, never zeros.",
         panels=list(chart_specs.PANELS),
         users_funnel=users.FUNNEL,
-        tables=[{"name": name, **{k: table[k] for k in ("title", "download")}} for name, table in tables.items()],
-        model=model,
+        tables=[{"name": name, "title": table.title, "download": table.download} for name, table in tables.items()],
+        model=as_json(model),
     )
     order = [ALL_COMPANIES_ID, *chosen]
     return Dashboard(html, _headline_markdown(heads, order), first, last, len(missing))

@@ -102,14 +102,15 @@ def build(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest
     """The digest's model for ISO `week` (vs the week before), from the warehouse."""
     monday = monday_of(week)
     sunday, previous = monday + timedelta(days=6), week_of(monday - timedelta(days=7))
-    days = figures.daily(engine, monday - timedelta(days=7), sunday)
+    coverage = figures.Coverage.read(engine)
+    days = figures.daily(engine, coverage, monday - timedelta(days=7), sunday)
     weeks = figures.weekly(days).set_index(["company_id", "week"])
     totals = days[(days["company_id"] == ALL_COMPANIES_ID) & (days["date"] >= pd.Timestamp(monday))]
     if len(totals):
         missing = tuple(d.date() for d in totals.loc[~totals["loaded"], "date"])
     else:  # nothing loaded at all
         missing = tuple(monday + timedelta(days=i) for i in range(7))
-    top = figures.top_resources(engine, sunday, days=7, limit=1)
+    top = figures.top_resources(engine, coverage, sunday, days=7, limit=1)
     tops = dict(zip(zip(top["company_id"], top["resource_type"], strict=True), top["resource_name"], strict=True))
     alerts = _alerts(engine, monday, sunday)
     companies = []

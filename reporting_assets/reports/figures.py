@@ -44,13 +44,28 @@ def _read(engine: Engine, table, columns: list[str], start: date, end: date, chu
     return frame
 
 
-def loaded_range(engine: Engine) -> tuple[date, date] | None:
-    """First and last day the KPIs were loaded, or None before any load."""
-    days = ledger.read(engine, KPI_INPUTS)["date"]
-    return (min(days), max(days)) if len(days) else None
+@dataclass(frozen=True)
+class Coverage:
+    """Which days of the tables the reports read are loaded, for which company: the load ledger, read once per
+    dashboard or digest and handed to each section (`marks`: asset, date, company_scope, purged)."""
+
+    marks: pd.DataFrame
+
+    @classmethod
+    def read(cls, engine: Engine) -> Coverage:
+        return cls(ledger.read(engine, [*KPI_INPUTS, "resource_usage"]))
+
+    def loaded(self, asset: str, index: pd.MultiIndex) -> pd.Series:
+        """For each (company_id, date) of `index`: is `asset` loaded that day for that company?"""
+        return ledger.covered(self.marks[self.marks["asset"] == asset], index)
+
+    def span(self) -> tuple[date, date] | None:
+        """First and last day the KPIs were loaded, or None before any load."""
+        days = self.marks.loc[self.marks["asset"].isin(KPI_INPUTS), "date"]
+        return (min(days), max(days)) if len(days) else None
 
 
-def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
+def daily(engine: Engine, coverage: Coverage, start: date, end: date) -> pd.DataFrame:
     """One row per company (and all companies) and day of `start..end`: the parts, the rates of `RATIOS`, `loaded`
     (both KPI tables loaded that day for that company) and `week_loaded` (the 7 days ending on it are). Sorted by
     company, date."""
@@ -61,8 +76,7 @@ def daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     names = latest_names(counts, users)
     days = pd.date_range(lookback, end, freq="D")
     index = pd.MultiIndex.from_product([names.index, days], names=["company_id", "date"])
-    marks = ledger.read(engine, KPI_INPUTS, lookback, end)
-    covered = {kpi: ledger.covered(marks[marks["asset"] == kpi], index) for kpi in KPI_INPUTS}
+    covered = {kpi: coverage.loaded(kpi, index) for kpi in KPI_INPUTS}
     grid = counts.set_index(["company_id", "date"])[COUNTS].reindex(index, fill_value=0).astype("float64")
     grid = grid.where(covered["adoption_satisfaction"], axis=0)
     # A loaded day without a user_activity row: nobody active within 30 days (0 today, rolling figures unknown)
@@ -104,7 +118,7 @@ def weekly(days: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["company_id", "week"], ignore_index=True)
 
 
-def top_resources(engine: Engine, end: date, days: int = 30, limit: int = 10) -> pd.DataFrame:
+def top_resources(engine: Engine, coverage: Coverage, end: date, days: int = 30, limit: int = 10) -> pd.DataFrame:
     """Most used tools and documents per company (and all companies) over the `days` days ending on `end`, with
     their uses in the `days` before and the change: NaN when it was not used then, or when those days are not
     all loaded (`uses_before` NaN too: unknown, not 0)."""
@@ -122,8 +136,7 @@ def top_resources(engine: Engine, end: date, days: int = 30, limit: int = 10) ->
     earlier = pd.date_range(before, start - timedelta(days=1), freq="D")
     companies = used["company_id"].unique()
     index = pd.MultiIndex.from_product([companies, earlier], names=["company_id", "date"])
-    marks = ledger.read(engine, ["resource_usage"], before, start - timedelta(days=1))
-    whole = ledger.covered(marks, index).groupby(level="company_id").all()
+    whole = coverage.loaded("resource_usage", index).groupby(level="company_id").all()
     whole.loc[ALL_COMPANIES_ID] = bool(whole.all()) if len(whole) else False
     table["uses_before"] = table["uses_before"].astype("float64").where(table["company_id"].map(whole).fillna(False))
     table["change"] = ratio(table["uses"] - table["uses_before"], table["uses_before"])

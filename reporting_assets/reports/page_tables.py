@@ -8,6 +8,7 @@ import math
 from reporting_assets.alerts.history import AlertRow
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import figures
+from reporting_assets.reports.page_model import Column, Table
 
 WEEKS_SHOWN = 12
 SHOWN_ROWS = 100  # rows of a table in the page; its CSV holds them all
@@ -23,27 +24,26 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def column_specs(columns: list[tuple[str, str, str]]) -> list[dict]:
+def column_specs(columns: list[tuple[str, str, str]]) -> list[Column]:
     """Columns of a table of the page: (key, label, kind); kind "" = in the CSV only."""
-    return [{"key": k, "label": label, "kind": kind or "text", "hidden": not kind} for k, label, kind in columns]
+    return [Column(k, label, kind or "text", not kind) for k, label, kind in columns]
 
 
-def table(title: str, download: str, columns: list[tuple[str, str, str]], rows: list[list], **options) -> dict:
+def table(
+    title: str,
+    download: str,
+    columns: list[tuple[str, str, str]],
+    rows: list[list],
+    *,
+    every_company: bool = False,
+    empty: str = "None.",
+) -> Table:
     """A table of the page: columns (key, label, kind; kind "" = in the CSV only), rows whose first value is the
-    company id the picker filters on."""
-    return {
-        "title": title,
-        "download": download,
-        "columns": column_specs(columns),
-        "rows": rows,
-        "limit": SHOWN_ROWS,
-        "all": False,  # True: "All companies" shows every company's rows
-        "empty": "None.",
-        **options,
-    }
+    company id the picker filters on; with `every_company`, "All companies" shows every company's rows."""
+    return Table(title, download, column_specs(columns), rows, SHOWN_ROWS, every_company, empty)
 
 
-def weekly(days: pd.DataFrame) -> dict:
+def weekly(days: pd.DataFrame) -> Table:
     weeks = figures.weekly(days).groupby("company_id").tail(WEEKS_SHOWN)
     weeks = weeks.sort_values(["company_id", "week"], ascending=[True, False])
     columns = [
@@ -57,7 +57,7 @@ def weekly(days: pd.DataFrame) -> dict:
     return table(f"By ISO week (last {WEEKS_SHOWN})", "the weekly table of every company", columns, rows)
 
 
-def top(top: pd.DataFrame) -> dict:
+def top(top: pd.DataFrame) -> Table:
     columns = [
         ("company_id", "Company id", ""), ("company", "Company", ""), ("resource_type", "Type", "text"),
         ("resource_name", "Tool or document", "text"), ("uses", "Uses, last 30 days", "count"),
@@ -71,7 +71,7 @@ def top(top: pd.DataFrame) -> dict:
     )
 
 
-def alerts(found: list[AlertRow]) -> dict:
+def alerts(found: list[AlertRow]) -> Table:
     """The alerts of `history.for_reports`."""
     columns = [
         ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
@@ -84,6 +84,6 @@ def alerts(found: list[AlertRow]) -> dict:
         for a in found
     ]  # fmt: skip
     return table(
-        "Open and recent alerts (last 30 days)", "the open and recent alerts", columns, rows, all=True,
+        "Open and recent alerts (last 30 days)", "the open and recent alerts", columns, rows, every_company=True,
         empty="No alert open or resolved in the last 30 days.",
     )  # fmt: skip

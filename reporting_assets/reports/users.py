@@ -5,12 +5,14 @@ at most `USER_ROWS` for all companies together (the CSV holds them; the warehous
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ALL_COMPANIES_ID, RETENTION_RATE
+from reporting_assets.reports.page_model import CompanyUsers
 from reporting_assets.users.engagement import SEGMENTS
 from reporting_assets.warehouse.tables import company_members, retention_cohorts, user_engagement
 
@@ -48,15 +50,28 @@ def _members(engine: Engine) -> pd.Series:
     return frame.dropna().set_index("company_id")["current_active_members"]
 
 
-def _summary(counts: pd.DataFrame, members: float | None) -> dict:
+def _company(counts: pd.DataFrame, members: float | None, months: list[list], cohorts: list[list]) -> CompanyUsers:
     segments = counts.groupby("segment")["users"].sum()
     ever = int(segments.sum())
     funnel = [members, ever, int(counts["active_30d"].sum()), int(segments.get("power", 0))]
-    return {
-        "funnel": [None if v is None else int(v) for v in funnel],
-        "never": None if members is None else max(int(members) - ever, 0),
-        "segments": [int(segments.get(name, 0)) for name in [*SEGMENT_NAMES, "unknown"]],
-    }
+    return CompanyUsers(
+        funnel=[None if v is None else int(v) for v in funnel],
+        never=None if members is None else max(int(members) - ever, 0),
+        segments=[int(segments.get(name, 0)) for name in [*SEGMENT_NAMES, "unknown"]],
+        months=months,
+        cohorts=cohorts,
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    """The Users section: per company (`ALL_COMPANIES_ID` included), and the two user tables' rows (their first
+    value: the company id) with how many users each leaves out."""
+
+    known: bool
+    by_company: dict[int, CompanyUsers]
+    segments: list[str]
+    tables: dict[str, tuple[list[list], int]]
 
 
 def month_labels(as_of: date) -> list[str]:
@@ -146,9 +161,9 @@ USER_COLUMNS = [
 ]  # fmt: skip
 
 
-def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) -> dict:
-    """The section's model: `by_company` (id -> funnel, segments, months, cohorts; `ALL_COMPANIES_ID` included)
-    and, when `lists` (`REPORTING_USER_LISTS`), the two user tables' rows (their first value: the company id)."""
+def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) -> Section:
+    """The section for the companies `chosen`, as of `as_of`; the user tables only with `lists`
+    (`REPORTING_USER_LISTS`)."""
     counts = _counts(engine)
     members = _members(engine)
     months = _new_and_dormant_by_month(engine, as_of)
@@ -162,16 +177,14 @@ def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) 
 
     by_company = {}
     all_members = float(members.sum()) if len(members) and set(counts["company_id"]) <= set(members.index) else None
-    by_company[ALL_COMPANIES_ID] = {
-        **_summary(counts, all_members), "months": per_month(months), "cohorts": _cells(cohorts),
-    }  # fmt: skip
+    by_company[ALL_COMPANIES_ID] = _company(counts, all_members, per_month(months), _cells(cohorts))
     for company in chosen:
-        own = counts[counts["company_id"] == company]
-        by_company[company] = {
-            **_summary(own, float(members[company]) if company in members.index else None),
-            "months": per_month(months[months["company_id"] == company]),
-            "cohorts": _cells(cohorts[cohorts["company_id"] == company]),
-        }
+        by_company[company] = _company(
+            counts[counts["company_id"] == company],
+            float(members[company]) if company in members.index else None,
+            per_month(months[months["company_id"] == company]),
+            _cells(cohorts[cohorts["company_id"] == company]),
+        )
     tables = (
         {
             "top_users": _user_rows(engine, chosen, dormant=False),
@@ -180,10 +193,4 @@ def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) 
         if lists
         else {}
     )
-    return {
-        "known": bool(len(counts)),
-        "by_company": by_company,
-        "segments": [*SEGMENT_NAMES, "unknown"],
-        "funnel": FUNNEL,
-        "tables": tables,
-    }
+    return Section(bool(len(counts)), by_company, [*SEGMENT_NAMES, "unknown"], tables)

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,150 +27,10 @@ import httpx
 
 from reporting_assets.clock import utc_now
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, DEFAULT_TOKEN, Company, company_day, members
+from reporting_assets.simulator.faults import PAYLOAD_FAULTS, Fault, Faults, rewrite
+from reporting_assets.simulator.payloads import METADATA, METADATA_AGENT, day_entry
 
 REPORTING = "/api/v2/reporting/"
-
-
-def _metadata(fields: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
-    return {name: {"description": d, "unit": u} for name, (d, u) in fields.items()}
-
-
-COUNT = "integer"
-METADATA = {
-    "chat-sessions": _metadata(
-        {
-            "sessions_count": ("Total number of sessions", COUNT),
-            "unique_models_count": ("Number of distinct models used", COUNT),
-            "average_session_length": ("Average session length", "seconds"),
-            "user_queries_count": ("Number of user queries", COUNT),
-            "model_responses_count": ("Number of model responses", COUNT),
-            "model_responses_with_docs_count": ("Number of model responses using documents", COUNT),
-            "last_model_response_date": ("Date of the last model response", "datetime"),
-        }
-    ),
-    "chats-feedback": _metadata(
-        {
-            "likes_count": ("Number of likes", COUNT),
-            "dislikes_count": ("Number of dislikes", COUNT),
-            "copies_count": ("Number of copied responses", COUNT),
-            "model_responses_count": ("Number of model responses", COUNT),
-        }
-    ),
-    "tools": _metadata({"usage_count": ("Number of times the tool was used", COUNT)}),
-    "used-documents": _metadata({"usage_count": ("Number of times the document was used", COUNT)}),
-    "user-activities": _metadata(
-        {
-            "queries_count": ("Number of queries of the user", COUNT),
-            "sessions_count": ("Number of sessions of the user", COUNT),
-            "last_activity_date": ("Date of the user's last activity", "datetime"),
-        }
-    ),
-    "users": _metadata(
-        {
-            "total_historical_members": ("Number of members the company ever had", COUNT),
-            "current_active_members": ("Number of current members of the company", COUNT),
-        }
-    ),
-}
-METADATA_AGENT = _metadata(
-    {
-        "threads_count": ("Total number of agent threads", COUNT),
-        "unique_models_count": ("Number of distinct models used by agents", COUNT),
-        "average_thread_length": ("Average thread length", "seconds"),
-        "user_queries_count": ("Number of user queries in agent mode", COUNT),
-        "model_responses_count": ("Number of agent responses", COUNT),
-        "model_responses_with_docs_count": ("Number of agent responses using documents", COUNT),
-    }
-)
-
-
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _day_entry(endpoint: str, day: date, act: dict[str, Any]) -> dict[str, Any]:
-    """The per-date object of one endpoint, exactly as documented."""
-    entry: dict[str, Any] = {"date": day.isoformat()}
-    if endpoint == "chat-sessions":
-        entry["sessions"] = {k: act[k] for k in ("sessions_count", "unique_models_count", "average_session_length")}
-        entry["chats"] = {
-            "user_queries_count": act["user_queries_count"],
-            "model_responses_with_docs_count": act["model_responses_with_docs_count"],
-            "model_responses_count": act["model_responses_count"],
-            "last_model_response_date": _iso(act["last_model_response_date"]),
-        }
-        if act["agent"]:
-            entry["agent"] = act["agent"]
-    elif endpoint == "chats-feedback":
-        entry["model_responses_count"] = act["model_responses_count"]
-        entry["feedbacks"] = {k: act[k] for k in ("likes_count", "dislikes_count", "copies_count")}
-    elif endpoint == "tools":
-        entry["tools"] = act["tools"]
-    elif endpoint == "used-documents":
-        entry["documents"] = act["documents"]
-    else:  # user-activities
-        entry["active_users_count"] = len(act["users"])
-        entry["users"] = [
-            {
-                "user_id": u["user_id"],
-                "sessions_count": u["sessions_count"],
-                "queries_count": u["queries_count"],
-                "last_activity_date": _iso(u["last_activity"]),
-            }
-            for u in act["users"]
-        ]
-    return entry
-
-
-@dataclass
-class Fault:
-    """One injected misbehaviour, applied to `times` matching requests (None: until cleared) once `after`
-    matching requests have been answered normally.
-
-    kinds: `status` (answer `status`, with `Retry-After` when `retry_after` is set), `delay` (answer late by
-    `delay_s`), `malformed` (truncated JSON), `drop` (reset the connection), `missing_field` (remove `field`
-    everywhere), `extra_field` / `wrong_type` (set `field` to `value` in every per-date and item object),
-    `empty_day` (day `value`, YYYY-MM-DD, reported without activity), `duplicate_row` (each company's first
-    day listed twice; with `field`, the copy has `field` = `value`), `drop_company` (company id `value` left
-    out of the answer, e.g. from the second request of a range on with `after=1`).
-    """
-
-    kind: str
-    times: int | None = 1
-    endpoint: str | None = None  # e.g. "tools"; None matches every endpoint
-    after: int = 0
-    status: int = 503
-    retry_after: float | None = None
-    delay_s: float = 0.0
-    field: str | None = None
-    value: Any = None
-
-
-@dataclass
-class Faults:
-    pending: list[Fault] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, fault: Fault) -> None:
-        with self.lock:
-            self.pending.append(fault)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.pending.clear()
-
-    def take(self, endpoint: str) -> list[Fault]:
-        """The faults that apply to this request, spending one use of each."""
-        with self.lock:
-            matching = [f for f in self.pending if f.endpoint in (None, endpoint)]
-            hit = [f for f in matching if f.after == 0]
-            for f in matching:
-                if f.after:
-                    f.after -= 1
-                elif f.times is not None:
-                    f.times -= 1
-            self.pending = [f for f in self.pending if f.times is None or f.times > 0]
-            return hit
 
 
 @dataclass
@@ -184,44 +44,6 @@ class SimResponse:
 
 def _json(status: int, body: Any, **headers: str) -> SimResponse:
     return SimResponse(status, json.dumps(body).encode(), {"Content-Type": "application/json", **headers})
-
-
-def _rewrite(node: Any, fault: Fault) -> None:
-    """Apply a field fault to every per-date and item object below `node`."""
-    if isinstance(node, list):
-        for item in node:
-            _rewrite(item, fault)
-    elif isinstance(node, dict):
-        snapshot = "company" in node and "dates" not in node  # a company's members entry
-        is_record = snapshot or "date" in node or any(k.endswith("_id") or k == "tool_name" for k in node)
-        for value in node.values():
-            _rewrite(value, fault)
-        if fault.kind == "missing_field":
-            node.pop(fault.field, None)
-        elif is_record and (fault.kind == "extra_field" or fault.field in node):
-            node[fault.field] = fault.value
-
-
-def _empty_day(reporting: list[dict[str, Any]], fault: Fault) -> None:
-    for company in reporting:
-        if "dates" in company:
-            company["dates"] = [d for d in company["dates"] if d["date"] != fault.value]
-
-
-def _duplicate_row(reporting: list[dict[str, Any]], fault: Fault) -> None:
-    for company in reporting:
-        if company.get("dates"):
-            twin = copy.deepcopy(company["dates"][0])
-            if fault.field:
-                twin[fault.field] = fault.value
-            company["dates"].insert(1, twin)
-
-
-def _drop_company(reporting: list[dict[str, Any]], fault: Fault) -> None:
-    reporting[:] = [c for c in reporting if c["company"]["id"] != fault.value]
-
-
-PAYLOAD_FAULTS = {"empty_day": _empty_day, "duplicate_row": _duplicate_row, "drop_company": _drop_company}
 
 
 class Simulator:
@@ -286,7 +108,7 @@ class Simulator:
             body = copy.deepcopy(body)
         for fault in faults:
             if fault.kind in ("missing_field", "extra_field", "wrong_type"):
-                _rewrite(body["reporting"], fault)
+                rewrite(body["reporting"], fault)
             elif fault.kind in PAYLOAD_FAULTS:
                 PAYLOAD_FAULTS[fault.kind](body["reporting"], fault)
         response = _json(200, body)
@@ -303,7 +125,7 @@ class Simulator:
         reporting = []
         for company in companies:
             dates = [
-                _day_entry(endpoint, day, act)
+                day_entry(endpoint, day, act)
                 for day in days
                 if (act := company_day(self.seed, company, day)) is not None
             ]

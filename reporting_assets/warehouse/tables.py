@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, func
 
+from reporting_assets.metrics import RATIOS, RETENTION_RATE, Ratio
+
 metadata = MetaData()
 
 
@@ -103,17 +105,19 @@ company_members = Table(
 )
 
 
-def _rate(name: str, comment: str, *, window: int | None = None) -> Column:
-    """A fraction in [0, 1] (checked), NULL when its denominator is 0 (or its `window` is not all loaded)."""
+def _rate(name: str, note: str = "", *, ratio: Ratio | None = None, window: int | None = None) -> Column:
+    """A fraction in [0, 1] (checked), NULL when its denominator is 0 (or its `window` is not all loaded): its
+    comment is its formula in `metrics.py` (`RATIOS[name]`, or `ratio`) and `note`."""
+    comment = f"{(ratio or RATIOS[name]).formula}{note}"
     if window:
         comment = f"{comment}; NULL when undefined or unless all {window} days are loaded"
         return Column(name, Float, comment=comment, info={"rate": True, "window_days": window})
     return Column(name, Float, comment=f"{comment}; NULL when undefined", info={"rate": True})
 
 
-def _ratio(name: str, comment: str) -> Column:
-    """An average (may exceed 1), NULL when its denominator is 0."""
-    return Column(name, Float, comment=f"{comment}; NULL when undefined")
+def _ratio(name: str) -> Column:
+    """An average (may exceed 1), NULL when its denominator is 0: its formula is `RATIOS[name]`."""
+    return Column(name, Float, comment=f"{RATIOS[name].formula}; NULL when undefined")
 
 
 adoption_satisfaction = Table(
@@ -126,11 +130,11 @@ adoption_satisfaction = Table(
     _count("likes_count", "Responses liked"),
     _count("dislikes_count", "Responses disliked"),
     _count("copies_count", "Responses copied"),
-    _rate("feedback_rate", "(likes + dislikes) / model responses"),
-    _rate("satisfaction_rate", "likes / (likes + dislikes)"),
-    _ratio("queries_per_session", "user queries / sessions"),
+    _rate("feedback_rate"),
+    _rate("satisfaction_rate"),
+    _ratio("queries_per_session"),
     _count("sessions_7d", "Sessions over the 7 days ending on date", window=7),
-    _rate("satisfaction_rate_7d", "likes / (likes + dislikes) over the 7 days ending on date", window=7),
+    _rate("satisfaction_rate_7d", " over the 7 days ending on date", ratio=RATIOS["satisfaction_rate"], window=7),
     comment="Adoption and satisfaction per company and day (chat_sessions + chat_feedbacks)",
 )
 
@@ -142,7 +146,12 @@ resource_usage = Table(
     Column("resource_id", String, primary_key=True, comment="Tool name, or document id as text"),
     Column("resource_name", String, comment="Tool name, or document title (file name when untitled)"),
     _count("usage_count", "Times used that day"),
-    _rate("share", "Share of the company's uses of this resource type that day"),
+    Column(
+        "share",
+        Float,
+        comment="Share of the company's uses of this resource type that day; NULL when undefined",
+        info={"rate": True},
+    ),
     _count("rank", "1 = the company's most used resource of this type that day (ties share a rank)"),
     comment="Tools and documents used per company and day (tools_usage + used_documents)",
 )
@@ -154,16 +163,12 @@ user_activity = Table(
     _count("active_users", "Distinct users active that day"),
     _count("active_users_7d", "Distinct users active over the 7 days ending on date", window=7),
     _count("active_users_30d", "Distinct users active over the 30 days ending on date", window=30),
-    _rate("stickiness", "active_users / active_users_30d (DAU / MAU)", window=30),
+    _rate("stickiness", " (DAU / MAU)", window=30),
     _count("sessions_count", "Chat sessions started (chat_sessions)"),
     _count("user_queries_count", "Queries sent by users (chat_sessions)"),
-    _ratio("sessions_per_active_user", "sessions / active users"),
-    _ratio("queries_per_active_user", "user queries / active users"),
-    _rate(
-        "adoption_rate",
-        "active_users_30d / current_active_members (company_members); NULL when members are unknown or 0",
-        window=30,
-    ),
+    _ratio("sessions_per_active_user"),
+    _ratio("queries_per_active_user"),
+    _rate("adoption_rate", " (company_members); NULL when members are unknown or 0", window=30),
     comment="User engagement per company and day (user_activities + chat_sessions, company_members optional)",
 )
 
@@ -288,7 +293,7 @@ retention_cohorts = Table(
     _count("month_offset", "Months after the cohort month (0 = the cohort month itself)", key=True),
     _count("cohort_users", "Users first active in the cohort month"),
     _count("retained_users", "Users of the cohort active at least once in month cohort_month + month_offset"),
-    _rate("retention_rate", "retained_users / cohort_users"),
+    _rate("retention_rate", ratio=RETENTION_RATE),
     _count("days_loaded", "Days of month cohort_month + month_offset loaded in user_activities"),
     Column(
         "left_censored",

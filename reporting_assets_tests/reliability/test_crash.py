@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from reporting_assets.paradigm.endpoints import ENDPOINTS
 from reporting_assets.paradigm.resource import ParadigmResource
-from reporting_assets.simulator.app import Fault, Simulator
+from reporting_assets.simulator.app import Simulator
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES

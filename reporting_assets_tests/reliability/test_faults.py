@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from reporting_assets.simulator.app import Fault
+from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import RAW_TABLES
 from reporting_assets_tests.conftest import RunningSimulator

@@ -1,14 +1,6 @@
-"""`python -m reporting_assets.doctor`: check a deployment before its first run, one ✓/✗ line per check.
+"""The doctor's checks, each a `Check` (name, ok, detail) whose `line` the command and the job print."""
 
-Settings and rules; the API (reachable, TLS, token and role); each reporting endpoint for yesterday (status,
-time, and whether the payload has the shape our parser expects); the warehouse (reachable, writable, schema
-revision); the alert and digest channels. Exit code 0 only when every check passes. Never prints the token,
-a channel's secrets or personal data; `--save-samples DIR` writes the payloads with ids and names replaced.
-"""
-
-import argparse
 import json
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -309,43 +301,3 @@ def checks(
     out += _channels(settings, test_notification, now())
     redact = settings.redactor()  # errors of the API, the warehouse or a store may quote what they were given
     return [Check(c.name, c.ok, redact(c.detail)) for c in out]
-
-
-def build_doctor_job():
-    """The `doctor` job: the same checks from the UI (the run's log lists them; it fails when one fails)."""
-    from dagster import Config, Failure, OpExecutionContext, job, op
-
-    class DoctorConfig(Config):
-        test_notification: bool = False
-
-    @op(name="run_doctor_checks", description="Settings, API and endpoints, warehouse, channels: one line each.")
-    def run_checks(context: OpExecutionContext, config: DoctorConfig) -> None:
-        found = checks(test_notification=config.test_notification)
-        for check in found:
-            (context.log.info if check.ok else context.log.error)(check.line())
-        if failed := [c.line() for c in found if not c.ok]:
-            raise Failure(description=f"{len(failed)} check(s) failed:\n" + "\n".join(failed))
-
-    @job(name="doctor", description="Checks settings, API, token, every endpoint's shape, warehouse and channels.")
-    def doctor() -> None:
-        run_checks()
-
-    return doctor
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--save-samples", type=Path, metavar="DIR", help="write each endpoint's payload, redacted")
-    parser.add_argument("--test-notification", action="store_true", help="send a test message to every channel")
-    parser.add_argument("--day", type=date.fromisoformat, help="day asked of each endpoint (default: yesterday)")
-    args = parser.parse_args(argv)
-    found = checks(day=args.day, samples=args.save_samples, test_notification=args.test_notification)
-    for check in found:
-        print(check.line())
-    failed = sum(not c.ok for c in found)
-    print(f"{len(found) - failed} passed, {failed} failed" + ("" if failed else ": ready for a first run"))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

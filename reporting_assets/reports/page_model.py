@@ -1,0 +1,110 @@
+"""The dashboard's page model: what `dashboard.js` reads from the page's JSON (`#report-data`), as dataclasses.
+
+`dashboard.py` builds a `Page`; `as_json` is what the template writes. Every field is read by `dashboard.js` (or,
+for a table's title and download text, by the template), and everything `dashboard.js` reads is a field here:
+`test_reports.py` holds the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Value = str | int | float | None  # one cell: text, a number, or null (shown "–", an empty CSV cell)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # its CSV header
+    label: str
+    kind: str  # how a cell is shown: text, count, rate, number, change, points
+    hidden: bool  # in the CSV only
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the page: its rows' first value is the company id the picker filters on."""
+
+    title: str
+    download: str
+    columns: list[Column]
+    rows: list[list[Value]]
+    limit: int  # rows shown; the CSV holds them all
+    all: bool  # "All companies" shows every company's rows
+    empty: str  # what shows when the picked company has no row
+
+
+@dataclass(frozen=True)
+class HeadlineFigure:
+    value: str
+    change: str
+    why: str  # why the value is not known ("" when it is)
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    name: str  # as stored: the CSVs hold it whole
+    title: str  # one line, cut: headings
+    label: str  # the picker's text
+    series: dict[str, list[float | None]]  # figures.PARTS at each point of `Page.t`
+    headline: list[HeadlineFigure]
+
+
+@dataclass(frozen=True)
+class ChartFigure:
+    key: str
+    label: str
+    why: str  # why it may have no point
+
+
+@dataclass(frozen=True)
+class Panel:
+    figures: list[ChartFigure]  # (its title is in its Vega-Lite spec)
+
+
+@dataclass(frozen=True)
+class Compare:
+    """Companies side by side: one row per company (`columns`), why each unknown cell is unknown, the trends."""
+
+    columns: list[Column]
+    rows: list[list[Value]]
+    why: list[list[str]]
+    trend: list[list[float | None]]
+
+
+@dataclass(frozen=True)
+class CompanyUsers:
+    funnel: list[int | None]  # members, ever active, active over 30 days, power users
+    never: int | None  # members never active
+    segments: list[int]  # users per segment of `Users.segments`
+    months: list[list[Value]]  # [month, new, newly dormant]
+    cohorts: list[list[Value]]  # [cohort, offset, rate, retained, size]
+
+
+@dataclass(frozen=True)
+class Users:
+    known: bool  # any per-user data at all
+    by_company: dict[str, CompanyUsers]  # by company id (as text: a JSON key)
+    segments: list[str]
+    specs: dict[str, dict]  # Vega-Lite specs of the months and cohorts charts
+    why: str  # why the section is empty
+
+
+@dataclass(frozen=True)
+class Page:
+    t: list[str]  # the charts' points (ISO dates)
+    daily_from: int  # index of the first daily point
+    ratios: dict[str, list[list[str]]]  # rate -> [numerator parts, denominator parts] (`metrics.RATIOS`)
+    daily_columns: list[str]
+    panels: list[Panel]
+    specs: list[dict]  # the panels' Vega-Lite specs
+    all_id: int
+    companies: list[Company]
+    compare: Compare
+    tables: dict[str, Table]
+    users: Users
+
+
+def as_json(page: Page) -> dict[str, Any]:
+    return asdict(page)

@@ -1,0 +1,164 @@
+"""Parts 7 and 10: an instance admin's reports over years x hundreds of companies (dashboard, digest, BI contract
+and extracts), and an instance's raw backfill per memory budget."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scripts.bench.common import (
+    PROJECT,
+    ROOT,
+    Sim,
+    Workspace,
+)
+
+if TYPE_CHECKING:
+    from reporting_assets.simulator.data import Company
+
+RENDER = """
+import json, sys, time
+from datetime import UTC, datetime
+from reporting_assets.reports.dashboard import render
+from reporting_assets.warehouse.store import Warehouse
+t0 = time.perf_counter()
+html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC)).html
+open(sys.argv[2], "w", encoding="utf-8").write(html)
+wall = time.perf_counter() - t0
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))  # this process alone
+print(json.dumps({"wall_s": round(wall, 1), "rss_mb": round(int(peak.split()[1]) / 1e3)}))
+"""
+
+
+BI = """
+import json, sys, time
+from reporting_assets.bi.extracts import write_extracts
+from reporting_assets.bi.publish import publish
+from reporting_assets.warehouse.store import Warehouse
+t0 = time.perf_counter()
+engine = Warehouse(url=sys.argv[1]).engine
+publish(engine)
+published = time.perf_counter() - t0
+written = write_extracts(engine, sys.argv[2])
+wall = time.perf_counter() - t0
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))  # Python's; hyperd aside
+rows = {e.view: e.rows for e in written if e.view != "*"}
+out = {"publish_s": round(published, 2), "wall_s": round(wall, 1), "rss_mb": round(int(peak.split()[1]) / 1e3)}
+print(json.dumps({**out, "rows": rows, "hyper": len(written) > len(rows)}))
+"""
+
+
+INSTANCE_USERS, INSTANCE_USER_DAYS = 150, 120
+
+
+def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
+    """Part 7: the dashboard and the digest of `days` x `companies` of KPI history, with `INSTANCE_USERS` users a
+    company over its last `INSTANCE_USER_DAYS` days (the Users section at its bound: more users than it lists)."""
+    sys.path.insert(0, str(ROOT))
+    from dagster import DagsterInstance, materialize
+
+    from reporting_assets.assets.users import build_user_assets
+    from reporting_assets.reports.digest import compose, last_complete_week
+    from reporting_assets.warehouse.store import Warehouse
+    from reporting_assets.warehouse.tables import KPI_TABLES, user_activities
+    from reporting_assets_tests.synthetic import write_instance, write_users
+
+    url, page = f"sqlite:///{base / 'instance.db'}", base / "usage_dashboard.html"
+    start = date(2026, 1, 1) - timedelta(days=days)
+    warehouse = Warehouse(url=url)
+    write_instance(warehouse, start, days, companies, resources=3)
+    user_days = min(days, INSTANCE_USER_DAYS)
+    write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, INSTANCE_USERS)
+    per_user = build_user_assets()
+    materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+    out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * INSTANCE_USERS}
+    out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}
+    out["user_rows"] = warehouse.count(user_activities)
+    child = subprocess.run([sys.executable, "-c", RENDER, url, str(page)], capture_output=True, text=True, check=True)
+    out["dashboard"] = {**json.loads(child.stdout), "mb": round(page.stat().st_size / 1e6, 2)}
+    out["dashboard"]["drawn_s"] = _drawn_s(page)
+    digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)))
+    out["digest_chars"] = len(digest.title) + len(digest.body)
+    # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own; the raw
+    # tools and documents it reads are the synthetic resource_usage's
+    with warehouse.engine.begin() as conn:
+        for table, columns, kind in (
+            ("tools_usage", "tool_name", "tool"),
+            ("used_documents", "document_id, document_title, document_filename", "document"),
+        ):
+            values = "resource_id" if kind == "tool" else "CAST(resource_id AS INTEGER), resource_name, resource_name"
+            conn.exec_driver_sql(
+                f"INSERT INTO {table} (date, company_id, company_name, ingested_at, {columns}, usage_count) "
+                f"SELECT date, company_id, company_name, '2026-01-01 00:00:00', {values}, usage_count "
+                f"FROM resource_usage WHERE resource_type = '{kind}'"
+            )
+    child = subprocess.run(
+        [sys.executable, "-c", BI, url, str(base / "bi")], capture_output=True, text=True, check=True
+    )
+    out["bi"] = json.loads(child.stdout)
+    warehouse.engine.dispose()
+    return out
+
+
+def _drawn_s(page: Path) -> float | str:
+    """Seconds from opening `page` offline in chromium to its charts drawn."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        return "skipped: no chromium (`make browser`)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        view = browser.new_context(offline=True).new_page()
+        t0 = time.perf_counter()
+        view.goto(page.as_uri())
+        view.wait_for_selector("body[data-ready=true]", timeout=60_000)
+        drawn = time.perf_counter() - t0
+        browser.close()
+    return round(drawn, 2)
+
+
+def instance_companies(count: int, seed: int = 7) -> tuple[Company, ...]:
+    """`count` companies sized like an instance's: 3/4 small, 45/200 medium, the rest (5 in 200) large."""
+    import random
+
+    from reporting_assets.simulator.data import Company
+
+    rng = random.Random(seed)  # noqa: S311 (synthetic sizes)
+    large = max(1, count * 5 // 200)
+    medium = count * 45 // 200
+    bounds = [(2_000, 6_000)] * large + [(200, 2_000)] * medium + [(10, 200)] * (count - large - medium)
+    users = [rng.randint(lo, hi) for lo, hi in bounds]
+    return tuple(Company(1_000 + i, f"Company {i}", users=u, documents=max(1, u // 2)) for i, u in enumerate(users))
+
+
+def instance_raw(base: Path, start: date, days: int, companies: int, budgets: list[int]) -> dict[str, Any]:
+    """Part 10: every partitioned asset over `days` days of `companies` companies, one ranged run per budget."""
+    from reporting_assets.warehouse.store import Warehouse
+    from reporting_assets.warehouse.tables import metadata
+
+    fleet = instance_companies(companies)
+    sim = Sim(companies=fleet)
+    out: dict[str, Any] = {"companies": companies, "users": sum(c.users for c in fleet), "days": days}
+    end = start + timedelta(days=days - 1)
+    try:
+        for budget in budgets:
+            workspace = Workspace(base, f"instance-raw-{budget}", sim.url, sim.token)
+            workspace.env["REPORTING_MEMORY_BUDGET_MB"] = str(budget)
+            sim.reset()
+            figures = workspace.materialize(PROJECT, ["--partition-range", f"{start}...{end}"])
+            figures["api_requests"] = dict(sim.simulator.requests)
+            figures["step_peak_rss_mb"] = workspace.step_peaks()
+            warehouse = Warehouse(url=workspace.warehouse_url)
+            figures["rows"] = {name: warehouse.count(table) for name, table in metadata.tables.items()}
+            warehouse.engine.dispose()
+            out[str(budget)] = figures
+    finally:
+        sim.server.shutdown()
+    return out
