@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test install instance bench browser worker superset superset-env
+.PHONY: run test install instance bench browser worker superset superset-env messages
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,11 @@ test: install
 	$(BIN)/ruff check reporting_assets reporting_assets_tests scripts
 	$(BIN)/ruff format --check reporting_assets reporting_assets_tests scripts
 	$(BIN)/pytest
+
+# After adding or changing a message: the catalogs get it (then translate its empty msgstr; test_i18n.py checks).
+messages: install
+	$(BIN)/pybabel extract --no-location --omit-header -o $(VENV)/messages.pot reporting_assets
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --width 120 -i $(VENV)/messages.pot -d reporting_assets/locales
 
 # Debian's chromium for the browser test (as root); the test skips without it, except under CI.
 browser:

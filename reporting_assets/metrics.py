@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, Table, func, select, union_all
 
+from reporting_assets.i18n import N_
 from reporting_assets.lazy import pandas as pd
 
 ALL_COMPANIES_ID = 0  # company_id of figures and alerts about every company the token sees, together
-ALL_COMPANIES = "All companies"
+ALL_COMPANIES = N_("All companies")  # a message: shown in the reader's language
 ACTIVE_WINDOW_DAYS = 30  # "the last 30 days": active_users_30d, stickiness, segments, the retention floor
 
 

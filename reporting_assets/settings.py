@@ -62,6 +62,7 @@ class Settings(MaskedRepr, BaseSettings):
     # the 30-day windows of the days the daily refresh recomputes must still hold their per-user rows
     reporting_user_retention_days: int | None = Field(None, ge=31)
     reporting_user_lists: Literal["on", "off"] = "on"  # off: aggregates only, no per-user list in any report
+    reporting_language: Literal["en", "fr", "de"] = "en"  # of what people read: digest, alert messages (i18n.py)
     # a raw step's request windows are sized to stay within it; a run worker itself takes about 200 MB
     reporting_memory_budget_mb: int = Field(500, ge=256)
     dagster_home: Path | None = None

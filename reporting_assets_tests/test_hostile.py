@@ -28,6 +28,7 @@ from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.assets.users import build_user_assets
 from reporting_assets.doctor.cli import main as doctor_main
+from reporting_assets.i18n import Language
 from reporting_assets.neutralise import plain
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.dashboard import render
@@ -185,6 +186,27 @@ def test_every_csv_defuses_formulas_keeps_the_text_and_opens_in_excel(loaded: Lo
     companies_ = {row[1] for row in files["daily"][1][1:]}
     resources = {row[3] for row in files["top"][1][1:]}
     for key, text in STORED.items():  # whole, with an apostrophe before a formula's first character
+        shown = "'" + text if text.startswith(FORMULA) else text
+        assert shown in companies_ and shown in resources, key
+
+
+def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: Loaded, chromium: str, tmp_path) -> None:
+    """REPORTING_LANGUAGE=fr: Excel in French splits on ";" and reads "0,75" as a number; the hostile text, which
+    holds commas and semicolons, stays whole in its cell."""
+    page_path = tmp_path / "usage_dashboard.html"
+    page_path.write_text(render(loaded.warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")
+    with opened(chromium, page_path) as page:
+        files = {name: _downloads(page, name) for name in ("daily", "top")}
+    for name, (data, _) in files.items():
+        assert data.startswith(b"\xef\xbb\xbf"), name
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+        assert len({len(row) for row in rows}) == 1 and len(rows[0]) > 3, name  # one column per field, every row
+        files[name] = (data, rows)
+    header, *rows = files["daily"][1]
+    rate = [row[header.index("satisfaction_rate")] for row in rows if row[header.index("satisfaction_rate")]]
+    assert rate and all("," in r or r in ("0", "1") for r in rate) and not any("." in r for r in rate)
+    companies_, resources = {row[1] for row in rows}, {row[3] for row in files["top"][1][1:]}
+    for key, text in STORED.items():
         shown = "'" + text if text.startswith(FORMULA) else text
         assert shown in companies_ and shown in resources, key
 

@@ -242,7 +242,7 @@ def test_the_digest_text_is_a_function_of_its_model_alone() -> None:
     large = DigestModel("2025-W04", "2025-W03", date(2025, 1, 20), missing, total, many, "https://x.example/d")
     digest = text(large)
     assert digest.title == "Paradigm usage, week 2025-W04 (1 days not loaded)"
-    assert "Not loaded: 2025-01-25. The figures cover 6 of 7 days" in digest.body
+    assert "Not loaded: Jan 25, 2025. The figures cover 6 of 7 days" in digest.body
     assert "Grew most (sessions, week against the week before):\n- Co 12 (id 12): 112 (+12%)" in digest.body
     assert "Fell most (sessions, week against the week before):\n- none" in digest.body
     assert "Companies with open alerts: 1\n- Co 4 (id 4): 1 firing" in digest.body

@@ -14,6 +14,7 @@ from dagster import DagsterInstance, build_schedule_context, materialize
 from pypdf import PdfReader
 
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports import digest
 from reporting_assets.reports.figures import NEEDS_30_DAYS
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
@@ -261,7 +262,8 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
     assert (model.total.opened, model.total.resolved) == (1, 0)
     assert companies[103].now["active_users"] is None  # its 7 days are not all loaded
     # and the layout says what a partial week is
-    assert "3 days not loaded" in sent.title and f"Not loaded: {', '.join(map(str, GAP))}" in sent.body
+    shown = "; ".join(ENGLISH.date(day) for day in GAP)  # the reader's dates: "Feb 10, 2025"
+    assert "3 days not loaded" in sent.title and f"Not loaded: {shown}." in sent.body
 
 
 def test_a_week_given_by_hand_must_be_an_iso_week(loaded: Warehouse) -> None:

@@ -12,6 +12,7 @@ from reporting_assets.alerts import deliveries, state
 from reporting_assets.alerts.episode import Episode
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import Warehouse
 
@@ -71,12 +72,15 @@ def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note
     return kept, [n for n in notes if n not in kept]
 
 
-def grouped_message(notes: list[Note], notifier: Notifier) -> tuple[str, str, str]:
+COUNTED = {"FIRING": N_("{count} firing"), "REMINDER": N_("{count} reminder"), "RESOLVED": N_("{count} resolved")}
+
+
+def grouped_message(notes: list[Note], notifier: Notifier, lang: Language = ENGLISH) -> tuple[str, str, str]:
     """One message for several notes: counts in the title, one line per alert grouped by severity, the most
     severe first; past `MAX_LINES` alerts, "and K more" says where to see them all."""
     verbs = [n.verb for n in notes]
     title = "[ALERTS] " + ", ".join(
-        f"{verbs.count(v)} {v.lower()}" for v in ("FIRING", "REMINDER", "RESOLVED") if v in verbs
+        lang.gettext(COUNTED[v]).format(count=verbs.count(v)) for v in ("FIRING", "REMINDER", "RESOLVED") if v in verbs
     )
     ordered = sorted(notes, key=lambda n: SEVERITIES.index(n.episode.severity))
     lines = []
@@ -86,10 +90,10 @@ def grouped_message(notes: list[Note], notifier: Notifier) -> tuple[str, str, st
             lines.append(severity.upper())
             lines += [f"{n.title}: {n.episode.message} ({_link(n, notifier)})" for n in of]
     if len(ordered) > MAX_LINES:
-        lines.append(
-            f"... and {len(ordered) - MAX_LINES} more: every alert is in the warehouse table alert_events, "
-            f"on the dashboard, and at {notifier.asset_link('alert_events')}"
+        more = lang.gettext(
+            "... and {count} more: every alert is in the warehouse table alert_events, on the dashboard, and at {link}"
         )
+        lines.append(more.format(count=len(ordered) - MAX_LINES, link=notifier.asset_link("alert_events")))
     worst = next(
         (s for s in SEVERITIES if any(n.verb != "RESOLVED" and n.episode.severity == s for n in notes)), "resolved"
     )
@@ -106,18 +110,24 @@ def _batches(notes: list[Note], rules: RuleSet) -> list[list[Note]]:
     return [[n] for n in notes if n not in group] + ([group] if len(group) > 1 else [[n] for n in group])
 
 
-def _message(batch: list[Note], channel: Notifier) -> tuple[str, str, str]:
+def _message(batch: list[Note], channel: Notifier, lang: Language) -> tuple[str, str, str]:
     if len(batch) > 1:
-        return grouped_message(batch, channel)
+        return grouped_message(batch, channel, lang)
     [note] = batch
     kind = "resolved" if note.verb == "RESOLVED" else note.episode.severity
     return note.title, f"{note.episode.message}\n{_link(note, channel)}", kind
 
 
 def deliver(
-    context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier, rules: RuleSet, now: datetime
+    context: SensorEvaluationContext,
+    warehouse: Warehouse,
+    notifier: Notifier,
+    rules: RuleSet,
+    now: datetime,
+    lang: Language = ENGLISH,
 ) -> dict[str, int]:
-    """Send what `alert_events` owes to each channel on its own, alone or grouped as the rules say.
+    """Send what `alert_events` owes to each channel on its own, alone or grouped as the rules say (grouped
+    messages' lines in `lang`).
 
     Each channel's deliveries are recorded in `alert_deliveries`: a channel gets only what it has not accepted
     yet, so one refusing never makes another get a message twice. A refusing channel is retried on later
@@ -139,7 +149,7 @@ def deliver(
             continue
         [target] = channel.targets()
         for batch in _batches(todo, rules):
-            title, body, kind = _message(batch, channel)
+            title, body, kind = _message(batch, channel, lang)
             if not channel.send(title, body, kind):
                 _refused(context, warehouse, channel.key, target, now, f"{len(todo)} alert(s)")
                 break

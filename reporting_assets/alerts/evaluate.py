@@ -17,6 +17,7 @@ from typing import Protocol
 
 from reporting_assets.alerts import episode
 from reporting_assets.alerts.rules import Rule
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, latest_names
 from reporting_assets.neutralise import plain
@@ -72,8 +73,9 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
     return out[CONDITION_COLUMNS]
 
 
-def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFrame:
-    """The rule's alert episodes over the loaded days of `kpi`, one row per (company, start day)."""
+def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language = ENGLISH) -> pd.DataFrame:
+    """The rule's alert episodes over the loaded days of `kpi`, one row per (company, start day); their messages in
+    `lang`."""
     cond = conditions(rule, kpi, loaded)
     if not cond["holds"].any():
         return pd.DataFrame(columns=EPISODE_COLUMNS)
@@ -111,12 +113,12 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFram
             "resolved_at": runs["date"].dt.date.where(runs["status"] == "resolved", None),
         }
     )
-    out["message"] = [describe(rule, row) for row in out.itertuples(index=False)]
+    out["message"] = [describe(rule, row, lang) for row in out.itertuples(index=False)]
     return out[EPISODE_COLUMNS].reset_index(drop=True)
 
 
-def _shown(value: float | None) -> str:
-    return "no data" if value is None or pd.isna(value) else f"{value:.4g}"
+def _shown(value: float | None, lang: Language) -> str:
+    return lang.gettext("no data") if value is None or pd.isna(value) else lang.figure(value)
 
 
 class Facts(Protocol):
@@ -131,25 +133,40 @@ class Facts(Protocol):
     status: str
 
 
-def describe(rule: Rule, episode: Facts) -> str:
-    """One line a person reads in a notification: who, what, how far from the limit, since when."""
-    who = ALL_COMPANIES if rule.total else f"{plain(episode.company_name)} ({episode.company_id})"
-    value, limit = _shown(episode.value), _shown(episode.threshold)
-    if episode.status == "resolved" and rule.condition == "no_data":
-        return f"{who}: {rule.metric} = {value} on {episode.date}, data again after none since {episode.started_at}"
-    if episode.status == "resolved":
-        return (
-            f"{who}: {rule.metric} = {value} on {episode.date}, back within the limit ({limit}); "
-            f"the alert started on {episode.started_at}"
-        )
-    if rule.condition == "no_data":
-        what = f"no {rule.metric} since {episode.started_at}"
-    elif rule.condition in ("below", "above"):
-        what = f"{rule.metric} = {value} on {episode.date}, {rule.condition} {limit}"
+def describe(rule: Rule, episode: Facts, lang: Language = ENGLISH) -> str:
+    """One line a person reads in a notification, in `lang`: who, what, how far from the limit, since when (days
+    as ISO dates, in every language: unambiguous, and what mail filters match)."""
+    if rule.total:
+        who = lang.gettext(ALL_COMPANIES)
     else:
-        way = "below" if rule.condition == "drop_vs_mean" else "above"
-        what = (
-            f"{rule.metric} = {value} on {episode.date}, more than {rule.threshold:.0%} {way} its "
-            f"{rule.baseline_days}-day mean (limit {limit})"
+        who = lang.gettext("{company} ({id})").format(company=plain(episode.company_name), id=episode.company_id)
+    facts = {
+        "metric": rule.metric,
+        "value": _shown(episode.value, lang),
+        "limit": _shown(episode.threshold, lang),
+        "day": episode.date.isoformat(),
+        "since": episode.started_at.isoformat(),
+    }
+    if episode.status == "resolved" and rule.condition == "no_data":
+        line = lang.gettext("{metric} = {value} on {day}, data again after none since {since}")
+        return f"{who}: {line.format(**facts)}"
+    if episode.status == "resolved":
+        line = lang.gettext(
+            "{metric} = {value} on {day}, back within the limit ({limit}); the alert started on {since}"
         )
-    return f"{who}: {what} (condition holds since {episode.started_at})"
+        return f"{who}: {line.format(**facts)}"
+    if rule.condition == "no_data":
+        what = lang.gettext("no {metric} since {since}")
+    elif rule.condition == "below":
+        what = lang.gettext("{metric} = {value} on {day}, below {limit}")
+    elif rule.condition == "above":
+        what = lang.gettext("{metric} = {value} on {day}, above {limit}")
+    elif rule.condition == "drop_vs_mean":
+        what = lang.gettext("{metric} = {value} on {day}, more than {share} below its {days}-day mean (limit {limit})")
+    else:
+        what = lang.gettext("{metric} = {value} on {day}, more than {share} above its {days}-day mean (limit {limit})")
+    share = lang.change(rule.threshold or 0.0).lstrip("+")
+    what = what.format(**facts, share=share, days=rule.baseline_days)
+    return lang.gettext("{who}: {what} (condition holds since {since})").format(
+        who=who, what=what, since=facts["since"]
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from reporting_assets.alerts import episode, state
 from reporting_assets.alerts.episode import Episode
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.warehouse import ledger
@@ -37,7 +38,11 @@ class Freshness:
 
 
 def late_episodes(
-    freshness: Freshness, latest: dict[str, date | None], due: date | None, open_since: dict[str, date]
+    freshness: Freshness,
+    latest: dict[str, date | None],
+    due: date | None,
+    open_since: dict[str, date],
+    lang: Language = ENGLISH,
 ) -> pd.DataFrame:
     """Episodes for the assets late at `due` (firing) and for those with an open episode (`open_since`:
     asset -> started_at) whose data has arrived since (resolved)."""
@@ -50,13 +55,15 @@ def late_episodes(
             first_missing = max(last + timedelta(days=1), freshness.first_day)
             since = min(open_since.get(asset, first_missing), first_missing)
             status, day, value = "firing", due, float((due - first_missing).days + 1)
-            message = (
-                f"{asset}: {value:.0f} day(s) not loaded, none since {last} "
-                f"(due by {freshness.hour_utc:02d}:00 UTC each day; is the daily_refresh schedule running?)"
+            late_line = lang.gettext(
+                "{asset}: {days} day(s) not loaded, none since {last} (due by {hour}:00 UTC each day; is the "
+                "daily_refresh schedule running?)"
             )
+            message = late_line.format(asset=asset, days=f"{value:.0f}", last=last, hour=f"{freshness.hour_utc:02d}")
         elif asset in open_since:
             since, status, day, value = open_since[asset], "resolved", last, 0.0
-            message = f"{asset}: loaded again up to {last}; it was late since {open_since[asset]}"
+            again = lang.gettext("{asset}: loaded again up to {last}; it was late since {since}")
+            message = again.format(asset=asset, last=last, since=open_since[asset])
         else:
             continue
         found.append(
@@ -80,10 +87,11 @@ def late_episodes(
     return episode.frame(found)
 
 
-def evaluate(engine: Engine, freshness: Freshness, now: datetime) -> state.Changes:
-    """Store the late-data alerts as of `now` in `alert_events` (the caller delivers them)."""
+def evaluate(engine: Engine, freshness: Freshness, now: datetime, lang: Language = ENGLISH) -> state.Changes:
+    """Store the late-data alerts as of `now` in `alert_events`, their messages in `lang` (the caller delivers
+    them)."""
     latest = ledger.latest(engine, list(freshness.assets), freshness.company_scope)
-    fresh = late_episodes(freshness, latest, freshness.due(now), state.open_since(engine, RULE_NAME))
+    fresh = late_episodes(freshness, latest, freshness.due(now), state.open_since(engine, RULE_NAME), lang)
     if fresh.empty:
         return state.Changes()
     return state.sync(engine, RULE_NAME, fresh, min(fresh["started_at"]))

@@ -21,6 +21,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.neutralise import plain
 from reporting_assets.redact import Redactor
 from reporting_assets.warehouse.store import Warehouse
@@ -49,10 +50,11 @@ def build_alert_sensor(
     late_data: Freshness | None = None,
     now: Clock = utc_now,
     interval_s: int = 60,
+    lang: Language = ENGLISH,
 ) -> SensorDefinition:
-    """The sensor running an `AlertTick` of `rules` (and `late_data`) every `interval_s`; its skip reason is the
-    tick's summary, and it reports the `alert_events` asset whenever the alert counts change."""
-    tick = AlertTick(rules, late_data, now)
+    """The sensor running an `AlertTick` of `rules` (and `late_data`) every `interval_s`, messages in `lang`; its
+    skip reason is the tick's summary, and it reports the `alert_events` asset whenever the alert counts change."""
+    tick = AlertTick(rules, late_data, now, lang)
 
     @sensor(
         name=name,
@@ -68,7 +70,9 @@ def build_alert_sensor(
     return _alerts
 
 
-def build_run_failure_sensor(now: Clock = utc_now, redact: Redactor | None = None) -> SensorDefinition:
+def build_run_failure_sensor(
+    now: Clock = utc_now, redact: Redactor | None = None, lang: Language = ENGLISH
+) -> SensorDefinition:
     """`run_failure_alerts`: each failed run that will not be retried, told once to each channel
     (`alert_deliveries`). A channel that refuses, or waits its backoff, makes the tick fail, and Dagster
     evaluates the run again on the next one: only the channels still owed it are sent it. Each cause is one line
@@ -89,7 +93,11 @@ def build_run_failure_sensor(now: Clock = utc_now, redact: Redactor | None = Non
             f"{e.step_key}: {plain(e.step_failure_data.error.message.strip(), CAUSE_LENGTH)}"
             for e in context.get_step_failure_events()
         ]
-        body = redact("\n".join([plain(context.failure_event.message), *causes, notifier.run_link(run.run_id)]))
+        lead = lang.gettext("The run {run} of {job} failed and will not be retried.").format(
+            run=run.run_id, job=run.job_name
+        )
+        failure = plain(context.failure_event.message)  # Dagster's own words
+        body = redact("\n".join([lead, failure, *causes, notifier.run_link(run.run_id)]))
         record = context.instance.get_run_record_by_id(run.run_id)
         day = record.create_timestamp.date() if record else date(1970, 1, 1)
         key = (f"run_failure/{run.run_id}", day, "firing", "")

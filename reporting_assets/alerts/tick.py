@@ -18,6 +18,7 @@ from reporting_assets.alerts.history import AlertRow
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Rule, RuleSet
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.neutralise import markdown_table
 from reporting_assets.warehouse.store import Warehouse, checkpoint
@@ -85,10 +86,10 @@ def changed_partitions(context: SensorEvaluationContext, assets: set[str], curso
     return earliest
 
 
-def evaluate(engine: Engine, rule: Rule, since: date) -> state.Changes:
-    """Store `rule`'s episodes from `since` on, reading only the days that can change them."""
+def evaluate(engine: Engine, rule: Rule, since: date, lang: Language = ENGLISH) -> state.Changes:
+    """Store `rule`'s episodes from `since` on (messages in `lang`), reading only the days that can change them."""
     start = reads.first_day(engine, rule, since)
-    found = episodes(rule, reads.kpi_rows(engine, rule, start), reads.loaded(engine, rule, start))
+    found = episodes(rule, reads.kpi_rows(engine, rule, start), reads.loaded(engine, rule, start), lang)
     return state.sync(engine, rule.name, found, since)
 
 
@@ -105,11 +106,12 @@ def alert_state_event(statuses: dict[str, int], firing: list[AlertRow]) -> Asset
 @dataclass(frozen=True)
 class AlertTick:
     """`rules` evaluated on new KPI partitions, and given `late_data`, whether yesterday's raw data is loaded by
-    its deadline; `now` is the clock (tests set it)."""
+    its deadline; `now` is the clock (tests set it), `lang` the messages' language."""
 
     rules: RuleSet
     late_data: freshness.Freshness | None = None
     now: Clock = utc_now
+    lang: Language = ENGLISH
 
     def __call__(self, context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> TickReport:
         """One tick; updates the context's cursor."""
@@ -120,14 +122,14 @@ class AlertTick:
         changes = state.Changes()
         for rule in self.rules.rules:
             if rule.asset in changed:
-                changes += evaluate(warehouse.engine, rule, changed[rule.asset])
+                changes += evaluate(warehouse.engine, rule, changed[rule.asset], self.lang)
         if self.late_data is not None:
-            changes += freshness.evaluate(warehouse.engine, self.late_data, clock)
+            changes += freshness.evaluate(warehouse.engine, self.late_data, clock, self.lang)
         for verb, keys in (("fired", changes.fired), ("resolved", changes.resolved), ("pending", changes.pending)):
             for fingerprint, day in keys:
                 note = "" if day >= horizon or verb == "pending" else " (older than the horizon: recorded, not sent)"
                 context.log.info(f"{verb}: {fingerprint} on {day}{note}")
-        counts = deliver(context, warehouse, notifier, self.rules, clock)
+        counts = deliver(context, warehouse, notifier, self.rules, clock, self.lang)
         checkpoint(warehouse.engine, mode="PASSIVE")
         statuses = history.counts(warehouse.engine)
         shown = [statuses[s] for s in history.STATUSES]

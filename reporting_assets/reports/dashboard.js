@@ -208,15 +208,17 @@ function drawCompare() {
 // a carriage return gets a leading apostrophe (OWASP's rule against CSV injection); our numbers stay numbers.
 function csvValue(value) {
   if (value === null || value === undefined) return "";
-  if (typeof value === "number") return String(value);
+  if (typeof value === "number") return String(value).replace(".", model.csv.decimal);
   let text = String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
-  return /[",\n\r]/.test(text) ? '"' + text.replaceAll('"', '""') + '"' : text;
+  return /[",;\n\r]/.test(text) ? '"' + text.replaceAll('"', '""') + '"' : text;
 }
 
-// A UTF-8 byte-order mark first, so that Excel reads "é" as "é".
+// A UTF-8 byte-order mark first, so that Excel reads "é" as "é"; the reader's list separator and decimal mark (";"
+// and "," in French and German), so that Excel in that locale splits the columns and reads the numbers.
 function download(name, header, rows) {
-  const text = "\uFEFF" + [header, ...rows].map((row) => row.map(csvValue).join(",")).join("\r\n") + "\r\n";
+  const lines = [header, ...rows].map((row) => row.map(csvValue).join(model.csv.separator));
+  const text = "\uFEFF" + lines.join("\r\n") + "\r\n";
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
   link.download = name;

@@ -17,6 +17,7 @@ from importlib import resources
 from sqlalchemy import Engine
 
 from reporting_assets.alerts import history
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
@@ -25,6 +26,7 @@ from reporting_assets.reports.figures import change_text, value_text
 from reporting_assets.reports.page_model import (
     ChartFigure,
     Company,
+    CsvFormat,
     HeadlineFigure,
     Page,
     Panel,
@@ -85,9 +87,10 @@ def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], mos
     return markdown_table(pd.DataFrame(rows))
 
 
-def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
+def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Language = ENGLISH) -> Dashboard:
     """The dashboard over the whole loaded history, as of `now`; per-user lists only with `user_lists`
-    (`REPORTING_USER_LISTS`: the aggregates of the Users section stay either way)."""
+    (`REPORTING_USER_LISTS`: the aggregates of the Users section stay either way); its downloads for a spreadsheet
+    in `lang` (the page's text is English yet)."""
     import jinja2
     from altair.utils.html import vl_version_for_vl_convert
     from markupsafe import Markup
@@ -155,6 +158,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True) -> Dashboard:
         compare=compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN),
         tables=tables,
         users=people,
+        csv=CsvFormat(lang.csv_separator, lang.decimal_symbol),
     )
     left_out = len(names) - 1 - len(chosen)
     html = template.render(

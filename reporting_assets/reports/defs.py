@@ -5,14 +5,18 @@ from __future__ import annotations
 from dagster import Definitions
 
 from reporting_assets.clock import Clock
+from reporting_assets.i18n import Language
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
 from reporting_assets.settings import Settings
 
 
 def build_defs(settings: Settings, now: Clock) -> Definitions:
+    lang = Language(settings.reporting_language)
     dashboard = build_usage_dashboard(
-        settings.reports_dir, settings.reporting_reports_url, now, settings.reporting_user_lists == "on"
+        settings.reports_dir, settings.reporting_reports_url, now, settings.reporting_user_lists == "on", lang
     )
-    digest_job, digest = build_weekly_digest(settings.reporting_digest_hour_utc, settings.reporting_reports_url, now)
+    digest_job, digest = build_weekly_digest(
+        settings.reporting_digest_hour_utc, settings.reporting_reports_url, now, lang=lang
+    )
     return Definitions(assets=[dashboard], jobs=[digest_job], schedules=[digest])

@@ -15,17 +15,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine
 
 from reporting_assets.alerts import history
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.neutralise import plain
 from reporting_assets.reports import figures
 
-DIGEST_FIGURES = {  # label -> column of figures.weekly
-    "sessions": "sessions_count",
-    "user queries": "user_queries_count",
-    "satisfaction rate": "satisfaction_rate",
-    "active users": "active_users",
-    "adoption rate": "adoption_rate",
+DIGEST_FIGURES = {  # label (a message) -> column of figures.weekly
+    N_("sessions"): "sessions_count",
+    N_("user queries"): "user_queries_count",
+    N_("satisfaction rate"): "satisfaction_rate",
+    N_("active users"): "active_users",
+    N_("adoption rate"): "adoption_rate",
 }
 RATES = {"satisfaction_rate", "adoption_rate"}
 DETAILED_COMPANIES = 10  # up to this many companies, one block each
@@ -134,22 +135,42 @@ def build(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest
     return DigestModel(week, previous, monday, missing, total, others, dashboard_url)
 
 
-def _delta(now: float | None, before: float | None, rate: bool = False) -> str:
+def _delta(now: float | None, before: float | None, lang: Language, rate: bool = False) -> str:
     if now is None:
-        return "n/a"
-    shown = f"{now:.1%}" if rate else f"{int(now):,}"
-    words = figures.change_words(now, before, rate)
+        return lang.gettext("n/a")
+    shown = lang.percent(now) if rate else lang.number(int(now))
+    words = figures.change_words(now, before, rate, lang)
     return f"{shown} ({words})" if words else shown
 
 
-def _block(company: CompanyWeek) -> list[str]:
-    head = company.company if company.company_id == ALL_COMPANIES_ID else f"{company.company} (id {company.company_id})"
+def _line(lang: Language, label: str, value: str) -> str:
+    """One line of a list: "- sessions: 1,200" ("- sessions : 1 200" in French)."""
+    return "- " + lang.gettext("{label}: {value}").format(label=label, value=value)
+
+
+def _who(company: CompanyWeek, lang: Language) -> str:
+    if company.company_id == ALL_COMPANIES_ID:
+        return lang.gettext(ALL_COMPANIES)
+    return lang.gettext("{company} (id {id})").format(company=company.company, id=company.company_id)
+
+
+def _block(company: CompanyWeek, lang: Language) -> list[str]:
+    none = lang.gettext("none")
     return [
         "",
-        head,
-        *(f"- {label}: {_delta(company.now[c], company.before[c], c in RATES)}" for label, c in DIGEST_FIGURES.items()),
-        f"- top tool: {company.top_tool or 'none'}; top document: {company.top_document or 'none'}",
-        f"- alerts: {company.opened} opened, {company.resolved} resolved",
+        _who(company, lang),
+        *(
+            _line(lang, lang.gettext(label), _delta(company.now[c], company.before[c], lang, c in RATES))
+            for label, c in DIGEST_FIGURES.items()
+        ),
+        "- "
+        + lang.gettext("top tool: {tool}; top document: {document}").format(
+            tool=company.top_tool or none, document=company.top_document or none
+        ),
+        "- "
+        + lang.gettext("alerts: {opened} opened, {resolved} resolved").format(
+            opened=lang.number(company.opened), resolved=lang.number(company.resolved)
+        ),
     ]
 
 
@@ -168,25 +189,32 @@ def _compared(company: CompanyWeek, column: str) -> bool:
     return company.now[column] is not None and company.before[column] is not None
 
 
-def _summary(model: DigestModel) -> list[str]:
+def _summary(model: DigestModel, lang: Language) -> list[str]:
     """What a larger instance's digest holds besides the totals: movers, open alerts, where the rest is."""
     column = "active_users"
     if not any(_compared(c, column) for c in model.companies):
         column = "sessions_count"  # active users not known for two whole weeks yet
-    label = next(name for name, c in DIGEST_FIGURES.items() if c == column)
+    label = lang.gettext(next(name for name, c in DIGEST_FIGURES.items() if c == column))
     grew, fell = movers(model.companies, column)
     lines = []
-    for title, chosen in (("Grew most", grew), ("Fell most", fell)):
-        lines += ["", f"{title} ({label}, week against the week before):"]
-        lines += [f"- {c.company} (id {c.company_id}): {_delta(c.now[column], c.before[column])}" for c in chosen]
-        lines += [] if chosen else ["- none"]
+    for title, chosen in ((N_("Grew most"), grew), (N_("Fell most"), fell)):
+        against = lang.gettext("{title} ({figure}, week against the week before):")
+        lines += ["", against.format(title=lang.gettext(title), figure=label)]
+        lines += [_line(lang, _who(c, lang), _delta(c.now[column], c.before[column], lang)) for c in chosen]
+        lines += [] if chosen else [f"- {lang.gettext('none')}"]
     alerting = sorted((c for c in model.companies if c.firing), key=lambda c: (-c.firing, c.company_id))
-    lines += ["", f"Companies with open alerts: {len(alerting)}"]
-    lines += [f"- {c.company} (id {c.company_id}): {c.firing} firing" for c in alerting[:ALERT_LINES]]
+    lines += ["", lang.gettext("Companies with open alerts: {count}").format(count=lang.number(len(alerting)))]
+    firing = lang.gettext("{count} firing")
+    lines += [_line(lang, _who(c, lang), firing.format(count=lang.number(c.firing))) for c in alerting[:ALERT_LINES]]
     if len(alerting) > ALERT_LINES:
-        lines.append(f"- and {len(alerting) - ALERT_LINES} more (table alert_events)")
-    where = f"the dashboard: {model.dashboard_url}" if model.dashboard_url else "the dashboard (usage_dashboard)"
-    lines += ["", f"{len(model.companies)} companies: each of them, and every figure, is on {where}."]
+        more = lang.gettext("and {count} more (table alert_events)")
+        lines.append(f"- {more.format(count=lang.number(len(alerting) - ALERT_LINES))}")
+    if model.dashboard_url:
+        where = lang.gettext("the dashboard: {url}").format(url=model.dashboard_url)
+    else:
+        where = lang.gettext("the dashboard (usage_dashboard)")
+    every = lang.gettext("{count} companies: each of them, and every figure, is on {where}.")
+    lines += ["", every.format(count=lang.number(len(model.companies)), where=where)]
     return lines
 
 
@@ -194,27 +222,32 @@ def _name(resource: str | None) -> str | None:
     return None if resource is None else plain(resource)
 
 
-def text(model: DigestModel) -> Digest:
-    """The digest's title and body: a pure function of its model."""
+def text(model: DigestModel, lang: Language = ENGLISH) -> Digest:
+    """The digest's title and body in `lang`: a pure function of its model."""
     sunday = model.monday + timedelta(days=6)
-    lines = [f"Week {model.week} ({model.monday} to {sunday}) against {model.previous}."]
-    if model.missing:
-        lines.append(
-            f"Not loaded: {', '.join(map(str, model.missing))}. The figures cover {7 - len(model.missing)} of 7 "
-            "days: they are not the whole week."
+    lines = [
+        lang.gettext("Week {week} ({monday} to {sunday}) against {previous}.").format(
+            week=model.week, monday=lang.date(model.monday), sunday=lang.date(sunday), previous=model.previous
         )
-    lines += _block(model.total)
+    ]
+    if model.missing:
+        partial = lang.gettext("Not loaded: {days}. The figures cover {loaded} of 7 days: they are not the whole week.")
+        days = "; ".join(lang.date(d) for d in model.missing)  # an English date holds a comma
+        lines.append(partial.format(days=days, loaded=7 - len(model.missing)))
+    lines += _block(model.total, lang)
     if len(model.companies) <= DETAILED_COMPANIES:
         for company in model.companies:
-            lines += _block(company)
+            lines += _block(company, lang)
         if model.dashboard_url:
-            lines += ["", f"Dashboard: {model.dashboard_url}"]
+            lines += ["", lang.gettext("Dashboard: {url}").format(url=model.dashboard_url)]
     else:
-        lines += _summary(model)
-    partial = f" ({len(model.missing)} days not loaded)" if model.missing else ""
-    return Digest(model.week, f"Paradigm usage, week {model.week}{partial}", "\n".join(lines), list(model.missing))
+        lines += _summary(model, lang)
+    title = lang.gettext("Paradigm usage, week {week}").format(week=model.week)
+    if model.missing:
+        title += " " + lang.gettext("({count} days not loaded)").format(count=len(model.missing))
+    return Digest(model.week, title, "\n".join(lines), list(model.missing))
 
 
-def compose(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest:
-    """The digest of ISO `week` (vs the week before), from the warehouse."""
-    return text(build(engine, week, dashboard_url))
+def compose(engine: Engine, week: str, dashboard_url: str | None = None, lang: Language = ENGLISH) -> Digest:
+    """The digest of ISO `week` (vs the week before), from the warehouse, in `lang`."""
+    return text(build(engine, week, dashboard_url), lang)

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, change, latest_names, ratio
 from reporting_assets.warehouse import ledger
@@ -169,14 +170,15 @@ def value_text(figure: Figure) -> str:
     return f"{figure.value:.1%}" if figure.kind == "rate" else f"{figure.value:,.0f}"
 
 
-def change_words(now: float, before: float | None, rate: bool) -> str:
-    """`metrics.change` as people read it: "+1.2 pts", "-25%", "was 0" ("" when the period before is unknown)."""
+def change_words(now: float, before: float | None, rate: bool, lang: Language = ENGLISH) -> str:
+    """`metrics.change` as people read it in `lang`: "+1.2 pts", "-25%", "was 0" ("" when the period before is
+    unknown)."""
     delta = change(now, before, rate)
     if delta is None:
-        return "was 0" if before is not None else ""
+        return lang.gettext("was 0") if before is not None else ""
     if rate:
-        return f"{round(delta * 100, 1) or 0.0:+.1f} pts"  # never "-0.0"
-    return f"{round(delta * 100) or 0:+d}%"
+        return lang.gettext("{points} pts").format(points=lang.signed(delta * 100, 1))
+    return lang.change(delta)
 
 
 def change_text(figure: Figure) -> str:

@@ -92,6 +92,15 @@ class Users:
 
 
 @dataclass(frozen=True)
+class CsvFormat:
+    """How the downloads write a cell for the reader's spreadsheet (`i18n.Language`): "," and "." in English,
+    ";" and "," in French and German."""
+
+    separator: str
+    decimal: str
+
+
+@dataclass(frozen=True)
 class Page:
     t: list[str]  # the charts' points (ISO dates)
     daily_from: int  # index of the first daily point
@@ -104,6 +113,7 @@ class Page:
     compare: Compare
     tables: dict[str, Table]
     users: Users
+    csv: CsvFormat
 
 
 def as_json(page: Page) -> dict[str, Any]:

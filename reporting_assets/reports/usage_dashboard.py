@@ -11,6 +11,7 @@ from dagster import (
 )
 
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.warehouse.store import Warehouse
@@ -25,10 +26,15 @@ AFTER_KPIS = (
 
 
 def build_usage_dashboard(
-    reports_dir: str, reports_url: str | None, now: Clock = utc_now, user_lists: bool = True
+    reports_dir: str,
+    reports_url: str | None,
+    now: Clock = utc_now,
+    user_lists: bool = True,
+    lang: Language = ENGLISH,
 ) -> AssetsDefinition:
     """The asset writing `reports_dir/usage_dashboard.html`, a directory or an object store URL (`store.py`),
-    linked under `reports_url` when set; per-user lists only with `user_lists` (`REPORTING_USER_LISTS`)."""
+    linked under `reports_url` when set; per-user lists only with `user_lists` (`REPORTING_USER_LISTS`); CSVs for a
+    spreadsheet in `lang`."""
 
     @asset(
         name="usage_dashboard",
@@ -44,7 +50,7 @@ def build_usage_dashboard(
         "tools and documents, open and recent alerts, each downloadable as CSV.",
     )
     def usage_dashboard(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        dashboard = render(warehouse.engine, now(), user_lists)
+        dashboard = render(warehouse.engine, now(), user_lists, lang)
         path, size = store.write(reports_dir, FILE_NAME, dashboard.html)
         context.log.info(f"usage_dashboard: {path} ({size / 1e6:.2f} MB), {dashboard.first}..{dashboard.last}")
         metadata = {

@@ -34,6 +34,7 @@ from pydantic import Field
 from reporting_assets.alerts.delivery import deliver_once
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.reports.dashboard import FILE_NAME
 from reporting_assets.reports.digest import compose, last_complete_week
 from reporting_assets.warehouse.store import Warehouse
@@ -69,9 +70,14 @@ def wait_for_refresh(context: OpExecutionContext, now: Clock, sleep: Callable[[f
 
 
 def build_weekly_digest(
-    hour_utc: int, reports_url: str | None, now: Clock = utc_now, sleep: Callable[[float], None] = time.sleep
+    hour_utc: int,
+    reports_url: str | None,
+    now: Clock = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    lang: Language = ENGLISH,
 ) -> tuple[JobDefinition, ScheduleDefinition]:
-    """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC."""
+    """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC; the digest in
+    `lang`."""
     link = f"{reports_url.rstrip('/')}/{FILE_NAME}" if reports_url else None
 
     @op(name="send_weekly_digest", description="Compose the week's digest and send it to each channel not yet sent.")
@@ -80,7 +86,7 @@ def build_weekly_digest(
     ) -> None:
         week = config.week or last_complete_week(now())
         wait_for_refresh(context, now, sleep)
-        digest = compose(warehouse.engine, week, link)
+        digest = compose(warehouse.engine, week, link, lang)
         context.log.info(f"weekly digest {week}:\n{digest.title}\n{digest.body}")
         year, number = int(week[:4]), int(week[6:])
         key = (f"weekly_digest/{week}", date.fromisocalendar(year, number, 1), "digest", "")

@@ -1,0 +1,121 @@
+"""The reader's language (`REPORTING_LANGUAGE`: en, fr or de): our messages through gettext catalogs
+(`locales/<language>/LC_MESSAGES/messages.po`, read with Babel), numbers, percentages and dates in the locale's
+forms ("1 855", "85,8 %", "22 nov. 2026"), and the list separator a spreadsheet of that locale expects.
+
+English is the source language: a message is its own English text. API text (company, tool and document names) and
+rule names are data: they are never translated. Babel is imported on first use: importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = ("en", "fr", "de")
+LOCALES = Path(__file__).parent / "locales"
+DOMAIN = "messages"
+CSV_SEPARATORS = {"en": ",", "fr": ";", "de": ";"}  # Excel's list separator in each locale
+
+
+def catalog_path(code: str) -> Path:
+    return LOCALES / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "a message, translated where it is shown")
+    """Marks a message held in data (a label in a table) for the catalogs; `Language.gettext` translates it."""
+    return message
+
+
+@cache
+def _translations(code: str) -> gettext.NullTranslations:
+    """The catalog of `code`, compiled in memory from its .po file (no compiled .mo to keep in step)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    if code == "en":
+        return gettext.NullTranslations()
+    with catalog_path(code).open("rb") as po:
+        catalog = read_po(po, locale=code)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+@cache
+def _percent_pattern(code: str) -> str:
+    """The locale's percent pattern: "#,##0%" (en), "#,##0 %" (fr, de)."""
+    from babel import Locale
+
+    return Locale.parse(code).percent_formats[None].pattern
+
+
+@dataclass(frozen=True)
+class Language:
+    """What a reader of `code` reads: our messages translated, numbers and dates in the locale's forms."""
+
+    code: str = "en"
+
+    def __post_init__(self) -> None:
+        if self.code not in LANGUAGES:
+            raise ValueError(f"language {self.code!r} is not one of {', '.join(LANGUAGES)}")
+
+    def gettext(self, message: str) -> str:
+        return _translations(self.code).gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _translations(self.code).ngettext(singular, plural, n)
+
+    def number(self, value: float, digits: int = 0) -> str:
+        """1855 -> "1,855" (en), "1 855" (fr), "1.855" (de)."""
+        from babel.numbers import format_decimal
+
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(round(value, digits) or 0, pattern, locale=self.code)  # never "-0"
+
+    def figure(self, value: float) -> str:
+        """A measured value, to 4 significant digits: 0.6 -> "0.6" (en), "0,6" (fr, de); 1234.5 -> "1,234" (en)."""
+        from babel.numbers import format_decimal
+
+        return format_decimal(float(f"{value:.4g}"), locale=self.code, decimal_quantization=False)
+
+    def percent(self, fraction: float) -> str:
+        """0.858 -> "85.8%" (en), "85,8 %" (fr, de)."""
+        from babel.numbers import format_percent
+
+        return format_percent(fraction, _percent_pattern(self.code).replace("0", "0.0", 1), locale=self.code)
+
+    def change(self, fraction: float) -> str:
+        """A relative change: 0.25 -> "+25%" (en), "+25 %" (fr, de); never "-0%"."""
+        from babel.numbers import format_percent
+
+        pattern = _percent_pattern(self.code)
+        return format_percent(round(fraction, 2) or 0.0, f"+{pattern};-{pattern}", locale=self.code)
+
+    def signed(self, value: float, digits: int = 0) -> str:
+        """A change: "+12", "-3.5" ("+3,5" in fr and de); 0 shows "+0"."""
+        shown = self.number(abs(value), digits)
+        return ("-" if round(value, digits) < 0 else "+") + shown
+
+    def date(self, day: date) -> str:
+        """2026-11-22 -> "Nov 22, 2026" (en), "22 nov. 2026" (fr), "22.11.2026" (de)."""
+        from babel.dates import format_date
+
+        return format_date(day, "medium", locale=self.code)
+
+    @property
+    def csv_separator(self) -> str:
+        return CSV_SEPARATORS[self.code]
+
+    @property
+    def decimal_symbol(self) -> str:
+        from babel.numbers import get_decimal_symbol
+
+        return get_decimal_symbol(self.code)
+
+
+ENGLISH = Language()
