@@ -39,7 +39,8 @@ test: install
 
 # After adding or changing a message: the catalogs get it (then translate its empty msgstr; test_i18n.py checks).
 messages: install
-	$(BIN)/pybabel extract --no-location --omit-header -o $(VENV)/messages.pot reporting_assets
+	$(BIN)/pybabel extract -F reporting_assets/locales/babel.cfg --no-location --omit-header -o $(VENV)/messages.pot \
+		reporting_assets
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --width 120 -i $(VENV)/messages.pot -d reporting_assets/locales
 
 # Debian's chromium for the browser test (as root); the test skips without it, except under CI.

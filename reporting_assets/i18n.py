@@ -111,6 +111,31 @@ class Language:
     def csv_separator(self) -> str:
         return CSV_SEPARATORS[self.code]
 
+    def vega_locale(self) -> dict[str, dict]:
+        """The locale of the charts' numbers and dates (d3-format's and d3-time-format's definitions, which
+        vega-embed's `formatLocale` and `timeFormatLocale` take), from Babel's CLDR data."""
+        from babel import Locale
+        from babel.numbers import get_group_symbol
+
+        locale = Locale.parse(self.code)
+        days, short_days = (locale.days["format"][width] for width in ("wide", "abbreviated"))
+        months, short_months = (locale.months["format"][width] for width in ("wide", "abbreviated"))
+        sunday_first = [6, 0, 1, 2, 3, 4, 5]  # CLDR counts from Monday, d3 from Sunday
+        percent = _percent_pattern(self.code).removeprefix("#,##0")  # "%", or a space and "%"
+        return {
+            "number": {"decimal": self.decimal_symbol, "thousands": get_group_symbol(self.code), "grouping": [3],
+                       "currency": ["", ""], "percent": percent},
+            "time": {"dateTime": "%x %X", "date": "%Y-%m-%d", "time": "%H:%M:%S", "periods": ["AM", "PM"],
+                     "days": [days[d] for d in sunday_first], "shortDays": [short_days[d] for d in sunday_first],
+                     "months": [months[m] for m in range(1, 13)],
+                     "shortMonths": [short_months[m] for m in range(1, 13)]},
+        }  # fmt: skip
+
+    @property
+    def day_month(self) -> str:
+        """A chart tick of a day: "%b %d" (Nov 22) in English, "%d %b" (22 nov.) otherwise."""
+        return "%b %d" if self.code == "en" else "%d %b"
+
     @property
     def decimal_symbol(self) -> str:
         from babel.numbers import get_decimal_symbol

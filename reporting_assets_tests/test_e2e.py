@@ -29,6 +29,7 @@ from playwright.sync_api import sync_playwright
 from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from reporting_assets.backfill import follow
 from reporting_assets.backfill import main as backfill
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.simulator.data import Company
 from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
@@ -213,7 +214,7 @@ def test_a_backfill_launched_from_the_ui_on_a_postgresql_instance_completes(dev:
     _compare(dev.home, dev.simulator, dev.url, dev.db, first, last, user_id_key=USER_KEY)
     # "Materialize all" included the dashboard: rendered after the KPIs, over the days loaded
     page = (dev.home / "dagster_home" / "reports" / "usage_dashboard.html").read_text()
-    assert f'id="data-through">{last}<' in page and f"first loaded day {FIRST}" in page
+    assert f'id="data-through">{ENGLISH.date(last)}<' in page and f"first loaded day {ENGLISH.date(FIRST)}" in page
     assert "Every day of this range is loaded" in page
     warehouse = Warehouse(url=f"sqlite:///{dev.db}")
     for table in RAW_TABLES.values():  # nothing after yesterday

@@ -211,6 +211,36 @@ def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: L
         assert shown in companies_ and shown in resources, key
 
 
+OUR_TEXT = "h1, h2, label, button, p, th, .label, .why, .change, .count, svg text, input[placeholder]"
+ENGLISH_MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+
+def test_the_french_page_speaks_french_with_french_numbers_and_dates(loaded: Loaded, chromium: str, tmp_path) -> None:
+    """REPORTING_LANGUAGE=fr: none of our English messages is left in what the page writes (headings, labels,
+    notes, table heads, charts, placeholders; API text aside), and numbers, percentages and dates are French."""
+    from reporting_assets_tests.test_i18n import english_left
+
+    page_path = tmp_path / "usage_dashboard.html"
+    page_path.write_text(render(loaded.warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")
+    with opened(chromium, page_path) as page:
+        ours = page.eval_on_selector_all(
+            OUR_TEXT, "es => es.map(e => e.getAttribute('placeholder') || e.textContent).join('\\n')"
+        )
+        pick(page, loaded_company(page))  # a company's own figures and users, then back to every company
+        ours += page.eval_on_selector_all(OUR_TEXT, "es => es.map(e => e.textContent).join('\\n')")
+        shown = page.evaluate("() => [format(1855, 'count'), format(0.858, 'rate'), format(0.25, 'change')]")
+        day, lang = page.inner_text("#data-through"), page.evaluate("() => document.documentElement.lang")
+    assert lang == "fr" and not english_left(ours, "fr"), english_left(ours, "fr")
+    assert "Toutes les entreprises" in ours and "Tendances" in ours and "Utilisateurs actifs (30 jours)" in ours
+    assert not ENGLISH_MONTHS & set(re.findall(r"[A-Za-zéû]+", ours))  # the charts' ticks: "02 mars", never "Mar 02"
+    assert shown == ["1\u202f855", "85,8\u00a0%", "+25\u00a0%"] or shown == ["1\u202f855", "85,8\u202f%", "+25\u202f%"]
+    assert re.fullmatch(r"\d{1,2} [a-zéû]+\.? \d{4}", day), day  # "14 mars 2026"
+
+
+def loaded_company(page) -> str:
+    return page.eval_on_selector_all("#company-list option", "os => os.map(o => o.value)")[1]
+
+
 def _markdown_rows(text: str) -> list[list[str]]:
     """A markdown table's rows split on its unescaped pipes."""
     return [re.split(r"(?<!\\)\|", line) for line in text.splitlines()]

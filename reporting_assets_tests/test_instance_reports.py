@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 
 from reporting_assets.assets.users import build_user_assets
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports.dashboard import render
 from reporting_assets.reports.digest import CompanyWeek, DigestModel, compose, text
 from reporting_assets.reports.figures import NEEDS_30_DAYS, NO_MEMBERS
@@ -100,7 +101,7 @@ def test_the_headline_figures_equal_sql_on_the_same_tables(large, chromium: str)
             "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.change').textContent])",
         )
         stamp = page.inner_text("#data-through")
-    assert stamp == str(last)
+    assert stamp == ENGLISH.date(last)
     assert [value for value, _ in cards] == [
         f"{actives:,}",
         f"{actives / members:.1%}",

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import boto3
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterEventType, DagsterInstance
 
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.settings import DEFAULT_BACKEND, DEFAULT_BROKER, Settings, SettingsError
 from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse.store import Warehouse
@@ -130,7 +132,10 @@ def test_a_backfill_on_two_celery_workers_equals_an_in_process_run(
 
     # The dashboard is in the bucket
     page = boto3.client("s3").get_object(Bucket=s3, Key="scale-out/usage_dashboard.html")["Body"].read()
-    assert page.startswith(b"<!DOCTYPE html>") and f'id="data-through">{END}<'.encode() in page
+    assert (
+        page.startswith(b"<!DOCTYPE html>")
+        and f'id="data-through">{ENGLISH.date(date.fromisoformat(END))}<'.encode() in page
+    )
 
 
 def test_celery_with_a_sqlite_warehouse_or_instance_stops_the_code_location(tmp_path: Path) -> None:

@@ -7,44 +7,60 @@ import subprocess
 import sys
 from datetime import date
 
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.reports import figures
 from reporting_assets.reports.figures import NEEDS_30_DAYS
 
-CHART_FIGURES = {  # chart figure -> label, and what it waits for while it has no point
-    "user_queries_count": ("User queries", "no day loaded yet"),
-    "model_responses_count": ("Model responses", "no day loaded yet"),
-    "satisfaction_rate": ("Satisfaction rate", "no likes or dislikes given yet"),
-    "feedback_rate": ("Feedback rate", "no model responses yet"),
-    "sessions_count": ("Sessions", "no day loaded yet"),
-    "active_users": ("Active users (day)", "no day loaded yet"),
-    "active_users_7d": ("Active users (7 days)", "needs 7 loaded days in a row"),
-    "active_users_30d": ("Active users (30 days)", NEEDS_30_DAYS),
-    "stickiness": ("Stickiness (DAU / MAU)", NEEDS_30_DAYS),
-    "adoption_rate": ("Adoption (30-day actives / members)", f"{NEEDS_30_DAYS}, and {figures.NO_MEMBERS}"),
+NO_DAY = N_("no day loaded yet")
+CHART_FIGURES = {  # chart figure -> label, and what it waits for while it has no point (messages)
+    "user_queries_count": (N_("User queries"), NO_DAY),
+    "model_responses_count": (N_("Model responses"), NO_DAY),
+    "satisfaction_rate": (N_("Satisfaction rate"), N_("no likes or dislikes given yet")),
+    "feedback_rate": (N_("Feedback rate"), N_("no model responses yet")),
+    "sessions_count": (N_("Sessions"), NO_DAY),
+    "active_users": (N_("Active users (day)"), NO_DAY),
+    "active_users_7d": (N_("Active users (7 days)"), N_("needs 7 loaded days in a row")),
+    "active_users_30d": (N_("Active users (30 days)"), NEEDS_30_DAYS),
+    "stickiness": (N_("Stickiness (DAU / MAU)"), NEEDS_30_DAYS),
+    "adoption_rate": (
+        N_("Adoption (30-day actives / members)"),
+        N_(
+            "needs 30 loaded days in a row, and no members recorded yet: they are recorded from the first daily "
+            "refresh on"
+        ),
+    ),
 }
-PANELS = {  # title -> figures, kind
-    "Request volume": (("user_queries_count", "model_responses_count"), "count"),
-    "Satisfaction": (("satisfaction_rate", "feedback_rate"), "rate"),
-    "Sessions and active users": (("sessions_count", "active_users", "active_users_7d", "active_users_30d"), "count"),
-    "Engagement": (("stickiness", "adoption_rate"), "rate"),
+PANELS = {  # title (a message) -> figures, kind
+    N_("Request volume"): (("user_queries_count", "model_responses_count"), "count"),
+    N_("Satisfaction"): (("satisfaction_rate", "feedback_rate"), "rate"),
+    N_("Sessions and active users"): (
+        ("sessions_count", "active_users", "active_users_7d", "active_users_30d"),
+        "count",
+    ),
+    N_("Engagement"): (("stickiness", "adoption_rate"), "rate"),
 }
 
 
-def axis(first: date, last: date) -> tuple[str, str]:
-    """Time ticks on day, week or month boundaries only, by the span shown."""
+def chart_figure(key: str, lang: Language) -> tuple[str, str]:
+    """The label of chart figure `key` and what it waits for, in `lang`."""
+    label, why = CHART_FIGURES[key]
+    return lang.gettext(label), lang.gettext(why)
+
+
+def axis(first: date, last: date, lang: Language = ENGLISH) -> tuple[str, str]:
+    """Time ticks on day, week or month boundaries only, by the span shown (labels in `lang`'s order)."""
     span = (last - first).days
-    return ("day", "%b %d") if span <= 45 else ("week", "%b %d") if span <= 240 else ("month", "%b %Y")
+    return ("day", lang.day_month) if span <= 45 else ("week", lang.day_month) if span <= 240 else ("month", "%b %Y")
 
 
-def panel_specs(first: date, last: date) -> list[dict]:
+def panel_specs(first: date, last: date, lang: Language = ENGLISH) -> list[dict]:
     """One Vega-Lite spec per panel over the named data `points` (t, figure, value) that dashboard.js fills."""
     import altair as alt  # on use: Altair costs every process that loads the code location
 
-    interval, label_format = axis(first, last)
+    interval, label_format = axis(first, last, lang)
     specs = []
     for title, (keys, kind) in PANELS.items():
-        labels = [CHART_FIGURES[k][0] for k in keys]
+        labels = [chart_figure(k, lang)[0] for k in keys]
         fmt = ".0%" if kind == "rate" else ",d"
         chart = (
             alt.Chart(alt.Data(name="points"))
@@ -61,46 +77,51 @@ def panel_specs(first: date, last: date) -> list[dict]:
                     "figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None)
                 ),
                 tooltip=[
-                    alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title="date"),
+                    alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
                     alt.Tooltip("figure:N"),
                     alt.Tooltip("value:Q", format=".1%" if kind == "rate" else ",.1f"),
                 ],
             )
             # the axes' room is measured again when dashboard.js swaps the data in
-            .properties(title=title, width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True))
+            .properties(
+                title=lang.gettext(title), width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True)
+            )
             .configure_view(stroke=None)
         )
         specs.append(chart.to_dict())
     return specs
 
 
-def user_specs() -> dict[str, dict]:
+def user_specs(lang: Language = ENGLISH) -> dict[str, dict]:
     """The Users section's charts: new and newly dormant users per month (data `months`: month, kind, users), and
     the cohort heatmap (data `cohorts`: cohort, offset, rate, retained, size), filled by dashboard.js."""
     import altair as alt
 
+    kinds = [lang.gettext("new"), lang.gettext("newly dormant")]  # what dashboard.js names the bars
     months = (
         alt.Chart(alt.Data(name="months"))
         .mark_bar()
         .encode(
             x=alt.X("month:O", title=None),
-            xOffset=alt.XOffset("kind:N", sort=["new", "newly dormant"]),
+            xOffset=alt.XOffset("kind:N", sort=kinds),
             y=alt.Y("users:Q", title=None, axis=alt.Axis(format=",d")),
-            color=alt.Color("kind:N", sort=["new", "newly dormant"], legend=alt.Legend(orient="top", title=None)),
+            color=alt.Color("kind:N", sort=kinds, legend=alt.Legend(orient="top", title=None)),
             tooltip=["month:O", "kind:N", alt.Tooltip("users:Q", format=",d")],
         )
-        .properties(title="New and newly dormant users per month", width=900, height=170)
+        .properties(title=lang.gettext("New and newly dormant users per month"), width=900, height=170)
         .configure_view(stroke=None)
     )
     base = alt.Chart(alt.Data(name="cohorts")).encode(
-        x=alt.X("offset:O", title="months after the first"),
-        y=alt.Y("cohort:O", title="cohort (month first active)"),
+        x=alt.X("offset:O", title=lang.gettext("months after the first")),
+        y=alt.Y("cohort:O", title=lang.gettext("cohort (month first active)")),
     )
     tooltip = ["cohort:O", "offset:O", alt.Tooltip("rate:Q", format=".0%"), "retained:Q", "size:Q"]
     heatmap = (
         alt.layer(
             base.mark_rect().encode(
-                color=alt.Color("rate:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title="retained"),
+                color=alt.Color(
+                    "rate:Q", scale=alt.Scale(domain=[0, 1], scheme="blues"), title=lang.gettext("retained")
+                ),
                 tooltip=tooltip,
             ),
             base.mark_text(fontSize=10).encode(
@@ -108,7 +129,7 @@ def user_specs() -> dict[str, dict]:
                 color=alt.condition(alt.datum.rate > 0.6, alt.value("white"), alt.value("black")),
             ),
         )
-        .properties(title="Retention by cohort", width=600, height=280)
+        .properties(title=lang.gettext("Retention by cohort"), width=600, height=280)
         .configure_view(stroke=None)
     )
     return {"months": months.to_dict(), "cohorts": heatmap.to_dict()}

@@ -6,6 +6,17 @@ const model = JSON.parse(document.getElementById("report-data").textContent);
 const views = [];
 const LONGEST = 200; // characters of a name shown in a cell (neutralise.LONGEST)
 let picked = model.companies[0];
+const EMBED = { renderer: "svg", actions: false, formatLocale: model.vega_locale.number, timeFormatLocale: model.vega_locale.time };
+
+// A message of the page's language (model.text), its {placeholders} filled.
+function t(message, values = {}) {
+  return (model.text[message] ?? message).replace(/\{(\w+)\}/g, (_, key) => values[key]);
+}
+
+function number(value, digits = 0, style = "decimal") {
+  const options = { style, minimumFractionDigits: digits, maximumFractionDigits: digits };
+  return new Intl.NumberFormat(model.locale, options).format(value);
+}
 
 function rate(company, name, i) {
   const [num, den] = model.ratios[name];
@@ -22,11 +33,11 @@ function values(company, key) {
 function format(value, kind) {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
   const sign = value > 0 ? "+" : "";
-  if (kind === "rate") return (100 * value).toFixed(1) + "%";
-  if (kind === "change") return sign + Math.round(100 * value) + "%";
-  if (kind === "points") return sign + (100 * value).toFixed(1) + " pts";
-  if (kind === "count") return Math.round(value).toLocaleString("en-US");
-  if (kind === "number") return String(Number(value.toPrecision(4)));
+  if (kind === "rate") return number(value, 1, "percent");
+  if (kind === "change") return sign + number(value, 0, "percent");
+  if (kind === "points") return t("{points} pts", { points: sign + number(100 * value, 1) });
+  if (kind === "count") return number(Math.round(value));
+  if (kind === "number") return Number(value.toPrecision(4)).toLocaleString(model.locale, { maximumFractionDigits: 20 });
   const chars = Array.from(String(value)); // API text: shown up to LONGEST characters (the CSV holds it whole)
   return chars.length > LONGEST ? chars.slice(0, LONGEST - 1).join("") + "…" : chars.join("");
 }
@@ -73,22 +84,26 @@ function drawUsers() {
     card.querySelector(".value").textContent = format(value, "count");
     const previous = i > 0 ? mine.funnel[i - 1] : null;
     card.querySelector(".why").textContent =
-      value === null ? "no members recorded yet" : previous ? format(value / previous, "rate") + " of the step before" : "";
+      value === null
+        ? t("no members recorded yet")
+        : previous
+          ? t("{share} of the step before", { share: format(value / previous, "rate") })
+          : "";
   });
   const never = document.getElementById("never-active");
   never.querySelector(".value").textContent = format(mine.never, "count");
-  never.querySelector(".why").textContent = mine.never === null ? "needs the members count" : "members minus ever active";
+  never.querySelector(".why").textContent = t(mine.never === null ? "needs the members count" : "members minus ever active");
   const table = document.createElement("table");
   const head = table.createTHead().insertRow();
   const row = table.createTBody().insertRow();
   people.segments.forEach((name, i) => {
-    head.append(cell("th", name === "unknown" ? "not known" : name));
+    head.append(cell("th", t(name === "unknown" ? "not known" : name)));
     row.append(cell("td", format(mine.segments[i], "count")));
   });
   document.getElementById("user-segments").replaceChildren(table);
   const months = mine.months.flatMap(([month, fresh, gone]) => [
-    { month, kind: "new", users: fresh },
-    { month, kind: "newly dormant", users: gone },
+    { month, kind: t("new"), users: fresh },
+    { month, kind: t("newly dormant"), users: gone },
   ]);
   const cohorts = mine.cohorts.map(([cohort, offset, rate, retained, size]) => ({ cohort, offset, rate, retained, size }));
   return Promise.all([embedWith("months", months), embedWith("cohorts", cohorts)]);
@@ -101,7 +116,7 @@ function embedWith(name, rows) {
   );
   const holder = document.getElementById("chart-" + name);
   holder.hidden = rows.length === 0;
-  return rows.length ? vegaEmbed(holder, spec, { renderer: "svg", actions: false }) : null;
+  return rows.length ? vegaEmbed(holder, spec, EMBED) : null;
 }
 
 function cell(tag, text) {
@@ -131,7 +146,8 @@ function drawTable(name) {
     shown.forEach(([c, i]) => tr.append(cell("td", format(row[i], c.kind))));
   }
   holder.append(element);
-  note.textContent = own.length > table.limit ? `(the first ${table.limit} of ${own.length}: the CSV holds them all)` : "";
+  const counted = { limit: number(table.limit), count: number(own.length) };
+  note.textContent = own.length > table.limit ? t("(the first {limit} of {count}: the CSV holds them all)", counted) : "";
 }
 
 // A small line of the weekly sessions: a gap where a week is not wholly loaded.
@@ -182,7 +198,7 @@ function drawCompare() {
     });
     head.append(th);
   });
-  head.append(cell("th", "Sessions per week"));
+  head.append(cell("th", t("Sessions per week")));
   const body = element.createTBody();
   for (const r of order) {
     const tr = body.insertRow();
@@ -201,7 +217,8 @@ function drawCompare() {
     tr.append(trend);
   }
   document.getElementById("compare").replaceChildren(element);
-  document.getElementById("compare-count").textContent = `${order.length} of ${table.rows.length} companies`;
+  const counts = { shown: number(order.length), total: number(table.rows.length) };
+  document.getElementById("compare-count").textContent = t("{shown} of {total} companies", counts);
 }
 
 // One CSV cell (RFC 4180 quoting). Text is never a formula in a spreadsheet: a cell starting with = + - @, a tab or
@@ -271,7 +288,7 @@ drawHeadline();
 drawCompare();
 Promise.all([
   ...model.specs.map((spec, p) =>
-    vegaEmbed("#chart-" + p, spec, { renderer: "svg", actions: false }).then((result) => (views[p] = result.view)),
+    vegaEmbed("#chart-" + p, spec, EMBED).then((result) => (views[p] = result.view)),
   ),
 ])
   .then(() => Promise.all([drawPanels(), drawUsers()]))

@@ -17,7 +17,7 @@ from importlib import resources
 from sqlalchemy import Engine
 
 from reporting_assets.alerts import history
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
@@ -49,65 +49,84 @@ class Dashboard:
     missing_days: int  # days of first..last not loaded (for every company)
 
 
-def _ranges(days: list[date], most: int = 20) -> str:
-    """`2025-03-01..2025-03-04, 2025-03-09` from sorted days (the first `most` spans)."""
+# What dashboard.js writes itself, translated into the page's model (`Page.text`)
+SCRIPT_MESSAGES = (
+    N_("no members recorded yet"), N_("{share} of the step before"), N_("needs the members count"),
+    N_("members minus ever active"), N_("not known"), N_("new"), N_("newly dormant"), N_("power"), N_("regular"),
+    N_("occasional"), N_("dormant"), N_("(the first {limit} of {count}: the CSV holds them all)"),
+    N_("Sessions per week"), N_("{shown} of {total} companies"), N_("{points} pts"),
+)  # fmt: skip
+
+
+def _ranges(days: list[date], lang: Language, most: int = 20) -> str:
+    """`Mar 1, 2025..Mar 4, 2025; Mar 9, 2025` from sorted days (the first `most` spans), in `lang`."""
     spans: list[list[date]] = []
     for day in days:
         if spans and day - spans[-1][1] == timedelta(days=1):
             spans[-1][1] = day
         else:
             spans.append([day, day])
-    shown = ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:most])
-    return shown + (f" and {len(spans) - most} more spans" if len(spans) > most else "")
+    shown = "; ".join(lang.date(a) if a == b else f"{lang.date(a)}..{lang.date(b)}" for a, b in spans[:most])
+    more = lang.gettext(" and {count} more spans").format(count=len(spans) - most)
+    return shown + (more if len(spans) > most else "")
 
 
-def _users(engine: Engine, chosen: list[int], last: date, lists: bool) -> tuple[Users, dict[str, Table]]:
+def _users(
+    engine: Engine, chosen: list[int], last: date, lists: bool, lang: Language
+) -> tuple[Users, dict[str, Table]]:
     """The Users section's model (per company) and its two tables (none without `lists`)."""
     section = users.section(engine, chosen, last, lists)
     tables = {}
     for name, title, download, empty in (
-        ("top_users", "Most engaged users", "every listed user", "No per-user data yet."),
-        ("dormant_users", "Users gone dormant most recently", "every listed dormant user", "No dormant user."),
-    )[: 2 if lists else 0]:
+        ("top_users", N_("Most engaged users"), N_("every listed user"), N_("No per-user data yet.")),
+        ("dormant_users", N_("Users gone dormant most recently"), N_("every listed dormant user"),
+         N_("No dormant user.")),
+    )[: 2 if lists else 0]:  # fmt: skip
         rows, left = section.tables[name]
-        note = f"; {left:,} more in the warehouse table user_engagement" if left else ""
+        more = lang.gettext("; {count} more in the warehouse table user_engagement").format(count=lang.number(left))
         tables[name] = page_tables.table(
-            title, download + note, users.USER_COLUMNS, rows, every_company=True, empty=empty
-        )
+            lang.gettext(title), lang.gettext(download) + (more if left else ""), users.USER_COLUMNS, rows, lang,
+            every_company=True, empty=lang.gettext(empty),
+        )  # fmt: skip
     by_company = {str(cid): company for cid, company in section.by_company.items()}
-    people = Users(section.known, by_company, section.segments, chart_specs.user_specs(), users.NO_USERS)
+    people = Users(
+        section.known, by_company, section.segments, chart_specs.user_specs(lang), lang.gettext(users.NO_USERS)
+    )
     return people, tables
 
 
-def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], most: int = 20) -> str:
+def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], lang: Language, most: int = 20) -> str:
     rows = []
     for company_id in order[: most + 1]:
         head = heads[company_id]
-        rows.append({"company": head.company, **{f.label: value_text(f) for f in head.figures}})
+        company = lang.gettext(ALL_COMPANIES) if company_id == ALL_COMPANIES_ID else head.company
+        rows.append({"company": company, **{f.label: value_text(f, lang) for f in head.figures}})
     return markdown_table(pd.DataFrame(rows))
 
 
 def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Language = ENGLISH) -> Dashboard:
     """The dashboard over the whole loaded history, as of `now`; per-user lists only with `user_lists`
     (`REPORTING_USER_LISTS`: the aggregates of the Users section stay either way); its downloads for a spreadsheet
-    in `lang` (the page's text is English yet)."""
+    in `lang`, and its text, numbers and dates in `lang` too."""
     import jinja2
     from altair.utils.html import vl_version_for_vl_convert
     from markupsafe import Markup
 
     coverage = figures.Coverage.read(engine)
     span = coverage.span()
-    environment = jinja2.Environment(autoescape=True)
+    environment = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    environment.install_gettext_callables(lang.gettext, lang.ngettext, newstyle=True)  # type: ignore[attr-defined]
     environment.policies["json.dumps_kwargs"] = {"allow_nan": False}  # a NaN would be invalid JSON: fail here
     template = environment.from_string(
         resources.files(__package__).joinpath("dashboard.html.j2").read_text(encoding="utf-8")
     )
     if span is None:
-        page = template.render(empty=True, generated=f"{now:%Y-%m-%d %H:%M}")
+        page = template.render(empty=True, generated=f"{now:%Y-%m-%d %H:%M}", lang=lang.code)
         return Dashboard(page, "_no data loaded yet_", None, None, 0)
     first, last = span
     vega_script = chart_specs.vega_bundle()
     days = figures.daily(engine, coverage, first, last)
+    days.loc[days["company_id"] == ALL_COMPANIES_ID, "company"] = lang.gettext(ALL_COMPANIES)  # its name, read
     totals = days[days["company_id"] == ALL_COMPANIES_ID]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
 
@@ -116,7 +135,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     chosen = activity.sort_values(ascending=False, kind="stable").index[:MAX_COMPANIES].tolist()
     names = days.drop_duplicates("company_id").set_index("company_id")["company"]
     kept = days if len(chosen) == len(names) - 1 else days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
-    heads = figures.headlines(kept, last)
+    heads = figures.headlines(kept, last, lang)
     points = figures.chart_points(kept, last, DAILY_DAYS)
     t = sorted(points["t"].unique())
     series = {cid: rows.set_index("t").reindex(t) for cid, rows in points.groupby("company_id")}
@@ -127,19 +146,19 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             name=str(names[cid]),
             title=plain(names[cid]),
             # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
-            label=ALL_COMPANIES if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
+            label=names[cid] if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
             series={p: chart_specs.compact(series[cid][p]) for p in figures.PARTS},
-            headline=[HeadlineFigure(value_text(f), change_text(f), f.why) for f in heads[cid].figures],
+            headline=[HeadlineFigure(value_text(f, lang), change_text(f, lang), f.why) for f in heads[cid].figures],
         )
         for cid in ordered
     ]
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
-    people, user_tables = _users(engine, chosen, last, user_lists)
+    people, user_tables = _users(engine, chosen, last, user_lists, lang)
     alerts = history.for_reports(engine, last - timedelta(days=30))
     tables = {
-        "weekly": page_tables.weekly(kept),
-        "top": page_tables.top(figures.top_resources(engine, coverage, last)),
-        "alerts": page_tables.alerts(alerts),
+        "weekly": page_tables.weekly(kept, lang),
+        "top": page_tables.top(figures.top_resources(engine, coverage, last), lang),
+        "alerts": page_tables.alerts(alerts, lang),
         **user_tables,
     }
     labels = {c.id: c.label for c in companies if c.id != ALL_COMPANIES_ID}
@@ -149,45 +168,51 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         ratios={name: [list(RATIOS[name].numerator), list(RATIOS[name].denominator)] for name in rates},
         daily_columns=[*figures.PARTS, *rates],
         panels=[
-            Panel([ChartFigure(k, *chart_specs.CHART_FIGURES[k]) for k in keys])
+            Panel([ChartFigure(k, *chart_specs.chart_figure(k, lang)) for k in keys])
             for keys, _ in chart_specs.PANELS.values()
         ],
-        specs=chart_specs.panel_specs(first, last),
+        specs=chart_specs.panel_specs(first, last, lang),
         all_id=ALL_COMPANIES_ID,
         companies=companies,
-        compare=compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN),
+        compare=compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN, lang),
         tables=tables,
         users=people,
         csv=CsvFormat(lang.csv_separator, lang.decimal_symbol),
+        locale=lang.code,
+        vega_locale=lang.vega_locale(),
+        text={message: lang.gettext(message) for message in SCRIPT_MESSAGES},
     )
     left_out = len(names) - 1 - len(chosen)
     html = template.render(
         vegalite_version=vl_version_for_vl_convert(),
         vega_script=Markup(vega_script),  # noqa: S704
         app_script=Markup(resources.files(__package__).joinpath("dashboard.js").read_text(encoding="utf-8")),  # noqa: S704
-        first=first,
-        last=last,
+        lang=lang.code,
+        first=lang.date(first),
+        last=lang.date(last),
         generated=f"{now:%Y-%m-%d %H:%M}",
-        missing=_ranges(missing),
-        missing_count=len(missing),
-        left_out=(
-            f"The picker holds the {len(chosen)} most active companies of {len(names) - 1} (sessions over the last "
-            f"{DAILY_DAYS} days); every company is in the warehouse tables and in the figures of {ALL_COMPANIES}."
-        )
+        missing=_ranges(missing, lang),
+        missing_count=lang.number(len(missing)),
+        left_out=lang.gettext(
+            "The picker holds the {chosen} most active companies of {total} (sessions over the last {days} days); "
+            "every company is in the warehouse tables and in the figures of {all}."
+        ).format(chosen=len(chosen), total=len(names) - 1, days=DAILY_DAYS, all=lang.gettext(ALL_COMPANIES))
         if left_out > 0
         else "",
-        all_companies=ALL_COMPANIES,
+        all_companies=lang.gettext(ALL_COMPANIES),
         picker=[c.label for c in companies],
         headline=[
-            {"label": f.label, "value": value_text(f), "change": change_text(f), "why": f.why}
+            {"label": f.label, "value": value_text(f, lang), "change": change_text(f, lang), "why": f.why}
             for f in heads[ALL_COMPANIES_ID].figures
         ],
-        granularity=f"One point a day over the last {DAILY_DAYS} days, before that one a week (then one a month "
-        "after two years): the average per loaded day. Days not loaded are gaps, never zeros.",
+        granularity=lang.gettext(
+            "One point a day over the last {days} days, before that one a week (then one a month after two years): "
+            "the average per loaded day. Days not loaded are gaps, never zeros."
+        ).format(days=DAILY_DAYS),
         panels=list(chart_specs.PANELS),
-        users_funnel=users.FUNNEL,
+        users_funnel=[lang.gettext(step) for step in users.FUNNEL],
         tables=[{"name": name, "title": table.title, "download": table.download} for name, table in tables.items()],
         model=as_json(model),
     )
     order = [ALL_COMPANIES_ID, *chosen]
-    return Dashboard(html, _headline_markdown(heads, order), first, last, len(missing))
+    return Dashboard(html, _headline_markdown(heads, order, lang), first, last, len(missing))

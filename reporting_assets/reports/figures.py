@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
 
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, change, latest_names, ratio
 from reporting_assets.warehouse import ledger
@@ -26,9 +26,9 @@ USERS = ["active_users", "active_users_7d", "active_users_30d"]
 MEMBERS = "current_active_members"
 PARTS = [*COUNTS, *USERS, MEMBERS]  # what every rate of the reports is made of
 KPI_INPUTS = ["adoption_satisfaction", "user_activity"]
-NOT_LOADED = "not loaded"
-NEEDS_30_DAYS = "needs 30 loaded days in a row"
-NO_MEMBERS = "no members recorded yet: they are recorded from the first daily refresh on"
+NOT_LOADED = N_("not loaded")
+NEEDS_30_DAYS = N_("needs 30 loaded days in a row")
+NO_MEMBERS = N_("no members recorded yet: they are recorded from the first daily refresh on")
 
 
 def _read(engine: Engine, table, columns: list[str], start: date, end: date, chunk: int = 50_000) -> pd.DataFrame:
@@ -147,7 +147,8 @@ def top_resources(engine: Engine, coverage: Coverage, end: date, days: int = 30,
 
 @dataclass(frozen=True)
 class Figure:
-    """One headline figure of one company (or all): its value, the period before's, and why it is unknown."""
+    """One headline figure of one company (or all): its value, the period before's, and why it is unknown (text in
+    the reader's language)."""
 
     label: str
     kind: str  # "count" or "rate"
@@ -164,10 +165,10 @@ class Headline:
     figures: tuple[Figure, ...]
 
 
-def value_text(figure: Figure) -> str:
+def value_text(figure: Figure, lang: Language = ENGLISH) -> str:
     if figure.value is None:
         return "–"
-    return f"{figure.value:.1%}" if figure.kind == "rate" else f"{figure.value:,.0f}"
+    return lang.percent(figure.value) if figure.kind == "rate" else lang.number(figure.value)
 
 
 def change_words(now: float, before: float | None, rate: bool, lang: Language = ENGLISH) -> str:
@@ -181,29 +182,32 @@ def change_words(now: float, before: float | None, rate: bool, lang: Language = 
     return lang.change(delta)
 
 
-def change_text(figure: Figure) -> str:
+def change_text(figure: Figure, lang: Language = ENGLISH) -> str:
     if figure.value is None:
         return ""
     if figure.previous is None:
-        return f"{figure.before}: not known"
-    words = change_words(figure.value, figure.previous, figure.kind == "rate")
-    return f"{words} {figure.before}" if words == "was 0" else f"{words} vs {figure.before}"
+        return lang.gettext("{before}: not known").format(before=figure.before)
+    words = change_words(figure.value, figure.previous, figure.kind == "rate", lang)
+    if words == lang.gettext("was 0"):
+        return lang.gettext("was 0 {before}").format(before=figure.before)
+    return lang.gettext("{change} vs {before}").format(change=words, before=figure.before)
 
 
 def _known(value: float) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def _week_figure(label: str, column: str, kind: str, now: pd.Series, before: pd.Series) -> Figure:
+def _week_figure(label: str, column: str, kind: str, now: pd.Series, before: pd.Series, lang: Language) -> Figure:
     """A figure over the 7 days ending on the last day (`now`: sums, `loaded_days`, `whole`), against the 7
     before."""
     whole, whole_before = (pd.notna(row["whole"]) and bool(row["whole"]) for row in (now, before))
     value = _known(now[column]) if whole else None
     previous = _known(before[column]) if whole_before else None
-    why = f"{NOT_LOADED}: {int(now['loaded_days'])} of the last 7 days loaded" if not whole else ""
+    partial = lang.gettext("not loaded: {count} of the last 7 days loaded")
+    why = partial.format(count=int(now["loaded_days"])) if not whole else ""
     if not why and value is None:
-        why = "no likes or dislikes in these 7 days"
-    return Figure(label, kind, value, previous, why, "the 7 days before")
+        why = lang.gettext("no likes or dislikes in these 7 days")
+    return Figure(lang.gettext(label), kind, value, previous, why, lang.gettext("the 7 days before"))
 
 
 def _window_sums(days: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
@@ -217,10 +221,11 @@ def _window_sums(days: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) ->
     return sums
 
 
-def headlines(days: pd.DataFrame, last: date) -> dict[int, Headline]:
+def headlines(days: pd.DataFrame, last: date, lang: Language = ENGLISH) -> dict[int, Headline]:
     """Per company (and all): 30-day active users and adoption on `last` against 30 days before; sessions,
     user queries and satisfaction over the 7 days ending on `last` against the 7 before. Loaded days only: a
-    window not wholly loaded is unknown, and says so."""
+    window not wholly loaded is unknown, and says so (in `lang`)."""
+    thirty_before = lang.gettext("30 days before")
     end, day = pd.Timestamp(last), pd.Timedelta(days=1)
     week, week_before = _window_sums(days, end - 6 * day, end), _window_sums(days, end - 13 * day, end - 7 * day)
     on_last = days[days["date"] == end].set_index("company_id")
@@ -230,18 +235,20 @@ def headlines(days: pd.DataFrame, last: date) -> dict[int, Headline]:
         now, then = on_last.loc[company_id], month_before.reindex([company_id]).iloc[0]
         before = week_before.reindex([company_id]).iloc[0]
         users_why = "" if pd.notna(now["active_users_30d"]) else NEEDS_30_DAYS if now["loaded"] else NOT_LOADED
+        users_why = lang.gettext(users_why) if users_why else ""
+        now_week = week.loc[company_id]
         out[int(company_id)] = Headline(
             int(company_id),
             str(company),
             (
-                Figure("Active users, last 30 days", "count", _known(now["active_users_30d"]),
-                       _known(then["active_users_30d"]), users_why, "30 days before"),
-                Figure("Adoption (30-day actives / members)", "rate", _known(now["adoption_rate"]),
-                       _known(then["adoption_rate"]), NO_MEMBERS if pd.isna(now[MEMBERS]) else users_why,
-                       "30 days before"),
-                _week_figure("Sessions, last 7 days", "sessions_count", "count", week.loc[company_id], before),
-                _week_figure("User queries, last 7 days", "user_queries_count", "count", week.loc[company_id], before),
-                _week_figure("Satisfaction, last 7 days", "satisfaction_rate", "rate", week.loc[company_id], before),
+                Figure(lang.gettext("Active users, last 30 days"), "count", _known(now["active_users_30d"]),
+                       _known(then["active_users_30d"]), users_why, thirty_before),
+                Figure(lang.gettext("Adoption (30-day actives / members)"), "rate", _known(now["adoption_rate"]),
+                       _known(then["adoption_rate"]), lang.gettext(NO_MEMBERS) if pd.isna(now[MEMBERS]) else users_why,
+                       thirty_before),
+                _week_figure(N_("Sessions, last 7 days"), "sessions_count", "count", now_week, before, lang),
+                _week_figure(N_("User queries, last 7 days"), "user_queries_count", "count", now_week, before, lang),
+                _week_figure(N_("Satisfaction, last 7 days"), "satisfaction_rate", "rate", now_week, before, lang),
             ),
         )  # fmt: skip
     return out

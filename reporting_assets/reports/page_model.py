@@ -114,6 +114,9 @@ class Page:
     tables: dict[str, Table]
     users: Users
     csv: CsvFormat
+    locale: str  # the reader's language: numbers formatted with Intl
+    vega_locale: dict[str, dict]  # the charts' number and time locale (`i18n.Language.vega_locale`)
+    text: dict[str, str]  # what the script writes itself: message -> translation
 
 
 def as_json(page: Page) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from reporting_assets.alerts.history import AlertRow
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import figures
 from reporting_assets.reports.page_model import Column, Table
@@ -24,9 +25,9 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def column_specs(columns: list[tuple[str, str, str]]) -> list[Column]:
-    """Columns of a table of the page: (key, label, kind); kind "" = in the CSV only."""
-    return [Column(k, label, kind or "text", not kind) for k, label, kind in columns]
+def column_specs(columns: list[tuple[str, str, str]], lang: Language = ENGLISH) -> list[Column]:
+    """Columns of a table of the page: (key, label (a message), kind); kind "" = in the CSV only."""
+    return [Column(k, lang.gettext(label), kind or "text", not kind) for k, label, kind in columns]
 
 
 def table(
@@ -34,49 +35,54 @@ def table(
     download: str,
     columns: list[tuple[str, str, str]],
     rows: list[list],
+    lang: Language = ENGLISH,
     *,
     every_company: bool = False,
-    empty: str = "None.",
+    empty: str = "",
 ) -> Table:
-    """A table of the page: columns (key, label, kind; kind "" = in the CSV only), rows whose first value is the
-    company id the picker filters on; with `every_company`, "All companies" shows every company's rows."""
-    return Table(title, download, column_specs(columns), rows, SHOWN_ROWS, every_company, empty)
+    """A table of the page (`title`, `download` and `empty` already in `lang`): columns (key, label, kind; kind "" =
+    in the CSV only), rows whose first value is the company id the picker filters on; with `every_company`, "All
+    companies" shows every company's rows."""
+    shown = empty or lang.gettext("None.")
+    return Table(title, download, column_specs(columns, lang), rows, SHOWN_ROWS, every_company, shown)
 
 
-def weekly(days: pd.DataFrame) -> Table:
+def weekly(days: pd.DataFrame, lang: Language = ENGLISH) -> Table:
     weeks = figures.weekly(days).groupby("company_id").tail(WEEKS_SHOWN)
     weeks = weeks.sort_values(["company_id", "week"], ascending=[True, False])
     columns = [
-        ("company_id", "Company id", ""), ("company", "Company", ""), ("week", "Week", "text"),
-        ("sessions_count", "Sessions", "count"), ("user_queries_count", "User queries", "count"),
-        ("satisfaction_rate", "Satisfaction", "rate"), ("active_users", "Active users (week)", "count"),
-        ("adoption_rate", "Adoption", "rate"), ("days_loaded", "Days loaded (of 7)", "count"),
-        ("missing", "Days not loaded", "text"),
+        ("company_id", N_("Company id"), ""), ("company", N_("Company"), ""), ("week", N_("Week"), "text"),
+        ("sessions_count", N_("Sessions"), "count"), ("user_queries_count", N_("User queries"), "count"),
+        ("satisfaction_rate", N_("Satisfaction"), "rate"), ("active_users", N_("Active users (week)"), "count"),
+        ("adoption_rate", N_("Adoption"), "rate"), ("days_loaded", N_("Days loaded (of 7)"), "count"),
+        ("missing", N_("Days not loaded"), "text"),
     ]  # fmt: skip
     rows = values(weeks, [c[0] for c in columns])
-    return table(f"By ISO week (last {WEEKS_SHOWN})", "the weekly table of every company", columns, rows)
+    title = lang.gettext("By ISO week (last {count})").format(count=WEEKS_SHOWN)
+    return table(title, lang.gettext("the weekly table of every company"), columns, rows, lang)
 
 
-def top(top: pd.DataFrame) -> Table:
+def top(top: pd.DataFrame, lang: Language = ENGLISH) -> Table:
     columns = [
-        ("company_id", "Company id", ""), ("company", "Company", ""), ("resource_type", "Type", "text"),
-        ("resource_name", "Tool or document", "text"), ("uses", "Uses, last 30 days", "count"),
-        ("uses_before", "30 days before", "count"), ("change", "Change", "rate"),
+        ("company_id", N_("Company id"), ""), ("company", N_("Company"), ""), ("resource_type", N_("Type"), "text"),
+        ("resource_name", N_("Tool or document"), "text"), ("uses", N_("Uses, last 30 days"), "count"),
+        ("uses_before", N_("30 days before"), "count"), ("change", N_("Change"), "rate"),
     ]  # fmt: skip
     return table(
-        "Top tools and documents, last 30 days",
-        "top tools and documents",
+        lang.gettext("Top tools and documents, last 30 days"),
+        lang.gettext("top tools and documents"),
         columns,
         values(top, [c[0] for c in columns]),
+        lang,
     )
 
 
-def alerts(found: list[AlertRow]) -> Table:
+def alerts(found: list[AlertRow], lang: Language = ENGLISH) -> Table:
     """The alerts of `history.for_reports`."""
     columns = [
-        ("company_id", "Company id", ""), ("status", "Status", "text"), ("severity", "Severity", "text"),
-        ("rule_name", "Rule", "text"), ("company_name", "Company", "text"), ("started_at", "Since", "text"),
-        ("resolved_at", "Resolved", "text"), ("value", "Value", "number"), ("threshold", "Limit", "number"),
+        ("company_id", N_("Company id"), ""), ("status", N_("Status"), "text"), ("severity", N_("Severity"), "text"),
+        ("rule_name", N_("Rule"), "text"), ("company_name", N_("Company"), "text"), ("started_at", N_("Since"), "text"),
+        ("resolved_at", N_("Resolved"), "text"), ("value", N_("Value"), "number"), ("threshold", N_("Limit"), "number"),
     ]  # fmt: skip
     rows = [
         [a.company_id, a.status, a.severity, a.rule_name, a.company_name, a.started_at.isoformat(),
@@ -84,6 +90,6 @@ def alerts(found: list[AlertRow]) -> Table:
         for a in found
     ]  # fmt: skip
     return table(
-        "Open and recent alerts (last 30 days)", "the open and recent alerts", columns, rows, every_company=True,
-        empty="No alert open or resolved in the last 30 days.",
+        lang.gettext("Open and recent alerts (last 30 days)"), lang.gettext("the open and recent alerts"), columns,
+        rows, lang, every_company=True, empty=lang.gettext("No alert open or resolved in the last 30 days."),
     )  # fmt: skip

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine, case, func, select
 
+from reporting_assets.i18n import N_
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ACTIVE_WINDOW_DAYS, ALL_COMPANIES_ID, RETENTION_RATE
 from reporting_assets.reports.page_model import CompanyUsers
@@ -20,8 +21,8 @@ COHORTS_SHOWN = 12  # the latest cohorts of the heatmap, and as many month offse
 MONTHS_SHOWN = 24  # new and newly dormant users
 USER_ROWS = 7_500  # rows of each user table in the page's model, all companies together (the page stays under 5 MB)
 SEGMENT_NAMES = ["new", *(name for name, _ in SEGMENTS)]
-FUNNEL = ["Members", "Ever active", f"Active, last {ACTIVE_WINDOW_DAYS} days", "Power users"]
-NO_USERS = "no per-user data yet: user_engagement is computed once user_activities is loaded"
+FUNNEL = [N_("Members"), N_("Ever active"), N_("Active, last 30 days"), N_("Power users")]
+NO_USERS = N_("no per-user data yet: user_engagement is computed once user_activities is loaded")
 
 
 def _counts(engine: Engine) -> pd.DataFrame:
@@ -153,11 +154,11 @@ def _user_rows(engine: Engine, companies: list[int], dormant: bool) -> tuple[lis
 
 
 USER_COLUMNS = [
-    ("company_id", "Company id", ""), ("company_name", "Company", "text"),
-    ("user_id", "User (id or pseudonym)", "text"),
-    ("segment", "Segment", "text"), ("last_active_date", "Last active", "text"),
-    ("active_days", "Active days", "count"), ("active_days_30d", f"Active days, last {ACTIVE_WINDOW_DAYS}", "count"),
-    ("queries_30d", f"Queries, last {ACTIVE_WINDOW_DAYS} days", "count"),
+    ("company_id", N_("Company id"), ""), ("company_name", N_("Company"), "text"),
+    ("user_id", N_("User (id or pseudonym)"), "text"),
+    ("segment", N_("Segment"), "text"), ("last_active_date", N_("Last active"), "text"),
+    ("active_days", N_("Active days"), "count"), ("active_days_30d", N_("Active days, last 30"), "count"),
+    ("queries_30d", N_("Queries, last 30 days"), "count"),
 ]  # fmt: skip
 
 
