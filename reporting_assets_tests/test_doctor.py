@@ -176,3 +176,25 @@ def test_the_doctor_says_whether_user_ids_are_pseudonymised_and_refuses_a_change
     [failed] = [c for c in found if not c.ok]
     assert code == 1 and failed.name == "pseudonymisation" and pseudonyms.RESET in failed.detail, out
     assert key not in out and other not in out
+
+
+def test_the_doctor_speaks_the_readers_language(
+    monkeypatch, capsys, tmp_path: Path, simulator: RunningSimulator, receiver: Receiver
+) -> None:
+    """REPORTING_LANGUAGE=de: every line's detail in German (the check names stay: they are what the job's log and
+    scripts match), a number in German form, no English message of ours left."""
+    from reporting_assets_tests.test_i18n import english_left
+
+    receiver.start()
+    _env(monkeypatch, tmp_path, PARADIGM_BASE_URL=simulator.url, PARADIGM_API_KEY=TOKEN, REPORTING_LANGUAGE="de",
+         REPORTING_ALERT_URLS=receiver.url)  # fmt: skip
+    code, found, out = _doctor(monkeypatch, capsys, "--test-notification")
+    assert code == 0 and all(c.ok for c in found), out
+    assert _check(found, "settings").detail == "alle Variablen gültig"
+    assert _check(found, "loads").detail.startswith("noch nichts geladen")
+    assert _check(found, "REPORTING_ALERT_URLS").detail.startswith("Testnachricht von ")
+    assert receiver.messages[0]["message"] == "Eine Testnachricht: dieser Kanal funktioniert."
+    api = _check(found, "API").detail  # "… hat geantwortet, Token akzeptiert (0,05 s)": a German decimal comma
+    assert "hat geantwortet" in api and "," in api.rsplit("(", 1)[1]
+    assert not english_left("\n".join(c.detail for c in found), "de")
+    assert out.splitlines()[-1].endswith("bestanden, 0 fehlgeschlagen: bereit für einen ersten Lauf")

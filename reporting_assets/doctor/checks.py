@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.neutralise import plain
 
 DETAIL_LENGTH = 1000  # characters of one check's detail
@@ -45,7 +46,7 @@ def redact(node: Any, ids: dict[Any, int] | None = None) -> Any:
     return out
 
 
-def _endpoints(settings: Any, day: date, samples: Path | None) -> Iterator[Check]:
+def _endpoints(settings: Any, day: date, samples: Path | None, lang: Language) -> Iterator[Check]:
     from reporting_assets.paradigm.endpoints import ENDPOINTS
     from reporting_assets.paradigm.errors import ParadigmError
     from reporting_assets.paradigm.flatten import PayloadError, flatten
@@ -70,28 +71,34 @@ def _endpoints(settings: Any, day: date, samples: Path | None) -> Iterator[Check
                 continue
             took = time.perf_counter() - began
             if position == 0:
-                where = "the demo simulator" if settings.demo else settings.paradigm_base_url
-                yield Check("API", True, f"{where} answered, token accepted ({took:.2f} s)")
+                where = lang.gettext("the demo simulator") if settings.demo else settings.paradigm_base_url
+                answered = lang.gettext("{where} answered, token accepted ({seconds} s)")
+                yield Check("API", True, answered.format(where=where, seconds=lang.number(took, 2)))
             if samples:
                 samples.mkdir(parents=True, exist_ok=True)
                 (samples / f"{endpoint.slug}.json").write_text(json.dumps(redact(payload), indent=2) + "\n")
             try:
                 rows = flatten(endpoint, payload, [day], paradigm.user_id_key or None)  # no raw id in a message
             except PayloadError as exc:
-                yield Check(endpoint.path, False, f"unexpected payload for {day}: {exc}")
+                unexpected = lang.gettext("unexpected payload for {day}: {error}")
+                yield Check(endpoint.path, False, unexpected.format(day=day, error=exc))
                 continue
             frame = rows.frame
             absent = [
                 c for c in frame.columns if frame[c].isna().all() and not c.startswith(OPTIONAL_PREFIXES)
             ] if len(frame) else []  # fmt: skip
-            drift = f"; unknown fields (ignored): {', '.join(rows.drift)}" if rows.drift else ""
+            unknown = lang.gettext("; unknown fields (ignored): {fields}").format(fields=", ".join(rows.drift))
+            drift = unknown if rows.drift else ""
             if absent:
-                yield Check(endpoint.path, False, f"fields missing from every row for {day}: {', '.join(absent)}")
+                missing = lang.gettext("fields missing from every row for {day}: {fields}")
+                yield Check(endpoint.path, False, missing.format(day=day, fields=", ".join(absent)))
             else:
-                yield Check(endpoint.path, True, f"HTTP 200 in {took:.2f} s, {len(frame)} rows for {day}{drift}")
+                good = lang.gettext("HTTP 200 in {seconds} s, {rows} rows for {day}")
+                shown = good.format(seconds=lang.number(took, 2), rows=lang.number(len(frame)), day=day)
+                yield Check(endpoint.path, True, shown + drift)
 
 
-def _warehouse(url: str) -> Iterator[Check]:
+def _warehouse(url: str, lang: Language) -> Iterator[Check]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -115,17 +122,19 @@ def _warehouse(url: str) -> Iterator[Check]:
     finally:
         engine.dispose()
     if revision == head:
-        state = f"schema at {head} (latest)"
+        state = lang.gettext("schema at {revision} (latest)").format(revision=head)
     elif revision is None:
-        state = "new or from before migrations: brought to the latest schema on first use"
+        state = lang.gettext("new or from before migrations: brought to the latest schema on first use")
     else:
-        state = f"schema at {revision}, latest {head}: upgraded on first use"
-    yield Check("warehouse", True, f"{shown} reachable and writable, {state}")
+        state = lang.gettext("schema at {revision}, latest {head}: upgraded on first use")
+        state = state.format(revision=revision, head=head)
+    reachable = lang.gettext("{url} reachable and writable, {state}")
+    yield Check("warehouse", True, reachable.format(url=shown, state=state))
     last = _last_loaded(url) if revision is not None else None
     if last is None:  # a setup state, not an incident: nobody is paged for it either
-        yield Check("loads", True, "nothing loaded yet: run a backfill or wait for daily_refresh")
+        yield Check("loads", True, lang.gettext("nothing loaded yet: run a backfill or wait for daily_refresh"))
     else:
-        yield Check("loads", True, f"last day loaded: {last}")
+        yield Check("loads", True, lang.gettext("last day loaded: {day}").format(day=last))
 
 
 def _last_loaded(url: str) -> date | None:
@@ -141,7 +150,7 @@ def _last_loaded(url: str) -> date | None:
         engine.dispose()
 
 
-def _bi_contract(url: str, user_lists: bool) -> Iterator[Check]:
+def _bi_contract(url: str, user_lists: bool, lang: Language) -> Iterator[Check]:
     """Whether the BI contract's views are there and current, and who may read them (PostgreSQL)."""
     from sqlalchemy import create_engine
 
@@ -153,18 +162,20 @@ def _bi_contract(url: str, user_lists: bool) -> Iterator[Check]:
             state = views.status(conn, user_lists)
             readers = access.readers(conn) if views.schema_of(conn) and not state.missing else []
     except Exception as exc:  # the warehouse check has said why it cannot be reached
-        yield Check("BI contract", False, f"cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        yield Check("BI contract", False, lang.gettext("cannot be read: {error}").format(error=error))
         return
     finally:
         engine.dispose()
     if len(state.missing) == len(views.expected(user_lists)):  # a setup state: the asset publishes it when missing
-        yield Check("BI contract", True, "not published yet: materialize bi_contract (automatic once the daemon runs)")
+        unpublished = lang.gettext("not published yet: materialize bi_contract (automatic once the daemon runs)")
+        yield Check("BI contract", True, unpublished)
         return
-    who = f"; readers: {', '.join(map(str, readers))}" if readers else ""
+    who = lang.gettext("; readers: {readers}").format(readers=", ".join(map(str, readers))) if readers else ""
     yield Check("BI contract", state.current, state.summary() + who)
 
 
-def _reports(settings: Any) -> Iterator[Check]:
+def _reports(settings: Any, lang: Language = ENGLISH) -> Iterator[Check]:
     """Whether the dashboard can be written where `REPORTING_REPORTS_DIR` says."""
     from reporting_assets.reports import store
 
@@ -172,12 +183,13 @@ def _reports(settings: Any) -> Iterator[Check]:
     try:
         store.check(settings.reports_dir)
     except Exception as exc:  # any store's error: named, one line, no credentials (they are not in the URL we show)
-        yield Check("reports", False, f"cannot write to {where}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        yield Check("reports", False, lang.gettext("cannot write to {where}: {error}").format(where=where, error=error))
         return
-    yield Check("reports", True, f"{where} is writable")
+    yield Check("reports", True, lang.gettext("{where} is writable").format(where=where))
 
 
-def _privacy(settings: Any) -> Iterator[Check]:
+def _privacy(settings: Any, lang: Language) -> Iterator[Check]:
     """Whether user ids are pseudonymised, and whether the stored ones were made with this key; the retention."""
     from sqlalchemy import create_engine
 
@@ -193,32 +205,46 @@ def _privacy(settings: Any) -> Iterator[Check]:
     finally:
         engine.dispose()
     if stored and (not key or stored[0] != pseudonyms.key_check(key)):
-        problem = "is unset" if not key else "is not the key they were made with"
-        yield Check(
-            "pseudonymisation", False, f"stored user ids are pseudonyms (since {stored[1]:%Y-%m-%d}) but "
-            f"REPORTING_USER_ID_KEY {problem}: set it back, or run `{pseudonyms.RESET}`",
-        )  # fmt: skip
+        if not key:
+            problem = lang.gettext(
+                "stored user ids are pseudonyms (since {day}) but REPORTING_USER_ID_KEY is unset: set it back, or run "
+                "`{reset}`"
+            )
+        else:
+            problem = lang.gettext(
+                "stored user ids are pseudonyms (since {day}) but REPORTING_USER_ID_KEY is not the key they were "
+                "made with: set it back, or run `{reset}`"
+            )
+        yield Check("pseudonymisation", False, problem.format(day=f"{stored[1]:%Y-%m-%d}", reset=pseudonyms.RESET))
     elif key:
         state = (
-            f"stored ids made with this key since {stored[1]:%Y-%m-%d}"
+            lang.gettext("stored ids made with this key since {day}").format(day=f"{stored[1]:%Y-%m-%d}")
             if stored
-            else "raw ids stored before are converted at the next user_activities load"
+            else lang.gettext("raw ids stored before are converted at the next user_activities load")
         )
-        yield Check("pseudonymisation", True, f"on (REPORTING_USER_ID_KEY): {state}")
+        yield Check("pseudonymisation", True, lang.gettext("on (REPORTING_USER_ID_KEY): {state}").format(state=state))
     else:
-        yield Check("pseudonymisation", True, "off: user ids stored as the API gives them (REPORTING_USER_ID_KEY)")
+        off = lang.gettext("off: user ids stored as the API gives them (REPORTING_USER_ID_KEY)")
+        yield Check("pseudonymisation", True, off)
     days = settings.reporting_user_retention_days
     kept = (
-        f"{days} days, then deleted by user_data_retention" if days else "without limit (REPORTING_USER_RETENTION_DAYS)"
+        lang.gettext("per-user rows kept {days} days, then deleted by user_data_retention").format(days=days)
+        if days
+        else lang.gettext("per-user rows kept without limit (REPORTING_USER_RETENTION_DAYS)")
     )
-    yield Check("retention", True, f"per-user rows kept {kept}")
+    yield Check("retention", True, kept)
     lists = settings.reporting_user_lists
     yield Check(
         "per-user lists",
         True,
-        "on: the dashboard lists the most engaged and dormant users (REPORTING_USER_LISTS=off keeps aggregates only)"
+        lang.gettext(
+            "on: the dashboard lists the most engaged and dormant users (REPORTING_USER_LISTS=off keeps aggregates "
+            "only)"
+        )
         if lists == "on"
-        else "off: no per-user list in the dashboard; funnel, segments and cohorts only (REPORTING_USER_LISTS)",
+        else lang.gettext(
+            "off: no per-user list in the dashboard; funnel, segments and cohorts only (REPORTING_USER_LISTS)"
+        ),
     )
 
 
@@ -239,7 +265,7 @@ def _refusing(url: str, now: datetime) -> dict[str, dict]:
     return {key: streak for key, streak in failing.items() if now - streak.failing_since >= REPORT_AFTER}
 
 
-def _channels(settings: Any, send: bool, now: datetime) -> Iterator[Check]:
+def _channels(settings: Any, send: bool, now: datetime, lang: Language) -> Iterator[Check]:
     from reporting_assets.alerts.notify import Notifier, NotifierConfigError
 
     refusing = _refusing(settings.database_url, now)
@@ -257,16 +283,21 @@ def _channels(settings: Any, send: bool, now: datetime) -> Iterator[Check]:
         for channel in channels:
             [masked] = channel.targets()
             if streak := refusing.get(channel.key):
-                yield Check(
-                    variable, False, f"{masked} has refused every alert since {streak.failing_since:%Y-%m-%d %H:%M} "
-                    f"UTC ({streak.failures} tries): check the URL and the service",
-                )  # fmt: skip
+                refused = lang.gettext(
+                    "{channel} has refused every alert since {since} UTC ({tries} tries): check the URL and the service"
+                )
+                since = f"{streak.failing_since:%Y-%m-%d %H:%M}"
+                yield Check(variable, False, refused.format(channel=masked, since=since, tries=streak.failures))
             elif not send:
-                yield Check(variable, True, f"{masked} is a valid apprise URL (--test-notification sends to it)")
-            elif channel.send("[TEST] paradigm-reporting doctor", "A test message: this channel works.", "info"):
-                yield Check(variable, True, f"test message accepted by {masked}")
+                valid = lang.gettext("{channel} is a valid apprise URL (--test-notification sends to it)")
+                yield Check(variable, True, valid.format(channel=masked))
+            elif channel.send(
+                "[TEST] paradigm-reporting doctor", lang.gettext("A test message: this channel works."), "info"
+            ):
+                yield Check(variable, True, lang.gettext("test message accepted by {channel}").format(channel=masked))
             else:
-                yield Check(variable, False, f"test message refused by {masked}: check the URL and the service")
+                refused = lang.gettext("test message refused by {channel}: check the URL and the service")
+                yield Check(variable, False, refused.format(channel=masked))
 
 
 def checks(
@@ -284,20 +315,26 @@ def checks(
         settings = Settings.load()
     except SettingsError as exc:
         return [Check("settings", False, str(exc))]
-    out = [Check("settings", True, "every variable valid" + (" (demo API)" if settings.demo else ""))]
+    lang = Language(settings.reporting_language)  # the doctor's lines in the reader's language
+    valid = lang.gettext("every variable valid (demo API)") if settings.demo else lang.gettext("every variable valid")
+    out = [Check("settings", True, valid)]
     try:
         rules = load_rules(settings.reporting_alert_rules)
-        out.append(Check("alert rules", True, f"{len(rules.rules)} rules in {settings.reporting_alert_rules}"))
+        counted = lang.gettext("{count} rules in {path}").format(
+            count=len(rules.rules), path=settings.reporting_alert_rules
+        )
+        out.append(Check("alert rules", True, counted))
     except ValueError as exc:
         out.append(Check("alert rules", False, str(exc)))
     if not settings.paradigm_base_url.strip():
-        out.append(Check("API", False, "PARADIGM_BASE_URL is not set (your instance's root URL, or `demo`)"))
+        unset = lang.gettext("PARADIGM_BASE_URL is not set (your instance's root URL, or `demo`)")
+        out.append(Check("API", False, unset))
     else:
-        out += _endpoints(settings, day or now().date() - timedelta(days=1), samples)
-    out += _warehouse(settings.database_url)
-    out += _bi_contract(settings.database_url, settings.reporting_user_lists == "on")
-    out += _reports(settings)
-    out += _privacy(settings)
-    out += _channels(settings, test_notification, now())
+        out += _endpoints(settings, day or now().date() - timedelta(days=1), samples, lang)
+    out += _warehouse(settings.database_url, lang)
+    out += _bi_contract(settings.database_url, settings.reporting_user_lists == "on", lang)
+    out += _reports(settings, lang)
+    out += _privacy(settings, lang)
+    out += _channels(settings, test_notification, now(), lang)
     redact = settings.redactor()  # errors of the API, the warehouse or a store may quote what they were given
     return [Check(c.name, c.ok, redact(c.detail)) for c in out]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import reporting_assets.doctor
 from reporting_assets.doctor.checks import checks
+from reporting_assets.i18n import ENGLISH, Language
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,5 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     for check in found:
         print(check.line())
     failed = sum(not c.ok for c in found)
-    print(f"{len(found) - failed} passed, {failed} failed" + ("" if failed else ": ready for a first run"))
+    lang = _language()
+    if failed:
+        summary = lang.gettext("{passed} passed, {failed} failed")
+    else:
+        summary = lang.gettext("{passed} passed, {failed} failed: ready for a first run")
+    print(summary.format(passed=len(found) - failed, failed=failed))
     return 1 if failed else 0
+
+
+def _language() -> Language:
+    """`REPORTING_LANGUAGE`'s, or English when the settings are invalid (the first line says why)."""
+    from reporting_assets.settings import Settings, SettingsError
+
+    try:
+        return Language(Settings.load().reporting_language)
+    except SettingsError:
+        return ENGLISH
