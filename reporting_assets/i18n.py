@@ -132,11 +132,6 @@ class Language:
         }  # fmt: skip
 
     @property
-    def day_month(self) -> str:
-        """A chart tick of a day: "%b %d" (Nov 22) in English, "%d %b" (22 nov.) otherwise."""
-        return "%b %d" if self.code == "en" else "%d %b"
-
-    @property
     def decimal_symbol(self) -> str:
         from babel.numbers import get_decimal_symbol
 

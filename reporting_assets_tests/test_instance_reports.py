@@ -249,3 +249,33 @@ def test_the_digest_text_is_a_function_of_its_model_alone() -> None:
     assert "Companies with open alerts: 1\n- Co 4 (id 4): 1 firing" in digest.body
     assert "12 companies: each of them, and every figure, is on the dashboard: https://x.example/d" in digest.body
     assert text(large) == digest
+
+
+POINTS = (
+    "() => views[0].data('points').filter(r => r.value !== null).map(r => new Date(r.t).toISOString().slice(0, 10))"
+)
+
+
+def test_the_trends_show_the_chosen_range_one_grain_at_a_time(large, chromium: str) -> None:
+    """Range and grain: 90 days a day each by default; beyond 90 days no day a point is offered (weeks instead);
+    weeks are ISO weeks (Mondays), months their first day; one series never mixes grains."""
+    _, path = large
+    seen, disabled = {}, {}
+    with opened(chromium, path) as page:
+        seen["90/day"] = page.evaluate(POINTS)
+        for control, value, view in (("#range", "all", "all/week"), ("#grain", "month", "all/month"),
+                                     ("#range", "365", "365/month"), ("#grain", "week", "365/week")):  # fmt: skip
+            page.select_option(control, value)
+            page.wait_for_selector(f"body[data-view='{view}']")
+            seen[view] = page.evaluate(POINTS)
+            disabled[view] = page.is_disabled("#grain option[value=day]")
+        note = page.inner_text("#range-note")
+    days = sorted(set(seen["90/day"]))
+    assert len(days) == 90 and days[-1] == "2025-12-31" and days[0] == "2025-10-03"
+    assert disabled == {"all/week": True, "all/month": True, "365/month": True, "365/week": True} and "90" in note
+    weeks, months = sorted(set(seen["365/week"])), sorted(set(seen["all/month"]))
+    assert all(date.fromisoformat(d).weekday() == 0 for d in seen["all/week"] + weeks)  # Mondays only
+    assert len(weeks) == 53 and weeks[0] == "2024-12-30" and weeks[-1] == "2025-12-29"
+    assert months == [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in range(1, 13)]
+    assert sorted(set(seen["365/month"])) == months[12:]
+    assert len(set(seen["all/week"])) == 104  # the weekly points: two years

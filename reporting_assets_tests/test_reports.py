@@ -124,6 +124,34 @@ def _compare_rows(page) -> list[list[str]]:
     )
 
 
+def test_a_week_or_month_not_wholly_loaded_gets_a_ring_and_sums_its_loaded_days(
+    dashboard: tuple[Path, dict], loaded: Warehouse, chromium: str
+) -> None:
+    """Weekly points: user queries summed over each ISO week's loaded days, every company together; the week with
+    the days never loaded (GAP) is marked, and so are both months (January from the 27th, February to the 23rd)."""
+    path, _ = dashboard
+    read = "() => views[0].data('points').filter(r => r.figure === 'User queries')"
+    with opened(chromium, path) as page:
+        page.select_option("#grain", "week")
+        page.wait_for_selector("body[data-view='90/week']")
+        weeks = page.evaluate(read + ".map(r => [new Date(r.t).toISOString().slice(0, 10), r.value, r.partial])")
+        rings = page.eval_on_selector_all(
+            "#chart-0 svg .mark-symbol.role-mark path", "ps => ps.filter(p => p.getAttribute('fill') === 'transparent')"
+        )
+        page.select_option("#grain", "month")
+        page.wait_for_selector("body[data-view='90/month']")
+        months = page.evaluate(read + ".map(r => [new Date(r.t).toISOString().slice(0, 10), r.partial, r.loaded])")
+    t = adoption_satisfaction.c
+    with loaded.engine.connect() as conn:
+        week = sa.func.strftime("%Y-%W", t.date)
+        sums = dict(conn.execute(sa.select(week, sa.func.sum(t.user_queries_count)).group_by(week)).all())
+    expected = [sums[f"2025-{w:02d}"] for w in (4, 5, 6, 7)]  # SQLite's %W: Monday-first weeks, 2025-01-27 in 04
+    assert [w for w, _, _ in weeks] == ["2025-01-27", "2025-02-03", "2025-02-10", "2025-02-17"]
+    assert [v for _, v, _ in weeks] == expected and [p for _, _, p in weeks] == [False, False, True, False]
+    assert len(rings) == 2  # one ring a figure of the panel on the partial week
+    assert months == [["2025-01-01", True, "5 / 31"], ["2025-02-01", True, "20 / 23"]]
+
+
 def test_companies_side_by_side_sort_filter_pick_and_say_why_a_figure_is_unknown(
     dashboard: tuple[Path, dict], chromium: str
 ) -> None:
@@ -341,7 +369,7 @@ def test_the_page_model_is_what_dashboard_js_reads() -> None:
     holders = {  # the script's names for parts of the model
         "model": [m.Page], "picked": [m.Company], "company": [m.Company], "found": [m.Company],
         "c": [m.Column, m.Company], "table": [m.Table, m.Compare], "panel": [m.Panel],
-        "figure": [m.ChartFigure, m.HeadlineFigure], "people": [m.Users], "mine": [m.CompanyUsers],
+        "figure": [m.ChartFigure, m.HeadlineFigure], "people": [m.Users], "mine": [m.CompanyUsers], "axis": [m.Axis],
     }  # fmt: skip
     fields = {name: {f.name for c in classes for f in dataclasses.fields(c)} for name, classes in holders.items()}
     read = set(re.findall(r"(?=\b([a-z]+)\.([a-z_]+)\b)", script))  # overlapping: a.b.c reads b of a and c of b

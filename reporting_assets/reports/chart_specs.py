@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
 
 from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
@@ -30,6 +29,7 @@ CHART_FIGURES = {  # chart figure -> label, and what it waits for while it has n
         ),
     ),
 }
+DAY_MS = 86_400_000
 PANELS = {  # title (a message) -> figures, kind
     N_("Request volume"): (("user_queries_count", "model_responses_count"), "count"),
     N_("Satisfaction"): (("satisfaction_rate", "feedback_rate"), "rate"),
@@ -47,41 +47,36 @@ def chart_figure(key: str, lang: Language) -> tuple[str, str]:
     return lang.gettext(label), lang.gettext(why)
 
 
-def axis(first: date, last: date, lang: Language = ENGLISH) -> tuple[str, str]:
-    """Time ticks on day, week or month boundaries only, by the span shown (labels in `lang`'s order)."""
-    span = (last - first).days
-    return ("day", lang.day_month) if span <= 45 else ("week", lang.day_month) if span <= 240 else ("month", "%b %Y")
-
-
-def panel_specs(first: date, last: date, lang: Language = ENGLISH) -> list[dict]:
-    """One Vega-Lite spec per panel over the named data `points` (t, figure, value) that dashboard.js fills."""
+def panel_specs(lang: Language = ENGLISH) -> list[dict]:
+    """One Vega-Lite spec per panel over the named data `points` (t, figure, value, partial, loaded) that
+    dashboard.js fills for the chosen range and grain: a line with a dot a point, and a ring on a period not wholly
+    loaded. The time axis picks its own ticks, in `lang` (vega-embed's time locale)."""
     import altair as alt  # on use: Altair costs every process that loads the code location
 
-    interval, label_format = axis(first, last, lang)
+    day = "%b %d" if lang.code == "en" else "%d %b"  # "Mar 03", "03 mars"
+    # ticks on day boundaries at the finest, labelled by day, or by month over more than 200 days (the range shown)
+    label = f"timeFormat(datum.value, span(domain('x')) > {200 * DAY_MS} ? '%b %Y' : '{day}')"
+    time_axis = alt.Axis(labelOverlap=True, tickMinStep=DAY_MS, labelExpr=label)
     specs = []
     for title, (keys, kind) in PANELS.items():
         labels = [chart_figure(k, lang)[0] for k in keys]
         fmt = ".0%" if kind == "rate" else ",d"
+        base = alt.Chart(alt.Data(name="points")).encode(
+            x=alt.X("t:T", title=None, scale=alt.Scale(type="utc"), axis=time_axis),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt)),
+            color=alt.Color("figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None)),
+        )
+        line = base.mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12)).encode(
+            tooltip=[
+                alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
+                alt.Tooltip("figure:N"),
+                alt.Tooltip("value:Q", format=".1%" if kind == "rate" else ",.1f"),
+                alt.Tooltip("loaded:N", title=lang.gettext("days loaded")),
+            ]
+        )
+        rings = base.mark_point(size=70, filled=False, opacity=1).transform_filter("datum.partial")
         chart = (
-            alt.Chart(alt.Data(name="points"))
-            .mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12))
-            .encode(
-                x=alt.X(
-                    "t:T",
-                    title=None,
-                    scale=alt.Scale(type="utc"),
-                    axis=alt.Axis(tickCount={"interval": interval, "step": 1}, format=label_format, labelOverlap=True),
-                ),
-                y=alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt)),
-                color=alt.Color(
-                    "figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None)
-                ),
-                tooltip=[
-                    alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
-                    alt.Tooltip("figure:N"),
-                    alt.Tooltip("value:Q", format=".1%" if kind == "rate" else ",.1f"),
-                ],
-            )
+            alt.layer(line, rings)
             # the axes' room is measured again when dashboard.js swaps the data in
             .properties(
                 title=lang.gettext(title), width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True)

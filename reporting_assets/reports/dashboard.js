@@ -18,16 +18,33 @@ function number(value, digits = 0, style = "decimal") {
   return new Intl.NumberFormat(model.locale, options).format(value);
 }
 
-function rate(company, name, i) {
+// The trends' range and grain (the points: a day, an ISO week or a month), as the two controls say.
+const view = { range: "90", grain: "day" };
+
+function rate(series, name, i) {
   const [num, den] = model.ratios[name];
-  const sum = (keys) => keys.reduce((s, k) => (s === null || company.series[k][i] === null ? null : s + company.series[k][i]), 0);
+  const sum = (keys) => keys.reduce((s, k) => (s === null || series[k][i] === null ? null : s + series[k][i]), 0);
   const n = sum(num), d = sum(den);
   return n === null || d === null || d <= 0 ? null : n / d;
 }
 
-function values(company, key) {
-  if (key in model.ratios) return model.t.map((_, i) => rate(company, key, i));
-  return company.series[key];
+// A figure of `company` at each point of `grain`: a rate from the point's summed parts, never an average of rates.
+function values(company, key, grain) {
+  const series = company.series[grain];
+  if (key in model.ratios) return model.axes[grain].t.map((_, i) => rate(series, key, i));
+  return series[key];
+}
+
+// The points of the chosen grain whose period reaches into the chosen range (ending on the last loaded day).
+function shownPoints() {
+  const axis = model.axes[view.grain];
+  const every = axis.t.map((_, i) => i);
+  if (view.range === "all") return every;
+  const days = model.axes.day.end;
+  const start = new Date(days[days.length - 1] + "T00:00:00Z");
+  start.setUTCDate(start.getUTCDate() - Number(view.range) + 1);
+  const first = start.toISOString().slice(0, 10);
+  return every.filter((i) => axis.end[i] >= first);
 }
 
 function format(value, kind) {
@@ -44,11 +61,15 @@ function format(value, kind) {
 
 function drawPanels() {
   return Promise.all(model.panels.map((panel, p) => {
-    const rows = [], waiting = [];
+    const rows = [], waiting = [], axis = model.axes[view.grain], loaded = picked.loaded[view.grain];
+    const points = shownPoints();
     for (const figure of panel.figures) {
-      const shown = values(picked, figure.key);
-      if (!shown.some((v) => v !== null)) waiting.push(figure.label + ": " + figure.why);
-      shown.forEach((v, i) => rows.push({ t: model.t[i], figure: figure.label, value: v }));
+      const all = values(picked, figure.key, view.grain);
+      if (!points.some((i) => all[i] !== null)) waiting.push(figure.label + ": " + figure.why);
+      for (const i of points) {
+        const partial = all[i] !== null && loaded[i] < axis.days[i]; // a ring: the period is not wholly loaded
+        rows.push({ t: axis.t[i], figure: figure.label, value: all[i], partial, loaded: `${loaded[i]} / ${axis.days[i]}` });
+      }
     }
     const empty = waiting.length === panel.figures.length;
     document.getElementById("chart-" + p).hidden = empty;
@@ -248,12 +269,23 @@ function dailyRows() {
   const keys = [...model.daily_columns];
   const rows = [];
   for (const company of model.companies) {
-    const columns = keys.map((key) => values(company, key));
-    for (let i = model.daily_from; i < model.t.length; i++) {
-      rows.push([company.id, company.name, model.t[i], ...columns.map((c) => c[i])]);
-    }
+    const columns = keys.map((key) => values(company, key, "day"));
+    model.axes.day.t.forEach((day, i) => rows.push([company.id, company.name, day, ...columns.map((c) => c[i])]));
   }
   return [["company_id", "company", "date", ...keys], rows];
+}
+
+// The range and grain controls: a day a point only as far back as the daily points go.
+function choose() {
+  const grain = document.getElementById("grain");
+  const days = Number(grain.dataset.dayDays);
+  view.range = document.getElementById("range").value;
+  const daily = grain.querySelector("option[value=day]");
+  daily.disabled = view.range === "all" || Number(view.range) > days;
+  if (daily.disabled && grain.value === "day") grain.value = "week";
+  view.grain = grain.value;
+  document.getElementById("range-note").textContent = daily.disabled ? t("one a day: the last {days} days only", { days }) : "";
+  return drawPanels().then(() => (document.body.dataset.view = view.range + "/" + view.grain));
 }
 
 function pick(text) {
@@ -283,6 +315,8 @@ document.querySelectorAll("button[data-csv]").forEach((button) =>
   }),
 );
 document.getElementById("compare-filter").addEventListener("input", drawCompare);
+document.getElementById("range").addEventListener("change", choose);
+document.getElementById("grain").addEventListener("change", choose);
 Object.keys(model.tables).forEach(drawTable);
 drawHeadline();
 drawCompare();
@@ -291,7 +325,7 @@ Promise.all([
     vegaEmbed("#chart-" + p, spec, EMBED).then((result) => (views[p] = result.view)),
   ),
 ])
-  .then(() => Promise.all([drawPanels(), drawUsers()]))
+  .then(() => Promise.all([choose(), drawUsers()]))
   .then(() => {
     document.body.dataset.picked = picked.label;
     document.body.dataset.ready = "true";

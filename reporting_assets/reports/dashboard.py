@@ -24,6 +24,7 @@ from reporting_assets.neutralise import markdown_table, plain
 from reporting_assets.reports import chart_specs, compare, figures, page_tables, users
 from reporting_assets.reports.figures import change_text, value_text
 from reporting_assets.reports.page_model import (
+    Axis,
     ChartFigure,
     Company,
     CsvFormat,
@@ -36,7 +37,7 @@ from reporting_assets.reports.page_model import (
 )
 
 FILE_NAME = "usage_dashboard.html"
-DAILY_DAYS = 90  # daily chart points; weeks, then months, before
+ACTIVE_DAYS = 90  # the picker's companies: the most active over these last days
 MAX_COMPANIES = 250  # in the picker (the most active over the last 90 days): the page stays bounded
 
 
@@ -55,6 +56,7 @@ SCRIPT_MESSAGES = (
     N_("members minus ever active"), N_("not known"), N_("new"), N_("newly dormant"), N_("power"), N_("regular"),
     N_("occasional"), N_("dormant"), N_("(the first {limit} of {count}: the CSV holds them all)"),
     N_("Sessions per week"), N_("{shown} of {total} companies"), N_("{points} pts"),
+    N_("one a day: the last {days} days only"),
 )  # fmt: skip
 
 
@@ -69,6 +71,24 @@ def _ranges(days: list[date], lang: Language, most: int = 20) -> str:
     shown = "; ".join(lang.date(a) if a == b else f"{lang.date(a)}..{lang.date(b)}" for a, b in spans[:most])
     more = lang.gettext(" and {count} more spans").format(count=len(spans) - most)
     return shown + (more if len(spans) > most else "")
+
+
+def _series(
+    points: dict[str, pd.DataFrame],
+) -> tuple[dict[str, Axis], dict[str, dict[int, pd.DataFrame]], dict[str, dict[int, list[int]]]]:
+    """`figures.chart_series` as the page holds it: per grain, one axis for every company, and each company's
+    values and loaded days at each point of it (0 where it has no row)."""
+    axes, series, loaded = {}, {}, {}
+    for grain, rows in points.items():
+        periods = rows.drop_duplicates("t").sort_values("t")
+        t = list(periods["t"])
+        axes[grain] = Axis(
+            [f"{d:%Y-%m-%d}" for d in t], [f"{d:%Y-%m-%d}" for d in periods["end"]], periods["period_days"].tolist()
+        )
+        by = {int(cid): own.set_index("t").reindex(t) for cid, own in rows.groupby("company_id")}
+        series[grain] = by
+        loaded[grain] = {cid: own["loaded_days"].fillna(0).astype(int).tolist() for cid, own in by.items()}
+    return axes, series, loaded
 
 
 def _users(
@@ -130,15 +150,13 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     totals = days[days["company_id"] == ALL_COMPANIES_ID]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
 
-    recent = days[days["date"] > pd.Timestamp(last - timedelta(days=DAILY_DAYS))]
+    recent = days[days["date"] > pd.Timestamp(last - timedelta(days=ACTIVE_DAYS))]
     activity = recent.groupby("company_id")["sessions_count"].sum().drop(ALL_COMPANIES_ID, errors="ignore")
     chosen = activity.sort_values(ascending=False, kind="stable").index[:MAX_COMPANIES].tolist()
     names = days.drop_duplicates("company_id").set_index("company_id")["company"]
     kept = days if len(chosen) == len(names) - 1 else days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
     heads = figures.headlines(kept, last, lang)
-    points = figures.chart_points(kept, last, DAILY_DAYS)
-    t = sorted(points["t"].unique())
-    series = {cid: rows.set_index("t").reindex(t) for cid, rows in points.groupby("company_id")}
+    axes, series, loaded = _series(figures.chart_series(kept, last))
     ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
     companies = [
         Company(
@@ -147,7 +165,8 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             title=plain(names[cid]),
             # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
             label=names[cid] if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
-            series={p: chart_specs.compact(series[cid][p]) for p in figures.PARTS},
+            series={grain: {p: chart_specs.compact(by[cid][p]) for p in figures.PARTS} for grain, by in series.items()},
+            loaded={grain: by[cid] for grain, by in loaded.items()},
             headline=[HeadlineFigure(value_text(f, lang), change_text(f, lang), f.why) for f in heads[cid].figures],
         )
         for cid in ordered
@@ -163,15 +182,14 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     }
     labels = {c.id: c.label for c in companies if c.id != ALL_COMPANIES_ID}
     model = Page(
-        t=[str(d.date()) for d in t],
-        daily_from=sum(d < pd.Timestamp(last - timedelta(days=DAILY_DAYS - 1)) for d in t),
+        axes=axes,
         ratios={name: [list(RATIOS[name].numerator), list(RATIOS[name].denominator)] for name in rates},
         daily_columns=[*figures.PARTS, *rates],
         panels=[
             Panel([ChartFigure(k, *chart_specs.chart_figure(k, lang)) for k in keys])
             for keys, _ in chart_specs.PANELS.values()
         ],
-        specs=chart_specs.panel_specs(first, last, lang),
+        specs=chart_specs.panel_specs(lang),
         all_id=ALL_COMPANIES_ID,
         companies=companies,
         compare=compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN, lang),
@@ -196,7 +214,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         left_out=lang.gettext(
             "The picker holds the {chosen} most active companies of {total} (sessions over the last {days} days); "
             "every company is in the warehouse tables and in the figures of {all}."
-        ).format(chosen=len(chosen), total=len(names) - 1, days=DAILY_DAYS, all=lang.gettext(ALL_COMPANIES))
+        ).format(chosen=len(chosen), total=len(names) - 1, days=ACTIVE_DAYS, all=lang.gettext(ALL_COMPANIES))
         if left_out > 0
         else "",
         all_companies=lang.gettext(ALL_COMPANIES),
@@ -206,9 +224,11 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             for f in heads[ALL_COMPANIES_ID].figures
         ],
         granularity=lang.gettext(
-            "One point a day over the last {days} days, before that one a week (then one a month after two years): "
-            "the average per loaded day. Days not loaded are gaps, never zeros."
-        ).format(days=DAILY_DAYS),
+            "Days: the last {days}. Weeks and months: counts are sums over their loaded days, users and members "
+            "averages per loaded day, rates come from the summed parts; a ring marks a period not wholly loaded. Days "
+            "not loaded are gaps, never zeros."
+        ).format(days=figures.GRAINS["day"]),
+        day_days=figures.GRAINS["day"],
         panels=list(chart_specs.PANELS),
         users_funnel=[lang.gettext(step) for step in users.FUNNEL],
         tables=[{"name": name, "title": table.title, "download": table.download} for name, table in tables.items()],

@@ -254,19 +254,43 @@ def headlines(days: pd.DataFrame, last: date, lang: Language = ENGLISH) -> dict[
     return out
 
 
-def chart_points(
-    days: pd.DataFrame, last: date, daily_days: int = 90, weekly_weeks: int = 104, monthly_months: int = 60
-) -> pd.DataFrame:
-    """`PARTS` per company at a bounded number of points: each day of the last `daily_days`, then one point a
-    week (Mondays) for `weekly_weeks` weeks before, then one a month for `monthly_months` months (older days
-    are left out): the average per loaded day of each period (days not loaded are left out; a period with none
-    is NaN). Rates of such points, recomputed from their parts, are the rates of the period."""
-    daily_from = pd.Timestamp(last) - pd.Timedelta(days=daily_days - 1)
-    weekly_from = daily_from - pd.Timedelta(days=daily_from.day_of_week) - pd.Timedelta(weeks=weekly_weeks)
-    days = days[days["date"] >= (weekly_from - pd.DateOffset(months=monthly_months)).to_period("M").start_time]
-    dates = days["date"]
-    monday = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
-    month = dates.dt.to_period("M").dt.start_time
-    point = dates.where(dates >= daily_from, monday.where(dates >= weekly_from, month))
-    means = days[PARTS].groupby([days["company_id"], point.rename("t")]).mean()
-    return means.where(means.abs() < 100, means.round(0)).round(1).reset_index()  # what a chart can show
+GRAINS = {"day": 90, "week": 104, "month": 60}  # the charts' points: the last 90 days, 104 weeks, 60 months
+
+
+def chart_series(days: pd.DataFrame, last: date) -> dict[str, pd.DataFrame]:
+    """`PARTS` per company at each grain (`GRAINS`), from loaded days only: one point a day, an ISO week (its
+    Monday) or a month (its first day). A week's or month's counts are sums over its loaded days, its user and
+    member figures averages per loaded day (rates of such points, recomputed from their parts, are the rates of
+    the period); `loaded_days` and `period_days` say whether it is wholly loaded, `end` is its last day (never
+    after `last`). A point with no loaded day is NaN, a gap."""
+    out = {}
+    end = pd.Timestamp(last)
+    for grain, most in GRAINS.items():
+        dates = days["date"]
+        if grain == "day":
+            start = end - pd.Timedelta(days=most - 1)
+        elif grain == "week":
+            start = end - pd.Timedelta(days=end.day_of_week) - pd.Timedelta(weeks=most - 1)
+        else:
+            start = (end.to_period("M") - (most - 1)).start_time
+        rows = days[dates >= start]
+        dates = rows["date"]
+        if grain == "day":
+            t = dates
+        elif grain == "week":
+            t = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
+        else:
+            t = dates.dt.to_period("M").dt.start_time
+        group = rows.groupby([rows["company_id"], t.rename("t")])
+        points = group[COUNTS].sum(min_count=1).join(group[[*USERS, MEMBERS]].mean())
+        points = points.where(points.abs() < 100, points.round(0)).round(1)  # what a chart can show
+        points["loaded_days"] = group["loaded"].sum().astype("int64")
+        points = points.reset_index()
+        first = points["t"]
+        period_end = first if grain == "day" else first + pd.Timedelta(days=6) if grain == "week" else (
+            first + pd.offsets.MonthEnd(0)
+        )  # fmt: skip
+        points["end"] = period_end.where(period_end <= end, end)
+        points["period_days"] = (points["end"] - first).dt.days + 1
+        out[grain] = points.sort_values(["company_id", "t"], ignore_index=True)
+    return out

@@ -47,8 +47,18 @@ class Company:
     name: str  # as stored: the CSVs hold it whole
     title: str  # one line, cut: headings
     label: str  # the picker's text
-    series: dict[str, list[float | None]]  # figures.PARTS at each point of `Page.t`
+    series: dict[str, dict[str, list[float | None]]]  # grain -> figures.PARTS at each point of `Page.axes[grain]`
+    loaded: dict[str, list[int]]  # grain -> the loaded days of each point
     headline: list[HeadlineFigure]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The points of one grain (day, week, month): each period's first and last day, and its length in days."""
+
+    t: list[str]
+    end: list[str]
+    days: list[int]
 
 
 @dataclass(frozen=True)
@@ -102,8 +112,7 @@ class CsvFormat:
 
 @dataclass(frozen=True)
 class Page:
-    t: list[str]  # the charts' points (ISO dates)
-    daily_from: int  # index of the first daily point
+    axes: dict[str, Axis]  # grain -> the charts' points (`figures.GRAINS`)
     ratios: dict[str, list[list[str]]]  # rate -> [numerator parts, denominator parts] (`metrics.RATIOS`)
     daily_columns: list[str]
     panels: list[Panel]
