@@ -61,14 +61,15 @@ function format(value, kind) {
 
 function drawPanels() {
   return Promise.all(model.panels.map((panel, p) => {
-    const rows = [], waiting = [], axis = model.axes[view.grain], loaded = picked.loaded[view.grain];
+    const rows = [], waiting = [], axis = model.axes[view.grain], partial = picked.partial[view.grain];
     const points = shownPoints();
     for (const figure of panel.figures) {
       const all = values(picked, figure.key, view.grain);
       if (!points.some((i) => all[i] !== null)) waiting.push(figure.label + ": " + figure.why);
       for (const i of points) {
-        const partial = all[i] !== null && loaded[i] < axis.days[i]; // a ring: the period is not wholly loaded
-        rows.push({ t: axis.t[i], figure: figure.label, value: all[i], partial, loaded: `${loaded[i]} / ${axis.days[i]}` });
+        const loaded = i in partial ? partial[i] : axis.days[i]; // a ring: the period is not wholly loaded
+        const ring = all[i] !== null && i in partial;
+        rows.push({ t: axis.t[i], figure: figure.label, value: all[i], partial: ring, loaded: `${loaded} / ${axis.days[i]}` });
       }
     }
     const empty = waiting.length === panel.figures.length;

@@ -75,10 +75,10 @@ def _ranges(days: list[date], lang: Language, most: int = 20) -> str:
 
 def _series(
     points: dict[str, pd.DataFrame],
-) -> tuple[dict[str, Axis], dict[str, dict[int, pd.DataFrame]], dict[str, dict[int, list[int]]]]:
-    """`figures.chart_series` as the page holds it: per grain, one axis for every company, and each company's
-    values and loaded days at each point of it (0 where it has no row)."""
-    axes, series, loaded = {}, {}, {}
+) -> tuple[dict[str, Axis], dict[str, dict[int, pd.DataFrame]], dict[str, dict[int, dict[str, int]]]]:
+    """`figures.chart_series` as the page holds it: per grain, one axis for every company, each company's values at
+    each point of it, and the loaded days of its points not wholly loaded (by index; a day is loaded or a gap)."""
+    axes, series, partial = {}, {}, {}
     for grain, rows in points.items():
         periods = rows.drop_duplicates("t").sort_values("t")
         t = list(periods["t"])
@@ -87,8 +87,13 @@ def _series(
         )
         by = {int(cid): own.set_index("t").reindex(t) for cid, own in rows.groupby("company_id")}
         series[grain] = by
-        loaded[grain] = {cid: own["loaded_days"].fillna(0).astype(int).tolist() for cid, own in by.items()}
-    return axes, series, loaded
+        days = periods["period_days"].to_numpy()
+        partial[grain] = {}
+        for cid, own in by.items():
+            counts = own["loaded_days"].fillna(0).astype(int).to_numpy()
+            short = (counts > 0) & (counts < days)
+            partial[grain][cid] = {str(i): int(counts[i]) for i in short.nonzero()[0]}
+    return axes, series, partial
 
 
 def _users(
@@ -136,7 +141,8 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     span = coverage.span()
     environment = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
     environment.install_gettext_callables(lang.gettext, lang.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    environment.policies["json.dumps_kwargs"] = {"allow_nan": False}  # a NaN would be invalid JSON: fail here
+    # a NaN would be invalid JSON: fail here; no space after a separator: the model is most of the page
+    environment.policies["json.dumps_kwargs"] = {"allow_nan": False, "separators": (",", ":")}
     template = environment.from_string(
         resources.files(__package__).joinpath("dashboard.html.j2").read_text(encoding="utf-8")
     )
@@ -156,7 +162,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     names = days.drop_duplicates("company_id").set_index("company_id")["company"]
     kept = days if len(chosen) == len(names) - 1 else days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
     heads = figures.headlines(kept, last, lang)
-    axes, series, loaded = _series(figures.chart_series(kept, last))
+    axes, series, partial = _series(figures.chart_series(kept, last))
     ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
     companies = [
         Company(
@@ -166,7 +172,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
             label=names[cid] if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
             series={grain: {p: chart_specs.compact(by[cid][p]) for p in figures.PARTS} for grain, by in series.items()},
-            loaded={grain: by[cid] for grain, by in loaded.items()},
+            partial={grain: by[cid] for grain, by in partial.items()},
             headline=[HeadlineFigure(value_text(f, lang), change_text(f, lang), f.why) for f in heads[cid].figures],
         )
         for cid in ordered

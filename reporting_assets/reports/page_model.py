@@ -48,7 +48,7 @@ class Company:
     title: str  # one line, cut: headings
     label: str  # the picker's text
     series: dict[str, dict[str, list[float | None]]]  # grain -> figures.PARTS at each point of `Page.axes[grain]`
-    loaded: dict[str, list[int]]  # grain -> the loaded days of each point
+    partial: dict[str, dict[str, int]]  # grain -> {point index: its loaded days} of points not wholly loaded
     headline: list[HeadlineFigure]
 
 
