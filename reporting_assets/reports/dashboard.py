@@ -1,8 +1,9 @@
 """The usage dashboard: one self-contained HTML page that opens from disk on a machine without network.
 
 Sized by what a reader takes in, not by the instance: headline figures against the period before, four trend
-panels whose points are bounded (each day of the last 90, then weeks, then months), a searchable company picker
-(the most active `MAX_COMPANIES`), and tables with CSV downloads. `figures.py` computes the model once,
+panels over the range and at the grain the reader picks (each day of the last 90, ISO week of the last 104, month
+of the last 60), a searchable company picker (the most active `MAX_COMPANIES`), and tables with CSV downloads, in
+the reader's language (`i18n.py`). `figures.py` computes the model once,
 `chart_specs.py` holds the charts (Vega-Lite specs, the inlined vega-embed bundle of vl-convert) and `page_tables.py`
 the tables; this module assembles the page model and lays it out in the `dashboard.html.j2` template (Jinja2,
 autoescaped), with `dashboard.js` for the picker, the charts and the downloads.
@@ -38,7 +39,7 @@ from reporting_assets.reports.page_model import (
 
 FILE_NAME = "usage_dashboard.html"
 ACTIVE_DAYS = 90  # the picker's companies: the most active over these last days
-MAX_COMPANIES = 250  # in the picker (the most active over the last 90 days): the page stays bounded
+MAX_COMPANIES = 250  # in the picker (the most active over the last `ACTIVE_DAYS`): the page stays bounded
 
 
 @dataclass(frozen=True)
