@@ -279,3 +279,22 @@ def test_the_trends_show_the_chosen_range_one_grain_at_a_time(large, chromium: s
     assert months == [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in range(1, 13)]
     assert sorted(set(seen["365/month"])) == months[12:]
     assert len(set(seen["all/week"])) == 104  # the weekly points: two years
+
+
+def test_two_thousand_companies_keep_the_page_bounded(tmp_path: Path) -> None:
+    """An instance of 2,000 companies: the picker and the side-by-side table hold the 250 most active, a note says
+    how many others there are, "All companies" still counts every one, and the file stays far under 5 MB."""
+    import json
+    import re
+
+    from reporting_assets.reports.dashboard import MAX_COMPANIES
+
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    write_instance(warehouse, date(2025, 12, 1), 14, 2_000, resources=1)
+    page = render(warehouse.engine, NOW).html
+    model = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
+    total = _sql(warehouse, sa.select(sa.func.sum(adoption_satisfaction.c.sessions_count)).where(
+        adoption_satisfaction.c.date == date(2025, 12, 14)))  # fmt: skip
+    assert len(model["companies"]) == MAX_COMPANIES + 1 and len(model["compare"]["rows"]) == MAX_COMPANIES
+    assert model["companies"][0]["series"]["day"]["sessions_count"][-1] == total  # every company in the total
+    assert f"{MAX_COMPANIES} most active companies of 2000" in page and len(page.encode()) < 2_500_000
