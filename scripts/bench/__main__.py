@@ -14,6 +14,7 @@ from typing import Any
 
 import scripts.bench
 from scripts.bench.alerts import alert_history
+from scripts.bench.celery_workers import celery_workers
 from scripts.bench.common import (
     DEFAULT_PG,
     ROOT,
@@ -21,10 +22,14 @@ from scripts.bench.common import (
     Workspace,
 )
 from scripts.bench.ingest import ingest, ingest_postgres
-from scripts.bench.instance import big_instance, instance_raw
+from scripts.bench.instance_raw import instance_raw
+from scripts.bench.large import large_tenant
+from scripts.bench.reports import big_instance
+from scripts.bench.single import single_vs_ranged
+from scripts.bench.startup import import_time, sensor_tick
 from scripts.bench.targets import TARGETS, report
-from scripts.bench.tenant import celery_workers, large_tenant, per_user
-from scripts.bench.year import import_time, sensor_tick, single_vs_ranged, year_backfill
+from scripts.bench.users import per_user
+from scripts.bench.year import year_backfill
 
 PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users", "celery", "instance_raw")
 
