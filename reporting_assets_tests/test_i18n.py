@@ -198,3 +198,14 @@ def test_the_language_setting_is_checked_and_reaches_the_weekly_digest(tmp_path,
     [sent] = receiver.messages  # nothing loaded that week: said in German
     assert sent["title"] == "Paradigm-Nutzung, Woche 2025-W07 (7 Tage nicht geladen)"
     assert sent["message"].startswith("Woche 2025-W07 (10.02.2025 bis 16.02.2025) gegenüber 2025-W06.")
+
+
+def test_no_message_of_the_template_holds_a_percent_sign() -> None:
+    """Jinja's newstyle gettext formats every message with `%`: a "%" in a template's message or its translation
+    would fail the render (the page's percentages come from the model, never from its text)."""
+    template = {m for _, _, m, *_ in extract_from_dir(PACKAGE, [("**.j2", "jinja2")]) if isinstance(m, str)}
+    assert "Trends" in template
+    for code in (c for c in LANGUAGES if c != "en"):
+        with catalog_path(code).open("rb") as po:
+            catalog = {m.id: m.string for m in read_po(po) if m.id}
+        assert [m for m in template if "%" in m or "%" in catalog[m]] == [], code

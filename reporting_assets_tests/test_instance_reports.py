@@ -297,4 +297,4 @@ def test_two_thousand_companies_keep_the_page_bounded(tmp_path: Path) -> None:
         adoption_satisfaction.c.date == date(2025, 12, 14)))  # fmt: skip
     assert len(model["companies"]) == MAX_COMPANIES + 1 and len(model["compare"]["rows"]) == MAX_COMPANIES
     assert model["companies"][0]["series"]["day"]["sessions_count"][-1] == total  # every company in the total
-    assert f"{MAX_COMPANIES} most active companies of 2000" in page and len(page.encode()) < 2_500_000
+    assert f"{MAX_COMPANIES} most active companies of 2,000" in page and len(page.encode()) < 2_500_000

@@ -59,7 +59,8 @@ def late_episodes(
                 "{asset}: {days} day(s) not loaded, none since {last} (due by {hour}:00 UTC each day; is the "
                 "daily_refresh schedule running?)"
             )
-            message = late_line.format(asset=asset, days=f"{value:.0f}", last=last, hour=f"{freshness.hour_utc:02d}")
+            hour = f"{freshness.hour_utc:02d}"
+            message = late_line.format(asset=asset, days=lang.number(value), last=last, hour=hour)
         elif asset in open_since:
             since, status, day, value = open_since[asset], "resolved", last, 0.0
             again = lang.gettext("{asset}: loaded again up to {last}; it was late since {since}")

@@ -65,7 +65,7 @@ function drawPanels() {
     const points = shownPoints();
     for (const figure of panel.figures) {
       const all = values(picked, figure.key, view.grain);
-      if (!points.some((i) => all[i] !== null)) waiting.push(figure.label + ": " + figure.why);
+      if (!points.some((i) => all[i] !== null)) waiting.push(t("{label}: {value}", { label: figure.label, value: figure.why }));
       for (const i of points) {
         const loaded = i in partial ? partial[i] : axis.days[i]; // a ring: the period is not wholly loaded
         const ring = all[i] !== null && i in partial;

@@ -57,7 +57,7 @@ SCRIPT_MESSAGES = (
     N_("members minus ever active"), N_("not known"), N_("new"), N_("newly dormant"), N_("power"), N_("regular"),
     N_("occasional"), N_("dormant"), N_("(the first {limit} of {count}: the CSV holds them all)"),
     N_("Sessions per week"), N_("{shown} of {total} companies"), N_("{points} pts"),
-    N_("one a day: the last {days} days only"),
+    N_("one a day: the last {days} days only"), N_("{label}: {value}"),
 )  # fmt: skip
 
 
@@ -221,7 +221,12 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         left_out=lang.gettext(
             "The picker holds the {chosen} most active companies of {total} (sessions over the last {days} days); "
             "every company is in the warehouse tables and in the figures of {all}."
-        ).format(chosen=len(chosen), total=len(names) - 1, days=ACTIVE_DAYS, all=lang.gettext(ALL_COMPANIES))
+        ).format(
+            chosen=lang.number(len(chosen)),
+            total=lang.number(len(names) - 1),
+            days=ACTIVE_DAYS,
+            all=lang.gettext(ALL_COMPANIES),
+        )
         if left_out > 0
         else "",
         all_companies=lang.gettext(ALL_COMPANIES),

@@ -255,6 +255,7 @@ def headlines(days: pd.DataFrame, last: date, lang: Language = ENGLISH) -> dict[
 
 
 GRAINS = {"day": 90, "week": 104, "month": 60}  # the charts' points: the last 90 days, 104 weeks, 60 months
+PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # pandas' periods of each grain (ISO weeks: Monday..Sunday)
 
 
 def chart_series(days: pd.DataFrame, last: date) -> dict[str, pd.DataFrame]:
@@ -266,31 +267,16 @@ def chart_series(days: pd.DataFrame, last: date) -> dict[str, pd.DataFrame]:
     out = {}
     end = pd.Timestamp(last)
     for grain, most in GRAINS.items():
-        dates = days["date"]
-        if grain == "day":
-            start = end - pd.Timedelta(days=most - 1)
-        elif grain == "week":
-            start = end - pd.Timedelta(days=end.day_of_week) - pd.Timedelta(weeks=most - 1)
-        else:
-            start = (end.to_period("M") - (most - 1)).start_time
-        rows = days[dates >= start]
-        dates = rows["date"]
-        if grain == "day":
-            t = dates
-        elif grain == "week":
-            t = dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")
-        else:
-            t = dates.dt.to_period("M").dt.start_time
-        group = rows.groupby([rows["company_id"], t.rename("t")])
+        period = days["date"].dt.to_period(PERIODS[grain])
+        shown = period > end.to_period(PERIODS[grain]) - most
+        rows, period = days[shown], period[shown]
+        group = rows.groupby([rows["company_id"], period.dt.start_time.rename("t")])
         points = group[COUNTS].sum(min_count=1).join(group[[*USERS, MEMBERS]].mean())
         points = points.where(points.abs() < 100, points.round(0)).round(1)  # what a chart can show
         points["loaded_days"] = group["loaded"].sum().astype("int64")
         points = points.reset_index()
-        first = points["t"]
-        period_end = first if grain == "day" else first + pd.Timedelta(days=6) if grain == "week" else (
-            first + pd.offsets.MonthEnd(0)
-        )  # fmt: skip
+        period_end = points["t"].dt.to_period(PERIODS[grain]).dt.end_time.dt.normalize()
         points["end"] = period_end.where(period_end <= end, end)
-        points["period_days"] = (points["end"] - first).dt.days + 1
+        points["period_days"] = (points["end"] - points["t"]).dt.days + 1
         out[grain] = points.sort_values(["company_id", "t"], ignore_index=True)
     return out
