@@ -152,16 +152,13 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         return Dashboard(page, "_no data loaded yet_", None, None, 0)
     first, last = span
     vega_script = chart_specs.vega_bundle()
-    days = figures.daily(engine, coverage, first, last)
-    days.loc[days["company_id"] == ALL_COMPANIES_ID, "company"] = lang.gettext(ALL_COMPANIES)  # its name, read
-    totals = days[days["company_id"] == ALL_COMPANIES_ID]
+    activity = figures.most_active(engine, first, last, ACTIVE_DAYS)
+    chosen = activity.index[:MAX_COMPANIES].tolist()
+    kept = figures.daily(engine, coverage, first, last, keep=chosen)
+    kept.loc[kept["company_id"] == ALL_COMPANIES_ID, "company"] = lang.gettext(ALL_COMPANIES)  # its name, read
+    totals = kept[kept["company_id"] == ALL_COMPANIES_ID]
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
-
-    recent = days[days["date"] > pd.Timestamp(last - timedelta(days=ACTIVE_DAYS))]
-    activity = recent.groupby("company_id")["sessions_count"].sum().drop(ALL_COMPANIES_ID, errors="ignore")
-    chosen = activity.sort_values(ascending=False, kind="stable").index[:MAX_COMPANIES].tolist()
-    names = days.drop_duplicates("company_id").set_index("company_id")["company"]
-    kept = days if len(chosen) == len(names) - 1 else days[days["company_id"].isin([ALL_COMPANIES_ID, *chosen])]
+    names = kept.drop_duplicates("company_id").set_index("company_id")["company"]
     heads = figures.headlines(kept, last, lang)
     axes, series, partial = _series(figures.chart_series(kept, last))
     ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
@@ -181,9 +178,11 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     rates = [name for name, r in RATIOS.items() if all(p in figures.PARTS for p in r.parts)]
     people, user_tables = _users(engine, chosen, last, user_lists, lang)
     alerts = history.for_reports(engine, last - timedelta(days=30))
+    top = figures.top_resources(engine, coverage, last, keep=chosen)
+    top.loc[top["company_id"] == ALL_COMPANIES_ID, "company"] = lang.gettext(ALL_COMPANIES)
     tables = {
         "weekly": page_tables.weekly(kept, lang),
-        "top": page_tables.top(figures.top_resources(engine, coverage, last), lang),
+        "top": page_tables.top(top, lang),
         "alerts": page_tables.alerts(alerts, lang),
         **user_tables,
     }
@@ -207,7 +206,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         vega_locale=lang.vega_locale(),
         text={message: lang.gettext(message) for message in SCRIPT_MESSAGES},
     )
-    left_out = len(names) - 1 - len(chosen)
+    left_out = len(activity) - len(chosen)
     html = template.render(
         vegalite_version=vl_version_for_vl_convert(),
         vega_script=Markup(vega_script),  # noqa: S704
@@ -223,7 +222,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             "every company is in the warehouse tables and in the figures of {all}."
         ).format(
             chosen=lang.number(len(chosen)),
-            total=lang.number(len(names) - 1),
+            total=lang.number(len(activity)),
             days=ACTIVE_DAYS,
             all=lang.gettext(ALL_COMPANIES),
         )

@@ -9,15 +9,19 @@ loaded.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import reduce
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, select
 
 from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, change, latest_names, ratio
-from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse import company_ranges, ledger
+from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies, clause
 from reporting_assets.warehouse.ledger import whole_window
 from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
 
@@ -26,23 +30,38 @@ USERS = ["active_users", "active_users_7d", "active_users_30d"]
 MEMBERS = "current_active_members"
 PARTS = [*COUNTS, *USERS, MEMBERS]  # what every rate of the reports is made of
 KPI_INPUTS = ["adoption_satisfaction", "user_activity"]
+CHUNK = 50_000  # rows read at a time
+GRID_ROWS = 150_000  # company-days `daily` holds at a time (a few tens of MB): its memory, whatever the instance
 NOT_LOADED = N_("not loaded")
 NEEDS_30_DAYS = N_("needs 30 loaded days in a row")
 NO_MEMBERS = N_("no members recorded yet: they are recorded from the first daily refresh on")
 
 
-def _read(engine: Engine, table, columns: list[str], start: date, end: date, chunk: int = 50_000) -> pd.DataFrame:
-    """`columns` of `table` over `start..end`, read `chunk` rows at a time: the driver's Python objects for years
-    of an instance's rows would cost several times the frame they make."""
+def _read(
+    engine: Engine, table, columns: list[str], start: date, end: date, companies: Companies = EVERY_COMPANY
+) -> pd.DataFrame:
+    """`columns` of `table` over `start..end` for a range of companies, read `CHUNK` rows at a time: the driver's
+    Python objects for years of an instance's rows would cost several times the frame they make."""
     query = select(*(table.c[c] for c in columns)).where(table.c.date.between(start, end))
+    within = clause(table.c.company_id, companies)
+    query = query if within is None else query.where(within)
     with engine.connect() as conn:
         parts = [
             part.assign(date=pd.to_datetime(part["date"]))
-            for part in pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=chunk)
+            for part in pd.read_sql(query, conn.execution_options(stream_results=True), chunksize=CHUNK)
         ]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
+
+
+def _company_ids(engine: Engine, start: date, end: date) -> list[int]:
+    """The companies with KPI rows in `start..end`, by id."""
+    found: set[int] = set()
+    with engine.connect() as conn:
+        for t in (adoption_satisfaction, user_activity):
+            found.update(conn.execute(select(t.c.company_id).where(t.c.date.between(start, end)).distinct()).scalars())
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -66,16 +85,14 @@ class Coverage:
         return (min(days), max(days)) if len(days) else None
 
 
-def daily(engine: Engine, coverage: Coverage, start: date, end: date) -> pd.DataFrame:
-    """One row per company (and all companies) and day of `start..end`: the parts, the rates of `RATIOS`, `loaded`
-    (both KPI tables loaded that day for that company) and `week_loaded` (the 7 days ending on it are). Sorted by
-    company, date."""
-    lookback = start - timedelta(days=6)  # the 7-day trends of the first days
-    counts = _read(engine, adoption_satisfaction, ["date", "company_id", "company_name", *COUNTS], lookback, end)
-    users = _read(engine, user_activity, ["date", "company_id", "company_name", *USERS], lookback, end)
-    members = _read(engine, company_members, ["date", "company_id", MEMBERS], lookback, end)
+def _grid(engine: Engine, coverage: Coverage, days: pd.DatetimeIndex, companies: Companies) -> pd.DataFrame:
+    """A row per company of `companies` and day of `days`: the parts (NaN where not loaded), `loaded` (both KPI
+    tables loaded that day for that company) and the company's latest name."""
+    span = (days[0].date(), days[-1].date(), companies)
+    counts = _read(engine, adoption_satisfaction, ["date", "company_id", "company_name", *COUNTS], *span)
+    users = _read(engine, user_activity, ["date", "company_id", "company_name", *USERS], *span)
+    members = _read(engine, company_members, ["date", "company_id", MEMBERS], *span)
     names = latest_names(counts, users)
-    days = pd.date_range(lookback, end, freq="D")
     index = pd.MultiIndex.from_product([names.index, days], names=["company_id", "date"])
     covered = {kpi: coverage.loaded(kpi, index) for kpi in KPI_INPUTS}
     grid = counts.set_index(["company_id", "date"])[COUNTS].reindex(index, fill_value=0).astype("float64")
@@ -88,16 +105,46 @@ def daily(engine: Engine, coverage: Coverage, start: date, end: date) -> pd.Data
     grid["loaded"] = covered["adoption_satisfaction"] & covered["user_activity"]
     grid = grid.reset_index()
     grid["company"] = grid["company_id"].map(names)
+    return grid
 
-    total = grid.groupby("date")[PARTS].sum(min_count=len(names)).reset_index()
-    total["loaded"] = grid.groupby("date")["loaded"].all().to_numpy() if len(names) else False
+
+def daily(
+    engine: Engine, coverage: Coverage, start: date, end: date, keep: Collection[int] | None = None
+) -> pd.DataFrame:
+    """One row per company of `keep` (every one by default) and all companies together, and day of `start..end`:
+    the parts, the rates of `RATIOS`, `loaded` (both KPI tables loaded that day for that company) and `week_loaded`
+    (the 7 days ending on it are). Sorted by company, date. Companies are read `GRID_ROWS` company-days at a time:
+    the total of thousands of companies costs the memory of a few hundred."""
+    days = pd.date_range(start - timedelta(days=6), end, freq="D")  # and the 7-day trends of the first days
+    ids = pd.Series(len(days), index=_company_ids(engine, days[0].date(), end))
+    own, sums, loaded = [], [], []
+    for companies in company_ranges.split(ids, GRID_ROWS):
+        grid = _grid(engine, coverage, days, companies)
+        by_day = grid.groupby("date")
+        sums.append(by_day[PARTS].sum(min_count=grid["company_id"].nunique()))  # NaN: a company's day not loaded
+        loaded.append(by_day["loaded"].all())
+        own.append(grid if keep is None else grid[grid["company_id"].isin(keep)])
+    total = reduce(operator.add, sums).reset_index()
+    total["loaded"] = reduce(operator.and_, loaded).to_numpy()
     total["company_id"], total["company"] = ALL_COMPANIES_ID, ALL_COMPANIES
-    out = pd.concat([grid, total], ignore_index=True).sort_values(["company_id", "date"], ignore_index=True)
+    out = pd.concat([*own, total], ignore_index=True).sort_values(["company_id", "date"], ignore_index=True)
     for name, rate in RATIOS.items():
         if all(p in out for p in rate.parts):
             out[name] = rate.of(out)
     out["week_loaded"] = whole_window(out.set_index(["company_id", "date"])["loaded"], 7).to_numpy()
     return out[out["date"] >= pd.Timestamp(start)].reset_index(drop=True)
+
+
+def most_active(engine: Engine, start: date, end: date, days: int) -> pd.Series:
+    """company_id -> its sessions over the last `days` days to `end`, for every company of `daily(start..end)`
+    (0 without any), the most active first (ties by id)."""
+    t = adoption_satisfaction
+    query = select(t.c.company_id, func.sum(t.c.sessions_count)).where(t.c.date > end - timedelta(days=days))
+    with engine.connect() as conn:
+        sessions = dict(conn.execute(query.where(t.c.date <= end).group_by(t.c.company_id)).all())
+    ids = _company_ids(engine, start - timedelta(days=6), end)
+    activity = pd.Series([sessions.get(i) or 0 for i in ids], index=ids, dtype="int64")
+    return activity.sort_values(ascending=False, kind="stable")
 
 
 def weekly(days: pd.DataFrame) -> pd.DataFrame:
@@ -119,24 +166,43 @@ def weekly(days: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["company_id", "week"], ignore_index=True)
 
 
-def top_resources(engine: Engine, coverage: Coverage, end: date, days: int = 30, limit: int = 10) -> pd.DataFrame:
-    """Most used tools and documents per company (and all companies) over the `days` days ending on `end`, with
-    their uses in the `days` before and the change: NaN when it was not used then, or when those days are not
-    all loaded (`uses_before` NaN too: unknown, not 0)."""
+def _latest(engine: Engine, key: list[str], name: str, start: date, end: date) -> pd.Series:
+    """`key` -> its latest `name` in resource_usage over `start..end` (on a day with two, the greatest)."""
+    t = resource_usage
+    columns = [t.c[k] for k in [*key, name]]
+    query = select(*columns, func.max(t.c.date).label("date")).where(t.c.date.between(start, end)).group_by(*columns)
+    with engine.connect() as conn:
+        rows = pd.read_sql(query, conn)
+    return rows.sort_values(["date", name], kind="stable").groupby(key)[name].last()
+
+
+def top_resources(
+    engine: Engine, coverage: Coverage, end: date, days: int = 30, limit: int = 10, keep: Collection[int] | None = None
+) -> pd.DataFrame:
+    """Most used tools and documents per company of `keep` (every one by default) and all companies, over the
+    `days` days ending on `end`, with their uses in the `days` before and the change: NaN when it was not used
+    then, or when those days are not all loaded (`uses_before` NaN too: unknown, not 0). Summed by the database."""
     start, before = end - timedelta(days=days - 1), end - timedelta(days=2 * days - 1)
-    columns = ["date", "company_id", "company_name", "resource_type", "resource_id", "resource_name", "usage_count"]
-    used = _read(engine, resource_usage, columns, before, end)
-    used["period"] = (used["date"] >= pd.Timestamp(start)).map({True: "uses", False: "uses_before"})
-    used["company"] = used["company_id"].map(latest_names(used))
-    both = pd.concat([used, used.assign(company_id=ALL_COMPANIES_ID, company=ALL_COMPANIES)], ignore_index=True)
+    t = resource_usage
+    period = case((t.c.date >= start, "uses"), else_="uses_before").label("period")
+    resource = [t.c.resource_type, t.c.resource_id]
+    when = t.c.date.between(before, end)
+    every = select(*resource, period, func.sum(t.c.usage_count).label("usage_count")).where(when)
+    own = select(t.c.company_id, *resource, period, func.sum(t.c.usage_count).label("usage_count")).where(when)
+    own = own if keep is None else own.where(t.c.company_id.in_(list(keep)))
+    with engine.connect() as conn:
+        total = pd.read_sql(every.group_by(*resource, period), conn).assign(company_id=ALL_COMPANIES_ID)
+        used = pd.read_sql(own.group_by(t.c.company_id, *resource, period), conn)
+    companies = _latest(engine, ["company_id"], "company_name", before, end)
+    used["company"] = used["company_id"].map(companies)
     keys = ["company_id", "company", "resource_type", "resource_id"]
+    both = pd.concat([used, total.assign(company=ALL_COMPANIES)], ignore_index=True)
     table = both.pivot_table(index=keys, columns="period", values="usage_count", aggfunc="sum", fill_value=0)
     table = table.reindex(columns=["uses", "uses_before"], fill_value=0).reset_index()
-    names = both.sort_values("date").groupby(["resource_type", "resource_id"])["resource_name"].last()
+    names = _latest(engine, ["resource_type", "resource_id"], "resource_name", before, end)
     table["resource_name"] = names.reindex(pd.MultiIndex.from_frame(table[["resource_type", "resource_id"]])).to_numpy()
     earlier = pd.date_range(before, start - timedelta(days=1), freq="D")
-    companies = used["company_id"].unique()
-    index = pd.MultiIndex.from_product([companies, earlier], names=["company_id", "date"])
+    index = pd.MultiIndex.from_product([companies.index, earlier], names=["company_id", "date"])
     whole = coverage.loaded("resource_usage", index).groupby(level="company_id").all()
     whole.loc[ALL_COMPANIES_ID] = bool(whole.all()) if len(whole) else False
     table["uses_before"] = table["uses_before"].astype("float64").where(table["company_id"].map(whole).fillna(False))
