@@ -3,6 +3,7 @@ fault gives its ✗ line with an actionable message and a non-zero exit; the tok
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +42,8 @@ def _doctor(monkeypatch, capsys, *args: str) -> tuple[int, list[doctor.Check], s
     code = cli.main(["--day", "2025-03-03", *args])
     out = capsys.readouterr()
     printed = out.out + out.err
-    assert printed.splitlines()[:-1] == [c.line() for c in found]  # the printer formats the results, no more
+    lines = [c.line(doctor.language()) for c in found]  # in REPORTING_LANGUAGE's
+    assert printed.splitlines()[:-1] == lines  # the printer formats the results, no more
     return code, found, printed
 
 
@@ -181,9 +183,9 @@ def test_the_doctor_says_whether_user_ids_are_pseudonymised_and_refuses_a_change
 def test_the_doctor_speaks_the_readers_language(
     monkeypatch, capsys, tmp_path: Path, simulator: RunningSimulator, receiver: Receiver
 ) -> None:
-    """REPORTING_LANGUAGE=de: every line's detail in German (the check names stay: they are what the job's log and
-    scripts match), a number in German form, no English message of ours left."""
-    from reporting_assets_tests.test_i18n import english_left
+    """REPORTING_LANGUAGE=de: every line in German (the checks' names too; an endpoint's path or a variable's name
+    stays), a number in German form, no English message of ours left."""
+    from reporting_assets_tests.messages import english_left
 
     receiver.start()
     _env(monkeypatch, tmp_path, PARADIGM_BASE_URL=simulator.url, PARADIGM_API_KEY=TOKEN, REPORTING_LANGUAGE="de",
@@ -196,5 +198,7 @@ def test_the_doctor_speaks_the_readers_language(
     assert receiver.messages[0]["message"] == "Eine Testnachricht: dieser Kanal funktioniert."
     api = _check(found, "API").detail  # "… hat geantwortet, Token akzeptiert (0,05 s)": a German decimal comma
     assert "hat geantwortet" in api and "," in api.rsplit("(", 1)[1]
-    assert not english_left("\n".join(c.detail for c in found), "de")
+    words = re.sub(r"\S*[/=]\S*", "", out)  # endpoints' paths, directories, URLs: data
+    assert not english_left(words, "de"), english_left(words, "de")
+    assert "✓ Einstellungen: alle Variablen gültig" in out and "✓ REPORTING_ALERT_URLS: Testnachricht" in out
     assert out.splitlines()[-1].endswith("bestanden, 0 fehlgeschlagen: bereit für einen ersten Lauf")

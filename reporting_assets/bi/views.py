@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import Connection, inspect, text
 
 from reporting_assets.bi.contract import VERSION, VIEWS, Field, View
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.warehouse.engines import serialise
 
 SQL_TYPES = {
@@ -168,13 +169,15 @@ class Status:
     def current(self) -> bool:
         return not self.missing and not self.stale
 
-    def summary(self) -> str:
-        """One line on the contract's state, with what to do when it is not current."""
+    def summary(self, lang: Language = ENGLISH) -> str:
+        """One line on the contract's state in `lang`, with what to do when it is not current (view names stay)."""
         if self.current:
-            return f"v{VERSION}: every view present and current"
-        problems = [f"missing {', '.join(self.missing)}"] if self.missing else []
-        problems += [f"out of date {', '.join(self.stale)}"] if self.stale else []
-        return f"v{VERSION}: {'; '.join(problems)}: materialize bi_contract (or python -m reporting_assets.bi install)"
+            return lang.gettext("v{version}: every view present and current").format(version=VERSION)
+        missing = lang.gettext("missing {views}").format(views=", ".join(self.missing))
+        stale = lang.gettext("out of date {views}").format(views=", ".join(self.stale))
+        problems = [missing] * bool(self.missing) + [stale] * bool(self.stale)
+        todo = N_("v{version}: {problems}: materialize bi_contract (or python -m reporting_assets.bi install)")
+        return lang.gettext(todo).format(version=VERSION, problems="; ".join(problems))
 
 
 def status(conn: Connection, user_lists: bool = True) -> Status:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reporting_assets.clock import Clock, utc_now
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.neutralise import plain
 
 DETAIL_LENGTH = 1000  # characters of one check's detail
@@ -17,15 +17,33 @@ OPTIONAL_PREFIXES = ("agent_",)  # columns the API returns only in some modes: a
 REDACTED_KEYS = ("name", "title", "filename", "email")
 
 
+# The checks' names, as the reader reads them (`Check.line`); an endpoint's path or a variable's name stays as it is
+NAMES = (
+    N_("settings"), N_("alert rules"), N_("API"), N_("warehouse"), N_("loads"), N_("BI contract"), N_("reports"),
+    N_("pseudonymisation"), N_("retention"),
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Check:
-    name: str
+    name: str  # one of `NAMES`, an endpoint's path or a variable's name: what tests and scripts look for
     ok: bool
-    detail: str
+    detail: str  # in the reader's language
 
-    def line(self) -> str:
-        """One line: the detail may quote API text or an error (`plain`); secrets are masked by `checks`."""
-        return f"{'✓' if self.ok else '✗'} {self.name}: {plain(self.detail, DETAIL_LENGTH)}"
+    def line(self, lang: Language = ENGLISH) -> str:
+        """One line in `lang`: the detail may quote API text or an error (`plain`); secrets are masked by `checks`."""
+        name = lang.gettext(self.name) if self.name in NAMES else self.name
+        return f"{'✓' if self.ok else '✗'} {name}: {plain(self.detail, DETAIL_LENGTH)}"
+
+
+def language() -> Language:
+    """`REPORTING_LANGUAGE`'s, or English when the settings are invalid (the first line says why)."""
+    from reporting_assets.settings import Settings, SettingsError
+
+    try:
+        return Language(Settings.load().reporting_language)
+    except SettingsError:
+        return ENGLISH
 
 
 def redact(node: Any, ids: dict[Any, int] | None = None) -> Any:
@@ -172,7 +190,7 @@ def _bi_contract(url: str, user_lists: bool, lang: Language) -> Iterator[Check]:
         yield Check("BI contract", True, unpublished)
         return
     who = lang.gettext("; readers: {readers}").format(readers=", ".join(map(str, readers))) if readers else ""
-    yield Check("BI contract", state.current, state.summary() + who)
+    yield Check("BI contract", state.current, state.summary(lang) + who)
 
 
 def _reports(settings: Any, lang: Language = ENGLISH) -> Iterator[Check]:

@@ -5,8 +5,7 @@ from datetime import date
 from pathlib import Path
 
 import reporting_assets.doctor
-from reporting_assets.doctor.checks import checks
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.doctor.checks import checks, language
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,23 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--day", type=date.fromisoformat, help="day asked of each endpoint (default: yesterday)")
     args = parser.parse_args(argv)
     found = checks(day=args.day, samples=args.save_samples, test_notification=args.test_notification)
+    lang = language()
     for check in found:
-        print(check.line())
+        print(check.line(lang))
     failed = sum(not c.ok for c in found)
-    lang = _language()
     if failed:
         summary = lang.gettext("{passed} passed, {failed} failed")
     else:
         summary = lang.gettext("{passed} passed, {failed} failed: ready for a first run")
     print(summary.format(passed=len(found) - failed, failed=failed))
     return 1 if failed else 0
-
-
-def _language() -> Language:
-    """`REPORTING_LANGUAGE`'s, or English when the settings are invalid (the first line says why)."""
-    from reporting_assets.settings import Settings, SettingsError
-
-    try:
-        return Language(Settings.load().reporting_language)
-    except SettingsError:
-        return ENGLISH
