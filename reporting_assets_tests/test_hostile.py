@@ -218,7 +218,7 @@ ENGLISH_MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
 def test_the_french_page_speaks_french_with_french_numbers_and_dates(loaded: Loaded, chromium: str, tmp_path) -> None:
     """REPORTING_LANGUAGE=fr: none of our English messages is left in what the page writes (headings, labels,
     notes, table heads, charts, placeholders; API text aside), and numbers, percentages and dates are French."""
-    from reporting_assets_tests.test_i18n import english_left
+    from reporting_assets_tests.messages import english_left
 
     page_path = tmp_path / "usage_dashboard.html"
     page_path.write_text(render(loaded.warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")

@@ -4,13 +4,11 @@ German, with no English message left; the setting is validated and reaches the d
 
 from __future__ import annotations
 
-import re
 import string
 from datetime import UTC, date, datetime
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from reporting_assets.alerts.episode import Episode
@@ -20,12 +18,10 @@ from reporting_assets.i18n import LANGUAGES, Language, catalog_path
 from reporting_assets.reports.digest import CompanyWeek, DigestModel, text
 from reporting_assets.settings import Settings, SettingsError
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets_tests.messages import PACKAGE, english_left, source
 from reporting_assets_tests.receiver import Receiver
 
-PACKAGE = catalog_path("fr").parents[3]  # reporting_assets/
-with (PACKAGE / "locales" / "babel.cfg").open() as mapping:  # what `make messages` reads: Python and the template
-    METHODS, _ = parse_mapping_cfg(mapping)
-SOURCE = {message for _, _, message, *_ in extract_from_dir(PACKAGE, METHODS) if isinstance(message, str)}
+SOURCE = source()
 
 
 def _fields(message: str) -> set[str]:
@@ -77,19 +73,6 @@ def _week(company_id: int, sessions: float, before: float, firing: int = 0) -> C
 
 
 MISSING = (date(2025, 1, 25),)
-
-
-def english_left(text_: str, code: str) -> list[str]:
-    """Our English messages (their words between placeholders) still in `text_`: each one the catalog translates
-    differently must be gone."""
-    lang, left = Language(code), []
-    for message in SOURCE:
-        if lang.gettext(message) == message:
-            continue  # the same in both ("{company} ({id})", "sessions" in French)
-        translated = lang.gettext(message)
-        words = [w for w in re.split(r"\{[^}]*\}", message) if len(w.strip()) > 3 and w not in translated]
-        left += [w for w in words if w in text_]
-    return left
 
 
 FRENCH = [

@@ -282,6 +282,23 @@ def test_the_trends_show_the_chosen_range_one_grain_at_a_time(large, chromium: s
     assert len(set(seen["all/week"])) == 104  # the weekly points: two years
 
 
+def test_a_reader_walks_the_large_page_in_english_and_in_french(large, chromium: str, tmp_path: Path) -> None:
+    """Sort, filter and pick in the companies side by side, every range at every grain, the language, the print:
+    each step as `page_walk` checks it against the page's model (the bench walks its 3 years x 200 companies)."""
+    from reporting_assets.i18n import Language
+    from reporting_assets_tests.page_walk import walk
+
+    warehouse, path = large
+    french = tmp_path / "usage_dashboard.html"
+    french.write_text(render(warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")
+    walks = {}
+    for code, page_path in (("en", path), ("fr", french)):
+        with opened(chromium, page_path) as page:
+            walks[code] = walk(page, code)
+    assert {w.views for w in walks.values()} == {10}  # 30 and 90 days at 3 grains, 12 months and all at 2
+    assert "language" in walks["fr"].seconds and all(w.pdf_pages >= 2 for w in walks.values())
+
+
 def test_two_thousand_companies_keep_the_page_bounded(tmp_path: Path) -> None:
     """An instance of 2,000 companies: the picker and the side-by-side table hold the 250 most active, a note says
     how many others there are, "All companies" still counts every one, and the file stays far under 5 MB."""

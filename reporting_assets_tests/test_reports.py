@@ -3,15 +3,12 @@ both read against the warehouse they come from; days not loaded are gaps and nam
 
 from __future__ import annotations
 
-import io
-import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from dagster import DagsterInstance, build_schedule_context, materialize
-from pypdf import PdfReader
 
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.i18n import ENGLISH
@@ -29,6 +26,7 @@ from reporting_assets.warehouse.tables import (
 from reporting_assets_tests.browser import opened, pick, table_rows
 from reporting_assets_tests.conftest import serving_simulator
 from reporting_assets_tests.helpers import failure_message, kpi_assets, raw_assets, run
+from reporting_assets_tests.page_walk import printed
 from reporting_assets_tests.receiver import SECRET, Receiver
 
 pytestmark = pytest.mark.xdist_group("reports")  # one worker builds the shared warehouse once
@@ -192,39 +190,21 @@ def test_companies_side_by_side_sort_filter_pick_and_say_why_a_figure_is_unknown
     assert filtered == ["Globex (102)"] and picked == "Initech (103)"
 
 
-A4_MM = (210, 297)
-MARGIN_MM = 12  # the page's own `@page` margin
-CSS_PX_PER_MM = 96 / 25.4
-
-
 def test_the_dashboard_prints_an_a4_report_with_the_headline_first_and_no_chart_cut(
     dashboard: tuple[Path, dict], chromium: str
 ) -> None:
     """Print → Save as PDF in chromium, of a company picked: A4 pages, the headline and the first charts on page 1,
     no controls; every chart fits the printable width and a page's height, and none is split across pages."""
     path, _ = dashboard
-    width, height = ((side - 2 * MARGIN_MM) * CSS_PX_PER_MM for side in A4_MM)
     with opened(chromium, path) as page:
         pick(page, "Globex (102)")
-        pdf = PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True, print_background=True)))
-        page.set_viewport_size({"width": round(width), "height": round(height)})
-        page.emulate_media(media="print")
-        charts = page.eval_on_selector_all(
-            ".vega-embed svg",
-            "svgs => svgs.filter(s => s.getClientRects().length).map(s => s.getBoundingClientRect())"
-            ".map(r => [r.width, r.height])",
-        )
-        controls = [page.is_visible(selector) for selector in ("#company", "button[data-csv]")]
-        kept_whole = page.eval_on_selector_all(
-            ".panel, #chart-months, #chart-cohorts", "els => els.map(e => getComputedStyle(e).breakInside)"
-        )
-    texts = [unicodedata.normalize("NFKC", p.extract_text()) for p in pdf.pages]  # "ﬁ" ligatures as "fi"
-    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pdf.pages} == {(595, 842)}
-    assert 2 <= len(pdf.pages) <= 8, len(pdf.pages)
-    assert "Headline figures: Globex" in texts[0] and "Request volume" in texts[0]
-    assert not any("Download" in text for text in texts) and controls == [False, False]
-    assert len(charts) >= 3 and all(w <= width + 1 and h <= height for w, h in charts), (charts, width, height)
-    assert set(kept_whole) == {"avoid"}  # with every chart under a page's height, chromium never cuts one
+        out = printed(page)
+    width, height = out.printable
+    assert out.sizes == {(595, 842)} and 2 <= len(out.pages) <= 8, (out.sizes, len(out.pages))
+    assert "Headline figures: Globex" in out.pages[0] and "Request volume" in out.pages[0]
+    assert not any("Download" in text for text in out.pages) and out.controls_shown == [False, False]
+    assert len(out.charts) >= 3 and all(w <= width + 1 and h <= height for w, h in out.charts), out.charts
+    assert out.breaks == {"avoid"}  # with every chart under a page's height, chromium never cuts one
 
 
 def test_top_resources_compare_with_the_days_before_only_when_those_were_all_loaded(loaded: Warehouse) -> None:

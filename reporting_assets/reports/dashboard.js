@@ -224,6 +224,7 @@ function drawCompare() {
   const body = element.createTBody();
   for (const r of order) {
     const tr = body.insertRow();
+    tr.dataset.row = r; // its row in model.compare
     shown.forEach(([c, i]) => {
       const td = cell("td", format(table.rows[r][i], c.kind));
       if (table.why[r][i]) td.title = table.why[r][i];

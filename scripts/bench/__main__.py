@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument("--alert-companies", type=int, default=50, help="companies of part 6")
     parser.add_argument("--instance-days", type=int, default=3 * 365, help="KPI history of part 7")
     parser.add_argument("--instance-companies", type=int, default=200, help="companies of part 7")
+    parser.add_argument("--wide-days", type=int, default=365, help="KPI history of part 7's widest instance")
+    parser.add_argument("--wide-companies", type=int, default=2_000, help="companies of part 7's widest instance")
     parser.add_argument("--user-days", type=int, default=365, help="days of the per-user part (part 8)")
     parser.add_argument("--raw-companies", type=int, default=200, help="companies of part 10")
     parser.add_argument("--raw-start", type=date.fromisoformat, default=date(2025, 10, 1), help="part 10's first day")
@@ -113,7 +115,9 @@ def main() -> None:
             results["alerts"] = alert_history(base, args.alert_years, args.alert_companies)
         if "instance" in parts:
             print("bench: 7/9 an instance admin's dashboard and digest", flush=True)
-            results["instance"] = big_instance(base, args.instance_days, args.instance_companies)
+            results["instance"] = big_instance(
+                base, args.instance_days, args.instance_companies, (args.wide_days, args.wide_companies)
+            )
         if "users" in parts:
             print("bench: 8/9 per-user analytics and pseudonymisation of a large tenant", flush=True)
             results["users"] = per_user(base, args.start, args.user_days, args.large_users, args.user_repeat)

@@ -1,5 +1,6 @@
 """Part 7: an instance admin's reports over years x hundreds of companies: the dashboard (render, memory, size,
-drawing in chromium), the digest, the BI contract and its extracts."""
+drawing in chromium, a reader's walk through it in English and French), the same dashboard over thousands of
+companies, the digest, the BI contract and its extracts."""
 
 from __future__ import annotations
 
@@ -21,10 +22,11 @@ if TYPE_CHECKING:
 RENDER = """
 import json, sys, time
 from datetime import UTC, datetime
+from reporting_assets.i18n import Language
 from reporting_assets.reports.dashboard import render
 from reporting_assets.warehouse.store import Warehouse
 t0 = time.perf_counter()
-html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC)).html
+html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC), lang=Language(sys.argv[3])).html
 open(sys.argv[2], "w", encoding="utf-8").write(html)
 wall = time.perf_counter() - t0
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))  # this process alone
@@ -53,9 +55,10 @@ print(json.dumps({**out, "rows": rows, "hyper": len(written) > len(rows)}))
 INSTANCE_USERS, INSTANCE_USER_DAYS = 150, 120
 
 
-def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
+def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -> dict[str, Any]:
     """Part 7: the dashboard and the digest of `days` x `companies` of KPI history, with `INSTANCE_USERS` users a
-    company over its last `INSTANCE_USER_DAYS` days (the Users section at its bound: more users than it lists)."""
+    company over its last `INSTANCE_USER_DAYS` days (the Users section at its bound: more users than it lists),
+    walked through in English and French; and the dashboard of `wide` (days, companies) of KPIs alone."""
     sys.path.insert(0, str(ROOT))
     from dagster import DagsterInstance, materialize
 
@@ -76,9 +79,9 @@ def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
     out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * INSTANCE_USERS}
     out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}
     out["user_rows"] = warehouse.count(user_activities)
-    child = subprocess.run([sys.executable, "-c", RENDER, url, str(page)], capture_output=True, text=True, check=True)
-    out["dashboard"] = {**json.loads(child.stdout), "mb": round(page.stat().st_size / 1e6, 2)}
-    out["dashboard"]["drawn_s"] = _drawn_s(page)
+    out["dashboard"] = {**_render(url, page), **_in_chromium(page, "en")}
+    french = base / "usage_dashboard_fr.html"
+    out["dashboard_fr"] = {**_render(url, french, "fr"), **_in_chromium(french, "fr")}
     digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)))
     out["digest_chars"] = len(digest.title) + len(digest.body)
     # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own; the raw
@@ -99,15 +102,32 @@ def big_instance(base: Path, days: int, companies: int) -> dict[str, Any]:
     )
     out["bi"] = json.loads(child.stdout)
     warehouse.engine.dispose()
+    wide_days, wide_companies = wide
+    wide_url = f"sqlite:///{base / 'wide.db'}"
+    wide_warehouse = Warehouse(url=wide_url)
+    write_instance(wide_warehouse, date(2026, 1, 1) - timedelta(days=wide_days), wide_days, wide_companies, resources=3)
+    wide_warehouse.engine.dispose()
+    out["wide"] = {"days": wide_days, "companies": wide_companies, **_render(wide_url, base / "wide.html")}
     return out
 
 
-def _drawn_s(page: Path) -> float | str:
-    """Seconds from opening `page` offline in chromium to its charts drawn."""
+def _render(url: str, page: Path, code: str = "en") -> dict[str, Any]:
+    """The dashboard of the warehouse at `url` written to `page` in a process of its own: wall, peak RSS, file."""
+    child = subprocess.run(
+        [sys.executable, "-c", RENDER, url, str(page), code], capture_output=True, text=True, check=True
+    )
+    return {**json.loads(child.stdout), "mb": round(page.stat().st_size / 1e6, 2)}
+
+
+def _in_chromium(page: Path, code: str) -> dict[str, Any]:
+    """Seconds from opening `page` offline in chromium to its charts drawn, and a reader's walk through it
+    (`page_walk`: each step checked against the page's model, and timed); "failed" says which check failed."""
     chromium = shutil.which("chromium")
     if not chromium:
-        return "skipped: no chromium (`make browser`)"
+        return {"drawn_s": "skipped: no chromium (`make browser`)"}
     from playwright.sync_api import sync_playwright
+
+    from reporting_assets_tests.page_walk import walk
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -115,6 +135,11 @@ def _drawn_s(page: Path) -> float | str:
         t0 = time.perf_counter()
         view.goto(page.as_uri())
         view.wait_for_selector("body[data-ready=true]", timeout=60_000)
-        drawn = time.perf_counter() - t0
+        drawn = round(time.perf_counter() - t0, 2)
+        try:
+            walked = walk(view, code)
+            steps: dict[str, Any] = {"seconds": walked.seconds, "views": walked.views, "pdf_pages": walked.pdf_pages}
+        except AssertionError as failed:
+            steps = {"failed": f"{failed!r}"[:500]}
         browser.close()
-    return round(drawn, 2)
+    return {"drawn_s": drawn, "walk": steps}

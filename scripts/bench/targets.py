@@ -64,6 +64,12 @@ TARGETS = {
             isinstance(r["instance"]["dashboard"]["drawn_s"], float) and r["instance"]["dashboard"]["drawn_s"] <= 3
         ),
     ),
+    "big instance dashboard: a reader's walk, en and fr": (
+        "instance",
+        "every check passes",
+        lambda r: all(r["instance"][d].get("walk", {}).get("seconds") for d in ("dashboard", "dashboard_fr")),
+    ),
+    "widest instance dashboard: peak RSS (MB)": ("instance", "≤ 500", lambda r: r["instance"]["wide"]["rss_mb"] <= 500),
     "big instance digest (characters)": ("instance", "≤ 12,000", lambda r: r["instance"]["digest_chars"] <= 12_000),
     "big instance BI contract and extracts: wall (s)": (
         "instance",
@@ -96,6 +102,18 @@ TARGETS = {
         lambda r: r["users"]["pseudonymisation_overhead"] <= 0.10,
     ),
 }
+
+
+def _walk(dashboard: dict[str, Any], code: str) -> str:
+    """A walk's figures: its slowest steps, or what failed."""
+    walk = dashboard.get("walk", {})
+    if "seconds" not in walk:
+        return f"{code}: {walk.get('failed') or dashboard['drawn_s']}"
+    seconds = walk["seconds"]
+    views = [v for k, v in seconds.items() if k.startswith("view ")]
+    steps = ", ".join(f"{k} {v} s" for k, v in seconds.items() if not k.startswith("view "))
+    page = f"render {dashboard['wall_s']} s, {dashboard['mb']} MB"
+    return f"{code} ({page}): {steps}, {walk['views']} views ≤ {max(views)} s"
 
 
 def figures(r: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +173,14 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         out["big instance dashboard: peak RSS (MB)"] = d["rss_mb"]
         out["big instance dashboard: file (MB)"] = d["mb"]
         out["big instance dashboard: charts drawn (s)"] = d["drawn_s"]
+        out["big instance dashboard: a reader's walk, en and fr"] = "; ".join(
+            _walk(i[key], code) for key, code in (("dashboard", "en"), ("dashboard_fr", "fr"))
+        )
+        w = i["wide"]
+        out["widest instance dashboard: peak RSS (MB)"] = (
+            f"{w['rss_mb']} ({w['days']} days x {w['companies']:,} companies; render {w['wall_s']} s, "
+            f"file {w['mb']} MB)"
+        )
         out["big instance digest (characters)"] = f"{i['digest_chars']:,}"
         bi = i["bi"]
         out["big instance BI contract and extracts: wall (s)"] = (
