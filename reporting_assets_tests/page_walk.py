@@ -192,7 +192,7 @@ def _print(page: Page, model: dict) -> int:
     heading = page.eval_on_selector("h2:has(#headline-company)", "e => e.textContent")
     out = printed(page)
     width, height = out.printable
-    assert out.sizes == {(595, 842)} and 2 <= len(out.pages) <= 8, (out.sizes, len(out.pages))
+    assert out.sizes == {(595, 842)} and 2 <= len(out.pages) <= 10, (out.sizes, len(out.pages))  # a report
     assert _squeezed(heading)[:40] in _squeezed(out.pages[0]), (heading, out.pages[0][:300])
     button = _squeezed(page.eval_on_selector("button[data-csv]", "e => e.textContent"))
     assert not any(button in _squeezed(text) for text in out.pages) and out.controls_shown == [False, False]

@@ -41,6 +41,7 @@ from reporting_assets_tests.browser import opened, pick, placeholders
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 from reporting_assets_tests.hostile import CORPUS, FIRST_ID, SECRET, STORED, companies
+from reporting_assets_tests.page_walk import OUR_TEXT
 from reporting_assets_tests.receiver import Receiver
 
 pytestmark = pytest.mark.xdist_group("hostile")  # one loaded warehouse for the module
@@ -211,7 +212,6 @@ def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: L
         assert shown in companies_ and shown in resources, key
 
 
-OUR_TEXT = "h1, h2, label, button, p, th, .label, .why, .change, .count, svg text, input[placeholder]"
 ENGLISH_MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
 

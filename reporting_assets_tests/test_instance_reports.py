@@ -257,34 +257,25 @@ POINTS = (
 )
 
 
-def test_the_trends_show_the_chosen_range_one_grain_at_a_time(large, chromium: str) -> None:
-    """Range and grain: 90 days a day each by default; beyond 90 days no day a point is offered (weeks instead);
-    weeks are ISO weeks (Mondays), months their first day; one series never mixes grains."""
-    _, path = large
-    seen, disabled = {}, {}
-    with opened(chromium, path) as page:
-        seen["90/day"] = page.evaluate(POINTS)
-        for control, value, view in (("#range", "all", "all/week"), ("#grain", "month", "all/month"),
-                                     ("#range", "365", "365/month"), ("#grain", "week", "365/week")):  # fmt: skip
-            page.select_option(control, value)
-            page.wait_for_selector(f"body[data-view='{view}']")
-            seen[view] = page.evaluate(POINTS)
-            disabled[view] = page.is_disabled("#grain option[value=day]")
-        note = page.inner_text("#range-note")
-    days = sorted(set(seen["90/day"]))
-    assert len(days) == 90 and days[-1] == "2025-12-31" and days[0] == "2025-10-03"
-    assert disabled == {"all/week": True, "all/month": True, "365/month": True, "365/week": True} and "90" in note
-    weeks, months = sorted(set(seen["365/week"])), sorted(set(seen["all/month"]))
-    assert all(date.fromisoformat(d).weekday() == 0 for d in seen["all/week"] + weeks)  # Mondays only
-    assert len(weeks) == 53 and weeks[0] == "2024-12-30" and weeks[-1] == "2025-12-29"
-    assert months == [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in range(1, 13)]
-    assert sorted(set(seen["365/month"])) == months[12:]
-    assert len(set(seen["all/week"])) == 104  # the weekly points: two years
+def _ranges_and_grains(page) -> tuple[dict[str, list[str]], dict[str, bool], str]:
+    """The days of the points with a value, at the default view and four others, and whether a day a point was
+    offered."""
+    seen, disabled = {"90/day": page.evaluate(POINTS)}, {}
+    for control, value, view in (("#range", "all", "all/week"), ("#grain", "month", "all/month"),
+                                 ("#range", "365", "365/month"), ("#grain", "week", "365/week")):  # fmt: skip
+        page.select_option(control, value)
+        page.wait_for_selector(f"body[data-view='{view}']")
+        seen[view] = page.evaluate(POINTS)
+        disabled[view] = page.is_disabled("#grain option[value=day]")
+    return seen, disabled, page.inner_text("#range-note")
 
 
 def test_a_reader_walks_the_large_page_in_english_and_in_french(large, chromium: str, tmp_path: Path) -> None:
-    """Sort, filter and pick in the companies side by side, every range at every grain, the language, the print:
-    each step as `page_walk` checks it against the page's model (the bench walks its 3 years x 200 companies)."""
+    """Range and grain: 90 days a day each by default; beyond 90 days no day a point is offered (weeks instead);
+    weeks are ISO weeks (Mondays), months their first day. Then a reader's walk, in English and in French: sort,
+    filter and pick in the companies side by side, every range at every grain (one series never mixes grains), the
+    language, the print, each step as `page_walk` checks it against the page's model (the bench walks its 3 years x
+    200 companies the same way)."""
     from reporting_assets.i18n import Language
     from reporting_assets_tests.page_walk import walk
 
@@ -294,7 +285,18 @@ def test_a_reader_walks_the_large_page_in_english_and_in_french(large, chromium:
     walks = {}
     for code, page_path in (("en", path), ("fr", french)):
         with opened(chromium, page_path) as page:
+            if code == "en":
+                seen, disabled, note = _ranges_and_grains(page)
             walks[code] = walk(page, code)
+    days = sorted(set(seen["90/day"]))
+    assert len(days) == 90 and days[-1] == "2025-12-31" and days[0] == "2025-10-03"
+    assert disabled == {"all/week": True, "all/month": True, "365/month": True, "365/week": True} and "90" in note
+    weeks, months = sorted(set(seen["365/week"])), sorted(set(seen["all/month"]))
+    assert all(date.fromisoformat(d).weekday() == 0 for d in seen["all/week"] + weeks)  # Mondays only
+    assert len(weeks) == 53 and weeks[0] == "2024-12-30" and weeks[-1] == "2025-12-29"
+    assert months == [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in range(1, 13)]
+    assert sorted(set(seen["365/month"])) == months[12:]
+    assert len(set(seen["all/week"])) == 104  # the weekly points: two years
     assert {w.views for w in walks.values()} == {10}  # 30 and 90 days at 3 grains, 12 months and all at 2
     assert "language" in walks["fr"].seconds and all(w.pdf_pages >= 2 for w in walks.values())
 

@@ -85,6 +85,11 @@ class Coverage:
         return (min(days), max(days)) if len(days) else None
 
 
+def _lookback(start: date) -> date:
+    """The first day `daily` reads: the 7-day figures of `start` need the 6 days before."""
+    return start - timedelta(days=6)
+
+
 def _grid(engine: Engine, coverage: Coverage, days: pd.DatetimeIndex, companies: Companies) -> pd.DataFrame:
     """A row per company of `companies` and day of `days`: the parts (NaN where not loaded), `loaded` (both KPI
     tables loaded that day for that company) and the company's latest name."""
@@ -115,7 +120,7 @@ def daily(
     the parts, the rates of `RATIOS`, `loaded` (both KPI tables loaded that day for that company) and `week_loaded`
     (the 7 days ending on it are). Sorted by company, date. Companies are read `GRID_ROWS` company-days at a time:
     the total of thousands of companies costs the memory of a few hundred."""
-    days = pd.date_range(start - timedelta(days=6), end, freq="D")  # and the 7-day trends of the first days
+    days = pd.date_range(_lookback(start), end, freq="D")
     ids = pd.Series(len(days), index=_company_ids(engine, days[0].date(), end))
     own, sums, loaded = [], [], []
     for companies in company_ranges.split(ids, GRID_ROWS):
@@ -137,12 +142,12 @@ def daily(
 
 def most_active(engine: Engine, start: date, end: date, days: int) -> pd.Series:
     """company_id -> its sessions over the last `days` days to `end`, for every company of `daily(start..end)`
-    (0 without any), the most active first (ties by id)."""
+    (0 without any; a day not loaded has no rows), the most active first (ties by id)."""
     t = adoption_satisfaction
     query = select(t.c.company_id, func.sum(t.c.sessions_count)).where(t.c.date > end - timedelta(days=days))
     with engine.connect() as conn:
         sessions = dict(conn.execute(query.where(t.c.date <= end).group_by(t.c.company_id)).all())
-    ids = _company_ids(engine, start - timedelta(days=6), end)
+    ids = _company_ids(engine, _lookback(start), end)
     activity = pd.Series([sessions.get(i) or 0 for i in ids], index=ids, dtype="int64")
     return activity.sort_values(ascending=False, kind="stable")
 
