@@ -154,10 +154,10 @@ def _views(page: Page, model: dict, timed: Callable[[str, Callable[[], object]],
     axes, figures = model["axes"], len(model["panels"][0]["figures"])
     last = date.fromisoformat(axes["day"]["end"][-1])
     read = "() => views[0].data('points').map(r => new Date(r.t).toISOString().slice(0, 10))"
-    shown = 0
+    shown, day_days = 0, int(page.get_attribute("#grain", "data-day-days") or 0)
     for range_ in RANGES:
         first = None if range_ == "all" else (last - timedelta(days=int(range_) - 1)).isoformat()
-        daily = range_ != "all" and int(range_) <= len(axes["day"]["t"])
+        daily = range_ != "all" and int(range_) <= day_days
         for grain in GRAINS if daily else GRAINS[1:]:
 
             def choose(range_: str = range_, grain: str = grain) -> list[str]:
@@ -173,7 +173,7 @@ def _views(page: Page, model: dict, timed: Callable[[str, Callable[[], object]],
             assert page.is_disabled("#grain option[value=day]") != daily, (range_, grain)
             shown += 1
     page.select_option("#range", "90")
-    page.select_option("#grain", "day" if len(axes["day"]["t"]) else "week")
+    page.select_option("#grain", "day")
     return shown
 
 

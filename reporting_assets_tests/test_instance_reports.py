@@ -270,24 +270,18 @@ def _ranges_and_grains(page) -> tuple[dict[str, list[str]], dict[str, bool], str
     return seen, disabled, page.inner_text("#range-note")
 
 
-def test_a_reader_walks_the_large_page_in_english_and_in_french(large, chromium: str, tmp_path: Path) -> None:
+def test_a_reader_walks_the_large_page(large, chromium: str) -> None:
     """Range and grain: 90 days a day each by default; beyond 90 days no day a point is offered (weeks instead);
-    weeks are ISO weeks (Mondays), months their first day. Then a reader's walk, in English and in French: sort,
-    filter and pick in the companies side by side, every range at every grain (one series never mixes grains), the
-    language, the print, each step as `page_walk` checks it against the page's model (the bench walks its 3 years x
-    200 companies the same way)."""
-    from reporting_assets.i18n import Language
+    weeks are ISO weeks (Mondays), months their first day. Then a reader's walk: sort, filter and pick in the
+    companies side by side, every range at every grain (one series never mixes grains), the print, each step as
+    `page_walk` checks it against the page's model (the bench walks its 3 years x 200 companies the same way, in
+    English and in French)."""
     from reporting_assets_tests.page_walk import walk
 
-    warehouse, path = large
-    french = tmp_path / "usage_dashboard.html"
-    french.write_text(render(warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")
-    walks = {}
-    for code, page_path in (("en", path), ("fr", french)):
-        with opened(chromium, page_path) as page:
-            if code == "en":
-                seen, disabled, note = _ranges_and_grains(page)
-            walks[code] = walk(page, code)
+    _, path = large
+    with opened(chromium, path) as page:
+        seen, disabled, note = _ranges_and_grains(page)
+        walked = walk(page)
     days = sorted(set(seen["90/day"]))
     assert len(days) == 90 and days[-1] == "2025-12-31" and days[0] == "2025-10-03"
     assert disabled == {"all/week": True, "all/month": True, "365/month": True, "365/week": True} and "90" in note
@@ -297,11 +291,18 @@ def test_a_reader_walks_the_large_page_in_english_and_in_french(large, chromium:
     assert months == [f"{y}-{m:02d}-01" for y in (2024, 2025) for m in range(1, 13)]
     assert sorted(set(seen["365/month"])) == months[12:]
     assert len(set(seen["all/week"])) == 104  # the weekly points: two years
-    assert {w.views for w in walks.values()} == {10}  # 30 and 90 days at 3 grains, 12 months and all at 2
-    assert "language" in walks["fr"].seconds and all(w.pdf_pages >= 2 for w in walks.values())
+    assert walked.views == 10 and walked.pdf_pages >= 2  # 30 and 90 days at 3 grains, 12 months and all at 2
 
 
-def test_two_thousand_companies_keep_the_page_bounded(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def two_thousand(tmp_path_factory) -> Warehouse:
+    """2,000 companies x 14 days."""
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path_factory.mktemp('wide') / 'reporting.db'}")
+    write_instance(warehouse, date(2025, 12, 1), 14, 2_000, resources=1)
+    return warehouse
+
+
+def test_two_thousand_companies_keep_the_page_bounded(two_thousand: Warehouse) -> None:
     """An instance of 2,000 companies: the picker and the side-by-side table hold the 250 most active, a note says
     how many others there are, "All companies" still counts every one, and the file stays far under 5 MB."""
     import json
@@ -309,8 +310,7 @@ def test_two_thousand_companies_keep_the_page_bounded(tmp_path: Path) -> None:
 
     from reporting_assets.reports.dashboard import MAX_COMPANIES
 
-    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
-    write_instance(warehouse, date(2025, 12, 1), 14, 2_000, resources=1)
+    warehouse = two_thousand
     page = render(warehouse.engine, NOW).html
     model = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     total = _sql(warehouse, sa.select(sa.func.sum(adoption_satisfaction.c.sessions_count)).where(
@@ -323,7 +323,7 @@ def test_two_thousand_companies_keep_the_page_bounded(tmp_path: Path) -> None:
 
 
 def test_the_days_of_thousands_of_companies_are_read_a_range_of_companies_at_a_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    two_thousand: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`figures.daily` over 2,000 companies, keeping the 250 most active: read 300 companies at a time, it gives what
     one pass gives (the kept companies' rows and the total of all 2,000), under a third of its traced peak."""
@@ -331,8 +331,7 @@ def test_the_days_of_thousands_of_companies_are_read_a_range_of_companies_at_a_t
 
     from reporting_assets.reports import figures
 
-    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
-    write_instance(warehouse, date(2025, 12, 1), 14, 2_000, resources=1)
+    warehouse = two_thousand
     coverage = figures.Coverage.read(warehouse.engine)
     first, last = coverage.span()
     keep = figures.most_active(warehouse.engine, first, last, 90).index[:250].tolist()

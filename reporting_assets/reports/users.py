@@ -51,10 +51,10 @@ def _members(engine: Engine) -> pd.Series:
     return frame.dropna().set_index("company_id")["current_active_members"]
 
 
-def _company(counts: pd.DataFrame, members: float | None, months: list[list], cohorts: list[list]) -> CompanyUsers:
-    segments = counts.groupby("segment")["users"].sum()
+def _company(segments: pd.Series, active: int, members: float | None, months: list, cohorts: list) -> CompanyUsers:
+    """One company's (or all companies') users: `segments` (segment -> users), `active` over the last 30 days."""
     ever = int(segments.sum())
-    funnel = [members, ever, int(counts["active_30d"].sum()), int(segments.get("power", 0))]
+    funnel = [members, ever, active, int(segments.get("power", 0))]
     return CompanyUsers(
         funnel=[None if v is None else int(v) for v in funnel],
         never=None if members is None else max(int(members) - ever, 0),
@@ -120,15 +120,27 @@ def _cohorts(engine: Engine) -> pd.DataFrame:
     return frame
 
 
-def _cells(cohorts: pd.DataFrame) -> list[list]:
-    """Heatmap cells [cohort, offset, rate, retained, size] of summed cohorts."""
-    sums = cohorts.groupby(["cohort", "offset"])[["retained", "size"]].sum().reset_index()
-    sums["rate"] = RETENTION_RATE.of(sums.rename(columns={"retained": "retained_users", "size": "cohort_users"}))
-    return [
-        [row.cohort, int(row.offset), None if pd.isna(row.rate) else round(float(row.rate), 4), int(row.retained),
-         int(row.size)]
-        for row in sums.itertuples(index=False)
-    ]  # fmt: skip
+def _cells(cohorts: pd.DataFrame) -> dict[int, list[list]]:
+    """Per company: heatmap cells [cohort, offset, rate, retained, size] of its summed cohorts."""
+    sums = cohorts.groupby(["company_id", "cohort", "offset"])[["retained", "size"]].sum().reset_index()
+    rate = RETENTION_RATE.of(sums.rename(columns={"retained": "retained_users", "size": "cohort_users"})).round(4)
+    sums = sums.astype({"offset": "int64", "retained": "int64", "size": "int64"})
+    sums["rate"] = rate.astype(object).where(rate.notna(), None)
+    cells = sums[["cohort", "offset", "rate", "retained", "size"]]
+    return {int(cid): own.values.tolist() for cid, own in cells.groupby(sums["company_id"])}
+
+
+def _months(months: pd.DataFrame, labels: list[str], companies: list[int]) -> dict[int, list[list]]:
+    """Per company of `companies`: [month, new, newly dormant] of each month of `labels` from its first month with
+    a user on."""
+    sums = months.groupby(["company_id", "month"])[["new", "dormant"]].sum()
+    every = pd.MultiIndex.from_product([companies, labels], names=["company_id", "month"])
+    sums = sums.reindex(every, fill_value=0).astype("int64")
+    started = (sums.sum(axis=1) > 0).groupby(level="company_id").cummax()
+    kept = sums[started].reset_index()
+    return {
+        int(cid): rows.values.tolist() for cid, rows in kept[["month", "new", "dormant"]].groupby(kept["company_id"])
+    }
 
 
 def _user_rows(engine: Engine, companies: list[int], dormant: bool) -> tuple[list[list], int]:
@@ -167,24 +179,32 @@ def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) 
     (`REPORTING_USER_LISTS`)."""
     counts = _counts(engine)
     members = _members(engine)
-    months = _new_and_dormant_by_month(engine, as_of)
-    cohorts = _cohorts(engine)
     labels = month_labels(as_of)
-
-    def per_month(rows: pd.DataFrame) -> list[list]:
-        sums = rows.groupby("month")[["new", "dormant"]].sum().reindex(labels, fill_value=0)
-        started = (sums.sum(axis=1) > 0).cummax()  # from the first month with a user on
-        return [[month, int(r.new), int(r.dormant)] for month, r in sums[started].iterrows()]
-
-    by_company = {}
-    all_members = float(members.sum()) if len(members) and set(counts["company_id"]) <= set(members.index) else None
-    by_company[ALL_COMPANIES_ID] = _company(counts, all_members, per_month(months), _cells(cohorts))
+    months = _new_and_dormant_by_month(engine, as_of)
+    months = _months(months.assign(company_id=ALL_COMPANIES_ID), labels, [ALL_COMPANIES_ID]) | _months(
+        months, labels, chosen
+    )
+    cohorts = _cohorts(engine)
+    cells = {
+        **_cells(cohorts.assign(company_id=ALL_COMPANIES_ID)),
+        **_cells(cohorts[cohorts["company_id"].isin(chosen)]),
+    }
+    segments = counts.pivot_table(index="company_id", columns="segment", values="users", aggfunc="sum", fill_value=0)
+    active = counts.groupby("company_id")["active_30d"].sum()
+    every = all(c in members.index for c in active.index)  # members known for every company with users
+    by_company = {
+        ALL_COMPANIES_ID: _company(
+            segments.sum(), int(active.sum()), float(members.sum()) if len(members) and every else None,
+            months.get(ALL_COMPANIES_ID, []), cells.get(ALL_COMPANIES_ID, []),
+        )
+    }  # fmt: skip
     for company in chosen:
         by_company[company] = _company(
-            counts[counts["company_id"] == company],
+            segments.loc[company] if company in segments.index else pd.Series(dtype="int64"),
+            int(active.get(company, 0)),
             float(members[company]) if company in members.index else None,
-            per_month(months[months["company_id"] == company]),
-            _cells(cohorts[cohorts["company_id"] == company]),
+            months.get(company, []),
+            cells.get(company, []),
         )
     tables = (
         {
