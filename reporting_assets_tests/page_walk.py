@@ -101,7 +101,7 @@ def walk(page: Page, code: str = "en") -> Walk:
 
 
 def _sort(page: Page, model: dict) -> None:
-    """Each column sorts both ways, unknown figures last; names in the reader's collation."""
+    """Each column sorts both ways, unknown figures last; names as the browser collates them (localeCompare)."""
     columns, rows = model["compare"]["columns"], model["compare"]["rows"]
     shown = [i for i, c in enumerate(columns) if not c["hidden"]]
     for position, i in enumerate(shown):
