@@ -23,7 +23,6 @@ FIRST, LAST = date(2025, 1, 1), date(2025, 4, 30)
 # Loaded for every company, a gap of 4 days, then one company alone: ledger edges for the chunks to cross.
 LOADS = [(date(2025, 1, 1), date(2025, 2, 9), None), (date(2025, 2, 14), date(2025, 4, 30), None)]
 LOADS += [(date(2025, 2, 10), date(2025, 2, 12), 102)]
-pytestmark = pytest.mark.xdist_group("kpi_chunks")  # one worker loads the warehouse once for every seed
 
 
 @pytest.fixture(scope="module")
