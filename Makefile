@@ -12,12 +12,13 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 install: $(VENV)/.installed
 
-# With uv on the PATH (CI puts it there) the environment installs from uv's cache in seconds; pip otherwise.
+# With uv on the PATH (CI puts it there) the environment installs from uv's cache in seconds; pip otherwise. Compiled
+# to bytecode as pip does: Dagster starts its step processes with `python -B`, which would compile every import anew.
 UV := $(shell command -v uv 2>/dev/null)
 $(VENV)/.installed: pyproject.toml
 ifdef UV
 	test -x $(BIN)/python || $(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
-	$(UV) pip install --quiet --python $(BIN)/python -e ".[test]"
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[test]"
 else
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
