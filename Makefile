@@ -13,7 +13,8 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 install: $(VENV)/.installed
 
 # With uv on the PATH (CI puts it there) the environment installs from uv's cache in seconds; pip otherwise. Compiled
-# to bytecode as pip does: Dagster starts its step processes with `python -B`, which would compile every import anew.
+# to bytecode, as pip does, and so are our modules: where PYTHONDONTWRITEBYTECODE is set (as on CI) no process writes
+# any, and every Dagster process would compile its imports anew.
 UV := $(shell command -v uv 2>/dev/null)
 $(VENV)/.installed: pyproject.toml
 ifdef UV
@@ -25,6 +26,7 @@ else
 	$(BIN)/pip install --quiet -e ".[test]"
 endif
 	$(BIN)/pip check
+	$(BIN)/python -m compileall -q reporting_assets reporting_assets_tests scripts
 	touch $@
 
 run: install instance
