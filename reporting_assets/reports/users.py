@@ -181,14 +181,10 @@ def section(engine: Engine, chosen: list[int], as_of: date, lists: bool = True) 
     members = _members(engine)
     labels = month_labels(as_of)
     months = _new_and_dormant_by_month(engine, as_of)
-    months = _months(months.assign(company_id=ALL_COMPANIES_ID), labels, [ALL_COMPANIES_ID]) | _months(
-        months, labels, chosen
-    )
+    every_one = months.assign(company_id=ALL_COMPANIES_ID)  # all companies as one
+    months = _months(every_one, labels, [ALL_COMPANIES_ID]) | _months(months, labels, chosen)
     cohorts = _cohorts(engine)
-    cells = {
-        **_cells(cohorts.assign(company_id=ALL_COMPANIES_ID)),
-        **_cells(cohorts[cohorts["company_id"].isin(chosen)]),
-    }
+    cells = _cells(cohorts.assign(company_id=ALL_COMPANIES_ID)) | _cells(cohorts[cohorts["company_id"].isin(chosen)])
     segments = counts.pivot_table(index="company_id", columns="segment", values="users", aggfunc="sum", fill_value=0)
     active = counts.groupby("company_id")["active_30d"].sum()
     every = all(c in members.index for c in active.index)  # members known for every company with users
