@@ -78,3 +78,4 @@ RATIOS: dict[str, Ratio] = {
     "adoption_rate": Ratio(("active_users_30d",), ("current_active_members",)),  # members: company_members
 }
 RETENTION_RATE = Ratio(("retained_users",), ("cohort_users",))  # retention_cohorts: of a cohort, who came back
+PERIOD_ADOPTION = Ratio(("active_users",), ("members",))  # active_users_by_period: of the members, who was active

@@ -9,6 +9,7 @@ from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.assets.checks import build_freshness, build_table_checks
 from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
+from reporting_assets.assets.periods import build_period_asset
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import build_daily_refresh
 from reporting_assets.assets.users import build_retention, build_user_assets
@@ -33,6 +34,7 @@ def build_defs(settings: Settings, late_data: Freshness, now: Clock) -> Definiti
         assets=[
             *raw_assets,
             *build_kpi_assets(partitions, settings.reporting_memory_budget_mb),
+            build_period_asset(partitions, settings.reporting_memory_budget_mb),
             *build_user_assets(settings.reporting_memory_budget_mb),
         ],
         asset_checks=[*build_table_checks(), *freshness_checks],

@@ -10,16 +10,23 @@ from typing import Literal
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 
-from reporting_assets.metrics import RATIOS, RETENTION_RATE, Ratio, latest_names_select
+from reporting_assets.metrics import PERIOD_ADOPTION, RATIOS, RETENTION_RATE, Ratio, latest_names_select
 from reporting_assets.warehouse import tables as t
 
 VERSION = 1
 
 Type = Literal["date", "integer", "bigint", "float", "text", "boolean"]
-# key: identifies the row; attribute: describes it; count: additive (sum it); level: a figure of one day that is
-# not additive over days (members, 30-day actives: average or take the last); rate: a ratio (sum its parts, then
-# divide: never average it)
-Kind = Literal["key", "attribute", "count", "level", "rate"]
+# key: identifies the row; attribute: describes it; the others are figures, and say how they aggregate over days
+# and companies (AGGREGATION): every kit's measures and the docs are generated from that, no kit decides
+Kind = Literal["key", "attribute", "count", "level", "rate", "distinct"]
+AGGREGATION: dict[Kind, str] = {
+    "count": "additive: sum it over days and companies",
+    "level": "level: each company's value on the period's last loaded day, then summed over companies; never "
+    "summed over days",
+    "rate": "rate: its parts summed over the rows where both are known, then divided; never averaged",
+    "distinct": "distinct people: summed over companies within one grain and period, never over periods (each "
+    "period is counted once)",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,11 @@ class Field:
     unit: str | None = None
     ratio: Ratio | None = None  # a rate: its numerator and denominator, columns of the same view
     api: str | None = None  # "<raw table>.<column>": the API field it is, whose own description (`metadata`) wins
+
+    @property
+    def aggregation(self) -> str | None:
+        """How a BI tool may aggregate it (None: a key or an attribute, grouped by, never aggregated)."""
+        return AGGREGATION.get(self.kind)  # type: ignore[call-overload]
 
     @property
     def comment(self) -> str:
@@ -54,6 +66,16 @@ class View:
     def names(self) -> list[str]:
         return [f.name for f in self.fields]
 
+    @property
+    def periodic(self) -> bool:
+        """One row per company, grain and period: its figures are read one grain and one period at a time."""
+        return "period_start" in self.names
+
+    @property
+    def dated(self) -> bool:
+        """One row per day: joined to dim_date, a level is read on each period's last loaded day."""
+        return "date" in self.names and self.name != "dim_date"
+
 
 COLUMN_TYPES: dict[str, Type] = {  # the warehouse column types the views carry
     "INTEGER": "integer",
@@ -71,7 +93,7 @@ def _from(
     column copies)."""
     column = table.c[name]
     guessed = COLUMN_TYPES.get(str(column.type), "text")
-    if unit is None and kind in ("count", "level"):
+    if unit is None and kind in ("count", "level", "distinct"):
         unit = "integer"
     if api is None and table.name in t.RAW_TABLES and name not in ("date", "company_id", "company_name"):
         api = f"{table.name}.{name}"
@@ -187,7 +209,7 @@ fct_daily_usage = View(
         _from(_a, "likes_count", "count", api="chat_feedbacks.likes_count"),
         _from(_a, "dislikes_count", "count", api="chat_feedbacks.dislikes_count"),
         _from(_a, "copies_count", "count", api="chat_feedbacks.copies_count"),
-        _from(_u, "active_users", "count"),
+        _from(_u, "active_users", "distinct"),
         _from(_u, "active_users_7d", "level"),
         _from(_u, "active_users_30d", "level"),
         _from(t.company_members, "current_active_members", "level"),
@@ -259,7 +281,7 @@ fct_user_engagement = View(
         _from(_e, "sessions_30d", "count"),
         _from(_e, "queries_30d", "count"),
         _from(_e, "segment", "attribute"),
-        _from(_e, "days_loaded_30d", "level"),
+        _from(_e, "days_loaded_30d", "attribute"),
         _from(_e, "as_of_date", "attribute"),
     ),
     (t.user_engagement,),
@@ -280,12 +302,35 @@ fct_retention = View(
         _from(_r, "cohort_users", "count"),
         _from(_r, "retained_users", "count"),
         _rate("retention_rate", RETENTION_RATE, "Share of the cohort active in that month"),
-        _from(_r, "days_loaded", "level"),
+        _from(_r, "days_loaded", "attribute"),
         _from(_r, "left_censored", "attribute"),
     ),
     (t.retention_cohorts,),
     body="SELECT company_id, cohort_month, month_offset, cohort_users, retained_users, days_loaded, left_censored "
     "FROM retention_cohorts",
+)
+
+_p = t.active_users_by_period
+fct_active_users = View(
+    "fct_active_users",
+    "one row per company, grain and period with a loaded day",
+    "Distinct people active per company in each day, ISO week (from Monday), month, quarter and year, counted once "
+    "from the per-user rows: pick one grain, never add periods up. Members are read on the period's last day with "
+    "a snapshot. A period is not wholly loaded when days_loaded < days_in_period (the period in progress).",
+    (
+        COMPANY,
+        _from(_p, "grain", "key"),
+        _from(_p, "period_start", "key"),
+        _from(_p, "period_end", "attribute"),
+        _from(_p, "active_users", "distinct"),
+        _from(_p, "members", "level"),
+        _rate("adoption_rate", PERIOD_ADOPTION, "Share of the members active in the period"),
+        _from(_p, "days_loaded", "attribute"),
+        _from(_p, "days_in_period", "attribute"),
+    ),
+    (t.active_users_by_period,),
+    body="SELECT company_id, grain, period_start, period_end, active_users, members, days_loaded, days_in_period "
+    "FROM active_users_by_period",
 )
 
 VIEWS: dict[str, View] = {
@@ -296,6 +341,7 @@ VIEWS: dict[str, View] = {
         fct_daily_usage,
         fct_tool_usage,
         fct_document_usage,
+        fct_active_users,
         fct_user_engagement,
         fct_retention,
     )

@@ -27,10 +27,10 @@ from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import AFTER_KPIS
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, USER_TABLES
+from reporting_assets.warehouse.tables import KPI_TABLES, PERIOD_TABLES, RAW_TABLES, USER_TABLES
 
 GROUP = "paradigm_bi"
-SOURCES = [*KPI_TABLES, *USER_TABLES]
+SOURCES = [*KPI_TABLES, *PERIOD_TABLES, *USER_TABLES]
 
 
 def code_version(user_lists: bool, first_day: date) -> str:

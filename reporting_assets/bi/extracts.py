@@ -2,8 +2,10 @@
 extra: one Parquet file per view in a folder of its own (`<view>/<view>.parquet`, what Power BI's folder connector
 and any Parquet reader take), and, with the `.[tableau]` extra, one Tableau `.hyper` file holding a table per view.
 
-Views are read a chunk at a time and written a row group at a time: memory is bounded by a chunk, whatever the
-warehouse's size. Hyper loads the Parquet files itself (`external(...)`), no row passes through Python."""
+Views are read a chunk at a time (on PostgreSQL through a server-side cursor) and written a row group at a time:
+memory is bounded by a chunk, whatever the warehouse's size. Hyper loads the Parquet files itself
+(`external(...)`), no row passes through Python. One company's extracts (`python -m reporting_assets.bi extracts
+--company ID`) hold every company view filtered to it, for a company admin without database access."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 
-from reporting_assets.bi.contract import VERSION, VIEWS, View
+from reporting_assets.bi.contract import VERSION, VIEWS, Field, View
 from reporting_assets.bi.views import expected, qualified, schema_of
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import store
@@ -62,8 +64,11 @@ def per_user_files() -> list[str]:
 def arrow_schema(view: View) -> pa.Schema:
     import pyarrow as pa
 
+    def described(f: Field) -> dict[str, str]:
+        return {"description": f.description, **({"aggregation": f.aggregation} if f.aggregation else {})}
+
     return pa.schema(
-        [pa.field(f.name, _type(f.type), metadata={"description": f.description}) for f in view.fields],
+        [pa.field(f.name, _type(f.type), metadata=described(f)) for f in view.fields],
         metadata={"description": view.description, "grain": view.grain},
     )
 
@@ -90,15 +95,20 @@ class Extract:
     path: str  # printable
 
 
-def write_parquet(engine: Engine, view: View, path: Path) -> int:
-    """The view as one Parquet file at `path`, a row group per chunk. Returns its rows."""
+def write_parquet(engine: Engine, view: View, path: Path, company_id: int | None = None) -> int:
+    """The view as one Parquet file at `path`, a row group per chunk (of `company_id` only, for a company view,
+    when given). Returns its rows."""
     import pyarrow.parquet as pq
 
     rows = 0
-    with engine.connect() as conn:
+    with engine.connect().execution_options(stream_results=True, max_row_buffer=CHUNK_ROWS) as conn:
         query = f"SELECT * FROM {qualified(conn, view, schema_of(conn))}"
+        scoped = company_id is not None and view.per_company
+        if scoped:
+            query += " WHERE company_id = :company"
         with pq.ParquetWriter(path, arrow_schema(view)) as writer:
-            for chunk in pd.read_sql(text(query), conn, chunksize=CHUNK_ROWS):
+            chunks = pd.read_sql(text(query), conn, chunksize=CHUNK_ROWS, params={"company": company_id})
+            for chunk in chunks:
                 writer.write_table(_arrow(chunk, view))
                 rows += len(chunk)
             if not rows:
@@ -129,15 +139,17 @@ def hyper_available() -> bool:
     return True
 
 
-def write_extracts(engine: Engine, location: str, user_lists: bool = True, hyper: bool = True) -> list[Extract]:
+def write_extracts(
+    engine: Engine, location: str, user_lists: bool, hyper: bool = True, company_id: int | None = None
+) -> list[Extract]:
     """Every view of the contract as Parquet (and a `.hyper` with `hyper` and the extra installed) under
-    `location/bi/v<version>/`: written aside, then put in place file by file."""
+    `location/bi/v<version>/`, of `company_id` only when given: written aside, then put in place file by file."""
     out = []
     with tempfile.TemporaryDirectory(prefix="bi-extracts-") as scratch:
         files = {}
         for view in expected(user_lists):
             files[view.name] = Path(scratch) / f"{view.name}.parquet"
-            rows = write_parquet(engine, view, files[view.name])
+            rows = write_parquet(engine, view, files[view.name], company_id)
             name = f"{folder()}/{view.name}/{view.name}.parquet"
             out.append(Extract(view.name, rows, _put(files[view.name], location, name)))
         if hyper and hyper_available():

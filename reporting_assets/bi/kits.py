@@ -11,13 +11,14 @@ from reporting_assets.bi import lookml, powerbi, superset
 from reporting_assets.clock import utc_now
 
 
-def superset_uri(url: str | URL) -> str:
-    """The warehouse as Superset reaches it: psycopg2 for PostgreSQL, and never a password (set it in Superset)."""
+def superset_uri(url: str | URL, role: str) -> str:
+    """The warehouse as Superset reaches it: psycopg2 for PostgreSQL, as the reader `role`, and never a password
+    (set it in Superset)."""
     parsed = make_url(url)
     driver = "postgresql+psycopg2" if parsed.get_backend_name() == "postgresql" else parsed.drivername
-    return URL.create(
-        driver, parsed.username, None, parsed.host, parsed.port, parsed.database, parsed.query
-    ).render_as_string(hide_password=False)
+    return URL.create(driver, role, None, parsed.host, parsed.port, parsed.database, parsed.query).render_as_string(
+        hide_password=False
+    )
 
 
 def write(
@@ -25,14 +26,18 @@ def write(
     out: Path,
     schema: str | None,
     database: str | URL,
-    user_lists: bool = True,
-    comments: superset.Comments | None = None,
+    user_lists: bool,
+    comments: superset.Comments | None,
+    role: str | None,
 ) -> list[Path]:
     """The kit's files for `tool`, over the contract's views in `schema` (None: SQLite's main database), each
-    column described by its installed comment (`views.comments`) or the registry."""
+    column described by its installed comment (`views.comments`) or the registry; Superset's connects as the
+    reader `role`."""
     if tool == "superset":
+        if not role:
+            raise ValueError("the Superset kit connects as a reader of the contract: give its role")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(superset.bundle(superset_uri(database), schema, utc_now(), user_lists, comments))
+        out.write_bytes(superset.bundle(superset_uri(database, role), schema, utc_now(), user_lists, comments))
         return [out]
     files = lookml.files(schema or "main", comments) if tool == "looker" else {"measures.dax": powerbi.measures()}
     written = []

@@ -1,11 +1,12 @@
 """The Looker kit, generated from the registry: a LookML view per contract view, a model with an explore per fact
-joined to its dimensions. Counts are `sum` measures; each rate is a `number` measure dividing the summed numerator
-by the summed denominator (never an average of daily rates)."""
+joined to its dimensions. Every measure aggregates as its field declares (`measures.py`): counts are `sum`
+measures; rates divide summed parts; levels and people are never summed over days (a daily view's are defined on
+one day, the period view's within one grain and period: its explore always filters one grain)."""
 
 from __future__ import annotations
 
+from reporting_assets.bi import measures
 from reporting_assets.bi.contract import VIEWS, Field, View
-from reporting_assets.metrics import Ratio
 
 CONNECTION = "paradigm_reporting"
 MODEL = "paradigm_reporting"
@@ -15,26 +16,28 @@ EXPLORES = {
     "fct_daily_usage": ("dim_company", "dim_date"),
     "fct_tool_usage": ("dim_company", "dim_date"),
     "fct_document_usage": ("dim_company", "dim_date"),
+    "fct_active_users": ("dim_company",),
     "fct_user_engagement": ("dim_company",),
     "fct_retention": ("dim_company",),
 }
 
 
-def _rate_sql(ratio: Ratio) -> str:
-    numerator = " + ".join(f"${{{c}}}" for c in ratio.numerator)
-    denominator = " + ".join(f"${{{c}}}" for c in ratio.denominator)
-    return f"1.0 * ({numerator}) / NULLIF({denominator}, 0)"
+def _column(name: str) -> str:
+    return f"${{TABLE}}.{name}"
 
 
-def _items(field: Field, description: str) -> tuple[str, dict]:
+def _items(v: View, field: Field, description: str) -> tuple[str, dict]:
     """(the LookML list it belongs to, its definition)."""
     described = {"name": field.name, "description": description}
-    column = f"${{TABLE}}.{field.name}"
-    if field.ratio:
-        fmt = "percent_1" if field.unit == "fraction" else "decimal_2"
-        return "measures", {**described, "type": "number", "sql": _rate_sql(field.ratio), "value_format_name": fmt}
-    if field.kind in ("count", "level"):
+    column = _column(field.name)
+    if field.aggregation and measures.additive(v, field):
         return "measures", {**described, "type": "sum", "sql": column}
+    if field.aggregation:
+        fmt = {"fraction": "percent_1", "average": "decimal_2"}.get(field.unit or "", "decimal_0")
+        sql = measures.sql(v, field, _column)
+        return "measures", {**described, "type": "number", "sql": sql, "value_format_name": fmt}
+    if field.type == "date" and v.periodic:  # a period's own day: grouped by as it is, never by a coarser one
+        return "dimensions", {**described, "type": "date", "sql": column}
     if field.type == "date":
         group = {"type": "time", "timeframes": ["date", "week", "month", "quarter", "year"], "datatype": "date"}
         return "dimension_groups", {**described, **group, "sql": column}
@@ -44,7 +47,7 @@ def _items(field: Field, description: str) -> tuple[str, dict]:
 def view(v: View, schema: str, comments: dict[tuple[str, str], str] | None = None) -> dict:
     out: dict = {"name": v.name, "sql_table_name": f"{schema}.{v.name}", "description": v.description}
     for field in v.fields:
-        kind, item = _items(field, (comments or {}).get((v.name, field.name), field.comment))
+        kind, item = _items(v, field, (comments or {}).get((v.name, field.name), field.comment))
         out.setdefault(kind, []).append(item)
     if v.name == "dim_company":  # the one a fact joins many-to-one
         out["dimensions"][0]["primary_key"] = "yes"
@@ -63,7 +66,10 @@ def model() -> dict:
                 "sql_on": f"${{{fact}.{on}}} = ${{{dim}.{on}}}",
             }
             joins.append({"name": dim, **join})
-        explores.append({"name": fact, "description": VIEWS[fact].description, "joins": joins})
+        explore = {"name": fact, "description": VIEWS[fact].description, "joins": joins}
+        if VIEWS[fact].periodic:  # one grain at a time: periods of two grains never add up
+            explore["always_filter"] = {"filters": [{f"{fact}.grain": "month"}]}
+        explores.append(explore)
     return {"connection": CONNECTION, "includes": ["/views/*.view.lkml"], "explores": explores}
 
 

@@ -1,5 +1,13 @@
-"""The Power BI kit, generated from the registry: one DAX measure per count (a SUM) and per rate (DIVIDE of summed
-parts, never an average of daily rates), for a model over the contract's views (DirectQuery or import)."""
+"""The Power BI kit, generated from the registry: one DAX measure per figure, aggregating as its field declares
+(`Field.kind`), for a model over the contract's views (DirectQuery or import) where each view's `date` is related
+to `dim_date[date]` and `company_id` to `dim_company[company_id]`:
+
+- count: SUM;
+- rate: DIVIDE of its parts summed over the rows where every part is known (never an average of daily rates);
+- level, in a daily view: semi-additive, each company's value on the last day of the period with one
+  (LASTNONBLANK over dim_date), summed over companies; in `dim_company` (one row per company): SUM;
+- distinct, in a daily view: defined on one day only (people per week or month: `fct_active_users`);
+- every figure of the period view (`fct_active_users`): defined within one grain and one period only."""
 
 from __future__ import annotations
 
@@ -7,11 +15,8 @@ from collections import Counter
 
 from reporting_assets.bi.contract import VIEWS, Field, View
 
-MEASURED = ("count", "level", "rate")
-# A model's measure names are unique: a name two views share says which view it sums
-_SHARED = {
-    n for n, k in Counter(f.name for v in VIEWS.values() for f in v.fields if f.kind in MEASURED).items() if k > 1
-}
+# A model's measure names are unique: a name two views share says which view it aggregates
+_SHARED = {n for n, k in Counter(f.name for v in VIEWS.values() for f in v.fields if f.aggregation).items() if k > 1}
 
 
 def _name(view: View, f: Field) -> str:
@@ -19,24 +24,51 @@ def _name(view: View, f: Field) -> str:
     return f"{name} ({view.name})" if f.name in _SHARED else name
 
 
+def _col(view: View, column: str) -> str:
+    return f"'{view.name}'[{column}]"
+
+
 def _sum(view: View, column: str) -> str:
-    return f"SUM('{view.name}'[{column}])"
+    return f"SUM({_col(view, column)})"
+
+
+def _rate(view: View, f: Field) -> str:
+    if not f.ratio:
+        raise ValueError(f"{view.name}.{f.name} is not a rate")
+    known = " && ".join(f"NOT ISBLANK({_col(view, p)})" for p in f.ratio.parts)
+    numerator = " + ".join(_col(view, c) for c in f.ratio.numerator)
+    denominator = " + ".join(_col(view, c) for c in f.ratio.denominator)
+    return (
+        f"VAR known = FILTER('{view.name}', {known}) "
+        f"RETURN DIVIDE(SUMX(known, {numerator}), SUMX(known, {denominator}))"
+    )
+
+
+def expression(view: View, f: Field) -> str:
+    """The measure's DAX, from the field's kind and the view's shape."""
+    if view.periodic:
+        one = f"HASONEVALUE({_col(view, 'grain')}) && HASONEVALUE({_col(view, 'period_start')})"
+        return f"IF({one}, {_rate(view, f) if f.ratio else _sum(view, f.name)})"
+    if f.ratio:
+        return _rate(view, f)
+    if f.kind == "level" and view.dated:
+        last = f"LASTNONBLANK('dim_date'[date], CALCULATE({_sum(view, f.name)}))"
+        return f"SUMX(VALUES({_col(view, 'company_id')}), CALCULATE({_sum(view, f.name)}, {last}))"
+    if f.kind == "distinct":
+        return f"IF(HASONEVALUE({_col(view, 'date')}), {_sum(view, f.name)})"
+    return _sum(view, f.name)
 
 
 def measure(view: View, f: Field) -> str:
     """`Name = expression`, as Power BI's "New measure" takes it."""
-    if f.ratio:
-        numerator = " + ".join(_sum(view, c) for c in f.ratio.numerator)
-        denominator = " + ".join(_sum(view, c) for c in f.ratio.denominator)
-        return f"{_name(view, f)} = DIVIDE({numerator}, {denominator})"
-    return f"{_name(view, f)} = {_sum(view, f.name)}"
+    return f"{_name(view, f)} = {expression(view, f)}"
 
 
 def measures() -> str:
     """Every measure, grouped by the table (view) it belongs to."""
     blocks = []
     for view in VIEWS.values():
-        lines = [measure(view, f) for f in view.fields if f.kind in MEASURED]
+        lines = [measure(view, f) for f in view.fields if f.aggregation]
         if lines:
             blocks.append("\n".join([f"// table {view.name}", *lines]))
     return "\n\n".join(blocks) + "\n"

@@ -27,5 +27,5 @@ def publish(
     with engine.begin() as conn:
         names = views.install(conn, user_lists, first_day, api_docs)
         schema = views.schema_of(conn)
-        readers = access.refresh(conn) if schema else []
+        readers = access.refresh(conn, user_lists) if schema else []
     return Published(names, schema, readers)

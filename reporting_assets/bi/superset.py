@@ -1,7 +1,9 @@
 """The Apache Superset kit, generated from the registry: the ZIP of YAML that `superset import-dashboards` reads,
-with the warehouse as a database, a dataset per contract view (its columns described as the registry says, its
-counts as SUM metrics and its rates as sums divided, never averaged), and a dashboard of charts: active users,
-sessions, satisfaction, adoption, top tools, top documents and dormant users.
+with the warehouse as a database reached as a contract reader (never its owner; SQL Lab off), a dataset per
+contract view (its columns described as the registry says, a metric per figure aggregating as its field declares:
+`measures.py`), and a dashboard of charts: active users per day and per month, members, adoption, sessions,
+satisfaction, top tools, top documents and dormant users. A chart by week or month leaves out the period in
+progress (a partial week is not a drop).
 
 Identifiers are UUIDs derived from names, so importing a newer bundle updates the same objects."""
 
@@ -16,7 +18,8 @@ from datetime import datetime
 
 import yaml
 
-from reporting_assets.bi.contract import VIEWS, Field, View
+from reporting_assets.bi import measures
+from reporting_assets.bi.contract import VIEWS, View
 from reporting_assets.bi.views import SQL_TYPES
 
 ROOT = "paradigm_reporting"
@@ -29,34 +32,49 @@ def _uuid(kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
 
 
-def metric_sql(f: Field) -> str:
-    """A dataset metric's SQL: a count summed; a rate as its summed numerator over its summed denominator."""
-    if f.ratio:
-        numerator = " + ".join(f"SUM({c})" for c in f.ratio.numerator)
-        denominator = " + ".join(f"SUM({c})" for c in f.ratio.denominator)
-        return f"1.0 * ({numerator}) / NULLIF({denominator}, 0)"
-    return f"SUM({f.name})"
-
-
 @dataclass(frozen=True)
 class Chart:
     name: str
     view: str
     viz_type: str
     metric: str  # a metric of the view's dataset (a field's name, or one of EXTRA_METRICS)
-    grain: str | None = None  # a time series: its time grain (ISO 8601 duration) on the view's `date`
+    grain: str | None = None  # a time series: its time grain (ISO 8601 duration) on the view's time column
     groupby: tuple[str, ...] = ()  # a table: its rows
     where: str = ""  # SQL filter
     row_limit: int = 10_000
     width: int = 6
 
+    @property
+    def time_column(self) -> str:
+        return "period_start" if VIEWS[self.view].periodic else "date"
+
+
+PERIODS = {"P1D": "day", "P1W": "week", "P1M": "month"}  # Superset's time grains, as the period view names them
+TRUNCATED = {"P1W": "week", "P1M": "month"}  # PostgreSQL's date_trunc of a grain that spans days
+
+
+def whole_periods(chart: Chart, schema: str | None) -> str:
+    """The chart's filter, with the period in progress left out: in the period view, the chart's grain's wholly
+    loaded periods; in a daily view by week or month, the periods before the one holding the day after the last
+    day loaded (chat_sessions, in dim_date)."""
+    where = [chart.where] if chart.where else []
+    if VIEWS[chart.view].periodic and chart.grain:
+        where.append(f"grain = '{PERIODS[chart.grain]}' AND days_loaded = days_in_period")
+    elif chart.grain in TRUNCATED:
+        dim_date = f'"{schema}".dim_date' if schema else "dim_date"
+        last = f"(SELECT MAX(date) FROM {dim_date} WHERE chat_sessions_loaded)"
+        where.append(f"date < CAST(date_trunc('{TRUNCATED[chart.grain]}', {last} + 1) AS DATE)")
+    return " AND ".join(where)
+
 
 EXTRA_METRICS = {"fct_user_engagement": {"users": "COUNT(*)"}}
 CHARTS = (
     Chart("Active users per day", "fct_daily_usage", "echarts_timeseries_line", "active_users", grain="P1D"),
+    Chart("Active users per month", "fct_active_users", "echarts_timeseries_bar", "active_users", grain="P1M"),
+    Chart("Members per month", "fct_active_users", "echarts_timeseries_line", "members", grain="P1M"),
+    Chart("Adoption per month", "fct_active_users", "echarts_timeseries_line", "adoption_rate", grain="P1M"),
     Chart("Sessions per week", "fct_daily_usage", "echarts_timeseries_bar", "sessions_count", grain="P1W"),
     Chart("Satisfaction per month", "fct_daily_usage", "echarts_timeseries_line", "satisfaction_rate", grain="P1M"),
-    Chart("Adoption per month", "fct_daily_usage", "echarts_timeseries_line", "adoption_rate", grain="P1M"),
     Chart("Top tools", "fct_tool_usage", "table", "usage_count", groupby=("tool_name",), row_limit=10),
     Chart("Top documents", "fct_document_usage", "table", "usage_count", groupby=("document_title",), row_limit=10),
     Chart(
@@ -67,19 +85,19 @@ CHARTS = (
 
 
 def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments) -> dict:
-    has_date = "date" in v.names
+    time_column = "period_start" if v.periodic else "date" if "date" in v.names else None
     metrics = [
         {
             "metric_name": f.name,
             "verbose_name": f.name.replace("_", " ").capitalize(),
-            "expression": metric_sql(f),
+            "expression": measures.sql(v, f),
             "description": comments.get((v.name, f.name), f.comment),
             "d3format": ".1%" if f.unit == "fraction" else (",.2f" if f.ratio else ",d"),
             "extra": {},
-            "warning_text": None,
+            "warning_text": None if measures.additive(v, f) or f.ratio else f.aggregation,
         }
         for f in v.fields
-        if f.kind in ("count", "level", "rate")
+        if f.aggregation
     ]
     metrics += [
         {"metric_name": name, "expression": sql, "description": "Rows", "d3format": ",d", "extra": {}}
@@ -103,7 +121,7 @@ def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments
     ]
     return {
         "table_name": v.name,
-        "main_dttm_col": "date" if has_date else None,
+        "main_dttm_col": time_column,
         "description": f"{v.description} Grain: {v.grain}.",
         "default_endpoint": None,
         "offset": 0,
@@ -123,32 +141,33 @@ def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments
     }
 
 
-def _filters(chart: Chart) -> list[dict]:
-    if not chart.where:
+def _filters(where: str) -> list[dict]:
+    if not where:
         return []
-    return [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": chart.where, "subject": None}]
+    return [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": where, "subject": None}]
 
 
-def query(chart: Chart) -> dict:
+def query(chart: Chart, schema: str | None) -> dict:
     """The chart's query as `/api/v1/chart/data` takes it (its datasource set by the import)."""
+    where, time = whole_periods(chart, schema), chart.time_column
     if chart.grain:
         columns: list = [
             {
                 "timeGrain": chart.grain,
                 "columnType": "BASE_AXIS",
-                "sqlExpression": "date",
-                "label": "date",
+                "sqlExpression": time,
+                "label": time,
                 "expressionType": "SQL",
             }
         ]
-        orderby = [["date", True]]  # type: ignore[list-item]
+        orderby = [[time, True]]  # type: ignore[list-item]
     else:
         columns = list(chart.groupby)
         orderby = [[chart.metric, False]]
-    filters = [{"col": "date", "op": "TEMPORAL_RANGE", "val": "No filter"}] if chart.grain else []
+    filters = [{"col": time, "op": "TEMPORAL_RANGE", "val": "No filter"}] if chart.grain else []
     return {
         "filters": filters,
-        "extras": {"having": "", "where": f"({chart.where})" if chart.where else ""},
+        "extras": {"having": "", "where": f"({where})" if where else ""},
         "applied_time_extras": {},
         "columns": columns,
         "metrics": [chart.metric],
@@ -163,28 +182,28 @@ def query(chart: Chart) -> dict:
     }
 
 
-def _params(chart: Chart) -> dict:
+def _params(chart: Chart, schema: str | None) -> dict:
     params = {
         "datasource": "1__table",  # the import sets the dataset's own
         "viz_type": chart.viz_type,
         "metrics": [chart.metric],
-        "adhoc_filters": _filters(chart),
+        "adhoc_filters": _filters(whole_periods(chart, schema)),
         "row_limit": chart.row_limit,
     }
     if chart.grain:
-        params |= {"x_axis": "date", "time_grain_sqla": chart.grain, "groupby": [], "rich_tooltip": True}
+        params |= {"x_axis": chart.time_column, "time_grain_sqla": chart.grain, "groupby": [], "rich_tooltip": True}
     else:
         params |= {"groupby": list(chart.groupby), "query_mode": "aggregate", "order_desc": True}
         params |= {"timeseries_limit_metric": chart.metric}
     return params
 
 
-def _chart(chart: Chart) -> dict:
-    params = _params(chart)
+def _chart(chart: Chart, schema: str | None) -> dict:
+    params = _params(chart, schema)
     context = {
         "datasource": {"id": 1, "type": "table"},
         "force": False,
-        "queries": [query(chart)],
+        "queries": [query(chart, schema)],
         "form_data": params,
         "result_format": "json",
         "result_type": "full",
@@ -249,8 +268,8 @@ def bundle(
     database_uri: str, schema: str | None, now: datetime, user_lists: bool = True, comments: Comments | None = None
 ) -> bytes:
     """The ZIP for `superset import-dashboards -p FILE`: the warehouse at `database_uri` (as Superset's driver
-    spells it; give no password: set it in Superset), the contract's views in `schema`, each column described by
-    its installed comment (`comments`, by view and column) or the registry."""
+    spells it, as a reader's role; give no password: set it in Superset), the contract's views in `schema`, each
+    column described by its installed comment (`comments`, by view and column) or the registry."""
     database_uuid = _uuid("database", ROOT)
     files = {
         "metadata.yaml": {"version": "1.0.0", "type": "Dashboard", "timestamp": now.isoformat()},
@@ -258,7 +277,7 @@ def bundle(
             "database_name": "Paradigm reporting",
             "sqlalchemy_uri": database_uri,
             "cache_timeout": None,
-            "expose_in_sqllab": True,
+            "expose_in_sqllab": False,  # SQL Lab would go around the contract's datasets
             "allow_run_async": False,
             "allow_ctas": False,
             "allow_cvas": False,
@@ -274,7 +293,7 @@ def bundle(
         files[f"datasets/{ROOT}/{v.name}.yaml"] = _dataset(v, database_uuid, schema, comments or {})
     for chart in CHARTS:
         if chart.view in {v.name for v in views}:
-            files[f"charts/{chart.name.replace(' ', '_')}.yaml"] = _chart(chart)
+            files[f"charts/{chart.name.replace(' ', '_')}.yaml"] = _chart(chart, schema)
     files[f"dashboards/{DASHBOARD_TITLE.replace(' ', '_')}.yaml"] = _dashboard()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from reporting_assets.bi.contract import VERSION, VIEWS, Field, View
 from reporting_assets.i18n import ENGLISH, N_, Language
@@ -127,7 +128,8 @@ def expected(user_lists: bool) -> list[View]:
 
 
 def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A string literal as `text()` takes it literally: quotes doubled, colons escaped (never a bind parameter)."""
+    return "'" + value.replace("'", "''").replace(":", "\\:") + "'"
 
 
 def comment(field: Field, api_docs: Mapping[str, str] | None = None) -> str:
@@ -140,24 +142,42 @@ def install(
     conn: Connection, user_lists: bool = True, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
 ) -> list[str]:
     """(Re)create the contract's views in this transaction, one installer at a time (`first_day`: the first
-    partition, where the calendar starts; `api_docs`: the API's field descriptions). Returns their names."""
+    partition, where the calendar starts; `api_docs`: the API's field descriptions). Returns their names.
+
+    On PostgreSQL a view is replaced in place, so that a customer's own views over it survive; only a view whose
+    columns changed is dropped and created anew (a breaking change: a new contract version)."""
     serialise(conn, "reporting_assets.bi")
     dialect, schema = conn.dialect.name, schema_of(conn)
     if schema:
         conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_quote(conn, schema)}"))
-    for view in reversed(VIEWS.values()):  # dependants first (dim_company reads dim_date)
-        conn.execute(text(f"DROP VIEW IF EXISTS {qualified(conn, view, schema)}"))
     views = expected(user_lists)
+    kept = {v.name for v in views} if dialect == "postgresql" else set()
+    for view in reversed(VIEWS.values()):  # dependants first (dim_company reads dim_date)
+        if view.name not in kept:
+            conn.execute(text(f"DROP VIEW IF EXISTS {qualified(conn, view, schema)}"))
     for view in views:
         name = qualified(conn, view, schema)
-        options = " WITH (security_invoker = true)" if dialect == "postgresql" and view.per_company else ""
-        conn.execute(text(f"CREATE VIEW {name}{options} AS\n{select_sql(view, dialect, schema, first_day)}"))
-        if dialect == "postgresql":
-            conn.execute(text(f"COMMENT ON VIEW {name} IS {_sql_literal(f'{view.description} Grain: {view.grain}.')}"))
-            for field in view.fields:
-                described = _sql_literal(comment(field, api_docs))
-                conn.execute(text(f"COMMENT ON COLUMN {name}.{_quote(conn, field.name)} IS {described}"))
+        sql = select_sql(view, dialect, schema, first_day)
+        if dialect != "postgresql":
+            conn.execute(text(f"CREATE VIEW {name} AS\n{sql}"))
+            continue
+        _replace(conn, name, sql, " WITH (security_invoker = true)" if view.per_company else "")
+        conn.execute(text(f"COMMENT ON VIEW {name} IS {_sql_literal(f'{view.description} Grain: {view.grain}.')}"))
+        for field in view.fields:
+            described = _sql_literal(comment(field, api_docs))
+            conn.execute(text(f"COMMENT ON COLUMN {name}.{_quote(conn, field.name)} IS {described}"))
     return [v.name for v in views]
+
+
+def _replace(conn: Connection, name: str, sql: str, options: str) -> None:
+    """The view replaced in place; created anew when its columns changed (PostgreSQL cannot replace those), which
+    fails while another view reads it."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text(f"CREATE OR REPLACE VIEW {name}{options} AS\n{sql}"))
+    except DBAPIError:
+        conn.execute(text(f"DROP VIEW IF EXISTS {name}"))
+        conn.execute(text(f"CREATE VIEW {name}{options} AS\n{sql}"))
 
 
 @dataclass(frozen=True)

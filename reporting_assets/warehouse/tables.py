@@ -304,6 +304,23 @@ retention_cohorts = Table(
     comment="Monthly retention cohorts per company (user_activities): who comes back, month after month",
 )
 
+GRAINS = ("day", "week", "month", "quarter", "year")  # periods of active_users_by_period (weeks: ISO, from Monday)
+
+active_users_by_period = Table(
+    "active_users_by_period",
+    metadata,
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("grain", String, primary_key=True, comment="day, week (ISO, Monday to Sunday), month, quarter or year"),
+    Column("period_start", Date, primary_key=True, comment="First day of the period"),
+    Column("period_end", Date, nullable=False, comment="Last day of the period"),
+    _count("active_users", "Distinct users active in the period (user_activities), on its loaded days"),
+    _count("members", "current_active_members on the period's last day with a members snapshot (company_members)"),
+    _count("days_loaded", "Days of the period loaded in user_activities"),
+    _count("days_in_period", "Days in the period: a period with fewer days loaded is not wholly loaded"),
+    comment="Distinct active users per company and period (day, ISO week, month, quarter, year), counted once from "
+    "the per-user rows and kept: a period whose per-user rows were purged keeps its figures",
+)
+
 pseudonymisation = Table(
     "pseudonymisation",
     metadata,
@@ -322,6 +339,7 @@ RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities, company_members)
 }
 KPI_TABLES: dict[str, Table] = {t.name: t for t in (adoption_satisfaction, resource_usage, user_activity)}
+PERIOD_TABLES: dict[str, Table] = {active_users_by_period.name: active_users_by_period}
 USER_TABLES: dict[str, Table] = {t.name: t for t in (user_engagement, retention_cohorts)}
 # Tables holding one row per user (personal data): pseudonymised, purged and erased together.
 PER_USER_TABLES: tuple[Table, ...] = (user_activities, user_engagement)

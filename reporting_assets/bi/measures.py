@@ -1,0 +1,52 @@
+"""Each contract field's aggregate as SQL, from how the registry says it aggregates (`Field.kind`): the one
+translation the SQL kits share (LookML's measures, Superset's metrics); Power BI's DAX says the same in its own
+patterns (`powerbi.py`).
+
+- count: SUM.
+- rate: its numerator and denominator summed over the rows where every part is known, then divided.
+- level and distinct, in a daily view: defined on one day only (NULL over several): a level by week or month is
+  read on the period's last day, people per week or month are counted once, both in `fct_active_users`.
+- in the period view (`fct_active_users`), every figure is defined within one grain and one period only.
+- a level in a view of one row per company (`dim_company`): summed over companies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from reporting_assets.bi.contract import Field, View
+
+Column = Callable[[str], str]  # a column's name -> how the tool's SQL reaches it
+
+
+def _plain(name: str) -> str:
+    return name
+
+
+def guard(view: View, column: Column = _plain) -> str | None:
+    """The condition under which the view's non-additive figures are defined in a group, or None (no limit)."""
+    if view.periodic:
+        return f"COUNT(DISTINCT {column('grain')}) = 1 AND COUNT(DISTINCT {column('period_start')}) = 1"
+    if view.dated:
+        return f"COUNT(DISTINCT {column('date')}) = 1"
+    return None
+
+
+def additive(view: View, field: Field) -> bool:
+    """A plain sum in every group: counts, and a level where each row is a company's latest (dim_company)."""
+    return field.kind == "count" or (field.kind == "level" and guard(view) is None)
+
+
+def sql(view: View, field: Field, column: Column = _plain) -> str:
+    """The field's aggregate over a group of the view's rows (`column` names each column as the tool's SQL does)."""
+    if field.ratio:
+        known = " AND ".join(f"{column(p)} IS NOT NULL" for p in field.ratio.parts)
+        numerator = " + ".join(column(c) for c in field.ratio.numerator)
+        denominator = " + ".join(column(c) for c in field.ratio.denominator)
+        parts = (f"SUM(CASE WHEN {known} THEN {side} END)" for side in (numerator, denominator))
+        value = "1.0 * {} / NULLIF({}, 0)".format(*parts)
+        limit = guard(view, column) if view.periodic else None
+    else:
+        value = f"SUM({column(field.name)})"
+        limit = None if additive(view, field) else guard(view, column)
+    return f"CASE WHEN {limit} THEN {value} END" if limit else value
