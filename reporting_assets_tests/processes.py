@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,14 +47,24 @@ def instance_env(tmp_path: Path, simulator: RunningSimulator, **extra: str) -> d
     return env
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process started with `start_new_session=True` and all its children."""
-    os.killpg(process.pid, signal.SIGTERM)
+def stop(process: subprocess.Popen, timeout_s: float = 30) -> None:
+    """Stop a process a test started, and its children when it leads a session of its own
+    (`start_new_session=True`): SIGTERM, then SIGKILL after `timeout_s` (a server may ignore SIGTERM, as Superset
+    does under load), reaped either way: nothing outlives the test."""
+    group = os.getpgid(process.pid) == process.pid if process.poll() is None else False
+
+    def send(sig: signal.Signals) -> None:
+        with suppress(ProcessLookupError):  # gone meanwhile
+            os.killpg(process.pid, sig) if group else process.send_signal(sig)
+
+    send(signal.SIGTERM)
     try:
-        process.wait(timeout=60)
+        process.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        send(signal.SIGKILL)
+        process.wait(timeout=timeout_s)
+    if group:
+        send(signal.SIGKILL)  # children the leader left behind
 
 
 def free_port() -> int:

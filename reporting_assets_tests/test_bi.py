@@ -5,12 +5,11 @@ views. The warehouse is loaded once per database from the simulator, the hostile
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import lkml
@@ -27,7 +26,6 @@ from reporting_assets.bi.contract import VERSION, VIEWS
 from reporting_assets.bi.defs import build_bi_assets
 from reporting_assets.bi.publish import publish
 from reporting_assets.doctor import checks as doctor
-from reporting_assets.metrics import RATIOS
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import load_log
 from reporting_assets_tests import hostile
@@ -304,51 +302,107 @@ def test_the_assets_publish_the_contract_and_write_the_extracts(bi_warehouses, t
     assert (tmp_path / extracts.folder() / extracts.HYPER_FILE).is_file()
 
 
-def _expand(sql: str, measures: dict[str, dict], alias: str) -> str:
-    """A LookML measure's SQL as Looker writes it: `${TABLE}` the view's alias, `${measure}` that measure's SQL
-    (a `sum` measure summed)."""
-
-    def field(match: re.Match) -> str:
-        name = match.group(1)
-        if name == "TABLE":
-            return alias
-        inner = _expand(measures[name]["sql"], measures, alias)
-        return f"SUM({inner})" if measures[name]["type"] == "sum" else f"({inner})"
-
-    return re.sub(r"\$\{(\w+)\}", field, sql)
+def _expand(measure: dict, alias: str) -> str:
+    """A LookML measure's SQL as Looker writes it: `${TABLE}` the view's alias, a `sum` measure summed."""
+    sql = measure["sql"].replace("${TABLE}", alias)
+    return f"SUM({sql})" if measure["type"] == "sum" else sql
 
 
-def test_the_lookml_kit_parses_and_its_measures_sum_before_they_divide(loaded: Warehouse):
+def _month(warehouse: Warehouse, column: str) -> str:
+    """The month of a date column, in the warehouse's SQL."""
+    if warehouse.engine.dialect.name == "sqlite":
+        return f"strftime('%Y-%m-01', {column})"
+    return f"CAST(date_trunc('month', {column}) AS DATE)"
+
+
+def _looker(warehouse: Warehouse, view: dict, group: str, where: str = "") -> pd.DataFrame:
+    """Every measure of a LookML view, expanded and run on the warehouse, grouped by `group` (SQL on alias f)."""
+    sql_table = view["sql_table_name"].replace("main.", "")
+    measures = ", ".join(f"{_expand(m, 'f')} AS {m['name']}" for m in view["measures"])
+    query = f"SELECT {group} AS k, {measures} FROM {sql_table} AS f {where} GROUP BY {group} ORDER BY 1"
+    frame = _sql(warehouse, query)
+    frame["k"] = pd.to_datetime(frame["k"])
+    return frame.set_index("k")
+
+
+def test_the_lookml_measures_by_month_sum_counts_divide_parts_and_never_sum_people_or_levels(loaded: Warehouse):
     with loaded.engine.connect() as conn:
         schema = views.schema_of(conn) or "main"
     kit = {path: lkml.load(text) for path, text in lookml.files(schema).items()}
     model = kit[f"{lookml.MODEL}.model.lkml"]
     assert [e["name"] for e in model["explores"]] == list(lookml.EXPLORES)
+    [periods] = [e for e in model["explores"] if e["name"] == "fct_active_users"]
+    assert periods["always_filter"] == {"filters__all": [[{"fct_active_users.grain": "month"}]]}
     [daily] = kit["views/fct_daily_usage.view.lkml"]["views"]
-    measures = {m["name"]: m for m in daily["measures"]}
-    rates = [f.name for f in VIEWS["fct_daily_usage"].fields if f.kind == "rate"]
-    assert set(rates) <= set(measures)
-    company, month = 101, (date(2025, 1, 1), date(2025, 1, 31))
-    sql = ", ".join(f"{_expand(measures[r]['sql'], measures, 'f')} AS {r}" for r in rates)
-    query = f"SELECT {sql} FROM {daily['sql_table_name']} AS f WHERE f.company_id = :c AND f.date BETWEEN :a AND :b"
-    if schema == "main":
-        query = query.replace("main.", "")
-    with loaded.engine.connect() as conn:
-        looker = conn.execute(sa.text(query), {"c": company, "a": month[0], "b": month[1]}).mappings().one()
-    # The same figures from the KPI tables, their parts summed over the month, then divided (metrics.RATIOS)
-    where = f"WHERE company_id = {company} AND date BETWEEN '2025-01-01' AND '2025-01-31'"
-    kpi = _sql(loaded, f"SELECT * FROM adoption_satisfaction {where}")
-    users = _sql(loaded, f"SELECT * FROM user_activity {where}")
-    members = _sql(loaded, f"SELECT date, current_active_members FROM company_members {where}")
+    by_month = _looker(loaded, daily, _month(loaded, "f.date"))
+    by_day = _looker(loaded, daily, "f.date")
+
+    # Independently, from the warehouse's tables (not the contract): each day's parts, then per month
+    kpi = _sql(loaded, "SELECT * FROM adoption_satisfaction")
+    users = _sql(loaded, "SELECT * FROM user_activity")
+    members = _sql(loaded, "SELECT * FROM company_members").drop(columns=["company_name", "ingested_at"])
     days = kpi.merge(users, on=["date", "company_id"], how="outer", suffixes=("", "_u"))
-    days["sessions_count"] = days["sessions_count"].fillna(days["sessions_count_u"])
-    days["user_queries_count"] = days["user_queries_count"].fillna(days["user_queries_count_u"])
-    days = days.merge(members, on="date", how="left")
-    sums = days[sorted({p for r in rates for p in RATIOS[r].parts})].sum().to_frame().T
-    for rate in rates:
-        expected = RATIOS[rate].of(sums).iloc[0]
-        assert float(looker[rate]) == pytest.approx(expected, rel=1e-9), rate
-        assert expected > 0  # a figure, not an empty month
+    for name in ("sessions_count", "user_queries_count"):
+        days[name] = days[name].fillna(days[f"{name}_u"])
+    days = days.merge(members, on=["date", "company_id"], how="left")
+    month = pd.to_datetime(days["date"]).dt.to_period("M").dt.start_time
+    assert len(by_month) == 2  # January, and one day of February
+    for field in VIEWS["fct_daily_usage"].fields:
+        if field.kind == "count":
+            expected = days.groupby(month)[field.name].sum()
+            assert by_month[field.name].tolist() == pytest.approx(expected.tolist()), field.name
+        elif field.ratio:
+            known = days[field.ratio.parts].notna().all(axis=1)
+            parts = days[known].groupby(month[known])[field.ratio.parts].sum()
+            expected = field.ratio.of(parts).reindex(by_month.index)
+            got = by_month[field.name].astype(float)
+            assert got.tolist() == pytest.approx(expected.tolist(), nan_ok=True), field.name
+            assert ((got.dropna() >= 0) & (got.dropna() <= 1)).all() or field.unit == "average", field.name
+        elif field.kind in ("level", "distinct"):
+            per_day = days.groupby(pd.to_datetime(days["date"]))[field.name].sum(min_count=1)
+            got = by_day[field.name].astype(float)
+            assert got.tolist() == pytest.approx(per_day.reindex(got.index).tolist(), nan_ok=True), field.name
+            # over January's 31 days: never a sum of days; February holds one day loaded: that day's figure
+            assert pd.isna(by_month.loc[pd.Timestamp("2025-01-01"), field.name]), field.name
+            assert by_month.loc[pd.Timestamp("2025-02-01"), field.name] == got.iloc[-1]
+
+    # People and members per month: the period view's measures equal counts from the per-user rows
+    [people] = kit["views/fct_active_users.view.lkml"]["views"]
+    got = _looker(loaded, people, "f.period_start", "WHERE f.grain = 'month'")
+    activities = _sql(loaded, "SELECT company_id, date, user_id FROM user_activities")
+    active_month = pd.to_datetime(activities["date"]).dt.to_period("M").dt.start_time
+    distinct = activities.groupby([active_month, "company_id"])["user_id"].nunique().groupby(level=0).sum()
+    members["month"] = pd.to_datetime(members["date"]).dt.to_period("M").dt.start_time
+    last = members.sort_values("date").groupby(["month", "company_id"])["current_active_members"].last()
+    assert got["active_users"].tolist() == distinct.tolist() and distinct.iloc[0] > 0
+    assert got["members"].tolist() == last.groupby(level=0).sum().tolist()
+    assert got["adoption_rate"].tolist() == pytest.approx((distinct / last.groupby(level=0).sum()).tolist())
+    two_grains = _looker(loaded, people, "f.period_start", "WHERE f.grain IN ('month', 'year')")
+    assert two_grains.loc[pd.Timestamp("2025-01-01"), ["active_users", "members"]].isna().all()
+
+
+def test_every_dax_measure_follows_its_kind_s_pattern():
+    """Power BI cannot run here: each generated measure's pattern, per aggregation kind (docs/bi-tools.md says how
+    to check them in Power BI Desktop)."""
+    for view in VIEWS.values():
+        for field in view.fields:
+            if not field.aggregation:
+                continue
+            dax = powerbi.expression(view, field)
+            if view.periodic:
+                assert dax.startswith("IF(HASONEVALUE('fct_active_users'[grain]) && HASONEVALUE("), field.name
+            elif field.ratio:
+                assert dax.startswith("VAR known = FILTER(") and "DIVIDE(SUMX(known" in dax, field.name
+                assert all(f"NOT ISBLANK('{view.name}'[{p}])" in dax for p in field.ratio.parts), field.name
+            elif field.kind == "level" and view.dated:
+                assert dax.startswith(f"SUMX(VALUES('{view.name}'[company_id]), CALCULATE(") and "LASTNONBLANK(" in dax
+            elif field.kind == "distinct":
+                assert dax == f"IF(HASONEVALUE('{view.name}'[date]), SUM('{view.name}'[{field.name}]))"
+            else:
+                assert dax == f"SUM('{view.name}'[{field.name}])", (view.name, field.name)
+                assert field.kind == "count" or not (view.dated or view.periodic), (view.name, field.name)
+    members = [line for line in powerbi.measures().splitlines() if line.startswith("Current active members")]
+    assert len(members) == 2 and all("LASTNONBLANK" in line or "'dim_company'" in line for line in members)
 
 
 def test_the_extracts_go_to_object_storage_too(bi_warehouses, s3: str):
@@ -356,7 +410,7 @@ def test_the_extracts_go_to_object_storage_too(bi_warehouses, s3: str):
 
     warehouse = bi_warehouses("sqlite")
     location = f"s3://{s3}/reports"
-    written = extracts.write_extracts(warehouse.engine, location)
+    written = extracts.write_extracts(warehouse.engine, location, user_lists=True)
     assert written[-1].path == f"{location}/{extracts.folder()}/{extracts.HYPER_FILE}"
     fs, root = url_to_fs(location)
     for extract in written[:-1]:
@@ -411,3 +465,237 @@ def test_the_api_s_own_field_descriptions_describe_the_contract_and_its_kits(
         [daily] = lkml.load((tmp_path / "looker" / "views" / "fct_daily_usage.view.lkml").read_text())["views"]
         described = {m["name"]: m["description"] for m in daily["measures"]}
         assert described["sessions_count"] == comments[("fct_daily_usage", "sessions_count")]
+
+
+def _privileges(warehouse: Warehouse, role: str) -> list[str]:
+    """Every privilege `role` holds on a table, view or schema of the warehouse and its contract."""
+    with warehouse.engine.connect() as conn:
+        schema = views.schema_of(conn)
+        tables = conn.execute(
+            sa.text(
+                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+                "WHERE schemaname IN (current_schema(), :s) UNION ALL "
+                "SELECT format('%I.%I', schemaname, viewname) FROM pg_views WHERE schemaname IN (current_schema(), :s)"
+            ),
+            {"s": schema},
+        ).scalars()
+        held = [
+            f"{name}: {what}"
+            for name in tables
+            for what in ("SELECT", "INSERT", "UPDATE", "DELETE")
+            if conn.execute(
+                sa.text("SELECT has_table_privilege(:r, :t, :p)"), {"r": role, "t": name, "p": what}
+            ).scalar()
+        ]
+        for where in (schema, conn.execute(sa.text("SELECT current_schema()")).scalar()):
+            if conn.execute(sa.text("SELECT has_schema_privilege(:r, :s, 'USAGE')"), {"r": role, "s": where}).scalar():
+                held.append(f"schema {where}: USAGE")
+    return held
+
+
+def test_a_role_row_security_cannot_hold_is_refused_a_company_and_check_says_not_scoped(
+    pg_loaded: Warehouse, roles: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    loaded = pg_loaded
+    bypassing, member = roles
+    with loaded.engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{bypassing}" LOGIN BYPASSRLS'))
+        conn.execute(sa.text(f'CREATE ROLE "{member}" LOGIN'))
+        conn.execute(sa.text(f'GRANT "{bypassing}" TO "{member}"'))
+    for role, why in (
+        (bypassing, "has BYPASSRLS"),
+        (member, f"member of {bypassing}, has BYPASSRLS"),
+        ("postgres", "a superuser"),
+    ):
+        with loaded.engine.begin() as conn, pytest.raises(access.AccessError, match=why):
+            access.grant(conn, role, 101)
+    monkeypatch.setenv("PARADIGM_BASE_URL", "demo")
+    monkeypatch.setenv("REPORTING_DATABASE_URL", loaded.url)
+    assert bi_main(["grant", bypassing, "--company", "101"]) == 1
+    assert "can bypass row security" in capsys.readouterr().err
+    assert _privileges(loaded, bypassing) == []  # refused: nothing granted
+    # A plain reader scoped, then given BYPASSRLS by someone: check reports it, and exits non-zero
+    with loaded.engine.begin() as conn:
+        conn.execute(sa.text(f'REVOKE "{bypassing}" FROM "{member}"'))
+        access.grant(conn, member, 101)
+    assert bi_main(["check"]) == 0
+    with loaded.engine.begin() as conn:
+        conn.execute(sa.text(f'ALTER ROLE "{member}" BYPASSRLS'))
+    assert bi_main(["check"]) == 1
+    assert (
+        f"reader {member}: NOT scoped to company 101 (can bypass row security: has BYPASSRLS)"
+        in capsys.readouterr().out
+    )
+
+
+def test_the_tables_owner_is_held_to_row_security_and_its_writes_still_work(pg_loaded: Warehouse, roles: list[str]):
+    """FORCE ROW LEVEL SECURITY: the tables' owner (not a superuser) is held to the policies like any role, and
+    the permissive one lets the project's writer see and replace every row; the owner is refused a scope."""
+    loaded = pg_loaded
+    owner, reader = roles
+    with loaded.engine.begin() as conn:
+        access.grant(conn, reader, 101)
+        forced = conn.execute(
+            sa.text("SELECT bool_and(relforcerowsecurity) FROM pg_class WHERE relname = ANY(:t) AND relkind = 'r' "
+                    "AND relnamespace = current_schema()::regnamespace"),
+            {"t": access._tables()},
+        ).scalar()  # fmt: skip
+        assert forced
+        conn.execute(sa.text(f'CREATE ROLE "{owner}" LOGIN'))
+        conn.execute(
+            sa.text(f'GRANT USAGE ON SCHEMA {conn.execute(sa.text("SELECT current_schema()")).scalar()} TO "{owner}"')
+        )
+        conn.execute(sa.text(f'ALTER TABLE user_activity OWNER TO "{owner}"'))
+    try:
+        with loaded.engine.begin() as conn, pytest.raises(access.AccessError, match="owns the warehouse's tables"):
+            access.grant(conn, owner, 101)
+        with loaded.engine.begin() as conn:
+            conn.execute(sa.text(f'SET LOCAL ROLE "{owner}"'))
+            before = conn.execute(sa.text("SELECT COUNT(*), COUNT(DISTINCT company_id) FROM user_activity")).one()
+            day = conn.execute(sa.text("SELECT MAX(date) FROM user_activity")).scalar()
+            kept = conn.execute(sa.text("SELECT * FROM user_activity WHERE date = :d"), {"d": day}).mappings().all()
+            conn.execute(sa.text("DELETE FROM user_activity WHERE date = :d"), {"d": day})
+            conn.execute(
+                sa.insert(sa.table("user_activity", *(sa.column(c) for c in kept[0]))), [dict(r) for r in kept]
+            )
+            after = conn.execute(sa.text("SELECT COUNT(*), COUNT(DISTINCT company_id) FROM user_activity")).one()
+        assert before == after and before[1] == 17  # the owner sees, deletes and writes every company's rows
+    finally:
+        with loaded.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE user_activity OWNER TO postgres"))
+            conn.execute(
+                sa.text(
+                    f'REVOKE ALL ON SCHEMA {conn.execute(sa.text("SELECT current_schema()")).scalar()} FROM "{owner}"'
+                )
+            )
+
+
+def test_long_role_names_get_their_own_scope_and_revoke_leaves_no_privilege(pg_loaded: Warehouse):
+    loaded = pg_loaded
+    stem = "bi_test_" + uuid.uuid4().hex[:8] + "_" + "x" * 40  # 61 characters in all: "bi_scope_<role>" cut at 63
+    # would name both roles' policies alike
+    first, second = stem + "_101", stem + "_102"
+    try:
+        with loaded.engine.begin() as conn:
+            access.grant(conn, first, 101)
+            access.grant(conn, second, 102)
+        with loaded.engine.connect() as conn:
+            scopes = {r.role: r.company_id for r in access.readers(conn)}
+        assert scopes[first] == 101 and scopes[second] == 102
+        for role, company in ((first, 101), (second, 102)):
+            engine = sa.create_engine(_reader_url(loaded, role))
+            try:
+                daily = _view(loaded, "fct_daily_usage", f"WHERE company_id = {company}")
+                with engine.connect() as conn:
+                    name = views.qualified(conn, VIEWS["fct_daily_usage"], views.schema_of(loaded.engine.connect()))
+                    seen = conn.execute(sa.text(f"SELECT DISTINCT company_id FROM {name}")).scalars().all()
+                assert seen == [company] and len(daily) > 0
+            finally:
+                engine.dispose()
+        assert _privileges(loaded, first)
+        with loaded.engine.begin() as conn:
+            access.revoke(conn, first)
+        assert _privileges(loaded, first) == []
+        with loaded.engine.connect() as conn:
+            assert {r.role: r.company_id for r in access.readers(conn)}.get(second) == 102
+    finally:
+        with loaded.engine.begin() as conn:
+            for role in (first, second):
+                if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                    access.revoke(conn, role, drop=True)
+
+
+def test_with_user_lists_off_no_reader_holds_a_per_user_table_or_view(pg_loaded: Warehouse, roles: list[str]):
+    loaded = pg_loaded
+    before, after = roles
+    with loaded.engine.begin() as conn:
+        access.grant(conn, before, 101)  # lists on: it may read user_engagement
+    assert any("user_engagement" in p for p in _privileges(loaded, before))
+    try:
+        publish(loaded.engine, user_lists=False)  # turned off: what was granted is taken back
+        with loaded.engine.begin() as conn:
+            access.grant(conn, after, 101, user_lists=False)
+        for role in roles:
+            held = _privileges(loaded, role)
+            assert held and not [p for p in held if "user_engagement" in p], role
+            engine = sa.create_engine(_reader_url(loaded, role))
+            try:
+                with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                    conn.execute(sa.text("SELECT * FROM user_engagement"))
+            finally:
+                engine.dispose()
+    finally:
+        publish(loaded.engine)
+
+
+def test_a_customer_view_over_the_contract_survives_republishing_and_comments_are_literal(pg_loaded: Warehouse):
+    loaded = pg_loaded
+    with loaded.engine.connect() as conn:
+        schema = views.schema_of(conn)
+    daily = f'"{schema}".fct_daily_usage'
+    with loaded.engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE VIEW customer_sessions AS SELECT date, company_id, sessions_count FROM {daily}"))
+    try:
+        hostile_doc = "Sessions :name started, 100% (it's $1) -- ;DROP"
+        assets = build_bi_assets("/nowhere", FIRST)[:1]
+        for docs in ({}, {"chat_sessions.sessions_count": hostile_doc}):  # published twice, the second time changed
+            publish(loaded.engine, True, FIRST, docs)
+            assert materialize(assets, resources={"warehouse": loaded}, instance=DagsterInstance.ephemeral()).success
+        assert len(_sql(loaded, "SELECT * FROM customer_sessions")) == len(_view(loaded, "fct_daily_usage")) > 0
+        publish(loaded.engine, True, FIRST, {"chat_sessions.sessions_count": hostile_doc})
+        with loaded.engine.connect() as conn:
+            assert views.comments(conn)[("fct_daily_usage", "sessions_count")] == hostile_doc
+    finally:
+        with loaded.engine.begin() as conn:
+            conn.execute(sa.text("DROP VIEW customer_sessions"))
+        publish(loaded.engine)
+
+
+def test_one_company_s_extracts_hold_that_company_only(
+    pg_loaded: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from tableauhyperapi import Connection, HyperProcess, Telemetry
+
+    loaded, company = pg_loaded, 102
+    monkeypatch.setenv("PARADIGM_BASE_URL", "demo")
+    monkeypatch.setenv("REPORTING_DATABASE_URL", loaded.url)
+    assert bi_main(["extracts", "--company", str(company), "--out", str(tmp_path)]) == 0
+    assert bi_main(["extracts", "--company", "999999", "--out", str(tmp_path / "none")]) == 1
+    assert "company 999999 is not in dim_company" in capsys.readouterr().err and not (tmp_path / "none").exists()
+    folder = tmp_path / extracts.folder()
+    with (
+        HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_config": ""}) as hyper,
+        Connection(hyper.endpoint, str(folder / extracts.HYPER_FILE)) as conn,
+    ):
+        for view in VIEWS.values():
+            table = pq.read_table(folder / view.name / f"{view.name}.parquet").to_pandas()
+            expected = _view(loaded, view.name, f"WHERE company_id = {company}" if view.per_company else "")
+            assert len(table) == len(expected) > 0, view.name
+            hyper_rows = conn.execute_scalar_query(f'SELECT COUNT(*) FROM "Extract"."{view.name}"')
+            assert hyper_rows == len(expected), view.name
+            if view.per_company:
+                assert set(table["company_id"]) == {company}, view.name
+        assert conn.execute_scalar_query('SELECT COUNT(*) FROM "Extract"."dim_company"') == 1
+
+
+def test_people_by_month_in_the_hyper_extract_are_the_distinct_users_of_the_warehouse(
+    loaded: Warehouse, tmp_path: Path
+):
+    """Tableau's Hyper, by month, on the extract: people from fct_active_users, never summed from days."""
+    from tableauhyperapi import Connection, HyperProcess, Telemetry
+
+    extracts.write_extracts(loaded.engine, str(tmp_path), user_lists=False)
+    activities = _sql(loaded, "SELECT company_id, date, user_id FROM user_activities")
+    month = pd.to_datetime(activities["date"]).dt.to_period("M").dt.start_time
+    expected = activities.groupby([month, "company_id"])["user_id"].nunique().groupby(level=0).sum()
+    with (
+        HyperProcess(Telemetry.DO_NOT_SEND_USAGE_DATA_TO_TABLEAU, parameters={"log_config": ""}) as hyper,
+        Connection(hyper.endpoint, str(tmp_path / extracts.folder() / extracts.HYPER_FILE)) as conn,
+    ):
+        rows = conn.execute_list_query(
+            'SELECT period_start, SUM(active_users) FROM "Extract"."fct_active_users" WHERE grain = \'month\' '
+            "GROUP BY period_start ORDER BY period_start"
+        )
+    assert [(pd.Timestamp(str(d)), int(n)) for d, n in rows] == list(expected.items())
+    parquet = pq.read_table(tmp_path / extracts.folder() / "fct_active_users" / "fct_active_users.parquet")
+    assert parquet.schema.field("active_users").metadata[b"aggregation"].startswith(b"distinct people")

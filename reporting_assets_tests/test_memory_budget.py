@@ -26,6 +26,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import user_engagement
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import assert_same_tables, raw_assets, run, snapshot
+from reporting_assets_tests.processes import stop
 
 USERS = raw_assets[[a.key.path[-1] for a in raw_assets].index("user_activities")]
 COMPANIES = tuple(Company(300 + i, f"Tenant {i}", users=400, documents=20) for i in range(3))
@@ -119,8 +120,8 @@ def remote() -> Iterator[RunningSimulator]:
     try:
         yield RunningSimulator(Simulator(), f"http://127.0.0.1:{child.stdout.readline().strip()}")
     finally:
-        child.stdin.close()
-        child.wait(timeout=30)
+        child.stdin.close()  # it exits at the end of its input
+        stop(child)
 
 
 def _peak_mb(resource: ParadigmResource, busiest_day: int | None = None) -> tuple[float, int, int]:

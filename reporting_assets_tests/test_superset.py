@@ -1,6 +1,8 @@
 """The Superset kit against a real Apache Superset (`make superset-env`: its own virtual environment, SQLite
-metadata) reading the PostgreSQL warehouse: the bundle imports, every chart's data through the REST API equals the
-same figure computed from the warehouse, and the datasets' column descriptions equal the views' comments."""
+metadata) reading the PostgreSQL warehouse as a contract reader: the bundle imports, every chart's data through the
+REST API equals the same figure computed from the warehouse (people and members per month from the per-user rows
+and the members snapshots, not from the contract), no chart shows a period in progress, SQL Lab is off, and the
+datasets' column descriptions equal the views' comments."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 import zipfile
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,9 +22,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from reporting_assets.bi import kits, superset, views
+from reporting_assets.bi import access, kits, superset, views
 from reporting_assets.bi.contract import VIEWS
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets_tests.processes import stop
 
 pytestmark = [pytest.mark.xdist_group("bi"), pytest.mark.slow(1)]
 
@@ -48,8 +53,19 @@ def pg_loaded(bi_warehouses, postgres_root: str) -> Warehouse:
 
 
 @pytest.fixture(scope="module")
+def reader(pg_loaded: Warehouse) -> Iterator[str]:
+    """A reader of every company, what the kit connects as (roles belong to the cluster: one of the module's own)."""
+    role = f"bi_superset_{uuid.uuid4().hex[:8]}"
+    with pg_loaded.engine.begin() as conn:
+        access.grant(conn, role)
+    yield role
+    with pg_loaded.engine.begin() as conn:
+        access.revoke(conn, role, drop=True)
+
+
+@pytest.fixture(scope="module")
 def running(
-    superset_env: Path, pg_loaded: Warehouse, tmp_path_factory: pytest.TempPathFactory
+    superset_env: Path, pg_loaded: Warehouse, reader: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[httpx.Client]:
     """Superset with the kit's bundle imported through its REST API (its own copy of the metadata), logged in: one
     server for the module's tests, which only read."""
@@ -57,7 +73,7 @@ def running(
     with pg_loaded.engine.connect() as conn:
         schema, comments = views.schema_of(conn), views.comments(conn)
     bundle = tmp_path / "bundle.zip"
-    kits.write("superset", bundle, schema, pg_loaded.url, comments=comments)
+    kits.write("superset", bundle, schema, pg_loaded.url, True, comments, reader)
     shutil.copy(superset_env / "template.db", tmp_path / "superset.db")
     env = {
         **os.environ,
@@ -71,6 +87,7 @@ def running(
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,  # its workers go with it
     )
     try:
         url = None
@@ -90,28 +107,57 @@ def running(
             assert imported.status_code == 200, imported.text[:500]
             yield client
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server, timeout_s=15)
 
 
 def _listing(client: httpx.Client, kind: str) -> list[dict]:
     return client.get(f"/api/v1/{kind}/", params={"q": json.dumps({"page_size": 100})}).json()["result"]
 
 
-def _expected(chart: superset.Chart, frame: pd.DataFrame) -> list[tuple]:
-    """The chart's figures from the view's rows (pandas, not SQL): parts summed per period or group, then divided."""
+def _in_progress(chart: superset.Chart, day: date) -> pd.Timestamp:
+    """The start of the period of `chart`'s grain holding `day`."""
+    return pd.Timestamp(day).to_period(PERIODS[chart.grain or "P1D"]).start_time
+
+
+def _people_and_members(warehouse: Warehouse, last_loaded: date) -> pd.DataFrame:
+    """Per whole month, from the warehouse's own rows (not the contract): the distinct people active, and each
+    company's members on the month's last snapshot, summed over companies."""
+    with warehouse.engine.connect() as conn:
+        activities = pd.read_sql(sa.text("SELECT company_id, date, user_id FROM user_activities"), conn)
+        members = pd.read_sql(sa.text("SELECT company_id, date, current_active_members FROM company_members"), conn)
+    out = {}
+    for name, frame in (("active_users", activities), ("members", members)):
+        frame["month"] = pd.to_datetime(frame["date"]).dt.to_period("M").dt.start_time
+        if name == "active_users":
+            per_company = frame.groupby(["month", "company_id"])["user_id"].nunique()
+        else:
+            per_company = frame.sort_values("date").groupby(["month", "company_id"])["current_active_members"].last()
+        out[name] = per_company.groupby(level="month").sum()
+    months = pd.DataFrame(out)
+    months["adoption_rate"] = months["active_users"] / months["members"]
+    return months[months.index < _in_progress(superset.CHARTS[1], last_loaded + timedelta(days=1))]
+
+
+def _expected(chart: superset.Chart, frame: pd.DataFrame, months: pd.DataFrame, last_loaded: date) -> list[tuple]:
+    """The chart's figures from the view's rows (pandas, not SQL): parts summed per period or group, then divided;
+    people and members per month from `months`; a period in progress left out."""
+    if VIEWS[chart.view].periodic:
+        return sorted((k, round(float(v), 9)) for k, v in months[chart.metric].items())
     field = next((f for f in VIEWS[chart.view].fields if f.name == chart.metric), None)
     if chart.where:
         column, value = re.fullmatch(r"(\w+) = '(\w+)'", chart.where).groups()
         frame = frame[frame[column] == value]
     if chart.grain:
         keys = pd.to_datetime(frame["date"]).dt.to_period(PERIODS[chart.grain]).dt.start_time
+        over = keys < _in_progress(chart, date.today())  # the calendar's period in progress left out
+        frame, keys = frame[over], keys[over]
     else:
         keys = frame[chart.groupby[0]]
     if field is None:  # a row count
         sums = frame.groupby(keys).size()
     elif field.ratio:
-        parts = frame.groupby(keys)[sorted({*field.ratio.numerator, *field.ratio.denominator})].sum()
+        known = frame[field.ratio.parts].notna().all(axis=1)
+        parts = frame[known].groupby(keys[known])[field.ratio.parts].sum()
         sums = field.ratio.of(parts)
     else:
         sums = frame.groupby(keys)[field.name].sum()
@@ -131,14 +177,17 @@ def test_the_superset_bundle_imports_and_every_chart_equals_the_warehouse(runnin
             v: pd.read_sql(sa.text(f"SELECT * FROM {views.qualified(conn, VIEWS[v], schema)}"), conn)
             for v in {c.view for c in superset.CHARTS}
         }
+        last_loaded = conn.execute(sa.text("SELECT MAX(date) FROM load_log WHERE asset = 'chat_sessions'")).scalar()
+    months = _people_and_members(pg_loaded, last_loaded)
+    assert len(months) == 1 and months["active_users"].iloc[0] > 0  # January, whole; February in progress
     for chart in superset.CHARTS:
         saved = client.get(f"/api/v1/chart/{charts[chart.name]}").json()["result"]
         answer = client.post("/api/v1/chart/data", json=json.loads(saved["query_context"]))
         assert answer.status_code == 200, (chart.name, answer.text[:500])
         [result] = answer.json()["result"]
-        key = "date" if chart.grain else chart.groupby[0]
+        key = chart.time_column if chart.grain else chart.groupby[0]
         got = [(pd.Timestamp(r[key], unit="ms") if chart.grain else r[key], r[chart.metric]) for r in result["data"]]
-        expected = _expected(chart, rows[chart.view])
+        expected = _expected(chart, rows[chart.view], months, last_loaded)
         if chart.row_limit < len(expected):  # a top N: the largest, each equal to its own sum
             by_key = dict(expected)
             assert len(got) == chart.row_limit and all(by_key[k] == pytest.approx(v) for k, v in got), chart.name
@@ -148,6 +197,28 @@ def test_the_superset_bundle_imports_and_every_chart_equals_the_warehouse(runnin
             assert got == expected, chart.name
         if chart.name != "Dormant users per company":  # 32 days loaded: nobody has gone dormant yet
             assert got, chart.name
+
+
+def test_no_chart_by_week_or_month_draws_the_period_in_progress(running: httpx.Client, pg_loaded: Warehouse):
+    """A day of today (whichever it is) with a million sessions: no weekly or monthly chart draws its period."""
+    charts = {c["slice_name"]: c["id"] for c in _listing(running, "chart")}
+    today = date.today()
+    row = {"d": today, "c": 101, "n": "today's row", "s": 1_000_000}
+    insert = "INSERT INTO adoption_satisfaction (date, company_id, company_name, sessions_count) VALUES (:d,:c,:n,:s)"
+    with pg_loaded.engine.begin() as conn:
+        conn.execute(sa.text(insert), row)
+    try:
+        for chart in superset.CHARTS:
+            if chart.grain not in ("P1W", "P1M"):
+                continue
+            saved = running.get(f"/api/v1/chart/{charts[chart.name]}").json()["result"]
+            [result] = running.post("/api/v1/chart/data", json=json.loads(saved["query_context"])).json()["result"]
+            drawn = [pd.Timestamp(r[chart.time_column], unit="ms") for r in result["data"]]
+            assert drawn and max(drawn) < _in_progress(chart, today), chart.name
+            assert all(r[chart.metric] is None or r[chart.metric] < 1_000_000 for r in result["data"])
+    finally:
+        with pg_loaded.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM adoption_satisfaction WHERE date = :d AND company_id = :c"), row)
 
 
 def test_superset_datasets_describe_every_column_as_the_views_comment_it(running: httpx.Client, pg_loaded: Warehouse):
@@ -163,8 +234,19 @@ def test_superset_datasets_describe_every_column_as_the_views_comment_it(running
             assert described["schema"] == schema
 
 
-def test_the_bundle_never_holds_the_warehouse_password(tmp_path: Path):
-    kits.write("superset", tmp_path / "b.zip", "bi", "postgresql+psycopg://reader:s3cret-Pa55@db.example/w")
+def test_superset_connects_as_the_reader_with_sql_lab_off(running: httpx.Client, reader: str):
+    [database] = running.get("/api/v1/database/").json()["result"]
+    assert database["expose_in_sqllab"] is False
+    uri = running.get(f"/api/v1/database/{database['id']}/connection").json()["result"]["sqlalchemy_uri"]
+    assert f"//{reader}@" in uri and "postgres@" not in uri
+
+
+def test_the_bundle_connects_as_the_reader_and_never_holds_a_password(tmp_path: Path):
+    url = "postgresql+psycopg://owner:s3cret-Pa55@db.example/w"
+    kits.write("superset", tmp_path / "b.zip", "bi", url, True, None, "acme_reader")
     with zipfile.ZipFile(tmp_path / "b.zip") as bundle:
         text = "".join(bundle.read(name).decode() for name in bundle.namelist())
-    assert "s3cret-Pa55" not in text and "postgresql+psycopg2://reader@db.example/w" in text
+    assert "s3cret-Pa55" not in text and "owner" not in text
+    assert "postgresql+psycopg2://acme_reader@db.example/w" in text and "expose_in_sqllab: false" in text
+    with pytest.raises(ValueError, match="reader"):
+        kits.write("superset", tmp_path / "c.zip", "bi", url, True, None, None)

@@ -299,7 +299,7 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     reports = tmp_path / "reports"
     store.write(str(reports), FILE_NAME, render(warehouse.engine, NOW).html)
     publish(warehouse.engine)
-    extracts.write_extracts(warehouse.engine, str(reports))
+    extracts.write_extracts(warehouse.engine, str(reports), user_lists=True)
     gone, kept = pseudonyms.pseudonym(KEY, COMPANY, 13), pseudonyms.pseudonym(KEY, COMPANY, 11)
     assert {str(gone), str(kept)} <= _listed_users(reports / FILE_NAME)
     monkeypatch.setenv("REPORTING_DATABASE_URL", warehouse.url)

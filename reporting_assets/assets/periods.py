@@ -72,7 +72,7 @@ def _periods(chunk: list[Period]):
     return values(*shape, name="periods").data(rows).cte("periods")  # a CTE: SQLite names no derived columns
 
 
-def _count(engine: Engine, chunk: list[Period]) -> pd.DataFrame:
+def _count(engine: Engine, chunk: list[Period]) -> "pd.DataFrame":
     """Distinct active users and the last members snapshot per company and period of `chunk`: two queries, the
     database counting (no user id reaches Python)."""
     a, m = user_activities, company_members
@@ -100,7 +100,7 @@ def _count(engine: Engine, chunk: list[Period]) -> pd.DataFrame:
     return out
 
 
-def _completed(frame: pd.DataFrame, chunk: list[Period], loaded: set[date]) -> pd.DataFrame:
+def _completed(frame: "pd.DataFrame", chunk: list[Period], loaded: set[date]) -> "pd.DataFrame":
     """Each row with its period's end and days (in it, loaded); periods without a loaded day dropped."""
     shape = pd.DataFrame(
         [
@@ -120,12 +120,12 @@ def _where(periods: list[Period]):
     return or_(*(and_(TABLE.c.grain == g, TABLE.c.period_start.in_(starts)) for g, starts in by_grain.items()))
 
 
-def _in(frame: pd.DataFrame, periods: list[Period]) -> pd.Series:
+def _in(frame: "pd.DataFrame", periods: list[Period]) -> "pd.Series":
     keys = pd.MultiIndex.from_frame(frame[["grain", "period_start"]])
     return pd.Series(keys.isin([(p.grain, p.start) for p in periods]), index=frame.index)
 
 
-def _kept_larger(warehouse: Warehouse, frame: pd.DataFrame, purged: list[Period]) -> pd.DataFrame:
+def _kept_larger(warehouse: Warehouse, frame: "pd.DataFrame", purged: list[Period]) -> "pd.DataFrame":
     """Periods with purged days: for each company, the larger of what was stored and what was counted now (a
     members snapshot found now wins, else the stored one stays)."""
     if not purged:

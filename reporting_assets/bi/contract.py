@@ -23,9 +23,9 @@ AGGREGATION: dict[Kind, str] = {
     "count": "additive: sum it over days and companies",
     "level": "level: each company's value on the period's last loaded day, then summed over companies; never "
     "summed over days",
-    "rate": "rate: its parts summed over the rows where both are known, then divided; never averaged",
-    "distinct": "distinct people: summed over companies within one grain and period, never over periods (each "
-    "period is counted once)",
+    "rate": "rate: its parts summed over the rows where every part is known, then divided; never averaged",
+    "distinct": "distinct people: summed over companies within one period (a day of a daily view, one grain and "
+    "period of fct_active_users), never over periods: each period's people are counted once",
 }
 
 

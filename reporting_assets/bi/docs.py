@@ -4,21 +4,20 @@ registry); `scripts/bi_docs.py` writes them into the page, a test holds the page
 from __future__ import annotations
 
 from reporting_assets.bi import powerbi
-from reporting_assets.bi.contract import VIEWS, Field
-
-KINDS = {
-    "key": "key",
-    "attribute": "attribute",
-    "count": "count: sum it",
-    "level": "level: not additive over days",
-    "rate": "rate",
-}
+from reporting_assets.bi.contract import AGGREGATION, VIEWS, Field
 
 
 def _made_of(f: Field) -> str:
-    if not f.ratio:
-        return KINDS[f.kind]
-    return f"rate: sum({' + '.join(f.ratio.numerator)}) / sum({' + '.join(f.ratio.denominator)})"
+    """How it aggregates, as the registry declares it (what every kit's measure does)."""
+    if f.ratio:
+        return f"rate: sum({' + '.join(f.ratio.numerator)}) / sum({' + '.join(f.ratio.denominator)})"
+    return f.kind
+
+
+def aggregation() -> str:
+    """The table of how each kind of figure aggregates."""
+    rows = [f"| {kind} | {text.split(': ', 1)[1]} |" for kind, text in AGGREGATION.items()]
+    return "\n".join(["| kind | over days and companies |", "|---|---|", *rows]) + "\n"
 
 
 def contract() -> str:
@@ -32,7 +31,7 @@ def contract() -> str:
             "",
             f"One row per {view.grain.removeprefix('one row per ')}. {view.description}{absent}",
             "",
-            "| column | type | use | description |",
+            "| column | type | aggregates as | description |",
             "|---|---|---|---|",
             *rows,
             "",
@@ -44,7 +43,7 @@ def measures() -> str:
     return f"```dax\n{powerbi.measures()}```\n"
 
 
-BLOCKS = {"contract": contract, "dax": measures}
+BLOCKS = {"aggregation": aggregation, "contract": contract, "dax": measures}
 
 
 def render(page: str) -> str:

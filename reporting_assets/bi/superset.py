@@ -3,7 +3,8 @@ with the warehouse as a database reached as a contract reader (never its owner; 
 contract view (its columns described as the registry says, a metric per figure aggregating as its field declares:
 `measures.py`), and a dashboard of charts: active users per day and per month, members, adoption, sessions,
 satisfaction, top tools, top documents and dormant users. A chart by week or month leaves out the period in
-progress (a partial week is not a drop).
+progress (a partial week is not a drop): a period not wholly loaded in the period view, the periods from the
+current one on over days.
 
 Identifiers are UUIDs derived from names, so importing a newer bundle updates the same objects."""
 
@@ -50,21 +51,23 @@ class Chart:
 
 
 PERIODS = {"P1D": "day", "P1W": "week", "P1M": "month"}  # Superset's time grains, as the period view names them
-TRUNCATED = {"P1W": "week", "P1M": "month"}  # PostgreSQL's date_trunc of a grain that spans days
 
 
-def whole_periods(chart: Chart, schema: str | None) -> str:
-    """The chart's filter, with the period in progress left out: in the period view, the chart's grain's wholly
-    loaded periods; in a daily view by week or month, the periods before the one holding the day after the last
-    day loaded (chat_sessions, in dim_date)."""
+def period_filter(chart: Chart) -> str:
+    """The chart's SQL filter; in the period view, its grain's wholly loaded periods only (the period in progress
+    is not wholly loaded)."""
     where = [chart.where] if chart.where else []
     if VIEWS[chart.view].periodic and chart.grain:
         where.append(f"grain = '{PERIODS[chart.grain]}' AND days_loaded = days_in_period")
-    elif chart.grain in TRUNCATED:
-        dim_date = f'"{schema}".dim_date' if schema else "dim_date"
-        last = f"(SELECT MAX(date) FROM {dim_date} WHERE chat_sessions_loaded)"
-        where.append(f"date < CAST(date_trunc('{TRUNCATED[chart.grain]}', {last} + 1) AS DATE)")
     return " AND ".join(where)
+
+
+def time_range(chart: Chart) -> str:
+    """The chart's time range: by week or month over days, up to the start of the period in progress (Superset's
+    own expression, evaluated at each query: custom SQL may not hold the subquery that would ask the ledger)."""
+    if chart.grain in ("P1W", "P1M") and not VIEWS[chart.view].periodic:
+        return f" : DATETRUNC(DATETIME('today'), {PERIODS[chart.grain].upper()})"
+    return "No filter"
 
 
 EXTRA_METRICS = {"fct_user_engagement": {"users": "COUNT(*)"}}
@@ -141,15 +144,18 @@ def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments
     }
 
 
-def _filters(where: str) -> list[dict]:
-    if not where:
-        return []
-    return [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": where, "subject": None}]
+def _filters(chart: Chart) -> list[dict]:
+    where = period_filter(chart)
+    sql = [{"clause": "WHERE", "expressionType": "SQL", "sqlExpression": where, "subject": None}] if where else []
+    if not chart.grain:
+        return sql
+    when = {"operator": "TEMPORAL_RANGE", "comparator": time_range(chart), "subject": chart.time_column}
+    return [*sql, {"clause": "WHERE", "expressionType": "SIMPLE", **when}]
 
 
-def query(chart: Chart, schema: str | None) -> dict:
+def query(chart: Chart) -> dict:
     """The chart's query as `/api/v1/chart/data` takes it (its datasource set by the import)."""
-    where, time = whole_periods(chart, schema), chart.time_column
+    where, time = period_filter(chart), chart.time_column
     if chart.grain:
         columns: list = [
             {
@@ -164,7 +170,7 @@ def query(chart: Chart, schema: str | None) -> dict:
     else:
         columns = list(chart.groupby)
         orderby = [[chart.metric, False]]
-    filters = [{"col": time, "op": "TEMPORAL_RANGE", "val": "No filter"}] if chart.grain else []
+    filters = [{"col": time, "op": "TEMPORAL_RANGE", "val": time_range(chart)}] if chart.grain else []
     return {
         "filters": filters,
         "extras": {"having": "", "where": f"({where})" if where else ""},
@@ -182,12 +188,12 @@ def query(chart: Chart, schema: str | None) -> dict:
     }
 
 
-def _params(chart: Chart, schema: str | None) -> dict:
+def _params(chart: Chart) -> dict:
     params = {
         "datasource": "1__table",  # the import sets the dataset's own
         "viz_type": chart.viz_type,
         "metrics": [chart.metric],
-        "adhoc_filters": _filters(whole_periods(chart, schema)),
+        "adhoc_filters": _filters(chart),
         "row_limit": chart.row_limit,
     }
     if chart.grain:
@@ -198,12 +204,12 @@ def _params(chart: Chart, schema: str | None) -> dict:
     return params
 
 
-def _chart(chart: Chart, schema: str | None) -> dict:
-    params = _params(chart, schema)
+def _chart(chart: Chart) -> dict:
+    params = _params(chart)
     context = {
         "datasource": {"id": 1, "type": "table"},
         "force": False,
-        "queries": [query(chart, schema)],
+        "queries": [query(chart)],
         "form_data": params,
         "result_format": "json",
         "result_type": "full",
@@ -293,7 +299,7 @@ def bundle(
         files[f"datasets/{ROOT}/{v.name}.yaml"] = _dataset(v, database_uuid, schema, comments or {})
     for chart in CHARTS:
         if chart.view in {v.name for v in views}:
-            files[f"charts/{chart.name.replace(' ', '_')}.yaml"] = _chart(chart, schema)
+            files[f"charts/{chart.name.replace(' ', '_')}.yaml"] = _chart(chart)
     files[f"dashboards/{DASHBOARD_TITLE.replace(' ', '_')}.yaml"] = _dashboard()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -27,7 +27,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import assert_same_tables, kpi_assets, raw_assets, run, snapshot
-from reporting_assets_tests.processes import instance_env, materialize_command
+from reporting_assets_tests.processes import instance_env, materialize_command, stop
 
 pytestmark = pytest.mark.slow(minutes=1.5)
 WINDOW = 5  # days per request (run config): a short range still takes several windows
@@ -196,7 +196,11 @@ def test_overlapping_runs_at_once_leave_a_consistent_table(
         )
         for a, b in ranges
     ]
-    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    try:
+        outputs = [w.communicate(timeout=600)[0] for w in workers]
+    finally:
+        for worker in workers:
+            stop(worker)
     assert [w.returncode for w in workers] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     assert _duplicate_keys(warehouse) == 0
     expected = _clean(tmp_path, simulator, "2025-01-01", "2025-01-16")

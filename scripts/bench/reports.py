@@ -43,7 +43,7 @@ t0 = time.perf_counter()
 engine = Warehouse(url=sys.argv[1]).engine
 publish(engine)
 published = time.perf_counter() - t0
-written = write_extracts(engine, sys.argv[2])
+written = write_extracts(engine, sys.argv[2], user_lists=True)
 wall = time.perf_counter() - t0
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))  # Python's; hyperd aside
 rows = {e.view: e.rows for e in written if e.view != "*"}
