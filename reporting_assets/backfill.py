@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES
+from reporting_assets.warehouse.tables import KPI_TABLES, PERIOD_TABLES, RAW_TABLES
 
 LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD (inclusive)")
     parser.add_argument("--url", default="http://127.0.0.1:3000", help="Dagster webserver (default %(default)s)")
     parser.add_argument(
-        "--assets", default=",".join([*RAW_TABLES, *KPI_TABLES]), help="comma-separated asset keys (default: all)"
+        "--assets",
+        default=",".join([*RAW_TABLES, *KPI_TABLES, *PERIOD_TABLES]),
+        help="comma-separated asset keys (default: all)",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the end (default 3600)")
     args = parser.parse_args(argv)

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pandas as pd
 from dagster import DagsterInstance, materialize
 
-from reporting_assets.assets.periods import build_period_asset
 from reporting_assets.assets.users import build_user_assets
 from reporting_assets.bi.publish import publish
 from reporting_assets.simulator.app import Simulator, serve
@@ -18,7 +17,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members
 from reporting_assets_tests import hostile
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import PARTITIONS, kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 2, 1)  # 32 days: the 30-day figures are known for the last 3
 COMPANIES = DEFAULT_COMPANIES + hostile.companies()
@@ -42,8 +41,7 @@ def load(warehouse: Warehouse, token: str) -> None:
     try:
         host, port = server.server_address[:2]
         api = RunningSimulator(sim, f"http://{host}:{port}").resource()
-        assets = [*raw_assets, *kpi_assets, build_period_asset(PARTITIONS)]
-        result = run(assets, {"warehouse": warehouse, "paradigm": api}, str(FIRST), str(LAST))
+        result = run([*raw_assets, *kpi_assets], {"warehouse": warehouse, "paradigm": api}, str(FIRST), str(LAST))
         assert result.success
     finally:
         server.shutdown()

@@ -9,6 +9,7 @@ from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, m
 
 from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
+from reporting_assets.assets.periods import build_period_asset
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from reporting_assets.settings import Settings
@@ -21,7 +22,7 @@ PARTITIONS = build_partitions(Settings.model_fields["paradigm_start_date"].defau
 # so runs over 2025 leave it out: tested on its own, with a fixed clock, in test_company_members.py).
 ACTIVITY_TABLES = {name: table for name, table in RAW_TABLES.items() if name != "company_members"}
 raw_assets = [a for a in build_raw_assets(PARTITIONS) if a.key.path[-1] in ACTIVITY_TABLES]
-kpi_assets = build_kpi_assets(PARTITIONS)
+kpi_assets = [*build_kpi_assets(PARTITIONS), build_period_asset(PARTITIONS)]
 
 
 def run(

@@ -3,6 +3,7 @@ both read against the warehouse they come from; days not loaded are gaps and nam
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from reporting_assets.warehouse.tables import (
     alert_channels,
     alert_deliveries,
     alert_events,
+    user_activities,
 )
 from reporting_assets_tests.browser import opened, pick, table_rows
 from reporting_assets_tests.conftest import serving_simulator
@@ -98,12 +100,12 @@ def test_the_dashboard_opens_offline_and_shows_the_warehouses_figures_with_gaps(
             ".panel > div:not([hidden]) svg .mark-line path", "ps => ps.map(p => p.getAttribute('d'))"
         )
         weeks = table_rows(page, "weekly")
-        notes = [page.inner_text(f"#note-{i}") for i in range(4) if page.is_visible(f"#note-{i}")]
-        engagement_drawn = page.is_visible("#chart-3")
+        notes = [page.inner_text(f"#note-{i}") for i in range(5) if page.is_visible(f"#note-{i}")]
+        engagement_drawn = page.is_visible("#chart-4")
         pick(page, "All companies")
         note = page.inner_text("#missing-days")
         alerts = page.inner_text("#table-alerts")
-    # 8 lines of the 3 panels drawn; never 30 days loaded in a row: no 30-day actives, and Engagement says why
+    # 8 lines of the 4 panels drawn; never 30 days loaded in a row: no 30-day actives, and Engagement says why
     assert len(lines) == 8 and sum(bool(d) and d.startswith("M") for d in lines) == 7
     assert not engagement_drawn and "needs 30 loaded days in a row" in notes[-1]
     assert any("Active users (30 days): needs 30 loaded days in a row" in n for n in notes)
@@ -122,32 +124,61 @@ def _compare_rows(page) -> list[list[str]]:
     )
 
 
-def test_a_week_or_month_not_wholly_loaded_gets_a_ring_and_sums_its_loaded_days(
+def test_a_week_or_month_not_wholly_loaded_is_drawn_apart_at_the_pace_of_its_loaded_days(
     dashboard: tuple[Path, dict], loaded: Warehouse, chromium: str
 ) -> None:
     """Weekly points: user queries summed over each ISO week's loaded days, every company together; the week with
-    the days never loaded (GAP) is marked, and so are both months (January from the 27th, February to the 23rd)."""
+    days never loaded (GAP) at the pace of its 4 loaded days (never looking like a drop), a hollow point on a dashed
+    segment, never drawn solid; so are both months (January from the 27th, February, in progress, to the 23rd).
+    Each panel's figures share one unit, and the time axis is ticked at the grain."""
+    from reporting_assets.reports.chart_specs import CHART_FIGURES
+
     path, _ = dashboard
     read = "() => views[0].data('points').filter(r => r.figure === 'User queries')"
+    row = ".map(r => [new Date(r.t).toISOString().slice(0, 10), r.value, r.partial, r.solid, r.note])"
     with opened(chromium, path) as page:
         page.select_option("#grain", "week")
         page.wait_for_selector("body[data-view='90/week']")
-        weeks = page.evaluate(read + ".map(r => [new Date(r.t).toISOString().slice(0, 10), r.value, r.partial])")
+        weeks = page.evaluate(read + row)
+        dashes = page.evaluate(
+            "() => views[0].data('dashes').map(r => [new Date(r.t).toISOString().slice(0, 10), r.segment])"
+        )
         rings = page.eval_on_selector_all(
             "#chart-0 svg .mark-symbol.role-mark path", "ps => ps.filter(p => p.getAttribute('fill') === 'transparent')"
         )
+        dashed = page.eval_on_selector_all("#chart-0 svg .mark-line path[stroke-dasharray]", "ps => ps.length")
         page.select_option("#grain", "month")
         page.wait_for_selector("body[data-view='90/month']")
-        months = page.evaluate(read + ".map(r => [new Date(r.t).toISOString().slice(0, 10), r.partial, r.loaded])")
+        months = page.evaluate(read + row)
+        ticks = page.eval_on_selector_all("#chart-0 svg .role-axis-label text", "ts => ts.map(t => t.textContent)")
+        units = page.evaluate("() => model.panels.map(p => p.figures.map(f => f.key))")
+        people = page.evaluate("() => views[3].data('points').filter(r => r.figure === 'Active users in the period')"
+                               ".map(r => r.value)")  # fmt: skip
+    with loaded.engine.connect() as conn:  # people per month: counted once from the per-user rows, never summed days
+        month = sa.func.strftime("%Y-%m", user_activities.c.date)
+        distinct = sa.select(month, user_activities.c.company_id, sa.func.count(user_activities.c.user_id.distinct()))
+        per_company = conn.execute(distinct.group_by(month, user_activities.c.company_id)).all()
+    assert people == [sum(n for m, _, n in per_company if m == key) for key in ("2025-01", "2025-02")]
     t = adoption_satisfaction.c
     with loaded.engine.connect() as conn:
         week = sa.func.strftime("%Y-%W", t.date)
         sums = dict(conn.execute(sa.select(week, sa.func.sum(t.user_queries_count)).group_by(week)).all())
     expected = [sums[f"2025-{w:02d}"] for w in (4, 5, 6, 7)]  # SQLite's %W: Monday-first weeks, 2025-01-27 in 04
-    assert [w for w, _, _ in weeks] == ["2025-01-27", "2025-02-03", "2025-02-10", "2025-02-17"]
-    assert [v for _, v, _ in weeks] == expected and [p for _, _, p in weeks] == [False, False, True, False]
-    assert len(rings) == 2  # one ring a figure of the panel on the partial week
-    assert months == [["2025-01-01", True, "5 / 31"], ["2025-02-01", True, "20 / 23"]]
+    expected[2] = round(expected[2] * 7 / 4)  # 2025-W07: 4 of its 7 days loaded, at their pace
+    assert [w[0] for w in weeks] == ["2025-01-27", "2025-02-03", "2025-02-10", "2025-02-17"]
+    assert [w[1] for w in weeks] == expected and [w[2] for w in weeks] == [False, False, True, False]
+    assert [w[3] for w in weeks] == [expected[0], expected[1], None, expected[3]]  # never drawn solid
+    assert weeks[2][4] == "4 of 7 days loaded"
+    gap_week = [d for d, s in dashes if s.endswith("2") and s.startswith("user_queries_count")]
+    assert gap_week == ["2025-02-03", "2025-02-10", "2025-02-17"]  # the dashed segment: its neighbours to it
+    assert len(rings) == 2 and dashed >= 2  # a hollow point and a dashed segment a figure of the panel
+    assert [m[0] for m in months] == ["2025-01-01", "2025-02-01"] and [m[2] for m in months] == [True, True]
+    assert [m[4] for m in months] == ["5 of 31 days loaded", "in progress: 20 of 28 days"]
+    assert [m[3] for m in months] == [None, None]
+    dates = [label for label in ticks if re.search("[a-z]", label)]  # the time axis's, not the counts'
+    assert dates == ["Jan 2025", "Feb 2025"], ticks  # a tick a month, labelled by month
+    for keys in units:
+        assert len({CHART_FIGURES[k][2] for k in keys}) == 1, keys
 
 
 def test_companies_side_by_side_sort_filter_pick_and_say_why_a_figure_is_unknown(

@@ -11,7 +11,7 @@ from reporting_assets.assets.schedules import RANGE_START_TAG as ASSET_PARTITION
 from reporting_assets.definitions import build_definitions
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, USER_TABLES, user_engagement
+from reporting_assets.warehouse.tables import KPI_TABLES, PERIOD_TABLES, RAW_TABLES, USER_TABLES, user_engagement
 from reporting_assets_tests.conftest import RunningSimulator
 
 TICK = datetime(2026, 3, 10, 6, tzinfo=UTC)  # the morning the tests' schedule ticks, and the runs' clock
@@ -41,7 +41,7 @@ def test_the_window_never_starts_before_the_first_partition() -> None:
 
 def test_the_requested_run_refreshes_raw_and_kpi_tables_over_the_window(tmp_path, simulator: RunningSimulator) -> None:
     job = defs.resolve_job_def("daily_refresh")
-    every = {*RAW_TABLES, *KPI_TABLES, *USER_TABLES}  # the per-user picture too, as of the refreshed days
+    every = {*RAW_TABLES, *KPI_TABLES, *PERIOD_TABLES, *USER_TABLES}  # the per-user picture and people per period too
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == every
     context = build_schedule_context(scheduled_execution_time=TICK)
     [request] = daily_refresh.evaluate_tick(context).run_requests

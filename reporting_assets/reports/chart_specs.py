@@ -9,75 +9,90 @@ import sys
 
 from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.reports.figures import NEEDS_30_DAYS
+from reporting_assets.reports.figures import NEEDS_30_DAYS, PEOPLE
 
 NO_DAY = N_("no day loaded yet")
-CHART_FIGURES = {  # chart figure -> label, and what it waits for while it has no point (messages)
-    "user_queries_count": (N_("User queries"), NO_DAY),
-    "model_responses_count": (N_("Model responses"), NO_DAY),
-    "satisfaction_rate": (N_("Satisfaction rate"), N_("no likes or dislikes given yet")),
-    "feedback_rate": (N_("Feedback rate"), N_("no model responses yet")),
-    "sessions_count": (N_("Sessions"), NO_DAY),
-    "active_users": (N_("Active users (day)"), NO_DAY),
-    "active_users_7d": (N_("Active users (7 days)"), N_("needs 7 loaded days in a row")),
-    "active_users_30d": (N_("Active users (30 days)"), NEEDS_30_DAYS),
-    "stickiness": (N_("Stickiness (DAU / MAU)"), NEEDS_30_DAYS),
+CHART_FIGURES = {  # chart figure -> label, what it waits for while it has no point (messages), and its unit
+    "user_queries_count": (N_("User queries"), NO_DAY, "count"),
+    "model_responses_count": (N_("Model responses"), NO_DAY, "count"),
+    "satisfaction_rate": (N_("Satisfaction rate"), N_("no likes or dislikes given yet"), "rate"),
+    "feedback_rate": (N_("Feedback rate"), N_("no model responses yet"), "rate"),
+    "sessions_count": (N_("Sessions"), NO_DAY, "count"),
+    PEOPLE: (
+        N_("Active users in the period"),
+        N_("no day loaded yet, or active_users_by_period not materialized yet"),
+        "people",
+    ),
+    "active_users_7d": (N_("Active users (7 days)"), N_("needs 7 loaded days in a row"), "people"),
+    "active_users_30d": (N_("Active users (30 days)"), NEEDS_30_DAYS, "people"),
+    "stickiness": (N_("Stickiness (DAU / MAU)"), NEEDS_30_DAYS, "rate"),
     "adoption_rate": (
         N_("Adoption (30-day actives / members)"),
         N_(
             "needs 30 loaded days in a row, and no members recorded yet: they are recorded from the first daily "
             "refresh on"
         ),
+        "rate",
     ),
 }
 DAY_MS = 86_400_000
-PANELS = {  # title (a message) -> figures, kind
+PANELS = {  # title (a message) -> figures, their unit: one unit a panel, so one axis means one thing
     N_("Request volume"): (("user_queries_count", "model_responses_count"), "count"),
     N_("Satisfaction"): (("satisfaction_rate", "feedback_rate"), "rate"),
-    N_("Sessions and active users"): (
-        ("sessions_count", "active_users", "active_users_7d", "active_users_30d"),
-        "count",
-    ),
+    N_("Sessions"): (("sessions_count",), "count"),
+    N_("Active users"): ((PEOPLE, "active_users_7d", "active_users_30d"), "people"),
     N_("Engagement"): (("stickiness", "adoption_rate"), "rate"),
 }
+# A period not wholly loaded (the one in progress among them), on hover: messages of the page
+IN_PROGRESS = N_("in progress: {loaded} of {days} days")
+SHORT = N_("{loaded} of {days} days loaded")
 
 
 def chart_figure(key: str, lang: Language) -> tuple[str, str]:
     """The label of chart figure `key` and what it waits for, in `lang`."""
-    label, why = CHART_FIGURES[key]
+    label, why, _ = CHART_FIGURES[key]
     return lang.gettext(label), lang.gettext(why)
 
 
 def panel_specs(lang: Language = ENGLISH) -> list[dict]:
-    """One Vega-Lite spec per panel over the named data `points` (t, figure, value, partial, loaded) that
-    dashboard.js fills for the chosen range and grain: a line with a dot a point, and a ring on a period not wholly
-    loaded. The time axis picks its own ticks, in `lang` (vega-embed's time locale)."""
+    """One Vega-Lite spec per panel over the named data that dashboard.js fills for the chosen range and grain:
+    `points` (t, figure, value, solid, partial, note) and `dashes` (t, figure, value, segment). A solid line with a
+    dot through the wholly loaded points; a period not wholly loaded (the one in progress among them) drawn apart, as
+    a hollow point joined to its neighbours by a dashed segment, its note on hover. The time axis is ticked at the
+    grain (signals `grain` and `step`, set by dashboard.js), labelled in `lang` (vega-embed's time locale)."""
     import altair as alt  # on use: Altair costs every process that loads the code location
 
     day = "%b %d" if lang.code == "en" else "%d %b"  # "Mar 03", "03 mars"
-    # ticks on day boundaries at the finest, labelled by day, or by month over more than 200 days (the range shown)
-    label = f"timeFormat(datum.value, span(domain('x')) > {200 * DAY_MS} ? '%b %Y' : '{day}')"
-    time_axis = alt.Axis(labelOverlap=True, tickMinStep=DAY_MS, labelExpr=label)
+    grain, step = alt.param(name="grain", value="day"), alt.param(name="step", value=7)
+    label = f"timeFormat(datum.value, grain === 'month' ? '%b %Y' : '{day}')"
+    ticks = alt.ExprRef("{interval: grain === 'day' ? 'day' : grain, step: step}")
+    time_axis = alt.Axis(labelOverlap=True, labelExpr=label, tickCount=ticks)
     specs = []
-    for title, (keys, kind) in PANELS.items():
+    for title, (keys, unit) in PANELS.items():
         labels = [chart_figure(k, lang)[0] for k in keys]
-        fmt = ".0%" if kind == "rate" else ",d"
-        base = alt.Chart(alt.Data(name="points")).encode(
-            x=alt.X("t:T", title=None, scale=alt.Scale(type="utc"), axis=time_axis),
-            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt)),
-            color=alt.Color("figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None)),
+        fmt = ".0%" if unit == "rate" else ",d"
+        x = alt.X("t:T", title=None, scale=alt.Scale(type="utc"), axis=time_axis)
+        color = alt.Color("figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None))
+        y = alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt))
+        tooltip = [
+            alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
+            alt.Tooltip("figure:N"),
+            alt.Tooltip("value:Q", format=".1%" if unit == "rate" else ",.1f"),
+            alt.Tooltip("note:N", title=lang.gettext("days loaded")),
+        ]
+        points = alt.Chart(alt.Data(name="points"))
+        solid = points.mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12)).encode(
+            x=x, y=alt.Y("solid:Q", title=None, axis=alt.Axis(format=fmt)), color=color, tooltip=tooltip
         )
-        line = base.mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12)).encode(
-            tooltip=[
-                alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
-                alt.Tooltip("figure:N"),
-                alt.Tooltip("value:Q", format=".1%" if kind == "rate" else ",.1f"),
-                alt.Tooltip("loaded:N", title=lang.gettext("days loaded")),
-            ]
+        rings = points.mark_point(size=70, filled=False, opacity=1).encode(x=x, y=y, color=color, tooltip=tooltip)
+        dashed = (
+            alt.Chart(alt.Data(name="dashes"))
+            .mark_line(strokeDash=[4, 3])
+            .encode(x=x, y=y, color=color, detail="segment:N")
         )
-        rings = base.mark_point(size=70, filled=False, opacity=1).transform_filter("datum.partial")
         chart = (
-            alt.layer(line, rings)
+            alt.layer(solid, dashed, rings.transform_filter("datum.partial"))
+            .add_params(grain, step)
             # the axes' room is measured again when dashboard.js swaps the data in
             .properties(
                 title=lang.gettext(title), width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True)

@@ -38,6 +38,7 @@ def side_by_side(
     heads: dict[int, figures.Headline],
     labels: dict[int, str],
     days: pd.DataFrame,
+    periods: pd.DataFrame,
     alerts: list[AlertRow],
     weeks: int,
     lang: Language = ENGLISH,
@@ -45,7 +46,7 @@ def side_by_side(
     """Every company of the picker side by side (`labels`, in their order): the headline figures and their change,
     the last loaded day, the open alerts, and sessions per ISO week (the last `weeks`, a gap where a week is
     not wholly loaded). `why` says, per cell of `rows` (`COLUMNS`), why a figure is not known ("" when it is)."""
-    weekly = figures.weekly(days).groupby("company_id").tail(weeks)
+    weekly = figures.weekly(days, periods).groupby("company_id").tail(weeks)
     trends = weekly["sessions_count"].where(weekly["days_loaded"] == 7).groupby(weekly["company_id"])
     last_loaded = days[days["loaded"]].groupby("company_id")["date"].max().dt.strftime("%Y-%m-%d")
     firing = Counter(a.company_id for a in alerts if a.status == "firing")

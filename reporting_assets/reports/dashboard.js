@@ -59,18 +59,27 @@ function format(value, kind) {
   return chars.length > LONGEST ? chars.slice(0, LONGEST - 1).join("") + "…" : chars.join("");
 }
 
+// The trends at the chosen range and grain: a solid line through the wholly loaded points; a point not wholly loaded
+// (the period in progress among them) hollow, joined to its neighbours by a dashed segment, its days on hover.
 function drawPanels() {
+  const axis = model.axes[view.grain], partial = picked.partial[view.grain];
+  const points = shownPoints();
+  const step = Math.max(1, Math.ceil(points.length / 13)); // ticks at the grain, about a dozen
   return Promise.all(model.panels.map((panel, p) => {
-    const rows = [], waiting = [], axis = model.axes[view.grain], partial = picked.partial[view.grain];
-    const points = shownPoints();
+    const rows = [], dashes = [], waiting = [];
     for (const figure of panel.figures) {
       const all = values(picked, figure.key, view.grain);
       if (!points.some((i) => all[i] !== null)) waiting.push(t("{label}: {value}", { label: figure.label, value: figure.why }));
-      for (const i of points) {
-        const loaded = i in partial ? partial[i] : axis.days[i]; // a ring: the period is not wholly loaded
-        const ring = all[i] !== null && i in partial;
-        rows.push({ t: axis.t[i], figure: figure.label, value: all[i], partial: ring, loaded: `${loaded} / ${axis.days[i]}` });
-      }
+      points.forEach((i, k) => {
+        const short = all[i] !== null && i in partial;
+        const days = { loaded: number(i in partial ? partial[i] : axis.days[i]), days: number(axis.days[i]) };
+        const note = short ? t(i === axis.t.length - 1 ? "in progress: {loaded} of {days} days" : "{loaded} of {days} days loaded", days) : `${days.loaded} / ${days.days}`;
+        rows.push({ t: axis.t[i], figure: figure.label, value: all[i], solid: short ? null : all[i], partial: short, note });
+        if (!short) return;
+        for (const j of [points[k - 1], i, points[k + 1]]) {
+          if (j !== undefined && all[j] !== null) dashes.push({ t: axis.t[j], figure: figure.label, value: all[j], segment: figure.key + i });
+        }
+      });
     }
     const empty = waiting.length === panel.figures.length;
     document.getElementById("chart-" + p).hidden = empty;
@@ -78,7 +87,8 @@ function drawPanels() {
     note.textContent = waiting.join(" · ");
     note.hidden = waiting.length === 0;
     note.className = empty ? "note empty" : "note";
-    return views[p] ? views[p].data("points", rows).runAsync() : null;
+    if (!views[p]) return null;
+    return views[p].data("points", rows).data("dashes", dashes).signal("grain", view.grain).signal("step", step).runAsync();
   }));
 }
 

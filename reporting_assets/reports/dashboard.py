@@ -57,7 +57,7 @@ SCRIPT_MESSAGES = (
     N_("members minus ever active"), N_("not known"), N_("new"), N_("newly dormant"), N_("power"), N_("regular"),
     N_("occasional"), N_("dormant"), N_("(the first {limit} of {count}: the CSV holds them all)"),
     N_("Sessions per week"), N_("{shown} of {total} companies"), N_("{points} pts"),
-    N_("one a day: the last {days} days only"), N_("{label}: {value}"),
+    N_("one a day: the last {days} days only"), N_("{label}: {value}"), chart_specs.IN_PROGRESS, chart_specs.SHORT,
 )  # fmt: skip
 
 
@@ -160,7 +160,8 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     missing = [d.date() for d in totals.loc[~totals["loaded"], "date"]]
     names = kept.drop_duplicates("company_id").set_index("company_id")["company"]
     heads = figures.headlines(kept, last, lang)
-    axes, series, partial = _series(figures.chart_series(kept, last))
+    periods = figures.people(engine, first, last, chosen)
+    axes, series, partial = _series(figures.chart_series(kept, last, periods))
     ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
     companies = [
         Company(
@@ -169,7 +170,9 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             title=plain(names[cid]),
             # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
             label=names[cid] if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
-            series={grain: {p: chart_specs.compact(by[cid][p]) for p in figures.PARTS} for grain, by in series.items()},
+            series={
+                grain: {p: chart_specs.compact(by[cid][p]) for p in figures.SERIES} for grain, by in series.items()
+            },
             partial={grain: by[cid] for grain, by in partial.items()},
             headline=[HeadlineFigure(value_text(f, lang), change_text(f, lang), f.why) for f in heads[cid].figures],
         )
@@ -181,7 +184,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
     top = figures.top_resources(engine, coverage, last, keep=chosen)
     top.loc[top["company_id"] == ALL_COMPANIES_ID, "company"] = lang.gettext(ALL_COMPANIES)
     tables = {
-        "weekly": page_tables.weekly(kept, lang),
+        "weekly": page_tables.weekly(kept, periods, lang),
         "top": page_tables.top(top, lang),
         "alerts": page_tables.alerts(alerts, lang),
         **user_tables,
@@ -198,7 +201,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         specs=chart_specs.panel_specs(lang),
         all_id=ALL_COMPANIES_ID,
         companies=companies,
-        compare=compare.side_by_side(heads, labels, kept, alerts, page_tables.WEEKS_SHOWN, lang),
+        compare=compare.side_by_side(heads, labels, kept, periods, alerts, page_tables.WEEKS_SHOWN, lang),
         tables=tables,
         users=people,
         csv=CsvFormat(lang.csv_separator, lang.decimal_symbol),
@@ -235,9 +238,11 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
             for f in heads[ALL_COMPANIES_ID].figures
         ],
         granularity=lang.gettext(
-            "Days: the last {days}. Weeks and months: counts are sums over their loaded days, users and members "
-            "averages per loaded day, rates come from the summed parts; a ring marks a period not wholly loaded. Days "
-            "not loaded are gaps, never zeros."
+            "Days: the last {days}. Weeks and months: counts are sums over their loaded days, at the pace of those "
+            "days when not all are loaded; active users are the period's distinct people, 7- and 30-day actives "
+            "and members its last loaded day's; rates come from the summed parts. A period not wholly loaded (the "
+            "one in progress among them) is a hollow point on a dashed segment. Days not loaded are gaps, never "
+            "zeros."
         ).format(days=figures.GRAINS["day"]),
         day_days=figures.GRAINS["day"],
         panels=list(chart_specs.PANELS),

@@ -105,7 +105,8 @@ def build(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest
     sunday, previous = monday + timedelta(days=6), week_of(monday - timedelta(days=7))
     coverage = figures.Coverage.read(engine)
     days = figures.daily(engine, coverage, monday - timedelta(days=7), sunday)
-    weeks = figures.weekly(days).set_index(["company_id", "week"])
+    periods = figures.people(engine, monday - timedelta(days=7), sunday, days["company_id"].unique().tolist())
+    weeks = figures.weekly(days, periods).set_index(["company_id", "week"])
     totals = days[(days["company_id"] == ALL_COMPANIES_ID) & (days["date"] >= pd.Timestamp(monday))]
     if len(totals):
         missing = tuple(d.date() for d in totals.loc[~totals["loaded"], "date"])

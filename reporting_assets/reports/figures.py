@@ -23,12 +23,20 @@ from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, ch
 from reporting_assets.warehouse import company_ranges, ledger
 from reporting_assets.warehouse.company_ranges import EVERY_COMPANY, Companies, clause
 from reporting_assets.warehouse.ledger import whole_window
-from reporting_assets.warehouse.tables import adoption_satisfaction, company_members, resource_usage, user_activity
+from reporting_assets.warehouse.tables import (
+    active_users_by_period,
+    adoption_satisfaction,
+    company_members,
+    resource_usage,
+    user_activity,
+)
 
 COUNTS = ["sessions_count", "user_queries_count", "model_responses_count", "likes_count", "dislikes_count"]
 USERS = ["active_users", "active_users_7d", "active_users_30d"]
 MEMBERS = "current_active_members"
 PARTS = [*COUNTS, *USERS, MEMBERS]  # what every rate of the reports is made of
+PEOPLE = "people"  # the charts' distinct people of each point: a day's active users, a week's or a month's
+SERIES = [*PARTS, PEOPLE]  # what the charts hold per point
 KPI_INPUTS = ["adoption_satisfaction", "user_activity"]
 CHUNK = 50_000  # rows read at a time
 GRID_ROWS = 150_000  # company-days `daily` holds at a time (a few tens of MB): its memory, whatever the instance
@@ -152,9 +160,10 @@ def most_active(engine: Engine, start: date, end: date, days: int) -> pd.Series:
     return activity.sort_values(ascending=False, kind="stable")
 
 
-def weekly(days: pd.DataFrame) -> pd.DataFrame:
+def weekly(days: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
     """Per company and ISO week (Monday..Sunday) of `daily` rows: summed counts, satisfaction rate, the week's
-    distinct active users and adoption (Sunday's 7-day figures), the days loaded and the days not loaded."""
+    distinct active users (`periods`, from `people`: counted once, known for a wholly loaded week), adoption
+    (Sunday's), the days loaded and the days not loaded."""
     rows = days.assign(week=days["date"].dt.strftime("%G-W%V"))
     keys = ["company_id", "company", "week"]
     out = rows.groupby(keys)[COUNTS].sum(min_count=1)
@@ -166,7 +175,9 @@ def weekly(days: pd.DataFrame) -> pd.DataFrame:
     out = out.reset_index()
     sunday = rows[rows["date"].dt.day_of_week == 6].set_index(["company_id", "week"])
     at = pd.MultiIndex.from_frame(out[["company_id", "week"]])
-    out["active_users"] = sunday["active_users_7d"].reindex(at).to_numpy()
+    weeks = periods[periods["grain"] == "week"]
+    people = weeks.set_index([weeks["company_id"], weeks["t"].dt.strftime("%G-W%V").rename("week")])[PEOPLE]
+    out["active_users"] = people.reindex(at).where((out["days_loaded"] == 7).to_numpy()).to_numpy()
     out["adoption_rate"] = sunday["adoption_rate"].reindex(at).to_numpy()
     return out.sort_values(["company_id", "week"], ignore_index=True)
 
@@ -329,12 +340,29 @@ GRAINS = {"day": 90, "week": 104, "month": 60}  # the charts' points: the last 9
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # pandas' periods of each grain (ISO weeks: Monday..Sunday)
 
 
-def chart_series(days: pd.DataFrame, last: date) -> dict[str, pd.DataFrame]:
-    """`PARTS` per company at each grain (`GRAINS`), from loaded days only: one point a day, an ISO week (its
-    Monday) or a month (its first day). A week's or month's counts are sums over its loaded days, its user and
-    member figures averages per loaded day (rates of such points, recomputed from their parts, are the rates of
-    the period); `loaded_days` and `period_days` say whether it is wholly loaded, `end` is its last day (never
-    after `last`). A point with no loaded day is NaN, a gap."""
+def people(engine: Engine, first: date, last: date, keep: Collection[int]) -> pd.DataFrame:
+    """Distinct people per week and month (`active_users_by_period`: counted once from the per-user rows, never
+    added up from days) of `first..last`: one row per company of `keep` and for all companies together (company_id,
+    grain, t, people)."""
+    p = active_users_by_period.c
+    shown = p.grain.in_(["week", "month"]) & p.period_end.between(first, last + timedelta(days=31))
+    own = select(p.company_id, p.grain, p.period_start, p.active_users).where(shown & p.company_id.in_(list(keep)))
+    every = select(p.grain, p.period_start, func.sum(p.active_users)).where(shown).group_by(p.grain, p.period_start)
+    with engine.connect() as conn:
+        rows = [*conn.execute(own).all(), *((ALL_COMPANIES_ID, *row) for row in conn.execute(every).all())]
+    frame = pd.DataFrame(rows, columns=["company_id", "grain", "t", PEOPLE])
+    frame["t"] = pd.to_datetime(frame["t"])
+    return frame.astype({"company_id": "int64", PEOPLE: "float64"})
+
+
+def chart_series(days: pd.DataFrame, last: date, periods: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """`SERIES` per company at each grain (`GRAINS`), from loaded days only: one point a day, an ISO week (its
+    Monday) or a month (its first day). A week's or month's counts are sums over its loaded days, paced to its
+    length when not all are loaded (so that the period in progress compares per loaded day, never looks like a
+    drop); its 7- and 30-day actives and members are its last loaded day's (levels), its daily actives their
+    average per loaded day (stickiness's part); its distinct people are `periods`' (see `people`). `loaded_days`
+    and `period_days` say whether it is wholly loaded, `end` is its last day (never after `last`). A point with no
+    loaded day is NaN, a gap."""
     out = {}
     end = pd.Timestamp(last)
     for grain, most in GRAINS.items():
@@ -342,12 +370,24 @@ def chart_series(days: pd.DataFrame, last: date) -> dict[str, pd.DataFrame]:
         shown = period > end.to_period(PERIODS[grain]) - most
         rows, period = days[shown], period[shown]
         group = rows.groupby([rows["company_id"], period.dt.start_time.rename("t")])
-        points = group[COUNTS].sum(min_count=1).join(group[[*USERS, MEMBERS]].mean())
-        points = points.where(points.abs() < 100, points.round(0)).round(1)  # what a chart can show
+        on_loaded = rows[rows["loaded"]].sort_values("date")
+        levels = on_loaded.groupby([on_loaded["company_id"], period[rows["loaded"]].dt.start_time.rename("t")])
+        points = group[COUNTS].sum(min_count=1).join(group[["active_users"]].mean())
+        points = points.join(levels[[*USERS[1:], MEMBERS]].last())
         points["loaded_days"] = group["loaded"].sum().astype("int64")
         points = points.reset_index()
         period_end = points["t"].dt.to_period(PERIODS[grain]).dt.end_time.dt.normalize()
         points["end"] = period_end.where(period_end <= end, end)
-        points["period_days"] = (points["end"] - points["t"]).dt.days + 1
+        points["period_days"] = (period_end - points["t"]).dt.days + 1
+        short = (points["loaded_days"] > 0) & (points["loaded_days"] < points["period_days"])
+        pace = (points["period_days"] / points["loaded_days"])[short]
+        points.loc[short, COUNTS] = points.loc[short, COUNTS].mul(pace, axis=0)
+        if grain == "day":
+            points[PEOPLE] = points["active_users"]
+        else:
+            own = periods[periods["grain"] == grain][["company_id", "t", PEOPLE]]
+            points = points.merge(own, on=["company_id", "t"], how="left")
+        values = [*PARTS, PEOPLE]
+        points[values] = points[values].where(points[values].abs() < 100, points[values].round(0)).round(1)
         out[grain] = points.sort_values(["company_id", "t"], ignore_index=True)
     return out

@@ -47,8 +47,8 @@ def table(
     return Table(title, download, column_specs(columns, lang), rows, SHOWN_ROWS, every_company, shown)
 
 
-def weekly(days: pd.DataFrame, lang: Language = ENGLISH) -> Table:
-    weeks = figures.weekly(days).groupby("company_id").tail(WEEKS_SHOWN)
+def weekly(days: pd.DataFrame, periods: pd.DataFrame, lang: Language = ENGLISH) -> Table:
+    weeks = figures.weekly(days, periods).groupby("company_id").tail(WEEKS_SHOWN)
     weeks = weeks.sort_values(["company_id", "week"], ascending=[True, False])
     columns = [
         ("company_id", N_("Company id"), ""), ("company", N_("Company"), ""), ("week", N_("Week"), "text"),

@@ -15,7 +15,7 @@ from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import KPI_TABLES
+from reporting_assets.warehouse.tables import KPI_TABLES, PERIOD_TABLES
 
 # After any KPI partition changes, once no KPI run is in progress (a backfill renders it once, at its end).
 AFTER_KPIS = (
@@ -39,7 +39,7 @@ def build_usage_dashboard(
     @asset(
         name="usage_dashboard",
         group_name="paradigm_reports",
-        deps=list(KPI_TABLES),
+        deps=[*KPI_TABLES, *PERIOD_TABLES],
         automation_condition=AFTER_KPIS,
         backfill_policy=BackfillPolicy.single_run(),  # in the CLI's ranged runs: once, after the KPIs
         kinds={"html"},
