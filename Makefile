@@ -1,7 +1,8 @@
 # `make run`: the Dagster UI on 127.0.0.1:3000 (embedded demo API unless PARADIGM_BASE_URL is set).
 # `make test`: lint and the whole test suite (what CI runs).
 # `make worker`: a Celery worker, for REPORTING_EXECUTOR=celery (docs/scale-out.md).
-# `make superset`: Apache Superset on 127.0.0.1:8088 (admin / admin) with the BI contract's dashboard loaded.
+# `make superset`: Apache Superset on 127.0.0.1:8088 (admin / admin) with the BI contract's dashboard loaded, reading
+#   the PostgreSQL warehouse as the reader SUPERSET_READER (default superset_reader, granted every company).
 # `make bench`: the performance figures of docs/performance.md (about 15 min; writes bench-results.json).
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -79,12 +80,15 @@ $(SUPERSET_ENV)/template.db:
 	mv $@.partial $@
 
 # The contract published on the warehouse of the environment, its bundle imported, Superset served.
+# The contract reader Superset connects as (never the warehouse's owner)
+SUPERSET_READER ?= superset_reader
 superset: install superset-env
 	mkdir -p "$(DAGSTER_HOME)/superset"
 	test -f "$(DAGSTER_HOME)/superset/superset.db" || cp $(SUPERSET_ENV)/template.db "$(DAGSTER_HOME)/superset/superset.db"
 	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/python -W ignore -m reporting_assets.bi install
+	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/python -W ignore -m reporting_assets.bi grant $(SUPERSET_READER)
 	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/python -W ignore -m reporting_assets.bi kit superset \
-		--out "$(DAGSTER_HOME)/superset/paradigm_reporting.zip"
+		--role $(SUPERSET_READER) --out "$(DAGSTER_HOME)/superset/paradigm_reporting.zip"
 	SUPERSET_METADATA_DB="$(DAGSTER_HOME)/superset/superset.db" $(SUPERSET) import-dashboards \
 		-p "$(DAGSTER_HOME)/superset/paradigm_reporting.zip" -u admin
 	@echo "Superset: http://127.0.0.1:8088 (user admin, password admin), dashboard \"Paradigm usage\""

@@ -13,6 +13,7 @@ from reporting_assets.metrics import RATIOS
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import (
+    active_users_by_period,
     adoption_satisfaction,
     company_members,
     resource_usage,
@@ -21,6 +22,29 @@ from reporting_assets.warehouse.tables import (
 )
 
 MEMBER_DAYS = 60  # members are snapshotted from the first daily refresh on: the last days only
+
+
+def _periods(grid: pd.DataFrame, start: date) -> pd.DataFrame:
+    """People per whole ISO week and month of `grid`, as its figures imply them: a week's are its Sunday's 7-day
+    actives, a month's its last day's 30-day actives."""
+    day = pd.to_datetime(grid["date"])
+    first = pd.Timestamp(start)
+    out = []
+    for grain, last, figure, begin in (
+        ("week", day.dt.day_of_week == 6, "active_users_7d", day - pd.to_timedelta(6, unit="D")),
+        ("month", day.dt.is_month_end, "active_users_30d", day.dt.to_period("M").dt.start_time),
+    ):
+        rows = grid[last & (begin >= first) & grid[figure].notna()]
+        out.append(
+            pd.DataFrame(
+                {
+                    "company_id": rows["company_id"], "grain": grain, "period_start": begin[rows.index].dt.date,
+                    "period_end": rows["date"], "active_users": rows[figure].astype("int64"),
+                    "members": rows["current_active_members"], "days_loaded": (day - begin)[rows.index].dt.days + 1,
+                }
+            ).assign(days_in_period=lambda f: f["days_loaded"])
+        )  # fmt: skip
+    return pd.concat(out, ignore_index=True)
 
 
 def company_sizes(companies: int, seed: int = 7) -> np.ndarray:
@@ -78,6 +102,7 @@ def write_instance(
 
     write(adoption_satisfaction, grid)
     write(user_activity, grid)
+    warehouse.replace_where(active_users_by_period, _periods(grid, start))
     if members_days:
         recent = end - timedelta(days=members_days - 1)
         snapshot = grid[grid["date"] >= recent].assign(

@@ -699,3 +699,24 @@ def test_people_by_month_in_the_hyper_extract_are_the_distinct_users_of_the_ware
     assert [(pd.Timestamp(str(d)), int(n)) for d, n in rows] == list(expected.items())
     parquet = pq.read_table(tmp_path / extracts.folder() / "fct_active_users" / "fct_active_users.parquet")
     assert parquet.schema.field("active_users").metadata[b"aggregation"].startswith(b"distinct people")
+
+
+def test_a_database_refusal_is_one_line_naming_the_command_never_a_traceback(
+    pg_loaded: Warehouse, roles: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    loaded, owner = pg_loaded, roles[0]
+    monkeypatch.setenv("PARADIGM_BASE_URL", "demo")
+    monkeypatch.setenv("REPORTING_DATABASE_URL", loaded.url)
+    assert bi_main(["grant", owner]) == 0
+    with loaded.engine.begin() as conn:  # the role owns something: PostgreSQL refuses to drop it
+        conn.execute(sa.text(f"CREATE TABLE owned_{owner} (x int)"))
+        conn.execute(sa.text(f'ALTER TABLE owned_{owner} OWNER TO "{owner}"'))
+    try:
+        capsys.readouterr()
+        assert bi_main(["revoke", owner, "--drop"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: the warehouse refused revoke: ") and "depend" in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    finally:
+        with loaded.engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE owned_{owner}"))

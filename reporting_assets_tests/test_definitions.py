@@ -95,6 +95,7 @@ def test_the_dashboard_and_the_digest_follow_the_settings(monkeypatch, tmp_path)
         "adoption_satisfaction",
         "resource_usage",
         "user_activity",
+        "active_users_by_period",
     }
     assert str(tmp_path / "reports" / "usage_dashboard.html") in node.description
     schedule = defs.resolve_schedule_def("weekly_digest")

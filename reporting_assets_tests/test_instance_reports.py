@@ -63,7 +63,7 @@ def test_a_large_instance_draws_every_chart_shows_no_placeholder_and_escapes_nam
     _, path = large
     assert path.stat().st_size < 5_000_000
     with opened(chromium, path) as page:
-        drawn = [page.eval_on_selector_all(f"#chart-{i} svg .mark-line path", "ps => ps.length") for i in range(4)]
+        drawn = [page.eval_on_selector_all(f"#chart-{i} svg .mark-line path", "ps => ps.length") for i in range(5)]
         bars = page.eval_on_selector_all("#chart-months svg .mark-rect path", "ps => ps.length")
         cells = page.eval_on_selector_all("#chart-cohorts svg .mark-text.role-mark text", "ts => ts.length")
         shown = placeholders(page)
@@ -73,7 +73,7 @@ def test_a_large_instance_draws_every_chart_shows_no_placeholder_and_escapes_nam
         users = page.inner_text("#table-top_users")
         injected = page.evaluate("() => [window.pwned, document.querySelectorAll('img').length]")
         shown += placeholders(page)
-    assert drawn == [2, 2, 4, 2] and shown == []
+    assert drawn == [2, 2, 1, 3, 2] and shown == []
     assert bars >= 8 and cells == 10  # the cohorts of Sep..Dec 2025: 4 + 3 + 2 + 1 months
     assert heading == HOSTILE and HOSTILE in top and HOSTILE in users  # shown as text, never run
     assert injected == [None, 0]
@@ -185,7 +185,7 @@ def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromiu
             "#headline .card",
             "cs => cs.map(c => [c.querySelector('.value').textContent, c.querySelector('.why').textContent])",
         )
-        engagement = (page.is_visible("#chart-3"), page.inner_text("#note-3"))
+        engagement = (page.is_visible("#chart-4"), page.inner_text("#note-4"))
         ticks = page.eval_on_selector_all("#chart-0 .role-axis-label text", "ts => ts.map(t => t.textContent)")
         users = (page.inner_text("#users-empty"), page.is_visible("#users"))
         shown = placeholders(page)

@@ -221,3 +221,35 @@ def test_a_0006_warehouse_gets_the_formulas_of_metrics_as_comments_without_losin
         comments = {c["name"]: c["comment"] for c in sa.inspect(warehouse.engine).get_columns("adoption_satisfaction")}
         assert comments["satisfaction_rate"] == f"{RATIOS['satisfaction_rate'].formula}; NULL when undefined"
         assert comments["queries_per_session"].startswith("user_queries_count / sessions_count")
+
+
+def test_a_0007_warehouse_with_user_rows_gets_people_per_period_without_losing_a_row(warehouse: Warehouse):
+    """Revision 0008: `active_users_by_period`, created empty beside the per-user rows of 0007 (kept); the asset
+    then counts the periods from them."""
+    from reporting_assets.assets.periods import refresh
+    from reporting_assets.warehouse.tables import active_users_by_period, user_activities
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0007") == "0007"
+    assert not sa.inspect(engine).has_table("active_users_by_period")
+    rows = [
+        {"date": date(2025, 1, d), "company_id": 1, "company_name": "Co1", "ingested_at": NOW, "user_id": u,
+         "sessions_count": 1, "queries_count": 2}
+        for d in (6, 7, 13)
+        for u in ((10, 11) if d < 13 else (11, 12))
+    ]  # fmt: skip
+    day = {"asset": "user_activities", "loaded_at": NOW, "rows": 2, "run_id": "r"}
+    with engine.begin() as conn:
+        conn.execute(sa.table("user_activities", *(sa.column(k) for k in rows[0])).insert(), rows)
+        conn.execute(
+            sa.table("load_log", *(sa.column(k) for k in ("date", *day))).insert(),
+            [{"date": date(2025, 1, d), **day} for d in (6, 7, 13)],
+        )
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
+    assert warehouse.count(user_activities) == len(rows) and warehouse.count(active_users_by_period) == 0
+    refresh(warehouse, date(2025, 1, 6), date(2025, 1, 13), budget=1_000)
+    stored = warehouse.read(active_users_by_period).set_index(["grain", "period_start"])
+    assert stored.loc[("month", date(2025, 1, 1)), "active_users"] == 3  # users 10, 11 and 12: 3 people
+    assert stored.loc[("week", date(2025, 1, 6)), ["active_users", "days_loaded"]].tolist() == [2, 2]

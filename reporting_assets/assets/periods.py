@@ -101,7 +101,8 @@ def _count(engine: Engine, chunk: list[Period]) -> "pd.DataFrame":
 
 
 def _completed(frame: "pd.DataFrame", chunk: list[Period], loaded: set[date]) -> "pd.DataFrame":
-    """Each row with its period's end and days (in it, loaded); periods without a loaded day dropped."""
+    """Each row with its period's end and days (in it, loaded and not purged: counted); periods without such a day
+    dropped."""
     shape = pd.DataFrame(
         [
             (p.grain, p.start, p.end, sum(p.start + timedelta(days=n) in loaded for n in range(p.days)), p.days)
@@ -157,7 +158,7 @@ def refresh(warehouse: Warehouse, start: date, end: date, budget: int) -> Refres
     within `budget` rows), all written in one transaction."""
     periods = touched(start, end)
     ledger = warehouse.loaded([user_activities.name], min(p.start for p in periods), max(p.end for p in periods))
-    loaded = set(ledger["date"])
+    loaded = set(ledger.loc[~ledger["purged"], "date"])  # a purged day's users can no longer be counted
     purged_days = set(ledger.loc[ledger["purged"], "date"])
     purged = {p for p in periods if any(p.start + timedelta(days=n) in purged_days for n in range(p.days))}
     with warehouse.engine.connect() as conn:

@@ -315,7 +315,7 @@ active_users_by_period = Table(
     Column("period_end", Date, nullable=False, comment="Last day of the period"),
     _count("active_users", "Distinct users active in the period (user_activities), on its loaded days"),
     _count("members", "current_active_members on the period's last day with a members snapshot (company_members)"),
-    _count("days_loaded", "Days of the period loaded in user_activities"),
+    _count("days_loaded", "Days of the period counted: loaded in user_activities, and not purged when counted"),
     _count("days_in_period", "Days in the period: a period with fewer days loaded is not wholly loaded"),
     comment="Distinct active users per company and period (day, ISO week, month, quarter, year), counted once from "
     "the per-user rows and kept: a period whose per-user rows were purged keeps its figures",

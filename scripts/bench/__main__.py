@@ -14,6 +14,7 @@ from typing import Any
 
 import scripts.bench
 from scripts.bench.alerts import alert_history
+from scripts.bench.bi_postgres import bi_postgres
 from scripts.bench.celery_workers import celery_workers
 from scripts.bench.common import (
     DEFAULT_PG,
@@ -24,7 +25,7 @@ from scripts.bench.common import (
 from scripts.bench.ingest import ingest, ingest_postgres
 from scripts.bench.instance_raw import instance_raw
 from scripts.bench.large import large_tenant
-from scripts.bench.reports import big_instance
+from scripts.bench.reports import INSTANCE_USERS, big_instance
 from scripts.bench.single import single_vs_ranged
 from scripts.bench.startup import import_time, sensor_tick
 from scripts.bench.targets import TARGETS, report
@@ -32,6 +33,7 @@ from scripts.bench.users import per_user
 from scripts.bench.year import year_backfill
 
 PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users", "celery", "instance_raw")
+PARTS += ("bi_postgres",)
 
 
 def main() -> None:
@@ -129,6 +131,11 @@ def main() -> None:
             print("bench: 10 an instance admin's raw backfill, per memory budget", flush=True)
             budgets = [int(b) for b in args.raw_budgets.split(",")]
             results["instance_raw"] = instance_raw(base, args.raw_start, args.raw_days, args.raw_companies, budgets)
+        if "bi_postgres" in parts:
+            print("bench: 11 the BI contract on PostgreSQL: people per period, the extracts", flush=True)
+            results["bi_postgres"] = bi_postgres(
+                base, args.postgres_url, args.instance_days, args.instance_companies, INSTANCE_USERS
+            )
     finally:
         sim.server.shutdown()
         if not args.keep:

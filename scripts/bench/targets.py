@@ -43,6 +43,11 @@ TARGETS = {
         lambda r: _largest_step(r["instance_raw"]["500"]) <= 500,
     ),
     "large tenant, in-process: wall (s)": ("large", "≤ 133", lambda r: _large(r)["wall_s"] <= 133),
+    "BI extracts on PostgreSQL, every company: peak RSS (MB)": (
+        "bi_postgres",
+        "≤ 500",
+        lambda r: r["bi_postgres"]["extracts"]["rss_mb"] <= 500,
+    ),
     "large tenant: RSS spread over range lengths": ("large", "≤ 15 %", lambda r: _rss_spread(r) <= 0.15),
     "daily alert tick over the KPI history (s)": ("alerts", "≤ 1", lambda r: r["alerts"]["daily_tick_s"] <= 1),
     "usage dashboard of the backfilled range (MB)": (
@@ -196,6 +201,19 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
                 f"{i['days']} days; requests {', '.join(f'{k} {v}' for k, v in sorted(run['api_requests'].items()))}; "
                 f"steps' peaks {', '.join(f'{k} {v}' for k, v in run['step_peak_rss_mb'].items())})"
             )
+    if "bi_postgres" in r and "skipped" not in r["bi_postgres"]:
+        b = r["bi_postgres"]
+        size = f"{b['days']} days x {b['companies']} companies, {b['users']:,} users"
+        out["BI extracts on PostgreSQL, every company: peak RSS (MB)"] = (
+            f"{b['extracts']['rss_mb']} in {b['extracts']['wall_s']} s ({b['extracts']['rows']:,} rows; {size})"
+        )
+        out["BI extracts on PostgreSQL, one company"] = (
+            f"{b['one_company']['rss_mb']} MB in {b['one_company']['wall_s']} s ({b['one_company']['rows']:,} rows)"
+        )
+        out["people per period over the whole range (active_users_by_period)"] = (
+            f"{b['people']['wall_s']} s, {b['people']['rss_mb']} MB ({b['people']['periods']:,} periods, "
+            f"{b['people']['rows']:,} rows)"
+        )
     if "celery" in r:
         c = r["celery"]
         if "skipped" in c:

@@ -35,7 +35,11 @@ def upgrade() -> None:
             sa.Integer(),
             comment="current_active_members on the period's last day with a members snapshot (company_members)",
         ),
-        sa.Column("days_loaded", sa.Integer(), comment="Days of the period loaded in user_activities"),
+        sa.Column(
+            "days_loaded",
+            sa.Integer(),
+            comment="Days of the period counted: loaded in user_activities, and not purged when counted",
+        ),
         sa.Column(
             "days_in_period",
             sa.Integer(),
