@@ -26,7 +26,6 @@ from reporting_assets.bi.views import qualified, schema_of
 from reporting_assets.warehouse.engines import serialise
 
 EVERYONE = "bi_every_row"  # the permissive policy: row-level security on must not hide rows from anyone else
-SCOPE = "bi_scope_"  # prefix of the restrictive policies, one per scoped reader
 
 
 class AccessError(ValueError):
@@ -39,11 +38,6 @@ class Reader:
     role: str
     company_id: int | None  # None: every company
     bypass: str | None = None  # why row security cannot hold this role (superuser, BYPASSRLS, owner)
-
-    @property
-    def scoped(self) -> bool:
-        """Held to its company: scoped, and by a row security it cannot bypass."""
-        return self.company_id is not None and self.bypass is None
 
     def __str__(self) -> str:
         if self.company_id is None:
@@ -82,10 +76,10 @@ def _tables_schema(conn: Connection) -> str:
     return conn.execute(text("SELECT current_schema()")).scalar_one()
 
 
-def policy(role: str) -> str:
+def _policy(role: str) -> str:
     """The scope policy's name: a digest of the whole role name, so that no two roles share one (names are cut at
     63 characters)."""
-    return SCOPE + hashlib.sha256(role.encode()).hexdigest()[:32]
+    return "bi_scope_" + hashlib.sha256(role.encode()).hexdigest()[:32]
 
 
 _BYPASS = text(
@@ -149,7 +143,7 @@ def grant(conn: Connection, role: str, company_id: int | None = None, user_lists
         if company_id is not None:
             conn.execute(
                 text(
-                    f"CREATE POLICY {q(policy(role))} ON {q(table)} AS RESTRICTIVE FOR SELECT TO {q(role)} "
+                    f"CREATE POLICY {q(_policy(role))} ON {q(table)} AS RESTRICTIVE FOR SELECT TO {q(role)} "
                     f"USING (company_id = {int(company_id)})"
                 )
             )

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scripts.bench.common import ROOT
+from scripts.bench.reports import raw_resources
 
 PEOPLE = """
 import json, sys, time
@@ -71,6 +72,7 @@ def bi_postgres(base: Path, root_url: str, days: int, companies: int, users: int
         write_instance(warehouse, start, days, companies, resources=3)
         user_days = min(days, 120)
         write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, users)
+        raw_resources(warehouse.engine)  # the tools and documents of fct_tool_usage and fct_document_usage
         out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * users}
         out["people"] = _child(PEOPLE, url, str(start), str(start + timedelta(days=days - 1)))
         publish(warehouse.engine)

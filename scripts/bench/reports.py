@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scripts.bench.common import ROOT
 
 if TYPE_CHECKING:
-    pass
+    from sqlalchemy import Engine
 
 
 RENDER = """
@@ -84,19 +84,8 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     out["dashboard_fr"] = {**_render(url, french, "fr"), **_in_chromium(french, "fr")}
     digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)))
     out["digest_chars"] = len(digest.title) + len(digest.body)
-    # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own; the raw
-    # tools and documents it reads are the synthetic resource_usage's
-    with warehouse.engine.begin() as conn:
-        for table, columns, kind in (
-            ("tools_usage", "tool_name", "tool"),
-            ("used_documents", "document_id, document_title, document_filename", "document"),
-        ):
-            values = "resource_id" if kind == "tool" else "CAST(resource_id AS INTEGER), resource_name, resource_name"
-            conn.exec_driver_sql(
-                f"INSERT INTO {table} (date, company_id, company_name, ingested_at, {columns}, usage_count) "
-                f"SELECT date, company_id, company_name, '2026-01-01 00:00:00', {values}, usage_count "
-                f"FROM resource_usage WHERE resource_type = '{kind}'"
-            )
+    # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own
+    raw_resources(warehouse.engine)
     child = subprocess.run(
         [sys.executable, "-c", BI, url, str(base / "bi")], capture_output=True, text=True, check=True
     )
@@ -109,6 +98,21 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     wide_warehouse.engine.dispose()
     out["wide"] = {"days": wide_days, "companies": wide_companies, **_render(wide_url, base / "wide.html")}
     return out
+
+
+def raw_resources(engine: Engine) -> None:
+    """The raw tools and documents the BI contract reads, as the synthetic `resource_usage` has them."""
+    with engine.begin() as conn:
+        for table, columns, kind in (
+            ("tools_usage", "tool_name", "tool"),
+            ("used_documents", "document_id, document_title, document_filename", "document"),
+        ):
+            values = "resource_id" if kind == "tool" else "CAST(resource_id AS INTEGER), resource_name, resource_name"
+            conn.exec_driver_sql(
+                f"INSERT INTO {table} (date, company_id, company_name, ingested_at, {columns}, usage_count) "
+                f"SELECT date, company_id, company_name, '2026-01-01 00:00:00', {values}, usage_count "
+                f"FROM resource_usage WHERE resource_type = '{kind}'"
+            )
 
 
 def _render(url: str, page: Path, code: str = "en") -> dict[str, Any]:
