@@ -13,9 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from scripts.bench.common import ROOT
+from scripts.bench.common import ROOT, Unreachable, pg_schema
 from scripts.bench.reports import raw_resources
 
 PEOPLE = """
@@ -54,34 +52,29 @@ def bi_postgres(base: Path, root_url: str, days: int, companies: int, users: int
     """Part 11 in a PostgreSQL schema of its own, dropped afterwards: `days` x `companies` of KPIs, `users` users a
     company over the last 120 days."""
     sys.path.insert(0, str(ROOT))
+    try:
+        with pg_schema(root_url, f"bench_bi_{os.getpid()}") as url:
+            return _measured(base, url, days, companies, users)
+    except Unreachable as exc:
+        return {"skipped": str(exc)}
+
+
+def _measured(base: Path, url: str, days: int, companies: int, users: int) -> dict[str, Any]:
+    """The instance written at `url`, then each step measured in a process of its own."""
     from reporting_assets.bi.publish import publish
     from reporting_assets.warehouse.store import Warehouse
     from reporting_assets_tests.synthetic import write_instance, write_users
 
-    schema = f"bench_bi_{os.getpid()}"
-    try:
-        admin = sa.create_engine(root_url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # any reason it is unreachable is reported, not raised
-        return {"skipped": f"PostgreSQL at {root_url} is not reachable ({type(exc).__name__})"}
-    url = f"{root_url}?options=-csearch_path%3D{schema}"
-    try:
-        warehouse = Warehouse(url=url)
-        start = date(2026, 1, 1) - timedelta(days=days)
-        write_instance(warehouse, start, days, companies, resources=3)
-        user_days = min(days, 120)
-        write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, users)
-        raw_resources(warehouse.engine)  # the tools and documents of fct_tool_usage and fct_document_usage
-        out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * users}
-        out["people"] = _child(PEOPLE, url, str(start), str(start + timedelta(days=days - 1)))
-        publish(warehouse.engine)
-        warehouse.engine.dispose()
-        out["extracts"] = _child(EXTRACTS, url, str(base / "bi-all"), "")
-        out["one_company"] = _child(EXTRACTS, url, str(base / "bi-one"), "101")
-        return out
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}_bi" CASCADE'))
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    warehouse = Warehouse(url=url)
+    start = date(2026, 1, 1) - timedelta(days=days)
+    write_instance(warehouse, start, days, companies, resources=3)
+    user_days = min(days, 120)
+    write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, users)
+    raw_resources(warehouse.engine)  # the tools and documents of fct_tool_usage and fct_document_usage
+    out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * users}
+    out["people"] = _child(PEOPLE, url, str(start), str(start + timedelta(days=days - 1)))
+    publish(warehouse.engine)
+    warehouse.engine.dispose()
+    out["extracts"] = _child(EXTRACTS, url, str(base / "bi-all"), "")
+    out["one_company"] = _child(EXTRACTS, url, str(base / "bi-one"), "101")
+    return out

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,29 @@ if TYPE_CHECKING:
     from reporting_assets.simulator.data import Company
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+class Unreachable(Exception):
+    """PostgreSQL could not be reached: the part says so instead of failing the bench."""
+
+
+@contextmanager
+def pg_schema(root_url: str, name: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own (and its BI contract's schema), dropped afterwards: yields the warehouse URL
+    with it first on the search path."""
+    try:
+        admin = sa.create_engine(root_url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    except Exception as exc:  # any reason it is unreachable is reported, not raised
+        raise Unreachable(f"PostgreSQL at {root_url} is not reachable ({type(exc).__name__})") from None
+    try:
+        yield f"{root_url}?options=-csearch_path%3D{name}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}_bi" CASCADE'))
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
 
 
 def tree_memory_mb(root: int) -> tuple[float, float]:

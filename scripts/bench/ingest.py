@@ -10,7 +10,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
+from scripts.bench.common import Unreachable, pg_schema
 
 
 def documents_payload(start: date, end: date, companies: int, per_day: int) -> bytes:
@@ -82,16 +82,8 @@ def ingest(url: str, start: date, end: date, companies: int, per_day: int) -> di
 
 def ingest_postgres(root_url: str, start: date, end: date, companies: int, per_day: int) -> dict[str, Any]:
     """Part 3 on PostgreSQL, in a schema of its own, dropped afterwards."""
-    schema = f"bench_{os.getpid()}"
     try:
-        admin = sa.create_engine(root_url)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # any reason it is unreachable is reported, not raised
-        return {"skipped": f"PostgreSQL at {root_url} is not reachable ({type(exc).__name__})"}
-    try:
-        return ingest(f"{root_url}?options=-csearch_path%3D{schema}", start, end, companies, per_day)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        with pg_schema(root_url, f"bench_{os.getpid()}") as url:
+            return ingest(url, start, end, companies, per_day)
+    except Unreachable as exc:
+        return {"skipped": str(exc)}
