@@ -526,6 +526,8 @@ def test_a_role_row_security_cannot_hold_is_refused_a_company_and_check_says_not
         f"reader {member}: NOT scoped to company 101 (can bypass row security: has BYPASSRLS)"
         in capsys.readouterr().out
     )
+    [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
+    assert not found.ok and f"{member}: NOT scoped to company 101" in found.detail
 
 
 def test_the_tables_owner_is_held_to_row_security_and_its_writes_still_work(pg_loaded: Warehouse, roles: list[str]):
