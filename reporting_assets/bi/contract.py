@@ -160,15 +160,13 @@ dim_company = View(
         Field("last_seen_date", "date", "Last day with a row of this company (KPIs or members)"),
         Field("first_loaded_date", "date", "First day loaded in chat_sessions (the load ledger)"),
         Field("last_loaded_date", "date", "Last day loaded in chat_sessions (the load ledger)"),
-        Field(
-            "current_active_members", "integer", "Members at the latest snapshot (company_members)", "level", "integer"
-        ),
+        # the latest snapshot describes the company: members per period are fct_active_users' (never a sum here)
+        Field("current_active_members", "integer", "Members at the latest snapshot (company_members)", unit="integer"),
         Field(
             "total_historical_members",
             "integer",
             "Members ever, at the latest snapshot (company_members)",
-            "level",
-            "integer",
+            unit="integer",
         ),
     ),
     _named,

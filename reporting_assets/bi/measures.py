@@ -7,7 +7,6 @@ patterns (`powerbi.py`).
 - level and distinct, in a daily view: defined on one day only (NULL over several): a level by week or month is
   read on the period's last day, people per week or month are counted once, both in `fct_active_users`.
 - in the period view (`fct_active_users`), every figure is defined within one grain and one period only.
-- a level in a view of one row per company (`dim_company`): summed over companies.
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ def guard(view: View, column: Column = _plain) -> str | None:
 
 
 def additive(view: View, field: Field) -> bool:
-    """A plain sum in every group: counts, and a level where each row is a company's latest (dim_company)."""
-    return field.kind == "count" or (field.kind == "level" and guard(view) is None)
+    """A plain sum in every group: a count, or a level or people of a view with neither days nor periods."""
+    return field.ratio is None and (field.kind == "count" or guard(view) is None)
 
 
 def sql(view: View, field: Field, column: Column = _plain) -> str:

@@ -5,7 +5,7 @@ to `dim_date[date]` and `company_id` to `dim_company[company_id]`:
 - count: SUM;
 - rate: DIVIDE of its parts summed over the rows where every part is known (never an average of daily rates);
 - level, in a daily view: semi-additive, each company's value on the last day of the period with one
-  (LASTNONBLANK over dim_date), summed over companies; in `dim_company` (one row per company): SUM;
+  (LASTNONBLANK over dim_date), summed over companies;
 - distinct, in a daily view: defined on one day only (people per week or month: `fct_active_users`);
 - every figure of the period view (`fct_active_users`): defined within one grain and one period only."""
 
