@@ -50,7 +50,7 @@ test: install
 
 # After adding or changing a message: the catalogs get it (then translate its empty msgstr; test_i18n.py checks).
 messages: install
-	$(BIN)/pybabel extract -F reporting_assets/locales/babel.cfg --no-location --omit-header -o $(VENV)/messages.pot \
+	$(BIN)/pybabel extract -F reporting_assets/locales/babel.cfg -k NP_:1,2 --no-location --omit-header -o $(VENV)/messages.pot \
 		reporting_assets
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date --width 120 -i $(VENV)/messages.pot -d reporting_assets/locales
 

@@ -19,6 +19,7 @@ NOT_REACHED = (
 def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) -> str:
     """Render the dashboard again from the warehouse as it is now (`now`: its clock), where it is stored; removed
     if that fails."""
+    from reporting_assets.i18n import Language
     from reporting_assets.reports import store
     from reporting_assets.reports.dashboard import FILE_NAME, render
 
@@ -26,7 +27,8 @@ def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) ->
     if not store.exists(settings.reports_dir, FILE_NAME):
         return f"dashboard: none at {where}"
     try:
-        dashboard = render(engine, now(), settings.reporting_user_lists == "on")
+        lang = Language(settings.reporting_language)
+        dashboard = render(engine, now(), settings.reporting_user_lists == "on", lang)
         store.write(settings.reports_dir, FILE_NAME, dashboard.html)
         return f"dashboard: rendered again at {where} without the user"
     except Exception as exc:
@@ -38,8 +40,8 @@ def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) ->
 
 
 def extracts_again(settings: Settings, engine: Engine) -> str:
-    """Write the BI extracts again (their per-user view holds user ids) where they are stored; the per-user ones
-    removed if that fails."""
+    """Write the BI extracts again (their per-user view holds user ids) where they are stored, with the settings'
+    REPORTING_USER_LISTS (off: the per-user ones removed); the per-user ones removed if that fails."""
     from reporting_assets.bi import extracts
     from reporting_assets.reports import store
 

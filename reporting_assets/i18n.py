@@ -30,6 +30,11 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's name for "a message, trans
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 (as `N_`, for a message with a count)
+    """Marks a message with a count held in data (what dashboard.js writes): `Language.plural_forms` translates it."""
+    return singular, plural
+
+
 @cache
 def _translations(code: str) -> gettext.NullTranslations:
     """The catalog of `code`, compiled in memory from its .po file (no compiled .mo to keep in step)."""
@@ -68,7 +73,14 @@ class Language:
         return _translations(self.code).gettext(message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form of a message with a count `n`, by the catalog's plural rule ("1 jour", "2 jours"; French
+        counts 0 as one)."""
         return _translations(self.code).ngettext(singular, plural, n)
+
+    def plural_forms(self, singular: str, plural: str) -> list[str]:
+        """The message's two forms, [one, other], for a script that picks one with `Intl.PluralRules` (whose "one"
+        is gettext's singular in en, fr and de)."""
+        return [self.ngettext(singular, plural, 1), self.ngettext(singular, plural, 2)]
 
     def number(self, value: float, digits: int = 0) -> str:
         """1855 -> "1,855" (en), "1 855" (fr), "1.855" (de)."""

@@ -12,6 +12,7 @@ from dagster import DagsterInstance
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.tick import AlertTick
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_channels, alert_deliveries, alert_events
 from reporting_assets_tests.conftest import RunningSimulator
@@ -42,7 +43,9 @@ def _ticker(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, clock: di
     path.write_text(RULES.format(**{"threshold": "0", "severity": "warning", "extra": "", **rules}))
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": Notifier(urls=receiver.url)}
-    ticker = Ticker(AlertTick(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources)
+    ticker = Ticker(
+        AlertTick(load_rules(path), ENGLISH, now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
+    )
     assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
     return ticker
 
@@ -91,12 +94,12 @@ def test_a_critical_alert_still_firing_is_repeated_after_24_hours_and_never_afte
     clock["now"] = start + timedelta(hours=24, minutes=1)
     ticker.tick()
     ticker.tick()
-    assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 3 reminder"]
+    assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 3 reminders"]
     assert all(a["title"] == "[REMINDER] busy (critical)" for a in receiver.alerts()[3:])
 
     # Resolved (a higher threshold: nobody is that busy), then a day later: the resolution, and no reminder
     ticker.alerts = AlertTick(
-        load_rules(_rules(tmp_path, threshold="100000", severity="critical")), now=lambda: clock["now"]
+        load_rules(_rules(tmp_path, threshold="100000", severity="critical")), ENGLISH, now=lambda: clock["now"]
     )
     assert run(ASSETS[2:], ticker.resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
     ticker.tick()
@@ -114,10 +117,10 @@ def test_a_silenced_alert_gets_no_reminder(tmp_path: Path, receiver: Receiver, s
     rules = load_rules(tmp_path / "alerts.yaml").model_copy(
         update={"silences": [Silence(rule="busy", company_id=101, until=MONDAY + timedelta(days=30))]}
     )
-    ticker.alerts = AlertTick(rules, now=lambda: clock["now"])
+    ticker.alerts = AlertTick(rules, ENGLISH, now=lambda: clock["now"])
     clock["now"] = start + timedelta(hours=25)
     assert ticker.tick().silenced == 1
-    assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 2 reminder"]
+    assert receiver.titles() == ["[ALERTS] 3 firing", "[ALERTS] 2 reminders"]
     assert not any("ACME" in a["message"] for a in receiver.alerts()[3:])
 
 
@@ -149,7 +152,7 @@ def test_five_hundred_alerts_of_one_tick_make_one_readable_message_per_channel(
     path.write_text(RULES.format(threshold="0", severity="warning", extra=""))
     notifier = Notifier(urls=f"{receiver.url},{other.url}", ui_url="http://127.0.0.1:3999")
     clock = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
-    sensor = AlertTick(load_rules(path), now=lambda: clock)
+    sensor = AlertTick(load_rules(path), ENGLISH, now=lambda: clock)
     ticker = Ticker(sensor, DagsterInstance.ephemeral(), {"warehouse": warehouse, "notifier": notifier})
     try:
         assert ticker.tick().sent == 500
@@ -205,7 +208,9 @@ def test_each_alert_reaches_each_channel_once_when_one_channel_refuses_at_first(
     resources = {"paradigm": simulator.resource(), "warehouse": warehouse, "notifier": notifier}
     start = datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)
     clock = {"now": start}
-    ticker = Ticker(AlertTick(load_rules(path), now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources)
+    ticker = Ticker(
+        AlertTick(load_rules(path), ENGLISH, now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
+    )
     try:
         assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
         reports = [ticker.tick()]  # flaky refuses the group: retried in 1 minute

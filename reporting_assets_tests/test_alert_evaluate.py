@@ -9,6 +9,7 @@ import pytest
 
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.rules import Rule
+from reporting_assets.i18n import ENGLISH
 
 DAY0 = date(2026, 3, 2)
 
@@ -31,7 +32,7 @@ def every_day(kpi: pd.DataFrame) -> pd.DataFrame:
 
 
 def _episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame | None = None) -> pd.DataFrame:
-    return episodes(rule, kpi, every_day(kpi) if loaded is None else loaded)
+    return episodes(rule, kpi, every_day(kpi) if loaded is None else loaded, ENGLISH)
 
 
 def _rule(**overrides: object) -> Rule:

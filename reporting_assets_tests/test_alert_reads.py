@@ -13,6 +13,7 @@ from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.rules import Rule, load_rules
 from reporting_assets.alerts.tick import evaluate
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events
@@ -62,7 +63,7 @@ def _write(warehouses: list[Warehouse], offset: int, rng: np.random.Generator, s
 def _evaluate_everything(warehouse: Warehouse, rule: Rule, since: date) -> None:
     """What the sensor did before reads.py: every row and every ledger day of the rule's asset."""
     kpi = warehouse.read(adoption_satisfaction, columns=["date", "company_id", "company_name", rule.metric])
-    state.sync(warehouse.engine, rule.name, episodes(rule, kpi, warehouse.loaded([rule.asset])), since)
+    state.sync(warehouse.engine, rule.name, episodes(rule, kpi, warehouse.loaded([rule.asset]), lang=ENGLISH), since)
 
 
 def _events(warehouse: Warehouse) -> pd.DataFrame:
@@ -85,7 +86,7 @@ def test_bounded_reads_store_the_episodes_a_read_of_everything_stores(warehouse:
         loaded = ledger.entries("adoption_satisfaction", days, "test", datetime(2025, 6, 1, tzinfo=UTC))
         target.replace(adoption_satisfaction, DAY0, DAY0 + timedelta(days=109), history, loaded=loaded)
     for rule in RULES:
-        evaluate(warehouse.engine, rule, DAY0)
+        evaluate(warehouse.engine, rule, DAY0, ENGLISH)
         _evaluate_everything(second, rule, DAY0)
     first = _events(warehouse)
     assert set(first["rule_name"]) >= {"low_satisfaction", "no_sessions", "busy"}, first
@@ -96,7 +97,7 @@ def test_bounded_reads_store_the_episodes_a_read_of_everything_stores(warehouse:
     for offset, shift in ticks:
         since = _write(both, offset, rng, shift)
         for rule in RULES:
-            evaluate(warehouse.engine, rule, since)
+            evaluate(warehouse.engine, rule, since, ENGLISH)
             _evaluate_everything(second, rule, since)
         pd.testing.assert_frame_equal(_events(warehouse), _events(second), obj=f"after day {since}")
     quiet = _events(warehouse).query("rule_name == 'no_sessions' and company_id == @QUIET")

@@ -9,6 +9,7 @@ import pandas as pd
 from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.rules import Rule
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_events
 
@@ -32,7 +33,7 @@ def _kpi(values: list[float]) -> pd.DataFrame:
 def _sync(warehouse: Warehouse, values: list[float], since: date = DAY0) -> state.Changes:
     kpi = _kpi(values)
     loaded = pd.DataFrame({"date": kpi["date"], "company_scope": pd.array([None] * len(kpi), dtype="Int64")})
-    return state.sync(warehouse.engine, RULE.name, episodes(RULE, kpi, loaded), since)
+    return state.sync(warehouse.engine, RULE.name, episodes(RULE, kpi, loaded, lang=ENGLISH), since)
 
 
 def _rows(warehouse: Warehouse) -> list[tuple]:

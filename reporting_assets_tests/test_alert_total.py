@@ -10,6 +10,7 @@ import pytest
 
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.alerts.tick import evaluate
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events
@@ -45,7 +46,7 @@ def _rule(companies: str) -> Rule:
 
 def test_a_total_rule_recomputes_the_rate_from_summed_parts(warehouse: Warehouse) -> None:
     _load(warehouse)
-    evaluate(warehouse.engine, _rule("total"), DAY)
+    evaluate(warehouse.engine, _rule("total"), DAY, ENGLISH)
     [episode] = warehouse.read(alert_events).to_dict("records")
     assert (episode["fingerprint"], episode["company_id"], episode["company_name"]) == (
         "sat_total/total",
@@ -64,7 +65,7 @@ def test_a_total_rule_recomputes_the_rate_from_summed_parts(warehouse: Warehouse
 
 def test_per_company_rules_still_see_each_company(warehouse: Warehouse) -> None:
     _load(warehouse)
-    evaluate(warehouse.engine, _rule("all"), DAY)
+    evaluate(warehouse.engine, _rule("all"), DAY, ENGLISH)
     fingerprints = set(warehouse.read(alert_events)["fingerprint"])
     assert fingerprints == {"sat_all/1", "sat_all/2"}  # company 1 from day 1, company 2 on day 2
 

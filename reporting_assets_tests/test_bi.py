@@ -26,9 +26,10 @@ from reporting_assets.bi.contract import VERSION, VIEWS
 from reporting_assets.bi.defs import build_bi_assets
 from reporting_assets.bi.publish import publish
 from reporting_assets.doctor import checks as doctor
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import load_log
-from reporting_assets_tests import hostile
+from reporting_assets_tests import bi_warehouse, hostile
 from reporting_assets_tests.bi_warehouse import FIRST, LAST
 
 SNAPSHOT = Path(__file__).parents[1] / "reporting_assets" / "bi" / f"contract_v{VERSION}.json"
@@ -68,8 +69,8 @@ def test_the_registry_matches_the_committed_snapshot_of_its_version():
 
 def test_every_view_is_present_and_current_with_the_contract_columns(loaded: Warehouse):
     with loaded.engine.connect() as conn:
-        state = views.status(conn)
-        assert state.current, state.summary()
+        state = views.status(conn, user_lists=True)
+        assert state.current, state.summary(lang=ENGLISH)
         internal = {"load_log", "alert_events", "alert_channels", "alert_deliveries", "pseudonymisation"}
         schema = views.schema_of(conn)
         published = set(sa.inspect(conn).get_view_names(schema=schema))
@@ -97,9 +98,11 @@ def test_dim_date_is_a_contiguous_calendar_to_today_with_the_ledger_s_days(loade
         days = set(pd.to_datetime(entries.loc[entries["asset"] == asset, "date"]))
         assert set(dim.loc[dim[f"{asset}_loaded"].astype(bool), "date"]) == days
     assert len(days) == (LAST - FIRST).days + 1 and len(dim) > len(days)  # days after LAST: calendar, not loaded
-    publish(loaded.engine, first_day=FIRST - timedelta(days=10))  # the first partition, before the first day loaded
+    publish(
+        loaded.engine, first_day=FIRST - timedelta(days=10), user_lists=True
+    )  # the first partition, before the first day loaded
     earlier = _view(loaded, "dim_date")
-    publish(loaded.engine)
+    publish(loaded.engine, user_lists=True)
     assert len(earlier) == len(dim) + 10 and pd.to_datetime(earlier["date"]).min().date() == FIRST - timedelta(days=10)
     assert earlier["chat_sessions_loaded"].astype(bool).sum() == len(days)
 
@@ -119,7 +122,7 @@ def test_the_facts_equal_the_warehouse_tables_and_ratios_are_recomputed_from_the
         assert both[names[0]].notna().any()
     assert daily["adoption_rate"].notna().sum() > 0  # the 30-day window is whole for the last days
     company = _view(loaded, "dim_company")
-    assert len(company) == company["company_id"].nunique() == 17
+    assert len(company) == company["company_id"].nunique() == len(bi_warehouse.COMPANIES)
     assert set(company["company_name"]) >= set(hostile.STORED.values())
     assert company["current_active_members"].notna().all()
     for view, table, column in (("fct_tool_usage", "tools_usage", "usage_count"),
@@ -159,20 +162,20 @@ def test_a_missing_or_changed_view_is_reported_and_published_again(loaded: Wareh
             sa.text(f"CREATE VIEW {views.qualified(conn, VIEWS['fct_tool_usage'], schema)} AS SELECT 1 AS date")
         )
     with loaded.engine.connect() as conn:
-        state = views.status(conn)
+        state = views.status(conn, user_lists=True)
     assert state.missing == ["dim_company"] and state.stale == ["fct_tool_usage"]
-    assert "materialize bi_contract" in state.summary()
+    assert "materialize bi_contract" in state.summary(lang=ENGLISH)
     [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
-    assert not found.ok and found.detail == state.summary()
-    assert publish(loaded.engine).views == list(VIEWS)
+    assert not found.ok and found.detail == state.summary(lang=ENGLISH)
+    assert publish(loaded.engine, user_lists=True).views == list(VIEWS)
     with loaded.engine.connect() as conn:
-        assert views.status(conn).current
+        assert views.status(conn, user_lists=True).current
     [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
     assert found.ok and found.detail.startswith(f"v{VERSION}: every view present and current")
     assert publish(loaded.engine, user_lists=False).views == [v for v in VIEWS if v != "fct_user_engagement"]
     with loaded.engine.connect() as conn:
-        assert views.status(conn, user_lists=False).current and not views.status(conn).current
-    publish(loaded.engine)
+        assert views.status(conn, user_lists=False).current and not views.status(conn, user_lists=True).current
+    publish(loaded.engine, user_lists=True)
 
 
 def test_the_extracts_equal_the_views_in_parquet_and_in_tableau_s_hyper(loaded: Warehouse, tmp_path: Path):
@@ -226,9 +229,9 @@ def test_a_company_reader_sees_its_company_only_through_every_view_and_nothing_i
     scoped, everyone = roles
     company = hostile.FIRST_ID + 1
     with loaded.engine.begin() as conn:
-        access.grant(conn, scoped, company)
-        access.grant(conn, everyone)
-    publish(loaded.engine)  # views created anew keep their readers
+        access.grant(conn, scoped, company, user_lists=True)
+        access.grant(conn, everyone, company_id=None, user_lists=True)
+    publish(loaded.engine, user_lists=True)  # views created anew keep their readers
     with loaded.engine.connect() as conn:
         assert sorted(access.readers(conn), key=lambda r: r.role) == sorted(
             [access.Reader(scoped, company), access.Reader(everyone, None)], key=lambda r: r.role
@@ -261,7 +264,9 @@ def test_a_company_reader_sees_its_company_only_through_every_view_and_nothing_i
     finally:
         reader.dispose()
         whole.dispose()
-    assert len(_sql(loaded, "SELECT DISTINCT company_id FROM adoption_satisfaction")) == 17  # the owner sees all
+    assert len(_sql(loaded, "SELECT DISTINCT company_id FROM adoption_satisfaction")) == len(
+        bi_warehouse.COMPANIES
+    )  # the owner sees all
     with loaded.engine.begin() as conn:
         access.revoke(conn, scoped)
     with loaded.engine.connect() as conn:
@@ -422,7 +427,7 @@ def test_the_extracts_go_to_object_storage_too(bi_warehouses, s3: str):
 
 def test_the_bi_page_shows_the_registry_s_columns_and_measures():
     page = (Path(__file__).parents[1] / "docs" / "bi-tools.md").read_text()
-    assert bi_docs.render(page) == page, "run `python scripts/bi_docs.py`"
+    assert bi_docs.render(page, bi_docs.BLOCKS) == page, "run `python scripts/bi_docs.py`"
     for view in VIEWS.values():
         assert f"### `{view.name}`" in page and all(f"| `{f.name}` |" in page for f in view.fields)
     rates = [f for v in VIEWS.values() for f in v.fields if f.ratio]
@@ -434,7 +439,7 @@ def test_without_pyarrow_the_code_location_loads_and_publishes_the_contract_with
     blocked = "import sys; sys.modules['pyarrow'] = None; import reporting_assets.definitions, reporting_assets.erasure"
     subprocess.run([sys.executable, "-c", blocked], check=True, capture_output=True)
     monkeypatch.setattr(extracts, "available", lambda: False)
-    assert [a.key.path[-1] for a in build_bi_assets("/nowhere", FIRST)] == ["bi_contract"]
+    assert [a.key.path[-1] for a in build_bi_assets("/nowhere", FIRST, user_lists=True)] == ["bi_contract"]
 
 
 def test_the_api_s_own_field_descriptions_describe_the_contract_and_its_kits(
@@ -450,7 +455,7 @@ def test_the_api_s_own_field_descriptions_describe_the_contract_and_its_kits(
         warehouse, instance = Warehouse(url=url), DagsterInstance.ephemeral()
         resources = {"warehouse": warehouse, "paradigm": simulator.resource()}
         assert run(raw_assets, resources, "2025-01-06", "2025-01-07", instance).success
-        bi = build_bi_assets(str(tmp_path), FIRST)
+        bi = build_bi_assets(str(tmp_path), FIRST, user_lists=True)
         assert materialize(bi[:1], resources={"warehouse": warehouse}, instance=instance).success
         with warehouse.engine.connect() as conn:
             comments = views.comments(conn)
@@ -509,7 +514,7 @@ def test_a_role_row_security_cannot_hold_is_refused_a_company_and_check_says_not
         ("postgres", "a superuser"),
     ):
         with loaded.engine.begin() as conn, pytest.raises(access.AccessError, match=why):
-            access.grant(conn, role, 101)
+            access.grant(conn, role, 101, user_lists=True)
     monkeypatch.setenv("PARADIGM_BASE_URL", "demo")
     monkeypatch.setenv("REPORTING_DATABASE_URL", loaded.url)
     assert bi_main(["grant", bypassing, "--company", "101"]) == 1
@@ -518,7 +523,7 @@ def test_a_role_row_security_cannot_hold_is_refused_a_company_and_check_says_not
     # A plain reader scoped, then given BYPASSRLS by someone: check reports it, and exits non-zero
     with loaded.engine.begin() as conn:
         conn.execute(sa.text(f'REVOKE "{bypassing}" FROM "{member}"'))
-        access.grant(conn, member, 101)
+        access.grant(conn, member, 101, user_lists=True)
     assert bi_main(["check"]) == 0
     with loaded.engine.begin() as conn:
         conn.execute(sa.text(f'ALTER ROLE "{member}" BYPASSRLS'))
@@ -537,11 +542,11 @@ def test_the_tables_owner_is_held_to_row_security_and_its_writes_still_work(pg_l
     loaded = pg_loaded
     owner, reader = roles
     with loaded.engine.begin() as conn:
-        access.grant(conn, reader, 101)
+        access.grant(conn, reader, 101, user_lists=True)
         forced = conn.execute(
             sa.text("SELECT bool_and(relforcerowsecurity) FROM pg_class WHERE relname = ANY(:t) AND relkind = 'r' "
                     "AND relnamespace = current_schema()::regnamespace"),
-            {"t": access._tables()},
+            {"t": access._tables(user_lists=True)},
         ).scalar()  # fmt: skip
         assert forced
         conn.execute(sa.text(f'CREATE ROLE "{owner}" LOGIN'))
@@ -551,7 +556,7 @@ def test_the_tables_owner_is_held_to_row_security_and_its_writes_still_work(pg_l
         conn.execute(sa.text(f'ALTER TABLE user_activity OWNER TO "{owner}"'))
     try:
         with loaded.engine.begin() as conn, pytest.raises(access.AccessError, match="owns the warehouse's tables"):
-            access.grant(conn, owner, 101)
+            access.grant(conn, owner, 101, user_lists=True)
         with loaded.engine.begin() as conn:
             conn.execute(sa.text(f'SET LOCAL ROLE "{owner}"'))
             before = conn.execute(sa.text("SELECT COUNT(*), COUNT(DISTINCT company_id) FROM user_activity")).one()
@@ -562,7 +567,8 @@ def test_the_tables_owner_is_held_to_row_security_and_its_writes_still_work(pg_l
                 sa.insert(sa.table("user_activity", *(sa.column(c) for c in kept[0]))), [dict(r) for r in kept]
             )
             after = conn.execute(sa.text("SELECT COUNT(*), COUNT(DISTINCT company_id) FROM user_activity")).one()
-        assert before == after and before[1] == 17  # the owner sees, deletes and writes every company's rows
+        # the owner sees, deletes and writes every company's rows
+        assert before == after and before[1] == len(bi_warehouse.COMPANIES)
     finally:
         with loaded.engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE user_activity OWNER TO postgres"))
@@ -580,8 +586,8 @@ def test_long_role_names_get_their_own_scope_and_revoke_leaves_no_privilege(pg_l
     first, second = stem + "_101", stem + "_102"
     try:
         with loaded.engine.begin() as conn:
-            access.grant(conn, first, 101)
-            access.grant(conn, second, 102)
+            access.grant(conn, first, 101, user_lists=True)
+            access.grant(conn, second, 102, user_lists=True)
         with loaded.engine.connect() as conn:
             scopes = {r.role: r.company_id for r in access.readers(conn)}
         assert scopes[first] == 101 and scopes[second] == 102
@@ -612,7 +618,7 @@ def test_with_user_lists_off_no_reader_holds_a_per_user_table_or_view(pg_loaded:
     loaded = pg_loaded
     before, after = roles
     with loaded.engine.begin() as conn:
-        access.grant(conn, before, 101)  # lists on: it may read user_engagement
+        access.grant(conn, before, 101, user_lists=True)  # lists on: it may read user_engagement
     assert any("user_engagement" in p for p in _privileges(loaded, before))
     try:
         publish(loaded.engine, user_lists=False)  # turned off: what was granted is taken back
@@ -628,7 +634,7 @@ def test_with_user_lists_off_no_reader_holds_a_per_user_table_or_view(pg_loaded:
             finally:
                 engine.dispose()
     finally:
-        publish(loaded.engine)
+        publish(loaded.engine, user_lists=True)
 
 
 def test_a_customer_view_over_the_contract_survives_republishing_and_comments_are_literal(pg_loaded: Warehouse):
@@ -640,7 +646,7 @@ def test_a_customer_view_over_the_contract_survives_republishing_and_comments_ar
         conn.execute(sa.text(f"CREATE VIEW customer_sessions AS SELECT date, company_id, sessions_count FROM {daily}"))
     try:
         hostile_doc = "Sessions :name started, 100% (it's $1) -- ;DROP"
-        assets = build_bi_assets("/nowhere", FIRST)[:1]
+        assets = build_bi_assets("/nowhere", FIRST, user_lists=True)[:1]
         for docs in ({}, {"chat_sessions.sessions_count": hostile_doc}):  # published twice, the second time changed
             publish(loaded.engine, True, FIRST, docs)
             assert materialize(assets, resources={"warehouse": loaded}, instance=DagsterInstance.ephemeral()).success
@@ -651,7 +657,7 @@ def test_a_customer_view_over_the_contract_survives_republishing_and_comments_ar
     finally:
         with loaded.engine.begin() as conn:
             conn.execute(sa.text("DROP VIEW customer_sessions"))
-        publish(loaded.engine)
+        publish(loaded.engine, user_lists=True)
 
 
 def test_one_company_s_extracts_hold_that_company_only(

@@ -78,7 +78,7 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
     # setup, not an incident
     assert _check(found, "loads").detail == "nothing loaded yet: run a backfill or wait for daily_refresh"
     assert out.splitlines()[-1] == f"{len(found)} passed, 0 failed: ready for a first run"
-    assert [m["title"] for m in receiver.messages] == ["[TEST] paradigm-reporting doctor"]
+    assert [m["title"] for m in receiver.messages] == ["[TEST] paradigm-reporting doctor: test notification"]
     saved = {p.name: p.read_text() for p in samples.iterdir()}
     assert len(saved) == 6 and '"reporting"' in saved["chat-sessions.json"]
     for text in [out, *saved.values()]:
@@ -159,6 +159,23 @@ def test_an_alert_channel_refusing_for_a_day_is_a_failure(monkeypatch, tmp_path,
     assert "has refused every alert" in channel.detail and SECRET not in out
 
 
+def test_a_warehouse_that_cannot_be_read_is_a_failure_line_never_off_nor_no_refusal(
+    monkeypatch, tmp_path, capsys, receiver: Receiver
+) -> None:
+    """A file that is not a database: the warehouse, pseudonymisation and the channels' refusals each say they could
+    not tell, with the error's kind, instead of "off" or a pass."""
+    _env(monkeypatch, tmp_path, PARADIGM_BASE_URL="demo", REPORTING_ALERT_URLS=receiver.url)
+    (tmp_path / "reporting.db").write_bytes(b"not a database " * 100)
+    code, found, out = _doctor(monkeypatch, capsys)
+    assert code == 1 and not _check(found, "warehouse").ok, out
+    privacy = _check(found, "pseudonymisation")
+    assert not privacy.ok and privacy.detail.startswith("could not tell whether stored user ids are pseudonyms: ")
+    assert "DatabaseError" in privacy.detail and "off" not in privacy.detail
+    channels = [c for c in found if c.name == "REPORTING_ALERT_URLS"]
+    assert [c.ok for c in channels] == [False, True], out  # unknown refusals: a ✗, then the URL's own check
+    assert channels[0].detail.startswith("could not tell whether a channel refuses notifications: DatabaseError")
+
+
 def test_the_doctor_says_whether_user_ids_are_pseudonymised_and_refuses_a_changed_key(
     monkeypatch, tmp_path, capsys
 ) -> None:
@@ -196,6 +213,8 @@ def test_the_doctor_speaks_the_readers_language(
     assert _check(found, "loads").detail.startswith("noch nichts geladen")
     assert _check(found, "REPORTING_ALERT_URLS").detail.startswith("Testnachricht von ")
     assert receiver.messages[0]["message"] == "Eine Testnachricht: dieser Kanal funktioniert."
+    assert receiver.messages[0]["title"] == "[TEST] paradigm-reporting-Diagnose: Testbenachrichtigung"
+    assert "✓ Listen pro Nutzer: " in out and "per-user" not in out
     api = _check(found, "API").detail  # "… hat geantwortet, Token akzeptiert (0,05 s)": a German decimal comma
     assert "hat geantwortet" in api and "," in api.rsplit("(", 1)[1]
     words = re.sub(r"\S*[/=]\S*", "", out)  # endpoints' paths, directories, URLs: data

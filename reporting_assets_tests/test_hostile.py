@@ -28,7 +28,7 @@ from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.assets.users import build_user_assets
 from reporting_assets.doctor.cli import main as doctor_main
-from reporting_assets.i18n import Language
+from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.neutralise import plain
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.dashboard import render
@@ -47,8 +47,9 @@ from reporting_assets_tests.receiver import Receiver
 pytestmark = pytest.mark.xdist_group("hostile")  # one loaded warehouse for the module
 FIRST, LAST = "2026-03-01", "2026-03-14"
 NOW = datetime(2026, 3, 15, 8, tzinfo=UTC)  # nothing here depends on the day it runs
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")  # controls (but \t, \n) and bidi
+FORMULA = re.compile(r"^\s*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]")  # what a spreadsheet could read as one
+# controls (but \t, \n), NEL, the Unicode line and paragraph separators, and bidi overrides
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 RULES = """
 settings:
   notify_horizon_days: 30
@@ -92,7 +93,7 @@ def loaded(tmp_path_factory) -> Iterator[Loaded]:
         per_user = build_user_assets()
         assert materialize(per_user, resources={"warehouse": warehouse}, instance=instance).success
         dashboard = base / "usage_dashboard.html"
-        dashboard.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
+        dashboard.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")
         yield Loaded(warehouse, instance, result.run_id, dashboard, sim)
     finally:
         server.shutdown()
@@ -183,11 +184,11 @@ def test_every_csv_defuses_formulas_keeps_the_text_and_opens_in_excel(loaded: Lo
     assert {"daily", "weekly", "top", "alerts", "top_users", "dormant_users"} <= set(files)
     cells = [cell for _, rows in files.values() for row in rows for cell in row]
     assert all(data.startswith(b"\xef\xbb\xbf") for data, _ in files.values())  # the BOM: Excel reads UTF-8
-    assert [c for c in cells if c.startswith(FORMULA) and not _number(c)] == []  # no formula, negatives aside
+    assert [c for c in cells if FORMULA.match(c) and not _number(c)] == []  # no formula, negatives aside
     companies_ = {row[1] for row in files["daily"][1][1:]}
     resources = {row[3] for row in files["top"][1][1:]}
     for key, text in STORED.items():  # whole, with an apostrophe before a formula's first character
-        shown = "'" + text if text.startswith(FORMULA) else text
+        shown = "'" + text if FORMULA.match(text) else text
         assert shown in companies_ and shown in resources, key
 
 
@@ -195,7 +196,9 @@ def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: L
     """REPORTING_LANGUAGE=fr: Excel in French splits on ";" and reads "0,75" as a number; the hostile text, which
     holds commas and semicolons, stays whole in its cell."""
     page_path = tmp_path / "usage_dashboard.html"
-    page_path.write_text(render(loaded.warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")
+    page_path.write_text(
+        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True).html, encoding="utf-8"
+    )
     with opened(chromium, page_path) as page:
         files = {name: _downloads(page, name) for name in ("daily", "top")}
     for name, (data, _) in files.items():
@@ -208,7 +211,7 @@ def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: L
     assert rate and all("," in r or r in ("0", "1") for r in rate) and not any("." in r for r in rate)
     companies_, resources = {row[1] for row in rows}, {row[3] for row in files["top"][1][1:]}
     for key, text in STORED.items():
-        shown = "'" + text if text.startswith(FORMULA) else text
+        shown = "'" + text if FORMULA.match(text) else text
         assert shown in companies_ and shown in resources, key
 
 
@@ -221,7 +224,9 @@ def test_the_french_page_speaks_french_with_french_numbers_and_dates(loaded: Loa
     from reporting_assets_tests.messages import english_left
 
     page_path = tmp_path / "usage_dashboard.html"
-    page_path.write_text(render(loaded.warehouse.engine, NOW, lang=Language("fr")).html, encoding="utf-8")
+    page_path.write_text(
+        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True).html, encoding="utf-8"
+    )
     with opened(chromium, page_path) as page:
         ours = page.eval_on_selector_all(
             OUR_TEXT, "es => es.map(e => e.getAttribute('placeholder') || e.textContent).join('\\n')"
@@ -339,7 +344,7 @@ def test_alerts_reach_each_channel_format_with_the_text_inert(
         notifier = Notifier(urls=",".join(urls), ui_url="http://127.0.0.1:3999")
         resources = {"warehouse": loaded.warehouse, "notifier": notifier}
         context = build_sensor_context(instance=loaded.instance, resources=resources)
-        report = AlertTick(load_rules(rules), now=lambda: NOW)(context, loaded.warehouse, notifier)
+        report = AlertTick(load_rules(rules), ENGLISH, now=lambda: NOW)(context, loaded.warehouse, notifier)
     finally:
         smtp.controller.stop()
     assert report.fired == len(CORPUS) and report.failed == 0
@@ -367,7 +372,7 @@ def test_alerts_reach_each_channel_format_with_the_text_inert(
 
 def test_the_digest_names_hostile_companies_inert_one_line_each(loaded: Loaded, receiver: Receiver) -> None:
     receiver.start()
-    digest = compose(loaded.warehouse.engine, "2026-W10")
+    digest = compose(loaded.warehouse.engine, "2026-W10", dashboard_url=None, lang=ENGLISH)
     assert Notifier(urls=receiver.url).send(digest.title, digest.body, "info")
     [message] = receiver.messages
     lines = message["message"].splitlines()
@@ -447,7 +452,7 @@ def test_resources_show_no_secret_in_repr_or_str() -> None:
 
 
 def test_per_user_lists_can_be_turned_off_keeping_the_aggregates(loaded: Loaded) -> None:
-    page = render(loaded.warehouse.engine, NOW, user_lists=False).html
+    page = render(loaded.warehouse.engine, NOW, user_lists=False, lang=ENGLISH).html
     model = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     assert not {"top_users", "dormant_users"} & set(model["tables"]) and 'data-csv="top_users"' not in page
     every = model["users"]["by_company"][str(model["all_id"])]

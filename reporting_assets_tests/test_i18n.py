@@ -4,6 +4,7 @@ German, with no English message left; the setting is validated and reaches the d
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, date, datetime
 
@@ -14,14 +15,15 @@ from babel.messages.pofile import read_po
 from reporting_assets.alerts.episode import Episode
 from reporting_assets.alerts.evaluate import describe
 from reporting_assets.alerts.rules import Rule
-from reporting_assets.i18n import LANGUAGES, Language, catalog_path
+from reporting_assets.i18n import ENGLISH, LANGUAGES, Language, catalog_path
 from reporting_assets.reports.digest import CompanyWeek, DigestModel, text
 from reporting_assets.settings import Settings, SettingsError
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets_tests.messages import PACKAGE, english_left, source
+from reporting_assets_tests.messages import PACKAGE, english_left, plurals, source
 from reporting_assets_tests.receiver import Receiver
 
 SOURCE = source()
+PLURALS = plurals()
 
 
 def _fields(message: str) -> set[str]:
@@ -35,7 +37,7 @@ def test_the_source_has_messages_to_translate() -> None:
 @pytest.mark.parametrize("code", [c for c in LANGUAGES if c != "en"])
 def test_every_message_has_a_translation_with_the_same_placeholders(code: str) -> None:
     with catalog_path(code).open("rb") as po:
-        catalog = {m.id: m.string for m in read_po(po) if m.id}
+        catalog = {m.id: m.string for m in read_po(po) if m.id and isinstance(m.id, str)}  # plurals: below
     missing = sorted(SOURCE - catalog.keys())
     assert not missing, f"{code}: no translation of {missing}"
     assert not sorted(catalog.keys() - SOURCE), f"{code}: messages the source no longer has"
@@ -43,6 +45,23 @@ def test_every_message_has_a_translation_with_the_same_placeholders(code: str) -
     assert not empty, f"{code}: empty translations of {empty}"
     different = sorted(m for m in SOURCE if _fields(catalog[m]) != _fields(m))
     assert not different, f"{code}: placeholders differ in {different}"
+
+
+@pytest.mark.parametrize("code", [c for c in LANGUAGES if c != "en"])
+def test_every_message_with_a_count_has_each_plural_form_by_the_catalog_s_rule(code: str) -> None:
+    with catalog_path(code).open("rb") as po:
+        catalog = read_po(po)
+    assert catalog.num_plurals == 2 and catalog.plural_expr == {"fr": "(n > 1)", "de": "(n != 1)"}[code]
+    assert [m.id for m in catalog if m.id and m.fuzzy] == []  # a fuzzy translation is never shown
+    forms = {m.id: m.string for m in catalog if m.id and isinstance(m.id, tuple)}
+    assert PLURALS and sorted(PLURALS - forms.keys()) == [], f"{code}: no plural forms of {PLURALS - forms.keys()}"
+    for (singular, plural), (one, other) in ((p, forms[p]) for p in PLURALS):
+        assert one.strip() and other.strip(), (code, singular)
+        assert _fields(one) == _fields(singular) and _fields(other) == _fields(plural), (code, singular)
+    lang = Language(code)  # French counts 0 as one, German as many
+    pair = ("({count} day not loaded)", "({count} days not loaded)")
+    assert [lang.ngettext(*pair, n) for n in (0, 1, 2)] == {"fr": [forms[pair][0], *forms[pair]],
+                                                            "de": [forms[pair][1], *forms[pair]]}[code]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -100,8 +119,8 @@ GERMAN = [
 @pytest.mark.parametrize(
     ("code", "title", "lines"),
     [
-        ("fr", "Utilisation de Paradigm, semaine 2025-W04 (1 jours non chargés)", FRENCH),
-        ("de", "Paradigm-Nutzung, Woche 2025-W04 (1 Tage nicht geladen)", GERMAN),
+        ("fr", "Utilisation de Paradigm, semaine 2025-W04 (1 jour non chargé)", FRENCH),
+        ("de", "Paradigm-Nutzung, Woche 2025-W04 (1 Tag nicht geladen)", GERMAN),
     ],
 )
 def test_the_digest_reads_in_french_and_german(code: str, title: str, lines: list[str]) -> None:
@@ -118,7 +137,7 @@ def test_the_digest_reads_in_french_and_german(code: str, title: str, lines: lis
         DigestModel("2025-W04", "2025-W03", date(2025, 1, 20), (), total, many, "https://x.example/d"), Language(code)
     )
     assert not english_left(large.title + large.body, code), large.body
-    assert text(model) != digest and "Sessions" not in text(model).body  # English stays the default
+    assert text(model, ENGLISH) != digest and "Sessions" not in text(model, ENGLISH).body
 
 
 RULE = Rule(name="low_satisfaction", asset="adoption_satisfaction", metric="satisfaction_rate", condition="below",
@@ -192,3 +211,42 @@ def test_no_message_of_the_template_holds_a_percent_sign() -> None:
         with catalog_path(code).open("rb") as po:
             catalog = {m.id: m.string for m in read_po(po) if m.id}
         assert [m for m in template if "%" in m or "%" in catalog[m]] == [], code
+
+
+def _script_messages(script: str) -> tuple[set[str], set[str], list[str]]:
+    """The messages dashboard.js writes: the string literals of each `t(...)` and `tCount(...)` call's first argument
+    (both branches of a ternary, not a value it compares), and the calls whose first argument holds no literal (a
+    message no test could find)."""
+    found: dict[str, set[str]] = {"t": set(), "tCount": set()}
+    unreadable = []
+    for call in re.finditer(r"(?<![\w.])(?<!function )(t|tCount)\(", script):
+        depth, i, literals = 1, call.end(), []
+        while depth and i < len(script):
+            char = script[i]
+            if char in "\"'`":
+                end = script.index(char, i + 1)
+                if depth == 1 and not re.search(r"[=!]==?\s*$", script[call.end() : i]):  # not a compared value
+                    literals.append(script[i + 1 : end])
+                i = end
+            elif char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            elif char == "," and depth == 1:
+                break
+            i += 1
+        if not literals:
+            unreadable.append(script[call.start() : call.start() + 60])
+        found[call.group(1)] |= set(literals)
+    return found["t"], found["tCount"], unreadable
+
+
+def test_every_message_dashboard_js_writes_is_in_the_page_model_so_none_is_english_only() -> None:
+    from reporting_assets.reports.dashboard import SCRIPT_MESSAGES, SCRIPT_PLURALS
+
+    script = (PACKAGE / "reports" / "dashboard.js").read_text()
+    messages, counted, unreadable = _script_messages(script)
+    assert messages and counted and unreadable == []
+    assert sorted(messages - set(SCRIPT_MESSAGES)) == [], "a message of dashboard.js is not in SCRIPT_MESSAGES"
+    assert sorted(counted - {one for one, _ in SCRIPT_PLURALS}) == [], "not in SCRIPT_PLURALS"
+    assert re.findall(r"textContent\s*=\s*[\"'`][^\"'`]", script) == []  # no text written around t()

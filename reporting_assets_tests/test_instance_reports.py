@@ -55,7 +55,7 @@ def large(tmp_path_factory) -> tuple[Warehouse, Path]:
     per_user = build_user_assets()
     assert materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()).success
     path = base / "usage_dashboard.html"
-    path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
+    path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")
     return warehouse, path
 
 
@@ -179,7 +179,7 @@ def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromiu
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 3, 3), 10, 3, resources=2, members_days=0)
     path = tmp_path / "usage_dashboard.html"
-    path.write_text(render(warehouse.engine, NOW).html, encoding="utf-8")
+    path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")
     with opened(chromium, path) as page:
         cards = page.eval_on_selector_all(
             "#headline .card",
@@ -201,7 +201,7 @@ def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromiu
 def test_the_digest_of_200_companies_fits_a_channel_and_names_the_top_movers(tmp_path: Path) -> None:
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 1, 6), 21, 200, resources=2)  # Monday 2025-01-06 .. Sunday 2025-01-26
-    digest = compose(warehouse.engine, "2025-W04", "https://reports.example.org/usage_dashboard.html")
+    digest = compose(warehouse.engine, "2025-W04", "https://reports.example.org/usage_dashboard.html", lang=ENGLISH)
     assert len(digest.title) + len(digest.body) <= 12_000 and not digest.missing
     with warehouse.engine.connect() as conn:
         query = sa.select(user_activity.c.company_id, user_activity.c.date, user_activity.c.active_users_7d).where(
@@ -236,20 +236,20 @@ def test_the_digest_text_is_a_function_of_its_model_alone() -> None:
     small = DigestModel(
         "2025-W04", "2025-W03", date(2025, 1, 20), (), total, tuple(_company(i, 100, 50) for i in (1, 2, 3)), None
     )
-    body = text(small).body
+    body = text(small, ENGLISH).body
     assert all(f"Co {i} (id {i})\n- sessions: 100 (+100%)" in body for i in (1, 2, 3))
 
     many = tuple(_company(i, 100 + i, 100, firing=int(i == 4)) for i in range(1, 13))
     missing = (date(2025, 1, 25),)
     large = DigestModel("2025-W04", "2025-W03", date(2025, 1, 20), missing, total, many, "https://x.example/d")
-    digest = text(large)
-    assert digest.title == "Paradigm usage, week 2025-W04 (1 days not loaded)"
+    digest = text(large, ENGLISH)
+    assert digest.title == "Paradigm usage, week 2025-W04 (1 day not loaded)"
     assert "Not loaded: Jan 25, 2025. The figures cover 6 of 7 days" in digest.body
     assert "Grew most (sessions, week against the week before):\n- Co 12 (id 12): 112 (+12%)" in digest.body
     assert "Fell most (sessions, week against the week before):\n- none" in digest.body
     assert "Companies with open alerts: 1\n- Co 4 (id 4): 1 firing" in digest.body
     assert "12 companies: each of them, and every figure, is on the dashboard: https://x.example/d" in digest.body
-    assert text(large) == digest
+    assert text(large, ENGLISH) == digest
 
 
 POINTS = (
@@ -311,7 +311,7 @@ def test_two_thousand_companies_keep_the_page_bounded(two_thousand: Warehouse) -
     from reporting_assets.reports.dashboard import MAX_COMPANIES
 
     warehouse = two_thousand
-    page = render(warehouse.engine, NOW).html
+    page = render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html
     model = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     total = _sql(warehouse, sa.select(sa.func.sum(adoption_satisfaction.c.sessions_count)).where(
         adoption_satisfaction.c.date == date(2025, 12, 14)))  # fmt: skip

@@ -9,11 +9,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from sqlalchemy.exc import IntegrityError
 
 from reporting_assets.simulator.faults import Fault
 from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.store import Warehouse, WriteError
 from reporting_assets.warehouse.tables import KPI_TABLES, load_log, used_documents
 from reporting_assets_tests.helpers import ACTIVITY_TABLES, kpi_assets, ledger_rows, raw_assets, run, snapshot
 
@@ -55,7 +54,7 @@ def test_rows_and_ledger_are_written_together_or_not_at_all(simulator, warehouse
     rows = warehouse.read(used_documents)
     days = ledger.day_counts(rows, date(2025, 1, 1), date(2025, 1, 5), None)
     clash = ledger.entries("used_documents", pd.concat([days, days.head(1)]), "broken")  # one day twice
-    with pytest.raises(IntegrityError):
+    with pytest.raises(WriteError, match="refused rows of"):
         warehouse.replace(used_documents, date(2025, 1, 1), date(2025, 1, 5), rows.head(3), loaded=clash)
     after = snapshot(warehouse, ["used_documents"])
     for name in before:

@@ -62,7 +62,9 @@ def loaded(tmp_path_factory) -> Warehouse:
 def dashboard(loaded: Warehouse, tmp_path_factory) -> tuple[Path, dict]:
     """The dashboard file as the asset writes it, and the asset's metadata."""
     reports = tmp_path_factory.mktemp("served")
-    result = materialize([build_usage_dashboard(str(reports), URL)], resources={"warehouse": loaded})
+    result = materialize(
+        [build_usage_dashboard(str(reports), URL, user_lists=True, lang=ENGLISH)], resources={"warehouse": loaded}
+    )
     assert result.success
     [event] = result.get_asset_materialization_events()
     return reports / "usage_dashboard.html", event.materialization.metadata
@@ -245,7 +247,7 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
 ) -> None:
     late = Receiver()  # a second channel, down at first
     clock = [datetime(2025, 2, 17, 7, tzinfo=UTC)]
-    job, schedule = build_weekly_digest(7, URL, now=lambda: clock[0])
+    job, schedule = build_weekly_digest(7, URL, now=lambda: clock[0], lang=ENGLISH)
     notifier = Notifier(urls=f"{receiver.url},{late.url.replace('/alerts', '/digest')}")
     resources = {"warehouse": loaded, "digest_notifier": notifier}
     instance = DagsterInstance.ephemeral()
@@ -279,7 +281,7 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
 
     # what was sent is the week's model laid out; the model holds the warehouse's figures
     model = digest.build(loaded.engine, "2025-W07", f"{URL}/usage_dashboard.html")
-    sent = digest.text(model)
+    sent = digest.text(model, ENGLISH)
     [message] = receiver.messages
     assert (message["title"], message["message"]) == (sent.title, sent.body)
     assert model.missing == tuple(GAP) and model.dashboard_url == f"{URL}/usage_dashboard.html"
@@ -298,7 +300,7 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
 
 
 def test_a_week_given_by_hand_must_be_an_iso_week(loaded: Warehouse) -> None:
-    job, _ = build_weekly_digest(7, None)
+    job, _ = build_weekly_digest(7, None, lang=ENGLISH)
     config = {"ops": {"send_weekly_digest": {"config": {"week": "2025-07"}}}}
     resources = {"warehouse": loaded, "digest_notifier": Notifier()}
     result = job.execute_in_process(config, resources=resources, raise_on_error=False)
@@ -326,7 +328,7 @@ def test_the_digest_waits_for_the_morning_refresh_before_naming_missing_days(
         instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_SUCCESS.value, "daily_refresh"), "refresh-1")
 
     monday = datetime(2025, 2, 17, 7, tzinfo=UTC)
-    job, _ = build_weekly_digest(7, URL, now=lambda: monday, sleep=refresh_ends)
+    job, _ = build_weekly_digest(7, URL, now=lambda: monday, sleep=refresh_ends, lang=ENGLISH)
     receiver.start()
     resources = {"warehouse": warehouse, "digest_notifier": Notifier(urls=receiver.url)}
     assert job.execute_in_process(instance=instance, resources=resources).success
@@ -354,7 +356,7 @@ def test_a_change_is_computed_once_and_worded_once(now, before, rate, delta, wor
 
     found = change(now, before, rate)
     assert found == pytest.approx(delta) if delta is not None else found is None
-    assert change_words(now, before, rate) == words
+    assert change_words(now, before, rate, lang=ENGLISH) == words
 
 
 def test_the_page_model_is_what_dashboard_js_reads() -> None:
@@ -390,7 +392,12 @@ def test_the_page_model_is_what_dashboard_js_reads() -> None:
 def test_a_dashboard_before_any_load_is_the_page_template_saying_so(tmp_path) -> None:
     from reporting_assets.reports.dashboard import render
 
-    empty = render(Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}").engine, datetime(2025, 3, 1, 6, tzinfo=UTC))
+    empty = render(
+        Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}").engine,
+        datetime(2025, 3, 1, 6, tzinfo=UTC),
+        user_lists=True,
+        lang=ENGLISH,
+    )
     assert (empty.first, empty.last, empty.missing_days) == (None, None, 0)
     assert "<title>Paradigm usage</title>" in empty.html and "@media print" in empty.html  # the template's head
     assert 'id="nothing-loaded"' in empty.html and "2025-03-01 06:00 UTC" in empty.html

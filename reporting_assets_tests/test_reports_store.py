@@ -13,6 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from reporting_assets import erasure
 from reporting_assets.doctor import checks as doctor
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports import store
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.settings import Settings, SettingsError
@@ -33,7 +34,9 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 3, 1), 40, 2, resources=2)
     caplog.set_level(logging.DEBUG)
-    asset = build_usage_dashboard(f"s3://{s3}/team/usage", None, now=lambda: datetime(2025, 4, 12, tzinfo=UTC))
+    asset = build_usage_dashboard(
+        f"s3://{s3}/team/usage", None, now=lambda: datetime(2025, 4, 12, tzinfo=UTC), user_lists=True, lang=ENGLISH
+    )
     result = materialize([asset], resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
     assert result.success
     [event] = result.asset_materializations_for_node("usage_dashboard")
@@ -43,9 +46,13 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
     page = objects["team/usage/usage_dashboard.html"].decode()
     assert page.startswith("<!DOCTYPE html>") and 'id="data-through">Apr 9, 2025<' in page  # the reader's date
 
-    checks = list(doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/x")))
-    assert [c.line() for c in checks] == [f"✓ reports: s3://{s3}/x is writable"]
-    [missing] = doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://nobucket/x"))
+    checks = list(
+        doctor._reports(Settings.load(paradigm_base_url="demo", reporting_reports_dir=f"s3://{s3}/x"), lang=ENGLISH)
+    )
+    assert [c.line(lang=ENGLISH) for c in checks] == [f"✓ reports: s3://{s3}/x is writable"]
+    [missing] = doctor._reports(
+        Settings.load(paradigm_base_url="demo", reporting_reports_dir="s3://nobucket/x"), lang=ENGLISH
+    )
     assert not missing.ok and "cannot write to s3://nobucket/x" in missing.detail and "bucket" in missing.detail
     assert list(_objects(s3)) == ["team/usage/usage_dashboard.html"]
     assert SECRET_KEY not in caplog.text and SECRET_KEY not in missing.detail

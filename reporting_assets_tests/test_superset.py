@@ -57,7 +57,7 @@ def reader(pg_loaded: Warehouse) -> Iterator[str]:
     """A reader of every company, what the kit connects as (roles belong to the cluster: one of the module's own)."""
     role = f"bi_superset_{uuid.uuid4().hex[:8]}"
     with pg_loaded.engine.begin() as conn:
-        access.grant(conn, role)
+        access.grant(conn, role, company_id=None, user_lists=True)
     yield role
     with pg_loaded.engine.begin() as conn:
         access.revoke(conn, role, drop=True)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from reporting_assets.settings import Settings
-from reporting_assets.warehouse.store import Warehouse, _lost_creation_race, engine_for
+from reporting_assets.warehouse.store import Warehouse, WriteError, _lost_creation_race, engine_for
 from reporting_assets.warehouse.tables import chat_sessions, tools_usage
 
 NOW = datetime(2025, 1, 10, 6, 0, tzinfo=UTC)
@@ -66,7 +66,7 @@ def test_a_failed_replace_leaves_the_table_as_it_was(warehouse):
     warehouse.replace(tools_usage, D1, D1, tools(D1, 1, a=1, b=2))
     before = warehouse.read(tools_usage)
     duplicate_key = pd.concat([tools(D1, 1, a=7), tools(D1, 1, a=8)])
-    with pytest.raises(IntegrityError):
+    with pytest.raises(WriteError, match="refused rows of"):
         warehouse.replace(tools_usage, D1, D1, duplicate_key)
     pd.testing.assert_frame_equal(warehouse.read(tools_usage), before)
 

@@ -15,6 +15,7 @@ from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
 from reporting_assets.definitions import build_definitions
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports.dashboard import render
 from reporting_assets.settings import Settings
 
@@ -39,7 +40,9 @@ def main() -> None:
                 raise SystemExit(f"the demo load of {start}..{end} failed")
         page = Path(tmp) / "usage_dashboard.html"
         warehouse = defs.resources["warehouse"]
-        page.write_text(render(warehouse.engine, datetime.now(UTC)).html, encoding="utf-8")
+        page.write_text(
+            render(warehouse.engine, datetime.now(UTC), user_lists=True, lang=ENGLISH).html, encoding="utf-8"
+        )
 
         from playwright.sync_api import sync_playwright
 

@@ -28,8 +28,8 @@ def late_data(settings: Settings) -> Freshness:
 def build_defs(settings: Settings, late: Freshness, now: Clock) -> Definitions:
     rules, lang = load_rules(settings.reporting_alert_rules), Language(settings.reporting_language)
     interval = settings.reporting_alert_interval_s
-    alerts = build_alert_sensor(rules, late_data=late, now=now, interval_s=interval, lang=lang)
+    alerts = build_alert_sensor(rules, lang, interval, late_data=late, now=now)
     return Definitions(
         assets=[alert_events_spec({r.asset for r in rules.rules})],
-        sensors=[alerts, build_run_failure_sensor(now, settings.redactor(), lang)],
+        sensors=[alerts, build_run_failure_sensor(lang, settings.redactor(), now)],
     )

@@ -12,7 +12,7 @@ from reporting_assets.alerts import deliveries, state
 from reporting_assets.alerts.episode import Episode
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import NP_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.store import Warehouse
 
@@ -72,15 +72,21 @@ def owed(warehouse: Warehouse, rules: RuleSet, now: datetime) -> tuple[list[Note
     return kept, [n for n in notes if n not in kept]
 
 
-COUNTED = {"FIRING": N_("{count} firing"), "REMINDER": N_("{count} reminder"), "RESOLVED": N_("{count} resolved")}
+COUNTED = {
+    "FIRING": NP_("{count} firing", "{count} firing"),
+    "REMINDER": NP_("{count} reminder", "{count} reminders"),
+    "RESOLVED": NP_("{count} resolved", "{count} resolved"),
+}
 
 
-def grouped_message(notes: list[Note], notifier: Notifier, lang: Language = ENGLISH) -> tuple[str, str, str]:
+def grouped_message(notes: list[Note], notifier: Notifier, lang: Language) -> tuple[str, str, str]:
     """One message for several notes: counts in the title, one line per alert grouped by severity, the most
     severe first; past `MAX_LINES` alerts, "and K more" says where to see them all."""
     verbs = [n.verb for n in notes]
     title = "[ALERTS] " + ", ".join(
-        lang.gettext(COUNTED[v]).format(count=verbs.count(v)) for v in ("FIRING", "REMINDER", "RESOLVED") if v in verbs
+        lang.ngettext(*COUNTED[v], verbs.count(v)).format(count=verbs.count(v))
+        for v in ("FIRING", "REMINDER", "RESOLVED")
+        if v in verbs
     )
     ordered = sorted(notes, key=lambda n: SEVERITIES.index(n.episode.severity))
     lines = []
@@ -124,7 +130,7 @@ def deliver(
     notifier: Notifier,
     rules: RuleSet,
     now: datetime,
-    lang: Language = ENGLISH,
+    lang: Language,
 ) -> dict[str, int]:
     """Send what `alert_events` owes to each channel on its own, alone or grouped as the rules say (grouped
     messages' lines in `lang`).

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from reporting_assets.alerts import episode
 from reporting_assets.alerts.rules import Rule
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, latest_names
 from reporting_assets.neutralise import plain
@@ -73,7 +73,7 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
     return out[CONDITION_COLUMNS]
 
 
-def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language = ENGLISH) -> pd.DataFrame:
+def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language) -> pd.DataFrame:
     """The rule's alert episodes over the loaded days of `kpi`, one row per (company, start day); their messages in
     `lang`."""
     cond = conditions(rule, kpi, loaded)
@@ -133,7 +133,7 @@ class Facts(Protocol):
     status: str
 
 
-def describe(rule: Rule, episode: Facts, lang: Language = ENGLISH) -> str:
+def describe(rule: Rule, episode: Facts, lang: Language) -> str:
     """One line a person reads in a notification, in `lang`: who, what, how far from the limit, since when (days
     as ISO dates, in every language: unambiguous, and what mail filters match)."""
     if rule.total:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from reporting_assets.alerts import episode, state
 from reporting_assets.alerts.episode import Episode
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.warehouse import ledger
@@ -42,7 +42,7 @@ def late_episodes(
     latest: dict[str, date | None],
     due: date | None,
     open_since: dict[str, date],
-    lang: Language = ENGLISH,
+    lang: Language,
 ) -> pd.DataFrame:
     """Episodes for the assets late at `due` (firing) and for those with an open episode (`open_since`:
     asset -> started_at) whose data has arrived since (resolved)."""
@@ -55,9 +55,12 @@ def late_episodes(
             first_missing = max(last + timedelta(days=1), freshness.first_day)
             since = min(open_since.get(asset, first_missing), first_missing)
             status, day, value = "firing", due, float((due - first_missing).days + 1)
-            late_line = lang.gettext(
-                "{asset}: {days} day(s) not loaded, none since {last} (due by {hour}:00 UTC each day; is the "
-                "daily_refresh schedule running?)"
+            late_line = lang.ngettext(
+                "{asset}: {days} day not loaded, none since {last} (due by {hour}:00 UTC each day; is the "
+                "daily_refresh schedule running?)",
+                "{asset}: {days} days not loaded, none since {last} (due by {hour}:00 UTC each day; is the "
+                "daily_refresh schedule running?)",
+                int(value),
             )
             hour = f"{freshness.hour_utc:02d}"
             message = late_line.format(asset=asset, days=lang.number(value), last=last, hour=hour)
@@ -88,7 +91,7 @@ def late_episodes(
     return episode.frame(found)
 
 
-def evaluate(engine: Engine, freshness: Freshness, now: datetime, lang: Language = ENGLISH) -> state.Changes:
+def evaluate(engine: Engine, freshness: Freshness, now: datetime, lang: Language) -> state.Changes:
     """Store the late-data alerts as of `now` in `alert_events`, their messages in `lang` (the caller delivers
     them)."""
     latest = ledger.latest(engine, list(freshness.assets), freshness.company_scope)

@@ -84,7 +84,8 @@ class Notifier(MaskedRepr, ConfigurableResource):
         if not len(channels):
             return True
         notify_type = apprise.NotifyType[NOTIFY_TYPES.get(kind, "INFO")]
-        lines = "\n".join(plain(line, longest=MAX_LINE) for line in body.splitlines())
+        # our own line breaks only: API text in a line is `plain` already, and U+2028 and the like are not breaks here
+        lines = "\n".join(plain(line, longest=MAX_LINE) for line in body.split("\n"))
         return bool(
             channels.notify(
                 body=lines, title=plain(title), notify_type=notify_type, body_format=apprise.NotifyFormat.TEXT

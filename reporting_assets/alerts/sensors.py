@@ -21,7 +21,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RuleSet
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.clock import Clock, utc_now
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import Language
 from reporting_assets.neutralise import plain
 from reporting_assets.redact import Redactor
 from reporting_assets.warehouse.store import Warehouse
@@ -46,15 +46,16 @@ def alert_events_spec(watched: set[str]) -> AssetSpec:
 
 def build_alert_sensor(
     rules: RuleSet,
+    lang: Language,
+    interval_s: int,
+    *,
     name: str = "kpi_alerts",
     late_data: Freshness | None = None,
     now: Clock = utc_now,
-    interval_s: int = 60,
-    lang: Language = ENGLISH,
 ) -> SensorDefinition:
     """The sensor running an `AlertTick` of `rules` (and `late_data`) every `interval_s`, messages in `lang`; its
     skip reason is the tick's summary, and it reports the `alert_events` asset whenever the alert counts change."""
-    tick = AlertTick(rules, late_data, now, lang)
+    tick = AlertTick(rules, lang, late_data, now)
 
     @sensor(
         name=name,
@@ -70,14 +71,11 @@ def build_alert_sensor(
     return _alerts
 
 
-def build_run_failure_sensor(
-    now: Clock = utc_now, redact: Redactor | None = None, lang: Language = ENGLISH
-) -> SensorDefinition:
+def build_run_failure_sensor(lang: Language, redact: Redactor, now: Clock = utc_now) -> SensorDefinition:
     """`run_failure_alerts`: each failed run that will not be retried, told once to each channel
     (`alert_deliveries`). A channel that refuses, or waits its backoff, makes the tick fail, and Dagster
     evaluates the run again on the next one: only the channels still owed it are sent it. Each cause is one line
     (`neutralise.plain`: errors may quote API text), with the settings' secrets masked (`redact`)."""
-    redact = redact or Redactor()
 
     @run_failure_sensor(
         name="run_failure_alerts",

@@ -18,7 +18,7 @@ from reporting_assets.alerts.history import AlertRow
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Rule, RuleSet
 from reporting_assets.clock import Clock, utc_now
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.neutralise import markdown_table
 from reporting_assets.warehouse.store import Warehouse, checkpoint
@@ -86,7 +86,7 @@ def changed_partitions(context: SensorEvaluationContext, assets: set[str], curso
     return earliest
 
 
-def evaluate(engine: Engine, rule: Rule, since: date, lang: Language = ENGLISH) -> state.Changes:
+def evaluate(engine: Engine, rule: Rule, since: date, lang: Language) -> state.Changes:
     """Store `rule`'s episodes from `since` on (messages in `lang`), reading only the days that can change them."""
     start = reads.first_day(engine, rule, since)
     found = episodes(rule, reads.kpi_rows(engine, rule, start), reads.loaded(engine, rule, start), lang)
@@ -109,9 +109,9 @@ class AlertTick:
     its deadline; `now` is the clock (tests set it), `lang` the messages' language."""
 
     rules: RuleSet
+    lang: Language
     late_data: freshness.Freshness | None = None
     now: Clock = utc_now
-    lang: Language = ENGLISH
 
     def __call__(self, context: SensorEvaluationContext, warehouse: Warehouse, notifier: Notifier) -> TickReport:
         """One tick; updates the context's cursor."""

@@ -8,11 +8,11 @@ from typing import Any
 from dagster import AssetExecutionContext, TableColumn, TableSchema
 from sqlalchemy import Table
 
+from reporting_assets import personal
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.neutralise import markdown_table
 
 PREVIEW_ROWS = 10
-PERSONAL = ("user_id",)  # never in metadata: the event log is kept apart from the warehouse, beyond erasure
 
 
 def column_schema(table: Table, docs: dict[str, str] | None = None) -> TableSchema:
@@ -30,7 +30,7 @@ def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     """The first `rows` rows as a markdown table for the UI: API text escaped, per-user ids left out."""
     if not len(frame):
         return "_no rows_"
-    return markdown_table(frame.head(rows).drop(columns=list(PERSONAL), errors="ignore"))
+    return markdown_table(frame.head(rows).drop(columns=list(personal.USER_COLUMNS), errors="ignore"))
 
 
 def report(context: AssetExecutionContext, per_partition: dict[str, dict[str, Any]], run: dict[str, Any]) -> None:

@@ -25,9 +25,10 @@ from reporting_assets.paradigm.errors import ParadigmError, ParadigmUnavailable
 from reporting_assets.paradigm.flatten import USER_ID
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.users import pseudonyms
+from reporting_assets.users.erased import NONE, Erased, ErasedMeanwhile
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.spool import Spool
-from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.store import Warehouse, WriteError
 
 # A snapshot endpoint (company members) tells how things are now: it is recorded for days at most this old.
 SNAPSHOT_MAX_AGE_DAYS = 7
@@ -72,6 +73,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)
         fetched_at = now()
+        erased = NONE
         if USER_ID in endpoint.table.c:  # the stored ids and the key must agree before any new id is written
             try:
                 context.log.info(
@@ -79,16 +81,18 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
                 )
             except pseudonyms.KeyMismatch as exc:
                 raise Failure(description=str(exc), allow_retries=False) from None
+            erased = Erased.read(warehouse.engine)
         if endpoint.snapshot:  # today's figures are not those of a day long past: older days are left alone
             start = max(start, fetched_at.date() - timedelta(days=SNAPSHOT_MAX_AGE_DAYS))
             if start > end:
                 report(context, dict.fromkeys(context.partition_keys, NOT_SNAPSHOTTED), {"run_rows": 0})
                 return MaterializeResult()
-        days, companies, drift, docs, requests, shown, sizes = [], set(), set(), {}, 0, "", []
+        days, companies, drift, docs, requests, shown, sizes, dropped = [], set(), set(), {}, 0, "", [], 0
         busiest = ledger.busiest_day(warehouse.engine, endpoint.name, paradigm.company_id)
         with Spool() as spool:
             try:  # one window in memory at a time; all of them written in one transaction below
-                for window in paradigm.windows(endpoint, start, end, log=context.log, busiest_day=busiest):
+                windows = paradigm.windows(endpoint, start, end, log=context.log, busiest_day=busiest, erased=erased)
+                for window in windows:
                     frame = window.rows.frame.assign(ingested_at=fetched_at)
                     spool.add(frame)
                     days.append(ledger.day_counts(frame, window.start, window.end, paradigm.company_id))
@@ -96,6 +100,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
                     drift.update(window.rows.drift)
                     docs.update(window.rows.docs)
                     requests += window.rows.requests
+                    dropped += window.rows.dropped
                     sizes.append(window.days)
                     shown = shown or preview(frame.drop(columns="ingested_at"))
             except ParadigmError as exc:  # one clear message in the UI, not a traceback; retry only what may pass
@@ -104,7 +109,12 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
             per_day = pd.concat(days, ignore_index=True).groupby(["date"], as_index=False, sort=True)["rows"].sum()
             per_day["company_scope"] = paradigm.company_id
             loaded = ledger.entries(endpoint.name, per_day, context.run.run_id, fetched_at)
-            rows = warehouse.replace(endpoint.table, start, end, spool, paradigm.company_id, loaded)
+            check = erased.still if erased is not NONE else None
+            try:
+                rows = warehouse.replace(endpoint.table, start, end, spool, paradigm.company_id, loaded, check=check)
+            except (ErasedMeanwhile, WriteError) as exc:  # retried only if a later try may pass
+                retry = isinstance(exc, ErasedMeanwhile) or exc.transient
+                raise Failure(description=f"{endpoint.name} {start}..{end}: {exc}", allow_retries=retry) from None
 
         context.log.info(
             "%s %s..%s: %d rows, %d requests, %d companies", endpoint.name, start, end, rows, requests, len(companies)
@@ -116,6 +126,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
             "request_windows": window_sizes(sizes),
             "companies": len(companies),
             "schema_drift": ", ".join(sorted(drift)) or "none",
+            **({"erased_user_rows_dropped": dropped} if erased is not NONE else {}),
             "dagster/column_schema": column_schema(endpoint.table, docs),
             "preview": MetadataValue.md(shown),
         }

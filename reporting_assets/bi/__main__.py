@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     from reporting_assets.bi import access, extracts, kits, views
     from reporting_assets.bi.contract import VERSION
     from reporting_assets.bi.publish import publish
+    from reporting_assets.i18n import ENGLISH
     from reporting_assets.settings import Settings, SettingsError
+    from reporting_assets.warehouse import engines
     from reporting_assets.warehouse.store import engine_for
 
     try:
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             with engine.connect() as conn:
                 state = views.status(conn, user_lists)
-                print(f"BI contract {state.summary()}")
+                print(f"BI contract {state.summary(ENGLISH)}")  # an operator's tool: English
                 found = access.readers(conn) if views.schema_of(conn) and not state.missing else []
                 for reader in found:
                     print(f"reader {reader}")
@@ -93,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:  # one line saying what the database refused, never a traceback or a row
-        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"error: the warehouse refused {args.command}: {type(exc).__name__}: {cause}", file=sys.stderr)
+        print(f"error: the warehouse refused {args.command}: {engines.reduced(exc)}", file=sys.stderr)
         return 1
     return 0
 

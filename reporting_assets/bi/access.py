@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from reporting_assets import personal
 from reporting_assets.bi.contract import VIEWS
 from reporting_assets.bi.views import qualified, schema_of
 from reporting_assets.warehouse.engines import serialise
@@ -47,7 +48,7 @@ class Reader:
         return f"{self.role}: company {self.company_id}"
 
 
-def _tables(user_lists: bool = True) -> list[str]:
+def _tables(user_lists: bool) -> list[str]:
     """The tables the company views read (the per-user ones only with `user_lists`): a reader's SELECT, and row
     level security, apply to them."""
     views = [v for v in VIEWS.values() if v.per_company and (user_lists or not v.per_user)]
@@ -55,8 +56,8 @@ def _tables(user_lists: bool = True) -> list[str]:
 
 
 def _per_user() -> tuple[list[str], list[str]]:
-    """The per-user views, and the tables only they read: what no reader holds with REPORTING_USER_LISTS=off."""
-    return [v.name for v in VIEWS.values() if v.per_user], sorted(set(_tables()) - set(_tables(user_lists=False)))
+    """The per-user views and tables (`personal`): what no reader holds with REPORTING_USER_LISTS=off."""
+    return list(personal.VIEWS), personal.table_names()
 
 
 def _schema(conn: Connection) -> str:
@@ -102,7 +103,7 @@ def bypass(conn: Connection, role: str) -> str | None:
                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
                 "AND c.relname = ANY(:tables)"
             ),
-            {"tables": _tables()},
+            {"tables": _tables(user_lists=True)},
         ).scalars()
     )
     found = conn.execute(_BYPASS, {"owners": owners, "role": role}).first()
@@ -117,7 +118,7 @@ def _exists(conn: Connection, role: str) -> bool:
     return bool(conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first())
 
 
-def grant(conn: Connection, role: str, company_id: int | None = None, user_lists: bool = True) -> Reader:
+def grant(conn: Connection, role: str, company_id: int | None, user_lists: bool) -> Reader:
     """Make `role` (created as a login role when missing) a reader of the contract; of `company_id`'s rows only
     when given (a scope given before is replaced); the per-user view only with `user_lists`. A company scope is
     refused to a role that row security cannot hold."""
@@ -138,7 +139,7 @@ def grant(conn: Connection, role: str, company_id: int | None = None, user_lists
     for table in _tables(user_lists):
         conn.execute(text(f"GRANT SELECT ON {q(table)} TO {q(role)}"))
     _drop_scope(conn, role)
-    for table in _tables():
+    for table in _tables(user_lists=True):
         _row_security(conn, table)
         if company_id is not None:
             conn.execute(
@@ -219,7 +220,7 @@ def _drop_scope(conn: Connection, role: str) -> None:
             conn.execute(text(f"DROP POLICY {q(name)} ON {q(table)}"))
 
 
-def refresh(conn: Connection, user_lists: bool = True) -> list[Reader]:
+def refresh(conn: Connection, user_lists: bool) -> list[Reader]:
     """Grant the views to every reader again (a view created anew has no grants), and with `user_lists` off take
     the per-user view and tables back from them."""
     schema = schema_of(conn)

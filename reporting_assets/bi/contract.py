@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 
+from reporting_assets import personal
 from reporting_assets.metrics import PERIOD_ADOPTION, RATIOS, RETENTION_RATE, Ratio, latest_names_select
 from reporting_assets.warehouse import tables as t
 
@@ -60,7 +61,11 @@ class View:
     body: str  # SELECT giving every field by name: `{bi}` is the contract's schema prefix, `{today}` the UTC date,
     # `{first_day}` the first partition's
     per_company: bool = True  # False: rows about days, not companies (no company scope applies)
-    per_user: bool = False  # one row per user: absent with REPORTING_USER_LISTS=off
+
+    @property
+    def per_user(self) -> bool:
+        """One row per user (`personal.VIEWS`): absent with REPORTING_USER_LISTS=off."""
+        return self.name in personal.VIEWS
 
     @property
     def names(self) -> list[str]:
@@ -285,7 +290,6 @@ fct_user_engagement = View(
     (t.user_engagement,),
     body="SELECT company_id, user_id, first_active_date, last_active_date, active_days, active_days_30d, "
     "sessions_30d, queries_30d, segment, days_loaded_30d, as_of_date FROM user_engagement",
-    per_user=True,
 )
 
 _r = t.retention_cohorts

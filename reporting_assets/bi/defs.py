@@ -53,7 +53,7 @@ def api_docs(instance: DagsterInstance) -> dict[str, str]:
     return out
 
 
-def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool = True) -> list[AssetsDefinition]:
+def build_bi_assets(reports_dir: str, first_day: date, user_lists: bool) -> list[AssetsDefinition]:
     """`bi_contract`, and `bi_extracts` (with the `.[parquet]` extra) for reports under `reports_dir`; a calendar
     from `first_day` (the first partition), the per-user view with `user_lists` (`REPORTING_USER_LISTS`)."""
 

@@ -1,8 +1,12 @@
-"""The generated parts of `docs/bi-tools.md`: every view's columns, and the Power BI measures (both from the
-registry); `scripts/bi_docs.py` writes them into the page, a test holds the page to them."""
+"""The generated parts of the docs: `docs/bi-tools.md`'s view columns and Power BI measures (from the registry),
+and `docs/users-and-privacy.md`'s table of where a user's id is kept (from `personal`); `scripts/bi_docs.py` writes
+them into the pages, tests hold the pages to them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from reporting_assets import personal
 from reporting_assets.bi import powerbi
 from reporting_assets.bi.contract import AGGREGATION, VIEWS, Field
 
@@ -43,12 +47,22 @@ def measures() -> str:
     return f"```dax\n{powerbi.measures()}```\n"
 
 
-BLOCKS = {"aggregation": aggregation, "contract": contract, "dax": measures}
+BLOCKS = {"aggregation": aggregation, "contract": contract, "dax": measures}  # docs/bi-tools.md's
 
 
-def render(page: str) -> str:
+def personal_data() -> str:
+    from reporting_assets.bi.extracts import per_user_files
+    from reporting_assets.reports.dashboard import FILE_NAME
+
+    return personal.docs_table(per_user_files(), FILE_NAME)
+
+
+PRIVACY_BLOCKS = {"personal-data": personal_data}  # docs/users-and-privacy.md's
+
+
+def render(page: str, blocks: dict[str, Callable[[], str]]) -> str:
     """`page` with each generated block (between `<!-- generated: NAME -->` and `<!-- end: NAME -->`) rewritten."""
-    for name, make in BLOCKS.items():
+    for name, make in blocks.items():
         start, end = f"<!-- generated: {name} -->\n", f"<!-- end: {name} -->"
         head, rest = page.split(start, 1)
         _, tail = rest.split(end, 1)

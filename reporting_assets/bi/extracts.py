@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 
-from reporting_assets.bi.contract import VERSION, VIEWS, Field, View
+from reporting_assets import personal
+from reporting_assets.bi.contract import VERSION, Field, View
 from reporting_assets.bi.views import expected, qualified, schema_of
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import store
@@ -56,9 +57,8 @@ def folder() -> str:
 
 
 def per_user_files() -> list[str]:
-    """The extracts that hold user ids (pseudonyms when REPORTING_USER_ID_KEY is set): erasure rewrites them."""
-    views = [v.name for v in VIEWS.values() if v.per_user]
-    return [*(f"{folder()}/{name}/{name}.parquet" for name in views), f"{folder()}/{HYPER_FILE}"]
+    """The extracts that hold user ids (`personal`): erasure writes them again, lists off removes the Parquet."""
+    return personal.extract_files(folder(), HYPER_FILE)
 
 
 def arrow_schema(view: View) -> pa.Schema:
@@ -156,6 +156,10 @@ def write_extracts(
             write_hyper(files, Path(scratch) / HYPER_FILE)
             path = _put(Path(scratch) / HYPER_FILE, location, f"{folder()}/{HYPER_FILE}")
             out.append(Extract("*", sum(e.rows for e in out), path))
+    if not user_lists:  # a per-user extract written while lists were on goes
+        for name in per_user_files():
+            if name.endswith(".parquet") and store.exists(location, name):
+                store.remove(location, name)
     return out
 
 

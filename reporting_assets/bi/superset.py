@@ -271,7 +271,7 @@ def _dashboard() -> dict:
 
 
 def bundle(
-    database_uri: str, schema: str | None, now: datetime, user_lists: bool = True, comments: Comments | None = None
+    database_uri: str, schema: str | None, now: datetime, user_lists: bool, comments: Comments | None = None
 ) -> bytes:
     """The ZIP for `superset import-dashboards -p FILE`: the warehouse at `database_uri` (as Superset's driver
     spells it, as a reader's role; give no password: set it in Superset), the contract's views in `schema`, each

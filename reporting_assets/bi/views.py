@@ -14,7 +14,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from reporting_assets.bi.contract import VERSION, VIEWS, Field, View
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, Language
 from reporting_assets.warehouse.engines import serialise
 
 SQL_TYPES = {
@@ -139,7 +139,7 @@ def comment(field: Field, api_docs: Mapping[str, str] | None = None) -> str:
 
 
 def install(
-    conn: Connection, user_lists: bool = True, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
+    conn: Connection, user_lists: bool, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
 ) -> list[str]:
     """(Re)create the contract's views in this transaction, one installer at a time (`first_day`: the first
     partition, where the calendar starts; `api_docs`: the API's field descriptions). Returns their names.
@@ -189,7 +189,7 @@ class Status:
     def current(self) -> bool:
         return not self.missing and not self.stale
 
-    def summary(self, lang: Language = ENGLISH) -> str:
+    def summary(self, lang: Language) -> str:
         """One line on the contract's state in `lang`, with what to do when it is not current (view names stay)."""
         if self.current:
             return lang.gettext("v{version}: every view present and current").format(version=VERSION)
@@ -200,7 +200,7 @@ class Status:
         return lang.gettext(todo).format(version=VERSION, problems="; ".join(problems))
 
 
-def status(conn: Connection, user_lists: bool = True) -> Status:
+def status(conn: Connection, user_lists: bool) -> Status:
     """Whether every view of the contract is there, with the contract's columns in order (and types, PostgreSQL)."""
     schema = schema_of(conn)
     inspector = inspect(conn)

@@ -11,6 +11,7 @@ from typing import Any
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.neutralise import plain
+from reporting_assets.warehouse import engines
 
 DETAIL_LENGTH = 1000  # characters of one check's detail
 OPTIONAL_PREFIXES = ("agent_",)  # columns the API returns only in some modes: absent is not a fault
@@ -20,7 +21,7 @@ REDACTED_KEYS = ("name", "title", "filename", "email")
 # The checks' names, as the reader reads them (`Check.line`); an endpoint's path or a variable's name stays as it is
 NAMES = (
     N_("settings"), N_("alert rules"), N_("API"), N_("warehouse"), N_("loads"), N_("BI contract"), N_("reports"),
-    N_("pseudonymisation"), N_("retention"),
+    N_("pseudonymisation"), N_("retention"), N_("per-user lists"),
 )  # fmt: skip
 
 
@@ -30,7 +31,7 @@ class Check:
     ok: bool
     detail: str  # in the reader's language
 
-    def line(self, lang: Language = ENGLISH) -> str:
+    def line(self, lang: Language) -> str:
         """One line in `lang`: the detail may quote API text or an error (`plain`); secrets are masked by `checks`."""
         name = lang.gettext(self.name) if self.name in NAMES else self.name
         return f"{'✓' if self.ok else '✗'} {name}: {plain(self.detail, DETAIL_LENGTH)}"
@@ -117,16 +118,13 @@ def _endpoints(settings: Any, day: date, samples: Path | None, lang: Language) -
 
 
 def _warehouse(url: str, lang: Language) -> Iterator[Check]:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     from reporting_assets.warehouse import migrate
 
-    parsed = make_url(url)
-    shown = parsed.render_as_string(hide_password=True)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # as the store does on first use
-    engine = create_engine(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    engine = engines.create(url)
     try:
         with engine.connect() as conn:
             revision, head = migrate.current(conn), migrate.head()
@@ -135,7 +133,7 @@ def _warehouse(url: str, lang: Language) -> Iterator[Check]:
                 conn.execute(text(statement))
             conn.execute(text("DROP TABLE doctor_probe"))
     except Exception as exc:
-        yield Check("warehouse", False, f"{shown}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        yield Check("warehouse", False, f"{shown}: {engines.reduced(exc)}")
         return
     finally:
         engine.dispose()
@@ -156,11 +154,11 @@ def _warehouse(url: str, lang: Language) -> Iterator[Check]:
 
 
 def _last_loaded(url: str) -> date | None:
-    from sqlalchemy import create_engine, func, select
+    from sqlalchemy import func, select
 
     from reporting_assets.warehouse.tables import load_log
 
-    engine = create_engine(url)
+    engine = engines.create(url)
     try:
         with engine.connect() as conn:
             return conn.execute(select(func.max(load_log.c.date))).scalar_one()
@@ -170,18 +168,15 @@ def _last_loaded(url: str) -> date | None:
 
 def _bi_contract(url: str, user_lists: bool, lang: Language) -> Iterator[Check]:
     """Whether the BI contract's views are there and current, and who may read them (PostgreSQL)."""
-    from sqlalchemy import create_engine
-
     from reporting_assets.bi import access, views
 
-    engine = create_engine(url)
+    engine = engines.create(url)
     try:
         with engine.connect() as conn:
             state = views.status(conn, user_lists)
             readers = access.readers(conn) if views.schema_of(conn) and not state.missing else []
     except Exception as exc:  # the warehouse check has said why it cannot be reached
-        error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-        yield Check("BI contract", False, lang.gettext("cannot be read: {error}").format(error=error))
+        yield Check("BI contract", False, lang.gettext("cannot be read: {error}").format(error=engines.reduced(exc)))
         return
     finally:
         engine.dispose()
@@ -194,7 +189,7 @@ def _bi_contract(url: str, user_lists: bool, lang: Language) -> Iterator[Check]:
     yield Check("BI contract", state.current and not any(r.bypass for r in readers), state.summary(lang) + who)
 
 
-def _reports(settings: Any, lang: Language = ENGLISH) -> Iterator[Check]:
+def _reports(settings: Any, lang: Language) -> Iterator[Check]:
     """Whether the dashboard can be written where `REPORTING_REPORTS_DIR` says."""
     from reporting_assets.reports import store
 
@@ -208,46 +203,58 @@ def _reports(settings: Any, lang: Language = ENGLISH) -> Iterator[Check]:
     yield Check("reports", True, lang.gettext("{where} is writable").format(where=where))
 
 
-def _privacy(settings: Any, lang: Language) -> Iterator[Check]:
-    """Whether user ids are pseudonymised, and whether the stored ones were made with this key; the retention."""
-    from sqlalchemy import create_engine
+def _pseudonymisation(settings: Any, lang: Language) -> Check:
+    """Whether user ids are pseudonymised, and whether the stored ones were made with this key; a ✗ naming the
+    error when the warehouse cannot tell (never "off")."""
+    from sqlalchemy import inspect
 
     from reporting_assets.users import pseudonyms
+    from reporting_assets.warehouse.tables import pseudonymisation
 
     key = settings.reporting_user_id_key.get_secret_value() if settings.reporting_user_id_key else None
-    engine = create_engine(settings.database_url)
+    engine = engines.create(settings.database_url)
     try:
-        with engine.connect() as conn:
-            stored = pseudonyms.stored_since(conn)
-    except Exception:  # a warehouse not migrated yet holds no pseudonym
-        stored = None
+        with engine.connect() as conn:  # a warehouse not migrated yet holds no pseudonym
+            stored = pseudonyms.stored_since(conn) if inspect(conn).has_table(pseudonymisation.name) else None
+    except Exception as exc:
+        unknown = lang.gettext("could not tell whether stored user ids are pseudonyms: {error}")
+        return Check("pseudonymisation", False, unknown.format(error=engines.reduced(exc)))
     finally:
         engine.dispose()
-    if stored and (not key or stored[0] != pseudonyms.key_check(key)):
-        if not key:
-            problem = lang.gettext(
-                "stored user ids are pseudonyms (since {day}) but REPORTING_USER_ID_KEY is unset: set it back, or run "
-                "`{reset}`"
-            )
-        else:
-            problem = lang.gettext(
-                "stored user ids are pseudonyms (since {day}) but REPORTING_USER_ID_KEY is not the key they were "
-                "made with: set it back, or run `{reset}`"
-            )
-        yield Check("pseudonymisation", False, problem.format(day=f"{stored[1]:%Y-%m-%d}", reset=pseudonyms.RESET))
-    elif key:
-        state = (
-            lang.gettext("stored ids made with this key since {day}").format(day=f"{stored[1]:%Y-%m-%d}")
-            if stored
-            else lang.gettext("raw ids stored before are converted at the next user_activities load")
+    if stored and not key:
+        problem = lang.gettext(
+            "stored user ids are pseudonyms (since {day}) but REPORTING_USER_ID_KEY is unset: set it back, or run "
+            "`{reset}`"
         )
-        yield Check("pseudonymisation", True, lang.gettext("on (REPORTING_USER_ID_KEY): {state}").format(state=state))
-    else:
-        off = lang.gettext("off: user ids stored as the API gives them (REPORTING_USER_ID_KEY)")
-        yield Check("pseudonymisation", True, off)
+        return Check("pseudonymisation", False, problem.format(day=f"{stored[1]:%Y-%m-%d}", reset=pseudonyms.RESET))
+    if stored and stored[0] != pseudonyms.key_check(key or ""):
+        problem = lang.gettext(
+            "stored user ids are pseudonyms (since {day}) but REPORTING_USER_ID_KEY is not the key they were "
+            "made with: set it back, or run `{reset}`"
+        )
+        return Check("pseudonymisation", False, problem.format(day=f"{stored[1]:%Y-%m-%d}", reset=pseudonyms.RESET))
+    if not key:
+        return Check(
+            "pseudonymisation", True, lang.gettext("off: user ids stored as the API gives them (REPORTING_USER_ID_KEY)")
+        )
+    state = (
+        lang.gettext("stored ids made with this key since {day}").format(day=f"{stored[1]:%Y-%m-%d}")
+        if stored
+        else lang.gettext("raw ids stored before are converted at the next user_activities load")
+    )
+    return Check("pseudonymisation", True, lang.gettext("on (REPORTING_USER_ID_KEY): {state}").format(state=state))
+
+
+def _privacy(settings: Any, lang: Language) -> Iterator[Check]:
+    """Pseudonymisation, the retention and the per-user lists."""
+    yield _pseudonymisation(settings, lang)
     days = settings.reporting_user_retention_days
     kept = (
-        lang.gettext("per-user rows kept {days} days, then deleted by user_data_retention").format(days=days)
+        lang.ngettext(
+            "per-user rows kept {days} day, then deleted by user_data_retention",
+            "per-user rows kept {days} days, then deleted by user_data_retention",
+            days,
+        ).format(days=days)
         if days
         else lang.gettext("per-user rows kept without limit (REPORTING_USER_RETENTION_DAYS)")
     )
@@ -267,27 +274,32 @@ def _privacy(settings: Any, lang: Language) -> Iterator[Check]:
     )
 
 
-def _refusing(url: str, now: datetime) -> dict[str, dict]:
-    """Alert channels that have refused every notification for a day or more (`alert_channels`)."""
-    from sqlalchemy import create_engine
+def _refusing(url: str, now: datetime) -> tuple[dict[str, Any], str | None]:
+    """Alert channels that have refused every notification for a day or more (`alert_channels`), and the error
+    that kept the warehouse from telling (None: it could tell)."""
+    from sqlalchemy import inspect
 
     from reporting_assets.alerts import deliveries
     from reporting_assets.alerts.delivery import REPORT_AFTER
+    from reporting_assets.warehouse.tables import alert_channels
 
-    engine = create_engine(url)
+    engine = engines.create(url)
     try:
+        with engine.connect() as conn:  # a warehouse not migrated yet has no such table: nothing refused
+            if not inspect(conn).has_table(alert_channels.name):
+                return {}, None
         failing = deliveries.failing_channels(engine)
-    except Exception:  # a warehouse not migrated yet has no such table: nothing refused
-        return {}
+    except Exception as exc:
+        return {}, engines.reduced(exc)
     finally:
         engine.dispose()
-    return {key: streak for key, streak in failing.items() if now - streak.failing_since >= REPORT_AFTER}
+    return {key: streak for key, streak in failing.items() if now - streak.failing_since >= REPORT_AFTER}, None
 
 
 def _channels(settings: Any, send: bool, now: datetime, lang: Language) -> Iterator[Check]:
     from reporting_assets.alerts.notify import Notifier, NotifierConfigError
 
-    refusing = _refusing(settings.database_url, now)
+    refusing, unread = _refusing(settings.database_url, now)
     for variable, secret in (
         ("REPORTING_ALERT_URLS", settings.reporting_alert_urls),
         ("REPORTING_DIGEST_URLS", settings.reporting_digest_urls),
@@ -299,24 +311,39 @@ def _channels(settings: Any, send: bool, now: datetime, lang: Language) -> Itera
         except NotifierConfigError as exc:
             yield Check(variable, False, str(exc))
             continue
+        if unread:  # not "no channel refuses": whether one does is unknown
+            unknown = lang.gettext("could not tell whether a channel refuses notifications: {error}")
+            yield Check(variable, False, unknown.format(error=unread))
         for channel in channels:
             [masked] = channel.targets()
             if streak := refusing.get(channel.key):
-                refused = lang.gettext(
-                    "{channel} has refused every alert since {since} UTC ({tries} tries): check the URL and the service"
+                refused = lang.ngettext(
+                    "{channel} has refused every alert since {since} UTC ({tries} try): check the URL and the service",
+                    "{channel} has refused every alert since {since} UTC ({tries} tries): check the URL and the "
+                    "service",
+                    streak.failures,
                 )
                 since = f"{streak.failing_since:%Y-%m-%d %H:%M}"
                 yield Check(variable, False, refused.format(channel=masked, since=since, tries=streak.failures))
             elif not send:
                 valid = lang.gettext("{channel} is a valid apprise URL (--test-notification sends to it)")
                 yield Check(variable, True, valid.format(channel=masked))
-            elif channel.send(
-                "[TEST] paradigm-reporting doctor", lang.gettext("A test message: this channel works."), "info"
-            ):
-                yield Check(variable, True, lang.gettext("test message accepted by {channel}").format(channel=masked))
             else:
-                refused = lang.gettext("test message refused by {channel}: check the URL and the service")
-                yield Check(variable, False, refused.format(channel=masked))
+                yield _test_notification(variable, channel, masked, lang)
+
+
+def _test_notification(variable: str, channel: Any, masked: str, lang: Language) -> Check:
+    """Send the test message to one channel: accepted, refused, or a ✗ naming the error that stopped it."""
+    title = "[TEST] " + lang.gettext("paradigm-reporting doctor: test notification")  # the tag stays, for filters
+    try:
+        accepted = channel.send(title, lang.gettext("A test message: this channel works."), "info")
+    except Exception as exc:  # apprise's plugins may raise: not a refusal, and not a pass
+        failed = lang.gettext("test message to {channel} failed: {error}")
+        return Check(variable, False, failed.format(channel=masked, error=type(exc).__name__))
+    if accepted:
+        return Check(variable, True, lang.gettext("test message accepted by {channel}").format(channel=masked))
+    refused = lang.gettext("test message refused by {channel}: check the URL and the service")
+    return Check(variable, False, refused.format(channel=masked))
 
 
 def checks(
@@ -339,7 +366,7 @@ def checks(
     out = [Check("settings", True, valid)]
     try:
         rules = load_rules(settings.reporting_alert_rules)
-        counted = lang.gettext("{count} rules in {path}").format(
+        counted = lang.ngettext("{count} rule in {path}", "{count} rules in {path}", len(rules.rules)).format(
             count=len(rules.rules), path=settings.reporting_alert_rules
         )
         out.append(Check("alert rules", True, counted))

@@ -16,6 +16,8 @@ from sqlalchemy import Date, DateTime, Float, Integer
 
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.neutralise import plain
+from reporting_assets.users.erased import NONE, Erased
+from reporting_assets.users.pseudonyms import pseudonymise
 
 if TYPE_CHECKING:
     from reporting_assets.paradigm.endpoints import Endpoint
@@ -39,6 +41,7 @@ class Rows:
     drift: list[str]  # unknown field names met, sorted
     docs: dict[str, str]  # column -> description from the payloads' own `metadata` blocks
     requests: int = 0  # HTTP requests made for them, retries included (set by the resource)
+    dropped: int = 0  # rows of erased users left out (`users.erased`)
 
 
 class Payload(Protocol):
@@ -54,25 +57,33 @@ def flatten(
     days: Sequence[date] = (),
     user_id_key: str | None = None,
     batch_rows: int = BATCH_ROWS,
+    erased: Erased = NONE,
 ) -> Rows:
     """The payload's rows, typed as the endpoint's table, with the unknown fields met and the API's column docs.
     A snapshot endpoint's figures (no `dates`) are repeated for each of `days`. With `user_id_key`, user ids are
-    pseudonyms from here on: no later step (spool, warehouse, error message) sees a raw one.
+    pseudonyms from here on: no later step (spool, warehouse, error message) sees a raw one. The rows of `erased`
+    users are left out before that, and counted.
 
     Company blocks are turned into typed rows about `batch_rows` rows at a time: of an answer parsed as it is read
     (`Answer`), only one batch's objects are held besides the typed rows (one company's block at the least)."""
-    frames, drift = [], set()
+    frames, drift, dropped = [], set(), 0
     for batch in _batches(endpoint, _companies(payload), batch_rows):
         raw = _snapshot(batch, days) if endpoint.snapshot else _frame(endpoint, batch)
-        frame, met = _typed_frame(endpoint, raw, user_id_key)
+        frame, met = _typed_frame(endpoint, raw, hidden=bool(user_id_key))
+        if USER_ID in frame.columns:
+            frame, gone = erased.drop(frame)
+            dropped += gone
+            if user_id_key:
+                frame[USER_ID] = pseudonymise(frame["company_id"], frame[USER_ID], user_id_key)
         frames.append(frame)
         drift |= met
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return Rows(_dedupe(frame, endpoint.key), sorted(drift), _docs(endpoint, payload))
+    return Rows(_dedupe(frame, endpoint.key), sorted(drift), _docs(endpoint, payload), dropped=dropped)
 
 
-def _typed_frame(endpoint: Endpoint, frame: pd.DataFrame, user_id_key: str | None) -> tuple[pd.DataFrame, set[str]]:
-    """Rows with the table's columns, typed (user ids as pseudonyms with a key), and the unknown fields met."""
+def _typed_frame(endpoint: Endpoint, frame: pd.DataFrame, hidden: bool) -> tuple[pd.DataFrame, set[str]]:
+    """Rows with the table's columns, typed, and the unknown fields met; `hidden`: a malformed user id is not
+    quoted (it may still be personal data)."""
     frame = frame.rename(columns=dict(endpoint.renames))
     columns = [c.name for c in endpoint.table.columns if c.name != "ingested_at"]
     drift = {plain(c, FIELD_NAME_LENGTH) for c in frame.columns if c not in columns}  # API text: logged
@@ -81,12 +92,8 @@ def _typed_frame(endpoint: Endpoint, frame: pd.DataFrame, user_id_key: str | Non
         _require(frame, name)
     for column in endpoint.table.columns:
         if column.name in frame.columns:
-            hidden = bool(user_id_key) and column.name == USER_ID  # a malformed id may still be personal data
-            frame[column.name] = _typed(frame, column.name, column.type, shown=not hidden)
-    if user_id_key and USER_ID in frame.columns:
-        from reporting_assets.users.pseudonyms import pseudonymise
-
-        frame[USER_ID] = pseudonymise(frame["company_id"], frame[USER_ID], user_id_key)
+            shown = not (hidden and column.name == USER_ID)
+            frame[column.name] = _typed(frame, column.name, column.type, shown=shown)
     return frame, drift
 
 

@@ -16,6 +16,7 @@ from reporting_assets.paradigm.endpoints import Endpoint
 from reporting_assets.paradigm.errors import ParadigmConfigError, ParadigmResponseError
 from reporting_assets.paradigm.flatten import PayloadError, Rows, flatten
 from reporting_assets.redact import MaskedRepr
+from reporting_assets.users.erased import NONE, Erased
 
 if TYPE_CHECKING:
     import httpx
@@ -118,6 +119,7 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         end: date,
         log: logging.Logger | None = None,
         busiest_day: int | None = None,
+        erased: Erased = NONE,
     ) -> Iterator[Window]:
         """Every row of `endpoint` for `start..end` inclusive, one request window (one call plus its retries) at a
         time: a caller that writes each before the next holds one window in memory.
@@ -125,25 +127,26 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         Windows are sized to the data: as many days (up to `days_per_request`) as `row_budget` holds at the rows of
         the busiest day seen so far (`busiest_day`: from the ledger, then the largest met; unknown, the first window
         is one day). Once one day of every company is over the budget, the days left are asked company by company
-        (`split_companies`). A snapshot endpoint takes one call for the range, its figures repeated for each day."""
+        (`split_companies`). A snapshot endpoint takes one call for the range, its figures repeated for each day.
+        The rows of `erased` users are left out as each window is parsed (`flatten`)."""
         log = log or logging.getLogger(__name__)
         with self.client() as client:
             drift: set[str] = set()
             if endpoint.snapshot:
-                yield self._window(client, endpoint, start, end, self.company_id, log, drift)
+                yield self._window(client, endpoint, start, end, self.company_id, log, drift, erased)
                 return
             if self._split(busiest_day):
-                yield from self._by_company(client, endpoint, start, end, {}, busiest_day, log, drift)
+                yield from self._by_company(client, endpoint, start, end, {}, busiest_day, log, drift, erased)
                 return
             seen: dict[int, int] = {}  # company -> the rows of its busiest day so far: its own windows' size
-            for window in self._sized(client, endpoint, start, end, self.company_id, busiest_day, log, drift):
+            for window in self._sized(client, endpoint, start, end, self.company_id, busiest_day, log, drift, erased):
                 yield window
                 for company, rows in window.busiest_day_by_company().items():
                     seen[company] = max(seen.get(company, 0), rows)
                 busiest_day = max(busiest_day or 0, window.busiest_day())
                 if window.end < end and self._split(busiest_day):
                     after = window.end + timedelta(days=1)
-                    yield from self._by_company(client, endpoint, after, end, seen, busiest_day, log, drift)
+                    yield from self._by_company(client, endpoint, after, end, seen, busiest_day, log, drift, erased)
                     return
 
     def _split(self, busiest_day: int | None) -> bool:
@@ -160,13 +163,14 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         busiest_day: int | None,
         log: logging.Logger,
         drift: set[str],
+        erased: Erased,
     ) -> Iterator[Window]:
         """Windows of `start..end`, each as long as the row budget holds at the busiest day seen so far."""
         day = start
         while day <= end:
             days = 1 if busiest_day is None else max(1, min(self.days_per_request, self.row_budget() // busiest_day))
             last = min(end, day + timedelta(days=days - 1))
-            window = self._window(client, endpoint, day, last, company_id, log, drift)
+            window = self._window(client, endpoint, day, last, company_id, log, drift, erased)
             busiest_day = max(busiest_day or 0, window.busiest_day(), 1)  # a quiet weekend sizes nothing
             day = last + timedelta(days=1)
             yield window
@@ -181,6 +185,7 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         busiest_day: int | None,
         log: logging.Logger,
         drift: set[str],
+        erased: Erased,
     ) -> Iterator[Window]:
         """`start..end` asked company by company, each company's windows sized to its own rows (its busiest day
         in `seen`, else a first one-day window)."""
@@ -189,7 +194,7 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
             "company by company", endpoint.path, busiest_day, self.row_budget(), self.memory_budget_mb, start, end,
         )  # fmt: skip
         for company in self.split_companies(client, start, set(seen)):
-            yield from self._sized(client, endpoint, start, end, company, seen.get(company), log, drift)
+            yield from self._sized(client, endpoint, start, end, company, seen.get(company), log, drift, erased)
 
     def split_companies(self, client: ParadigmClient, day: date, seen: set[int]) -> list[int]:
         """The companies to ask one by one: those the members endpoint lists on `day`, and those seen already."""
@@ -208,6 +213,7 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         company_id: int | None,
         log: logging.Logger,
         drift: set[str],
+        erased: Erased,
     ) -> Window:
         """One call for `lo..hi` (and `company_id`), flattened; logs its size and any new schema drift."""
         before = client.requests_made
@@ -215,7 +221,8 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         with client.answer(endpoint.path, lo, hi, company_id) as answer:
             try:
                 # a batch's objects cost more than its typed rows: a quarter of the budget is theirs
-                flat = flatten(endpoint, answer, days, self.user_id_key or None, max(1, self.row_budget() // 4))
+                budget = max(1, self.row_budget() // 4)
+                flat = flatten(endpoint, answer, days, self.user_id_key or None, budget, erased)
             except PayloadError as exc:
                 raise ParadigmResponseError(endpoint.path, lo, hi, f"unexpected payload: {exc}") from None
         frame = flat.frame
@@ -234,7 +241,8 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         of = "" if company_id is None else f" of company {company_id}"
         said("%s %s..%s%s: %d days, %d rows in one request window", endpoint.path, lo, hi, of, (hi - lo).days + 1,
              len(frame))  # fmt: skip
-        return Window(lo, hi, Rows(frame, flat.drift, flat.docs, client.requests_made - before), company_id)
+        rows = Rows(frame, flat.drift, flat.docs, client.requests_made - before, flat.dropped)
+        return Window(lo, hi, rows, company_id)
 
     def fetch(self, endpoint: Endpoint, start: date, end: date, log: logging.Logger | None = None) -> Rows:
         """Every row of `endpoint` for `start..end` inclusive in one frame (`windows`, concatenated)."""
@@ -242,4 +250,4 @@ class ParadigmResource(MaskedRepr, ConfigurableResource):
         frame = pd.concat([p.frame for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].frame
         drift = sorted({name for p in parts for name in p.drift})
         docs = {column: text for p in parts for column, text in p.docs.items()}
-        return Rows(frame, drift, docs, sum(p.requests for p in parts))
+        return Rows(frame, drift, docs, sum(p.requests for p in parts), sum(p.dropped for p in parts))

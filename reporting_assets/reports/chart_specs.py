@@ -7,7 +7,7 @@ import functools
 import subprocess
 import sys
 
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, NP_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports.figures import NEEDS_30_DAYS, PEOPLE
 
@@ -44,8 +44,8 @@ PANELS = {  # title (a message) -> figures, their unit: one unit a panel, so one
     N_("Engagement"): (("stickiness", "adoption_rate"), "rate"),
 }
 # A period not wholly loaded (the one in progress among them), on hover: messages of the page
-IN_PROGRESS = N_("in progress: {loaded} of {days} days")
-SHORT = N_("{loaded} of {days} days loaded")
+IN_PROGRESS = NP_("in progress: {loaded} of {days} day", "in progress: {loaded} of {days} days")
+SHORT = NP_("{loaded} of {days} day loaded", "{loaded} of {days} days loaded")
 
 
 def chart_figure(key: str, lang: Language) -> tuple[str, str]:
@@ -54,7 +54,7 @@ def chart_figure(key: str, lang: Language) -> tuple[str, str]:
     return lang.gettext(label), lang.gettext(why)
 
 
-def panel_specs(lang: Language = ENGLISH) -> list[dict]:
+def panel_specs(lang: Language) -> list[dict]:
     """One Vega-Lite spec per panel over the named data that dashboard.js fills for the chosen range and grain:
     `points` (t, figure, value, solid, partial, note) and `dashes` (t, figure, value, segment). A solid line with a
     dot through the wholly loaded points; a period not wholly loaded (the one in progress among them) drawn apart, as
@@ -103,7 +103,7 @@ def panel_specs(lang: Language = ENGLISH) -> list[dict]:
     return specs
 
 
-def user_specs(lang: Language = ENGLISH) -> dict[str, dict]:
+def user_specs(lang: Language) -> dict[str, dict]:
     """The Users section's charts: new and newly dormant users per month (data `months`: month, kind, users), and
     the cohort heatmap (data `cohorts`: cohort, offset, rate, retained, size), filled by dashboard.js."""
     import altair as alt

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from reporting_assets.alerts.history import AlertRow
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import change
 from reporting_assets.reports import figures, page_tables
@@ -41,7 +41,7 @@ def side_by_side(
     periods: pd.DataFrame,
     alerts: list[AlertRow],
     weeks: int,
-    lang: Language = ENGLISH,
+    lang: Language,
 ) -> Compare:
     """Every company of the picker side by side (`labels`, in their order): the headline figures and their change,
     the last loaded day, the open alerts, and sessions per ISO week (the last `weeks`, a gap where a week is

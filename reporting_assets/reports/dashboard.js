@@ -13,6 +13,13 @@ function t(message, values = {}) {
   return (model.text[message] ?? message).replace(/\{(\w+)\}/g, (_, key) => values[key]);
 }
 
+// A message with a count (model.plurals: its singular's [one, other] forms in the page's language), filled.
+const pluralRule = new Intl.PluralRules(model.locale);
+function tCount(singular, count, values = {}) {
+  const [one, other] = model.plurals[singular];
+  return (pluralRule.select(count) === "one" ? one : other).replace(/\{(\w+)\}/g, (_, key) => values[key]);
+}
+
 function number(value, digits = 0, style = "decimal") {
   const options = { style, minimumFractionDigits: digits, maximumFractionDigits: digits };
   return new Intl.NumberFormat(model.locale, options).format(value);
@@ -73,7 +80,8 @@ function drawPanels() {
       points.forEach((i, k) => {
         const short = all[i] !== null && i in partial;
         const days = { loaded: number(i in partial ? partial[i] : axis.days[i]), days: number(axis.days[i]) };
-        const note = short ? t(i === axis.t.length - 1 ? "in progress: {loaded} of {days} days" : "{loaded} of {days} days loaded", days) : `${days.loaded} / ${days.days}`;
+        const last = i === axis.t.length - 1;
+        const note = short ? tCount(last ? "in progress: {loaded} of {days} day" : "{loaded} of {days} day loaded", axis.days[i], days) : `${days.loaded} / ${days.days}`;
         rows.push({ t: axis.t[i], figure: figure.label, value: all[i], solid: short ? null : all[i], partial: short, note });
         if (!short) return;
         for (const j of [points[k - 1], i, points[k + 1]]) {
@@ -251,16 +259,18 @@ function drawCompare() {
   }
   document.getElementById("compare").replaceChildren(element);
   const counts = { shown: number(order.length), total: number(table.rows.length) };
-  document.getElementById("compare-count").textContent = t("{shown} of {total} companies", counts);
+  document.getElementById("compare-count").textContent = tCount("{shown} of {total} company", table.rows.length, counts);
 }
 
-// One CSV cell (RFC 4180 quoting). Text is never a formula in a spreadsheet: a cell starting with = + - @, a tab or
-// a carriage return gets a leading apostrophe (OWASP's rule against CSV injection); our numbers stay numbers.
+// One CSV cell (RFC 4180 quoting). Text is never a formula in a spreadsheet: a cell whose first non-blank character
+// is = + - @ or their full-width forms (some spreadsheets trim blanks or fold those), or that starts with a tab or a
+// carriage return, gets a leading apostrophe (OWASP's rule against CSV injection); our numbers stay numbers.
+const FORMULA = /^\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/;
 function csvValue(value) {
   if (value === null || value === undefined) return "";
   if (typeof value === "number") return String(value).replace(".", model.csv.decimal);
   let text = String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+  if (FORMULA.test(text)) text = "'" + text;
   return /[",;\n\r]/.test(text) ? '"' + text.replaceAll('"', '""') + '"' : text;
 }
 
@@ -296,7 +306,7 @@ function choose() {
   daily.disabled = view.range === "all" || Number(view.range) > days;
   if (daily.disabled && grain.value === "day") grain.value = "week";
   view.grain = grain.value;
-  document.getElementById("range-note").textContent = daily.disabled ? t("one a day: the last {days} days only", { days }) : "";
+  document.getElementById("range-note").textContent = daily.disabled ? tCount("one a day: the last {days} day only", days, { days }) : "";
   return drawPanels().then(() => (document.body.dataset.view = view.range + "/" + view.grain));
 }
 

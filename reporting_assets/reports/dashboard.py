@@ -18,7 +18,7 @@ from importlib import resources
 from sqlalchemy import Engine
 
 from reporting_assets.alerts import history
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, NP_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
@@ -56,8 +56,13 @@ SCRIPT_MESSAGES = (
     N_("no members recorded yet"), N_("{share} of the step before"), N_("needs the members count"),
     N_("members minus ever active"), N_("not known"), N_("new"), N_("newly dormant"), N_("power"), N_("regular"),
     N_("occasional"), N_("dormant"), N_("(the first {limit} of {count}: the CSV holds them all)"),
-    N_("Sessions per week"), N_("{shown} of {total} companies"), N_("{points} pts"),
-    N_("one a day: the last {days} days only"), N_("{label}: {value}"), chart_specs.IN_PROGRESS, chart_specs.SHORT,
+    N_("Sessions per week"), N_("{points} pts"), N_("{label}: {value}"),
+)  # fmt: skip
+# ... and with a count (`Page.plurals`): `tCount(singular, count)` picks the reader's form
+SCRIPT_PLURALS = (
+    NP_("{shown} of {total} company", "{shown} of {total} companies"),
+    NP_("one a day: the last {days} day only", "one a day: the last {days} days only"),
+    chart_specs.IN_PROGRESS, chart_specs.SHORT,
 )  # fmt: skip
 
 
@@ -70,7 +75,8 @@ def _ranges(days: list[date], lang: Language, most: int = 20) -> str:
         else:
             spans.append([day, day])
     shown = "; ".join(lang.date(a) if a == b else f"{lang.date(a)}..{lang.date(b)}" for a, b in spans[:most])
-    more = lang.gettext(" and {count} more spans").format(count=len(spans) - most)
+    left = len(spans) - most
+    more = lang.ngettext(" and {count} more span", " and {count} more spans", left).format(count=left)
     return shown + (more if len(spans) > most else "")
 
 
@@ -130,7 +136,7 @@ def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], lan
     return markdown_table(pd.DataFrame(rows))
 
 
-def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Language = ENGLISH) -> Dashboard:
+def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> Dashboard:
     """The dashboard over the whole loaded history, as of `now`; per-user lists only with `user_lists`
     (`REPORTING_USER_LISTS`: the aggregates of the Users section stay either way); its downloads for a spreadsheet
     in `lang`, and its text, numbers and dates in `lang` too."""
@@ -208,6 +214,7 @@ def render(engine: Engine, now: datetime, user_lists: bool = True, lang: Languag
         locale=lang.code,
         vega_locale=lang.vega_locale(),
         text={message: lang.gettext(message) for message in SCRIPT_MESSAGES},
+        plurals={singular: lang.plural_forms(singular, plural) for singular, plural in SCRIPT_PLURALS},
     )
     left_out = len(activity) - len(chosen)
     html = template.render(

@@ -14,9 +14,9 @@ from reporting_assets.settings import Settings
 def build_defs(settings: Settings, now: Clock) -> Definitions:
     lang = Language(settings.reporting_language)
     dashboard = build_usage_dashboard(
-        settings.reports_dir, settings.reporting_reports_url, now, settings.reporting_user_lists == "on", lang
+        settings.reports_dir, settings.reporting_reports_url, settings.reporting_user_lists == "on", lang, now
     )
     digest_job, digest = build_weekly_digest(
-        settings.reporting_digest_hour_utc, settings.reporting_reports_url, now, lang=lang
+        settings.reporting_digest_hour_utc, settings.reporting_reports_url, lang, now
     )
     return Definitions(assets=[dashboard], jobs=[digest_job], schedules=[digest])

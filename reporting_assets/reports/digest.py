@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Engine
 
 from reporting_assets.alerts import history
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.neutralise import plain
@@ -205,8 +205,9 @@ def _summary(model: DigestModel, lang: Language) -> list[str]:
         lines += [] if chosen else [f"- {lang.gettext('none')}"]
     alerting = sorted((c for c in model.companies if c.firing), key=lambda c: (-c.firing, c.company_id))
     lines += ["", lang.gettext("Companies with open alerts: {count}").format(count=lang.number(len(alerting)))]
-    firing = lang.gettext("{count} firing")
-    lines += [_line(lang, _who(c, lang), firing.format(count=lang.number(c.firing))) for c in alerting[:ALERT_LINES]]
+    for c in alerting[:ALERT_LINES]:
+        firing = lang.ngettext("{count} firing", "{count} firing", c.firing)
+        lines.append(_line(lang, _who(c, lang), firing.format(count=lang.number(c.firing))))
     if len(alerting) > ALERT_LINES:
         more = lang.gettext("and {count} more (table alert_events)")
         lines.append(f"- {more.format(count=lang.number(len(alerting) - ALERT_LINES))}")
@@ -214,7 +215,11 @@ def _summary(model: DigestModel, lang: Language) -> list[str]:
         where = lang.gettext("the dashboard: {url}").format(url=model.dashboard_url)
     else:
         where = lang.gettext("the dashboard (usage_dashboard)")
-    every = lang.gettext("{count} companies: each of them, and every figure, is on {where}.")
+    every = lang.ngettext(
+        "{count} company: it, and every figure, is on {where}.",
+        "{count} companies: each of them, and every figure, is on {where}.",
+        len(model.companies),
+    )
     lines += ["", every.format(count=lang.number(len(model.companies)), where=where)]
     return lines
 
@@ -223,7 +228,7 @@ def _name(resource: str | None) -> str | None:
     return None if resource is None else plain(resource)
 
 
-def text(model: DigestModel, lang: Language = ENGLISH) -> Digest:
+def text(model: DigestModel, lang: Language) -> Digest:
     """The digest's title and body in `lang`: a pure function of its model."""
     sunday = model.monday + timedelta(days=6)
     lines = [
@@ -245,10 +250,11 @@ def text(model: DigestModel, lang: Language = ENGLISH) -> Digest:
         lines += _summary(model, lang)
     title = lang.gettext("Paradigm usage, week {week}").format(week=model.week)
     if model.missing:
-        title += " " + lang.gettext("({count} days not loaded)").format(count=len(model.missing))
+        missing = lang.ngettext("({count} day not loaded)", "({count} days not loaded)", len(model.missing))
+        title += " " + missing.format(count=len(model.missing))
     return Digest(model.week, title, "\n".join(lines), list(model.missing))
 
 
-def compose(engine: Engine, week: str, dashboard_url: str | None = None, lang: Language = ENGLISH) -> Digest:
+def compose(engine: Engine, week: str, dashboard_url: str | None, lang: Language) -> Digest:
     """The digest of ISO `week` (vs the week before), from the warehouse, in `lang`."""
     return text(build(engine, week, dashboard_url), lang)

@@ -17,7 +17,7 @@ from functools import reduce
 
 from sqlalchemy import Engine, case, func, select
 
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS, change, latest_names, ratio
 from reporting_assets.warehouse import company_ranges, ledger
@@ -247,13 +247,13 @@ class Headline:
     figures: tuple[Figure, ...]
 
 
-def value_text(figure: Figure, lang: Language = ENGLISH) -> str:
+def value_text(figure: Figure, lang: Language) -> str:
     if figure.value is None:
         return "–"
     return lang.percent(figure.value) if figure.kind == "rate" else lang.number(figure.value)
 
 
-def change_words(now: float, before: float | None, rate: bool, lang: Language = ENGLISH) -> str:
+def change_words(now: float, before: float | None, rate: bool, lang: Language) -> str:
     """`metrics.change` as people read it in `lang`: "+1.2 pts", "-25%", "was 0" ("" when the period before is
     unknown)."""
     delta = change(now, before, rate)
@@ -264,7 +264,7 @@ def change_words(now: float, before: float | None, rate: bool, lang: Language = 
     return lang.change(delta)
 
 
-def change_text(figure: Figure, lang: Language = ENGLISH) -> str:
+def change_text(figure: Figure, lang: Language) -> str:
     if figure.value is None:
         return ""
     if figure.previous is None:
@@ -303,7 +303,7 @@ def _window_sums(days: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) ->
     return sums
 
 
-def headlines(days: pd.DataFrame, last: date, lang: Language = ENGLISH) -> dict[int, Headline]:
+def headlines(days: pd.DataFrame, last: date, lang: Language) -> dict[int, Headline]:
     """Per company (and all): 30-day active users and adoption on `last` against 30 days before; sessions,
     user queries and satisfaction over the 7 days ending on `last` against the 7 before. Loaded days only: a
     window not wholly loaded is unknown, and says so (in `lang`)."""

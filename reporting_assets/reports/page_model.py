@@ -126,6 +126,7 @@ class Page:
     locale: str  # the reader's language: numbers formatted with Intl
     vega_locale: dict[str, dict]  # the charts' number and time locale (`i18n.Language.vega_locale`)
     text: dict[str, str]  # what the script writes itself: message -> translation
+    plurals: dict[str, list[str]]  # what it writes with a count: singular message -> [one, other], translated
 
 
 def as_json(page: Page) -> dict[str, Any]:

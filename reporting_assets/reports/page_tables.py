@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from reporting_assets.alerts.history import AlertRow
-from reporting_assets.i18n import ENGLISH, N_, Language
+from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.reports import figures
 from reporting_assets.reports.page_model import Column, Table
@@ -25,7 +25,7 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
 
-def column_specs(columns: list[tuple[str, str, str]], lang: Language = ENGLISH) -> list[Column]:
+def column_specs(columns: list[tuple[str, str, str]], lang: Language) -> list[Column]:
     """Columns of a table of the page: (key, label (a message), kind); kind "" = in the CSV only."""
     return [Column(k, lang.gettext(label), kind or "text", not kind) for k, label, kind in columns]
 
@@ -35,7 +35,7 @@ def table(
     download: str,
     columns: list[tuple[str, str, str]],
     rows: list[list],
-    lang: Language = ENGLISH,
+    lang: Language,
     *,
     every_company: bool = False,
     empty: str = "",
@@ -47,7 +47,7 @@ def table(
     return Table(title, download, column_specs(columns, lang), rows, SHOWN_ROWS, every_company, shown)
 
 
-def weekly(days: pd.DataFrame, periods: pd.DataFrame, lang: Language = ENGLISH) -> Table:
+def weekly(days: pd.DataFrame, periods: pd.DataFrame, lang: Language) -> Table:
     weeks = figures.weekly(days, periods).groupby("company_id").tail(WEEKS_SHOWN)
     weeks = weeks.sort_values(["company_id", "week"], ascending=[True, False])
     columns = [
@@ -62,7 +62,7 @@ def weekly(days: pd.DataFrame, periods: pd.DataFrame, lang: Language = ENGLISH) 
     return table(title, lang.gettext("the weekly table of every company"), columns, rows, lang)
 
 
-def top(top: pd.DataFrame, lang: Language = ENGLISH) -> Table:
+def top(top: pd.DataFrame, lang: Language) -> Table:
     columns = [
         ("company_id", N_("Company id"), ""), ("company", N_("Company"), ""), ("resource_type", N_("Type"), "text"),
         ("resource_name", N_("Tool or document"), "text"), ("uses", N_("Uses, last 30 days"), "count"),
@@ -77,7 +77,7 @@ def top(top: pd.DataFrame, lang: Language = ENGLISH) -> Table:
     )
 
 
-def alerts(found: list[AlertRow], lang: Language = ENGLISH) -> Table:
+def alerts(found: list[AlertRow], lang: Language) -> Table:
     """The alerts of `history.for_reports`."""
     columns = [
         ("company_id", N_("Company id"), ""), ("status", N_("Status"), "text"), ("severity", N_("Severity"), "text"),

@@ -11,7 +11,7 @@ from dagster import (
 )
 
 from reporting_assets.clock import Clock, utc_now
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import Language
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
 from reporting_assets.warehouse.store import Warehouse
@@ -28,9 +28,9 @@ AFTER_KPIS = (
 def build_usage_dashboard(
     reports_dir: str,
     reports_url: str | None,
+    user_lists: bool,
+    lang: Language,
     now: Clock = utc_now,
-    user_lists: bool = True,
-    lang: Language = ENGLISH,
 ) -> AssetsDefinition:
     """The asset writing `reports_dir/usage_dashboard.html`, a directory or an object store URL (`store.py`),
     linked under `reports_url` when set; per-user lists only with `user_lists` (`REPORTING_USER_LISTS`); CSVs for a

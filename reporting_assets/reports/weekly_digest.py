@@ -34,7 +34,7 @@ from pydantic import Field
 from reporting_assets.alerts.delivery import deliver_once
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.clock import Clock, utc_now
-from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.i18n import Language
 from reporting_assets.reports.dashboard import FILE_NAME
 from reporting_assets.reports.digest import compose, last_complete_week
 from reporting_assets.warehouse.store import Warehouse
@@ -72,9 +72,9 @@ def wait_for_refresh(context: OpExecutionContext, now: Clock, sleep: Callable[[f
 def build_weekly_digest(
     hour_utc: int,
     reports_url: str | None,
+    lang: Language,
     now: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
-    lang: Language = ENGLISH,
 ) -> tuple[JobDefinition, ScheduleDefinition]:
     """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC; the digest in
     `lang`."""

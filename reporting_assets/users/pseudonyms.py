@@ -14,10 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, Table, and_, delete, select
 
+from reporting_assets import personal
 from reporting_assets.clock import utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.warehouse.engines import begin_write, serialise
-from reporting_assets.warehouse.tables import PER_USER_TABLES, pseudonymisation
+from reporting_assets.warehouse.tables import pseudonymisation
 
 MASK = (1 << 63) - 1
 RESET = "python -m reporting_assets.users reset"
@@ -77,7 +78,7 @@ def ensure(engine: Engine, key: str | None, now: datetime | None = None) -> str:
                     "and load them again under the new key"
                 )
             return "on"
-        converted = sum(_convert(conn, table, key) for table in PER_USER_TABLES)
+        converted = sum(_convert(conn, held.table, key) for held in personal.TABLES)
         conn.execute(pseudonymisation.insert().values(key_check=key_check(key), since=now or utc_now()))
         return f"on: {converted} stored rows converted"
 
@@ -113,8 +114,8 @@ def reset(engine: Engine) -> dict[str, int]:
 
     deleted = {}
     with engine.begin() as conn:
-        for table in PER_USER_TABLES:
-            deleted[table.name] = conn.execute(delete(table)).rowcount
+        for held in personal.TABLES:
+            deleted[held.table.name] = conn.execute(delete(held.table)).rowcount
         deleted["load_log"] = conn.execute(delete(load_log).where(load_log.c.asset == user_activities.name)).rowcount
         conn.execute(delete(pseudonymisation))
     return deleted

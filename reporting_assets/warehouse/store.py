@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from functools import lru_cache
 from typing import Literal
@@ -86,26 +86,37 @@ def db_rows(frame: pd.DataFrame, table: Table, dialect: Dialect | None = None) -
     return list(zip(*columns, strict=True))
 
 
+class WriteError(RuntimeError):
+    """The database refused rows: the table and the cause (`engines.reduced`), never the rows' values. `transient`:
+    a later try may pass (a deadlock, a lost connection, a busy SQLite file), unlike a refused value."""
+
+    def __init__(self, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Insert every row of `frame` in bulk: COPY with psycopg (PostgreSQL), one executemany with SQLite, and
-    SQLAlchemy's own batched insert with any other driver."""
+    SQLAlchemy's own batched insert with any other driver. A refusal raises `WriteError`."""
     if not len(frame):
         return
     names = [c.name for c in table.columns]
-    if conn.dialect.driver == "psycopg":
-        preparer = conn.dialect.identifier_preparer
-        copy_sql = f"COPY {preparer.format_table(table)} ({', '.join(map(preparer.quote, names))}) FROM STDIN"
-        dbapi = conn.dialect.loaded_dbapi
-        try:
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        if conn.dialect.driver == "psycopg":
+            preparer = conn.dialect.identifier_preparer
+            copy_sql = f"COPY {preparer.format_table(table)} ({', '.join(map(preparer.quote, names))}) FROM STDIN"
             with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
                 for row in db_rows(frame, table):
                     copy.write_row(row)
-        except dbapi.Error as exc:  # as SQLAlchemy would raise it (IntegrityError for a duplicate key...)
-            raise DBAPIError.instance(copy_sql, None, exc, dbapi.Error, dialect=conn.dialect) from None
-    elif conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(str(table.insert().compile(dialect=conn.dialect)), db_rows(frame, table, conn.dialect))
-    else:
-        conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in db_rows(frame, table)])
+        elif conn.dialect.name == "sqlite":
+            insert = str(table.insert().compile(dialect=conn.dialect))
+            conn.exec_driver_sql(insert, db_rows(frame, table, conn.dialect))
+        else:
+            conn.execute(table.insert(), [dict(zip(names, row, strict=True)) for row in db_rows(frame, table)])
+    except (DBAPIError, dbapi.Error) as exc:  # its message may quote a row (PostgreSQL's DETAIL, COPY's CONTEXT)
+        message = f"the warehouse refused rows of {table.name}: {engines.reduced(exc)}"
+        raise WriteError(message, engines.transient(exc)) from None
 
 
 def lock_table(conn: Connection, table: Table) -> None:
@@ -132,6 +143,7 @@ class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's pas
         company_id: int | None = None,
         loaded: pd.DataFrame | None = None,
         keep: Collection[date] = (),
+        check: Callable[[Connection], None] | None = None,
     ) -> int:
         """Make `table` hold exactly `rows` (a frame, or frames inserted one after the other: a `Spool`) for dates
         `start..end` (one company, or all), and the load ledger exactly `loaded` (`ledger.entries`) for those
@@ -139,12 +151,15 @@ class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's pas
 
         Re-running any range therefore never duplicates rows, a failure leaves table and ledger as they were,
         and a day is in the ledger if and only if its rows are in the table. Days of `keep` are left as they are,
-        rows and ledger (a KPI's days whose inputs were purged).
+        rows and ledger (a KPI's days whose inputs were purged). `check` runs first, under the table's lock: it may
+        refuse the write by raising.
         """
         frames = [rows] if isinstance(rows, pd.DataFrame) else rows
         written = 0
         with self.engine.begin() as conn:
             lock_table(conn, table)
+            if check is not None:
+                check(conn)
             where = table.c.date.between(start, end)
             if company_id is not None:
                 where &= table.c.company_id == company_id

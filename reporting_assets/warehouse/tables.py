@@ -335,11 +335,32 @@ pseudonymisation = Table(
     comment="One row when the warehouse's user ids are pseudonyms (REPORTING_USER_ID_KEY); none when they are raw",
 )
 
+ERASED_USER = (
+    "The erased user as per-user tables stored them: the pseudonym (REPORTING_USER_ID_KEY), else user_hash; never "
+    "the raw id"
+)
+erased_users = Table(
+    "erased_users",
+    metadata,
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("user_hash", BigInteger, primary_key=True, comment="HMAC-SHA256 of the user under erasure_key.secret"),
+    Column("user_id", BigInteger, nullable=False, comment=ERASED_USER),
+    Column("erased_at", DateTime(timezone=True), nullable=False, comment="When `forget` erased the user (UTC)"),
+    comment="Users erased by `python -m reporting_assets.users forget`: every load drops their rows before writing",
+)
+
+erasure_key = Table(
+    "erasure_key",
+    metadata,
+    Column("secret", String, primary_key=True, comment="Random secret of erased_users.user_hash (never a BI grant)"),
+    Column("created_at", DateTime(timezone=True), nullable=False, comment="When it was drawn (UTC)"),
+    comment="One row: the secret erased_users.user_hash is made with, independent of REPORTING_USER_ID_KEY (so an "
+    "erasure holds when the key changes)",
+)
+
 RAW_TABLES: dict[str, Table] = {
     t.name: t for t in (chat_sessions, chat_feedbacks, tools_usage, used_documents, user_activities, company_members)
 }
 KPI_TABLES: dict[str, Table] = {t.name: t for t in (adoption_satisfaction, resource_usage, user_activity)}
 PERIOD_TABLES: dict[str, Table] = {active_users_by_period.name: active_users_by_period}
 USER_TABLES: dict[str, Table] = {t.name: t for t in (user_engagement, retention_cohorts)}
-# Tables holding one row per user (personal data): pseudonymised, purged and erased together.
-PER_USER_TABLES: tuple[Table, ...] = (user_activities, user_engagement)

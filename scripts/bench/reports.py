@@ -26,7 +26,7 @@ from reporting_assets.i18n import Language
 from reporting_assets.reports.dashboard import render
 from reporting_assets.warehouse.store import Warehouse
 t0 = time.perf_counter()
-html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC), lang=Language(sys.argv[3])).html
+html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC), True, Language(sys.argv[3])).html
 open(sys.argv[2], "w", encoding="utf-8").write(html)
 wall = time.perf_counter() - t0
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))  # this process alone
@@ -41,7 +41,7 @@ from reporting_assets.bi.publish import publish
 from reporting_assets.warehouse.store import Warehouse
 t0 = time.perf_counter()
 engine = Warehouse(url=sys.argv[1]).engine
-publish(engine)
+publish(engine, True)
 published = time.perf_counter() - t0
 written = write_extracts(engine, sys.argv[2], user_lists=True)
 wall = time.perf_counter() - t0
@@ -63,6 +63,7 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     from dagster import DagsterInstance, materialize
 
     from reporting_assets.assets.users import build_user_assets
+    from reporting_assets.i18n import ENGLISH
     from reporting_assets.reports.digest import compose, last_complete_week
     from reporting_assets.warehouse.store import Warehouse
     from reporting_assets.warehouse.tables import KPI_TABLES, user_activities
@@ -82,7 +83,9 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     out["dashboard"] = {**_render(url, page), **_in_chromium(page, "en")}
     french = base / "usage_dashboard_fr.html"
     out["dashboard_fr"] = {**_render(url, french, "fr"), **_in_chromium(french, "fr")}
-    digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)))
+    digest = compose(
+        warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)), dashboard_url=None, lang=ENGLISH
+    )
     out["digest_chars"] = len(digest.title) + len(digest.body)
     # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own
     raw_resources(warehouse.engine)
