@@ -47,4 +47,4 @@ def load(warehouse: Warehouse, token: str) -> None:
         server.shutdown()
         server.server_close()
     assert materialize(build_user_assets(), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
-    publish(warehouse.engine, user_lists=True)
+    publish(warehouse.engine, user_lists=True, first_day=None)

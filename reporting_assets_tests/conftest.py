@@ -35,9 +35,9 @@ class RunningSimulator:
 
 
 @contextmanager
-def serving_simulator() -> Iterator[RunningSimulator]:
-    """The simulator (seed 7, the test token) served on 127.0.0.1 for the duration of the block."""
-    sim = Simulator(seed=7, token=TOKEN)
+def serving_simulator(sim: Simulator | None = None) -> Iterator[RunningSimulator]:
+    """`sim` (else the simulator of seed 7 and the test token) served on 127.0.0.1 for the duration of the block."""
+    sim = sim or Simulator(seed=7, token=TOKEN)
     server = serve(sim)
     host, port = server.server_address[:2]
     try:

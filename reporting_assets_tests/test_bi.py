@@ -102,7 +102,7 @@ def test_dim_date_is_a_contiguous_calendar_to_today_with_the_ledger_s_days(loade
         loaded.engine, first_day=FIRST - timedelta(days=10), user_lists=True
     )  # the first partition, before the first day loaded
     earlier = _view(loaded, "dim_date")
-    publish(loaded.engine, user_lists=True)
+    publish(loaded.engine, user_lists=True, first_day=None)
     assert len(earlier) == len(dim) + 10 and pd.to_datetime(earlier["date"]).min().date() == FIRST - timedelta(days=10)
     assert earlier["chat_sessions_loaded"].astype(bool).sum() == len(days)
 
@@ -167,15 +167,17 @@ def test_a_missing_or_changed_view_is_reported_and_published_again(loaded: Wareh
     assert "materialize bi_contract" in state.summary(lang=ENGLISH)
     [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
     assert not found.ok and found.detail == state.summary(lang=ENGLISH)
-    assert publish(loaded.engine, user_lists=True).views == list(VIEWS)
+    assert publish(loaded.engine, user_lists=True, first_day=None).views == list(VIEWS)
     with loaded.engine.connect() as conn:
         assert views.status(conn, user_lists=True).current
     [found] = [c for c in _doctor(loaded, monkeypatch) if c.name == "BI contract"]
     assert found.ok and found.detail.startswith(f"v{VERSION}: every view present and current")
-    assert publish(loaded.engine, user_lists=False).views == [v for v in VIEWS if v != "fct_user_engagement"]
+    assert publish(loaded.engine, user_lists=False, first_day=None).views == [
+        v for v in VIEWS if v != "fct_user_engagement"
+    ]
     with loaded.engine.connect() as conn:
         assert views.status(conn, user_lists=False).current and not views.status(conn, user_lists=True).current
-    publish(loaded.engine, user_lists=True)
+    publish(loaded.engine, user_lists=True, first_day=None)
 
 
 def test_the_extracts_equal_the_views_in_parquet_and_in_tableau_s_hyper(loaded: Warehouse, tmp_path: Path):
@@ -231,7 +233,7 @@ def test_a_company_reader_sees_its_company_only_through_every_view_and_nothing_i
     with loaded.engine.begin() as conn:
         access.grant(conn, scoped, company, user_lists=True)
         access.grant(conn, everyone, company_id=None, user_lists=True)
-    publish(loaded.engine, user_lists=True)  # views created anew keep their readers
+    publish(loaded.engine, user_lists=True, first_day=None)  # views created anew keep their readers
     with loaded.engine.connect() as conn:
         assert sorted(access.readers(conn), key=lambda r: r.role) == sorted(
             [access.Reader(scoped, company), access.Reader(everyone, None)], key=lambda r: r.role
@@ -621,7 +623,7 @@ def test_with_user_lists_off_no_reader_holds_a_per_user_table_or_view(pg_loaded:
         access.grant(conn, before, 101, user_lists=True)  # lists on: it may read user_engagement
     assert any("user_engagement" in p for p in _privileges(loaded, before))
     try:
-        publish(loaded.engine, user_lists=False)  # turned off: what was granted is taken back
+        publish(loaded.engine, user_lists=False, first_day=None)  # turned off: what was granted is taken back
         with loaded.engine.begin() as conn:
             access.grant(conn, after, 101, user_lists=False)
         for role in roles:
@@ -634,7 +636,7 @@ def test_with_user_lists_off_no_reader_holds_a_per_user_table_or_view(pg_loaded:
             finally:
                 engine.dispose()
     finally:
-        publish(loaded.engine, user_lists=True)
+        publish(loaded.engine, user_lists=True, first_day=None)
 
 
 def test_a_customer_view_over_the_contract_survives_republishing_and_comments_are_literal(pg_loaded: Warehouse):
@@ -657,7 +659,7 @@ def test_a_customer_view_over_the_contract_survives_republishing_and_comments_ar
     finally:
         with loaded.engine.begin() as conn:
             conn.execute(sa.text("DROP VIEW customer_sessions"))
-        publish(loaded.engine, user_lists=True)
+        publish(loaded.engine, user_lists=True, first_day=None)
 
 
 def test_one_company_s_extracts_hold_that_company_only(

@@ -22,13 +22,13 @@ from reporting_assets.bi.publish import publish
 from reporting_assets.i18n import Language
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
-from reporting_assets.simulator.app import Simulator, serve
+from reporting_assets.simulator.app import Simulator
 from reporting_assets.simulator.data import Company
 from reporting_assets.users import pseudonyms
 from reporting_assets.users.__main__ import main as users_command
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import chat_sessions, erased_users, metadata, user_activities, user_activity
-from reporting_assets_tests.conftest import TOKEN, RunningSimulator
+from reporting_assets_tests.conftest import TOKEN, RunningSimulator, serving_simulator
 from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
 
 TEAM = Company(7_019, "Oubli SA", users=30, documents=3)
@@ -41,14 +41,8 @@ REFRESHED = [*raw_assets, *kpi_assets]  # what daily_refresh materializes: parad
 
 @pytest.fixture(scope="module")
 def team_api() -> Iterator[RunningSimulator]:
-    sim = Simulator(seed=11, token=TOKEN, companies=(TEAM,))
-    server = serve(sim)
-    host, port = server.server_address[:2]
-    try:
-        yield RunningSimulator(sim, f"http://{host}:{port}")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_simulator(Simulator(seed=11, token=TOKEN, companies=(TEAM,))) as api:
+        yield api
 
 
 def _load(api: RunningSimulator, warehouse: Warehouse, start: str, end: str, key: str = "") -> dict:
@@ -109,7 +103,7 @@ def test_a_forgotten_user_stays_out_through_the_refresh_a_backfill_and_a_new_key
         monkeypatch.setenv(f"REPORTING_{name}", value)
     _load(team_api, warehouse, FIRST, LAST, KEY)
     store.write(reports, FILE_NAME, render(warehouse.engine, NOW, True, Language("fr")).html)
-    publish(warehouse.engine, True)
+    publish(warehouse.engine, True, first_day=None)
     extracts.write_extracts(warehouse.engine, reports, user_lists=True)
     raw, gone = _busiest(warehouse, KEY)
     users = warehouse.read(user_activities)["user_id"].nunique()
@@ -171,7 +165,7 @@ def test_without_a_key_the_erasure_keeps_no_raw_id_and_a_french_instance_with_li
     reports = str(tmp_path / "reports")
     _load(team_api, warehouse, REFRESH, LAST)
     store.write(reports, FILE_NAME, render(warehouse.engine, NOW, True, Language("en")).html)
-    publish(warehouse.engine, True)
+    publish(warehouse.engine, True, first_day=None)
     extracts.write_extracts(warehouse.engine, reports, user_lists=True)  # lists were on: per-user files written
     assert all(store.exists(reports, name) for name in extracts.per_user_files() if name.endswith(".parquet"))
     raw, _ = _busiest(warehouse, None)

@@ -299,7 +299,7 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     _materialize(warehouse)
     reports = tmp_path / "reports"
     store.write(str(reports), FILE_NAME, render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html)
-    publish(warehouse.engine, user_lists=True)
+    publish(warehouse.engine, user_lists=True, first_day=None)
     extracts.write_extracts(warehouse.engine, str(reports), user_lists=True)
     gone, kept = pseudonyms.pseudonym(KEY, COMPANY, 13), pseudonyms.pseudonym(KEY, COMPANY, 11)
     assert {str(gone), str(kept)} <= _listed_users(reports / FILE_NAME)

@@ -19,11 +19,11 @@ class Published:
 
 
 def publish(
-    engine: Engine, user_lists: bool, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
+    engine: Engine, user_lists: bool, first_day: date | None, api_docs: Mapping[str, str] | None = None
 ) -> Published:
     """The contract's views as the registry says, the per-user one only with `user_lists`, the calendar from
-    `first_day` (the first partition), the API's own field descriptions (`api_docs`) in the comments; readers keep
-    access."""
+    `first_day` (the first partition, PARADIGM_START_DATE; None: the first day loaded), the API's own field
+    descriptions (`api_docs`) in the comments; readers keep access."""
     with engine.begin() as conn:
         names = views.install(conn, user_lists, first_day, api_docs)
         schema = views.schema_of(conn)

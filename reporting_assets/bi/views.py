@@ -139,7 +139,7 @@ def comment(field: Field, api_docs: Mapping[str, str] | None = None) -> str:
 
 
 def install(
-    conn: Connection, user_lists: bool, first_day: date | None = None, api_docs: Mapping[str, str] | None = None
+    conn: Connection, user_lists: bool, first_day: date | None, api_docs: Mapping[str, str] | None = None
 ) -> list[str]:
     """(Re)create the contract's views in this transaction, one installer at a time (`first_day`: the first
     partition, where the calendar starts; `api_docs`: the API's field descriptions). Returns their names.

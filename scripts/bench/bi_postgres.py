@@ -73,7 +73,7 @@ def _measured(base: Path, url: str, days: int, companies: int, users: int) -> di
     raw_resources(warehouse.engine)  # the tools and documents of fct_tool_usage and fct_document_usage
     out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * users}
     out["people"] = _child(PEOPLE, url, str(start), str(start + timedelta(days=days - 1)))
-    publish(warehouse.engine, user_lists=True)
+    publish(warehouse.engine, user_lists=True, first_day=None)
     warehouse.engine.dispose()
     out["extracts"] = _child(EXTRACTS, url, str(base / "bi-all"), "")
     out["one_company"] = _child(EXTRACTS, url, str(base / "bi-one"), "101")

@@ -41,7 +41,7 @@ from reporting_assets.bi.publish import publish
 from reporting_assets.warehouse.store import Warehouse
 t0 = time.perf_counter()
 engine = Warehouse(url=sys.argv[1]).engine
-publish(engine, True)
+publish(engine, True, None)
 published = time.perf_counter() - t0
 written = write_extracts(engine, sys.argv[2], user_lists=True)
 wall = time.perf_counter() - t0
