@@ -205,3 +205,13 @@ def test_a_refused_per_user_write_leaves_no_row_value_in_the_run_s_event_log(
     logged = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
     ids = [str(TEAM.id * 1000 + k) for k in range(1, TEAM.users + 1)]
     assert "refused rows" in logged and re.findall(r"(?<!\d)(" + "|".join(ids) + r")(?!\d)", logged) == []
+
+
+def test_forget_against_an_unreachable_warehouse_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REPORTING_DATABASE_URL", "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/test")
+    assert users_command(["forget", "--company-id", "7", "--user-id", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the warehouse refused forget: OperationalError: ") and len(err.splitlines()) == 1
+    assert "s3cret-pw" not in err

@@ -14,6 +14,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from reporting_assets.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("reset", help="delete every per-user row and the key check (to change or remove the key)")
     args = parser.parse_args(argv)
 
-    from reporting_assets import erasure
-    from reporting_assets.clock import utc_now
+    from sqlalchemy.exc import SQLAlchemyError
+
     from reporting_assets.settings import Settings, SettingsError
-    from reporting_assets.users import privacy, pseudonyms
+    from reporting_assets.warehouse import engines
     from reporting_assets.warehouse.store import engine_for
 
     try:
@@ -37,7 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    engine = engine_for(settings.database_url)
+    try:
+        return _run(args, settings, engine_for(settings.database_url))
+    except SQLAlchemyError as exc:  # one line saying what the database refused, never a traceback or a row
+        print(f"error: the warehouse refused {args.command}: {engines.reduced(exc)}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    from reporting_assets import erasure
+    from reporting_assets.clock import utc_now
+    from reporting_assets.users import privacy, pseudonyms
+
     if args.command == "reset":
         deleted = pseudonyms.reset(engine)
         print(f"deleted {_counts(deleted)}; fetch user_activities again to reload them")
