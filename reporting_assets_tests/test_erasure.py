@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -215,3 +215,26 @@ def test_forget_against_an_unreachable_warehouse_says_so_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("error: the warehouse refused forget: OperationalError: ") and len(err.splitlines()) == 1
     assert "s3cret-pw" not in err
+
+
+def test_a_load_that_read_the_erasures_before_a_forget_refuses_to_write(warehouse: Warehouse) -> None:
+    """The erasures a load read are checked again under the table's lock as it writes: a user erased meanwhile
+    is not written back (the run fails and is retried), and the table stays as `forget` left it."""
+    from reporting_assets.users import privacy
+    from reporting_assets.users.erased import Erased, ErasedMeanwhile
+
+    day = date(2026, 1, 5)
+    rows = pd.DataFrame({"date": [day] * 2, "company_id": [TEAM.id] * 2, "company_name": ["Oubli SA"] * 2,
+                         "user_id": [11, 12], "sessions_count": [1, 1], "queries_count": [1, 1],
+                         "active_users_count": [2, 2]}).assign(ingested_at=NOW, last_activity_at=pd.NaT)  # fmt: skip
+    warehouse.replace(user_activities, day, day, rows)
+    read = Erased.read(warehouse.engine)  # a load begins
+    privacy.forget(warehouse.engine, TEAM.id, 12, None, NOW)  # the user is erased meanwhile
+    with pytest.raises(ErasedMeanwhile, match="run it again"):
+        warehouse.replace(user_activities, day, day, rows, check=read.still)
+    assert list(warehouse.read(user_activities)["user_id"]) == [11]
+    again = Erased.read(warehouse.engine)  # the retry reads the erasure and leaves the user out
+    kept, dropped = again.drop(rows)
+    assert list(kept["user_id"]) == [11] and dropped == 1
+    warehouse.replace(user_activities, day, day, kept, check=again.still)
+    assert list(warehouse.read(user_activities)["user_id"]) == [11]
