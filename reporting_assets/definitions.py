@@ -17,6 +17,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.assets import defs as asset_defs
 from reporting_assets.bi import defs as bi_defs
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.custom_kpis import defs as custom_kpi_defs
 from reporting_assets.doctor import defs as doctor_defs
 from reporting_assets.executor import build_executor
 from reporting_assets.reports import defs as report_defs
@@ -57,6 +58,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         alert_defs.build_defs(settings, late, now),
         report_defs.build_defs(settings, now),
         bi_defs.build_defs(settings),
+        custom_kpi_defs.build_defs(settings),
         doctor_defs.build_defs(),
         shared,
     )

@@ -65,6 +65,7 @@ class Settings(MaskedRepr, BaseSettings):
     reporting_language: Literal["en", "fr", "de"] = "en"  # of what people read: digest, alert messages (i18n.py)
     # a raw step's request windows are sized to stay within it; a run worker itself takes about 200 MB
     reporting_memory_budget_mb: int = Field(500, ge=256)
+    reporting_kpis: Path | None = None  # your own KPIs: a YAML file (custom_kpis/definition.py); unset: none
     dagster_home: Path | None = None
 
     @field_validator("reporting_alert_urls", "reporting_digest_urls")
@@ -144,6 +145,19 @@ class Settings(MaskedRepr, BaseSettings):
                 f"{ACTIVE_WINDOW_DAYS} days of per-user rows behind it"
             )
         return self
+
+    @field_validator("reporting_kpis")
+    @classmethod
+    def _kpis_file(cls, value: Path | None) -> Path | None:
+        """The whole file validated now: a mistake stops the code location, naming the KPI and the field."""
+        from reporting_assets.custom_kpis.definition import KpiFileError, load
+
+        if value is not None:
+            try:
+                load(value)
+            except KpiFileError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("reporting_alert_rules")
     @classmethod

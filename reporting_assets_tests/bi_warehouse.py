@@ -17,7 +17,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members
 from reporting_assets_tests import hostile
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 2, 1)  # 32 days: the 30-day figures are known for the last 3
 COMPANIES = DEFAULT_COMPANIES + hostile.companies()
@@ -46,5 +46,7 @@ def load(warehouse: Warehouse, token: str) -> None:
     finally:
         server.shutdown()
         server.server_close()
-    assert materialize(build_user_assets(), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+    assert materialize(
+        build_user_assets(MEMORY_BUDGET_MB), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()
+    )
     publish(warehouse.engine, user_lists=True, first_day=None)

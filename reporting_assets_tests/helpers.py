@@ -18,11 +18,12 @@ from reporting_assets.warehouse.tables import RAW_TABLES, load_log
 
 # The assets as the code location builds them with the default settings (partitions from 2025-01-01).
 PARTITIONS = build_partitions(Settings.model_fields["paradigm_start_date"].default)
+MEMORY_BUDGET_MB = Settings.model_fields["reporting_memory_budget_mb"].default  # the setting's default
 # Raw tables of daily activity: a past day's range fills them (company_members is only snapshotted for recent days,
 # so runs over 2025 leave it out: tested on its own, with a fixed clock, in test_company_members.py).
 ACTIVITY_TABLES = {name: table for name, table in RAW_TABLES.items() if name != "company_members"}
 raw_assets = [a for a in build_raw_assets(PARTITIONS) if a.key.path[-1] in ACTIVITY_TABLES]
-kpi_assets = [*build_kpi_assets(PARTITIONS), build_period_asset(PARTITIONS)]
+kpi_assets = [*build_kpi_assets(PARTITIONS, MEMORY_BUDGET_MB), build_period_asset(PARTITIONS, MEMORY_BUDGET_MB)]
 
 
 def run(

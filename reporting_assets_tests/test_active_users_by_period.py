@@ -21,7 +21,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import GRAINS, active_users_by_period, company_members
 from reporting_assets_tests.bi_warehouse import COMPANIES, FIRST, LAST
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import PARTITIONS, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, run
 
 pytestmark = pytest.mark.xdist_group("bi")  # the BI warehouses, built once per worker of the group
 
@@ -90,7 +90,9 @@ def january(simulator: RunningSimulator, tmp_path) -> Warehouse:
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'w.db'}")
     activities = [a for a in raw_assets if a.key.path[-1] == "user_activities"]
     resources = {"warehouse": warehouse, "paradigm": simulator.resource()}
-    assert run([*activities, build_period_asset(PARTITIONS)], resources, "2025-01-01", "2025-02-09").success
+    assert run(
+        [*activities, build_period_asset(PARTITIONS, MEMORY_BUDGET_MB)], resources, "2025-01-01", "2025-02-09"
+    ).success
     return warehouse
 
 
@@ -104,7 +106,7 @@ def test_a_run_recomputes_the_periods_its_days_touch_and_no_other(january: Wareh
     before = _stored(january)
     with january.engine.begin() as conn:  # two stored figures go wrong: January's (touched below) and February's
         conn.execute(active_users_by_period.update().values(active_users=999_999))
-    assert run([build_period_asset(PARTITIONS)], {"warehouse": january}, "2025-01-15").success
+    assert run([build_period_asset(PARTITIONS, MEMORY_BUDGET_MB)], {"warehouse": january}, "2025-01-15").success
     after = _stored(january)
     touched = {(p.grain, p.start) for p in periods.touched(date(2025, 1, 15), date(2025, 1, 15))}
     mask = [(g, s) in touched for _, g, s in after.index]
@@ -124,7 +126,9 @@ def test_a_period_whose_per_user_rows_were_purged_never_goes_down(january: Wareh
     before = _stored(january)
     purged = privacy.purge(january.engine, date(2025, 1, 20), datetime(2025, 3, 1, tzinfo=UTC))
     assert sum(purged.values()) > 0
-    assert run([build_period_asset(PARTITIONS)], {"warehouse": january}, "2025-01-01", "2025-02-09").success
+    assert run(
+        [build_period_asset(PARTITIONS, MEMORY_BUDGET_MB)], {"warehouse": january}, "2025-01-01", "2025-02-09"
+    ).success
     after = _stored(january)
     assert after.index.equals(before.index)
     assert (after["active_users"] >= before["active_users"]).all()

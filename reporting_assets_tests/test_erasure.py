@@ -29,7 +29,7 @@ from reporting_assets.users.__main__ import main as users_command
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import chat_sessions, erased_users, metadata, user_activities, user_activity
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator, serving_simulator
-from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
 
 TEAM = Company(7_019, "Oubli SA", users=30, documents=3)
 FIRST, LAST = "2026-01-05", "2026-02-15"  # six weeks: the refresh takes the last 4 days, the backfill all
@@ -49,7 +49,9 @@ def _load(api: RunningSimulator, warehouse: Warehouse, start: str, end: str, key
     """One run of the daily refresh's assets over `start..end`; returns user_activities' run metadata."""
     result = run(REFRESHED, {"paradigm": api.resource(user_id_key=key), "warehouse": warehouse}, start, end)
     assert result.success
-    assert materialize(build_user_assets(), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
+    assert materialize(
+        build_user_assets(MEMORY_BUDGET_MB), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()
+    )
     events = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == "user_activities"]
     return {k: v.value for k, v in events[-1].materialization.metadata.items()}
 

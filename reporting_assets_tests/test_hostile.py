@@ -39,7 +39,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import chat_sessions, resource_usage, tools_usage, used_documents
 from reporting_assets_tests.browser import opened, pick, placeholders
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
-from reporting_assets_tests.helpers import kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
 from reporting_assets_tests.hostile import CORPUS, FIRST_ID, SECRET, STORED, companies
 from reporting_assets_tests.page_walk import OUR_TEXT
 from reporting_assets_tests.receiver import Receiver
@@ -90,7 +90,7 @@ def loaded(tmp_path_factory) -> Iterator[Loaded]:
         resources = {"paradigm": sim.resource(), "warehouse": warehouse}
         result = run([*raw_assets, *kpi_assets], resources, FIRST, LAST, instance)
         assert result.success
-        per_user = build_user_assets()
+        per_user = build_user_assets(MEMORY_BUDGET_MB)
         assert materialize(per_user, resources={"warehouse": warehouse}, instance=instance).success
         dashboard = base / "usage_dashboard.html"
         dashboard.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")

@@ -29,6 +29,7 @@ from reporting_assets.warehouse.tables import (
     user_engagement,
 )
 from reporting_assets_tests.browser import opened, pick, placeholders
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB
 from reporting_assets_tests.synthetic import write_instance, write_users
 
 pytestmark = pytest.mark.xdist_group("instance_reports")
@@ -52,7 +53,7 @@ def large(tmp_path_factory) -> tuple[Warehouse, Path]:
         for table in (adoption_satisfaction, user_activity, company_members, resource_usage, user_activities):
             conn.execute(table.update().where(table.c.company_id == 7).values(company_name=HOSTILE))
         conn.execute(resource_usage.update().where(resource_usage.c.rank == 1).values(resource_name=HOSTILE))
-    per_user = build_user_assets()
+    per_user = build_user_assets(MEMORY_BUDGET_MB)
     assert materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()).success
     path = base / "usage_dashboard.html"
     path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -254,3 +255,47 @@ def test_a_0007_warehouse_with_user_rows_gets_people_per_period_without_losing_a
     stored = warehouse.read(active_users_by_period).set_index(["grain", "period_start"])
     assert stored.loc[("month", date(2025, 1, 1)), "active_users"] == 3  # users 10, 11 and 12: 3 people
     assert stored.loc[("week", date(2025, 1, 6)), ["active_users", "days_loaded"]].tolist() == [2, 2]
+
+
+def test_a_0008_warehouse_with_user_rows_gets_the_erasure_record_without_losing_a_row(warehouse: Warehouse):
+    """Revision 0009: `erased_users` and `erasure_key`, created empty beside the per-user rows of 0008 (kept);
+    `forget` then records an erasure there, and deletes only that user's rows."""
+    from reporting_assets.users import privacy
+    from reporting_assets.warehouse.tables import erased_users, user_activities
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0008") == "0008"
+    assert not sa.inspect(engine).has_table("erased_users")
+    rows = [
+        {"date": date(2025, 1, d), "company_id": 1, "company_name": "Co1", "ingested_at": NOW, "user_id": u,
+         "sessions_count": 1, "queries_count": 2}
+        for d in (6, 7)
+        for u in (10, 11)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.table("user_activities", *(sa.column(k) for k in rows[0])).insert(), rows)
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
+    assert warehouse.count(user_activities) == len(rows) and warehouse.count(erased_users) == 0
+    privacy.forget(warehouse.engine, 1, 11, None, NOW)
+    assert set(warehouse.read(user_activities)["user_id"]) == {10} and warehouse.count(erased_users) == 1
+
+
+def test_a_0009_warehouse_with_an_erasure_gets_the_custom_kpis_table_and_keeps_the_erasure(warehouse: Warehouse):
+    """Revision 0010: `custom_kpis`, created empty; the erasure record of 0009 stays, and still drops the user."""
+    from reporting_assets.users import privacy
+    from reporting_assets.users.erased import Erased
+    from reporting_assets.warehouse.tables import custom_kpis, erased_users
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0009") == "0009"
+    assert not sa.inspect(engine).has_table("custom_kpis")
+    engine.dispose()
+    privacy.forget(sa.create_engine(warehouse.url), 1, 11, None, NOW)  # written under 0009's schema
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
+    assert warehouse.count(custom_kpis) == 0 and warehouse.count(erased_users) == 1
+    frame = pd.DataFrame({"company_id": [1, 1], "user_id": [10, 11]})
+    kept, dropped = Erased.read(warehouse.engine).drop(frame)
+    assert list(kept["user_id"]) == [10] and dropped == 1

@@ -37,7 +37,7 @@ from reporting_assets.warehouse.tables import (
     user_engagement,
 )
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
-from reporting_assets_tests.helpers import PARTITIONS, kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_assets, raw_assets, run
 from reporting_assets_tests.synthetic import write_instance
 
 D = date(2026, 3, 31)  # the last loaded day of the hand-built history
@@ -83,7 +83,7 @@ def _write_history(warehouse: Warehouse, history: dict[int, list[date]], first: 
 
 def _materialize(warehouse: Warehouse) -> None:
     result = materialize(
-        build_user_assets(),
+        build_user_assets(MEMORY_BUDGET_MB),
         resources={"warehouse": warehouse},
         instance=DagsterInstance.ephemeral(),
     )
@@ -323,7 +323,9 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     assert "not reached: Dagster's run history" in out
     # new runs' metadata holds no user id: the per-user assets' events, read from the instance
     instance = DagsterInstance.ephemeral()
-    assert materialize(build_user_assets()[:1], resources={"warehouse": warehouse}, instance=instance).success
+    assert materialize(
+        build_user_assets(MEMORY_BUDGET_MB)[:1], resources={"warehouse": warehouse}, instance=instance
+    ).success
     logged = [str(entry) for entry in instance.all_logs(instance.get_runs()[0].run_id)]
     assert logged and not any(str(p) in entry for entry in logged for p in (gone, kept))
 
@@ -354,7 +356,7 @@ def test_user_assets_follow_any_newly_loaded_day_of_user_activities() -> None:
 
     users = AssetSpec("user_activities", partitions_def=PARTITIONS)
     defs = Definitions(
-        assets=[users, *build_user_assets()],
+        assets=[users, *build_user_assets(MEMORY_BUDGET_MB)],
         resources={"warehouse": Warehouse(url="sqlite://")},
     )
     instance = DagsterInstance.ephemeral()

@@ -30,5 +30,5 @@ def empty_twin(real: AssetsDefinition) -> AssetsDefinition:
 
 
 partitions = build_partitions(Settings.load().paradigm_start_date)
-real = (*build_raw_assets(partitions), *build_kpi_assets(partitions))
+real = (*build_raw_assets(partitions), *build_kpi_assets(partitions, 500))
 defs = Definitions(assets=[empty_twin(a) for a in real], executor=executor)

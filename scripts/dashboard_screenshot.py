@@ -30,7 +30,7 @@ def main() -> None:
         settings = Settings.load(paradigm_base_url="demo", dagster_home=Path(tmp))
         defs = build_definitions(settings)
         partitions = build_partitions(settings.paradigm_start_date)
-        assets = [*build_raw_assets(partitions), *build_kpi_assets(partitions)]
+        assets = [*build_raw_assets(partitions), *build_kpi_assets(partitions, 500)]
         yesterday = datetime.now(UTC).date() - timedelta(days=1)
         gap = yesterday - timedelta(days=40)  # three days never loaded: they show as gaps
         for start, end in ((yesterday - timedelta(days=180), gap - timedelta(days=1)), (gap + timedelta(3), yesterday)):

@@ -227,7 +227,7 @@ def _dep(name: str, lookback: int) -> AssetDep:
     return AssetDep(name, partition_mapping=mapping)
 
 
-def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition, memory_budget_mb: int = 500) -> AssetsDefinition:
+def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition, memory_budget_mb: int) -> AssetsDefinition:
     # A day not loaded in every input has no rows: its partition says so, and shows no activity figure.
     not_loaded = {"loaded": False, "note": f"not computed: not loaded in every input ({', '.join(kpi.inputs)})"}
     purged = {
@@ -287,6 +287,6 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition, memory_budget_mb
     return _kpi
 
 
-def build_kpi_assets(partitions: PartitionsDefinition, memory_budget_mb: int = 500) -> list[AssetsDefinition]:
+def build_kpi_assets(partitions: PartitionsDefinition, memory_budget_mb: int) -> list[AssetsDefinition]:
     """The KPI assets, computing in chunks that hold within `memory_budget_mb` (REPORTING_MEMORY_BUDGET_MB)."""
     return [build_kpi_asset(k, partitions, memory_budget_mb) for k in KPIS]

@@ -177,7 +177,7 @@ def _slices(periods: list[Period], size: int) -> Iterator[list[Period]]:
         yield periods[i : i + size]
 
 
-def build_period_asset(partitions: PartitionsDefinition, memory_budget_mb: int = 500) -> AssetsDefinition:
+def build_period_asset(partitions: PartitionsDefinition, memory_budget_mb: int) -> AssetsDefinition:
     """`active_users_by_period`, following `user_activities` (and members snapshots, when there)."""
 
     @asset(

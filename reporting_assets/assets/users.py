@@ -76,7 +76,7 @@ def _company_ranges(warehouse: Warehouse, as_of: date, budget: int) -> list[Comp
     return company_ranges.split(users.sort_index(), budget)
 
 
-def build_user_assets(memory_budget_mb: int = 500) -> list[AssetsDefinition]:
+def build_user_assets(memory_budget_mb: int) -> list[AssetsDefinition]:
     """`user_engagement`, computed a range of companies at a time within `memory_budget_mb`
     (REPORTING_MEMORY_BUDGET_MB), and `retention_cohorts`, counted by the database (companies x months x months in
     memory): neither holds every user of the instance at once."""

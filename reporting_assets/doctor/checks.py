@@ -21,7 +21,7 @@ REDACTED_KEYS = ("name", "title", "filename", "email")
 # The checks' names, as the reader reads them (`Check.line`); an endpoint's path or a variable's name stays as it is
 NAMES = (
     N_("settings"), N_("alert rules"), N_("API"), N_("warehouse"), N_("loads"), N_("BI contract"), N_("reports"),
-    N_("pseudonymisation"), N_("retention"), N_("per-user lists"),
+    N_("pseudonymisation"), N_("retention"), N_("per-user lists"), N_("custom KPIs"),
 )  # fmt: skip
 
 
@@ -332,6 +332,19 @@ def _channels(settings: Any, send: bool, now: datetime, lang: Language) -> Itera
                 yield _test_notification(variable, channel, masked, lang)
 
 
+def _custom_kpis(settings: Any, lang: Language) -> Check:
+    """The KPIs of REPORTING_KPIS (the settings have validated the file: a mistake is the first line's)."""
+    from reporting_assets.custom_kpis.definition import load
+
+    if settings.reporting_kpis is None:
+        return Check("custom KPIs", True, lang.gettext("none (REPORTING_KPIS is unset)"))
+    file = load(settings.reporting_kpis)
+    listed = lang.ngettext("{count} in {path}: {names}", "{count} in {path}: {names}", len(file.kpis))
+    return Check(
+        "custom KPIs", True, listed.format(count=len(file.kpis), path=file.path, names=", ".join(file.names()))
+    )
+
+
 def _test_notification(variable: str, channel: Any, masked: str, lang: Language) -> Check:
     """Send the test message to one channel: accepted, refused, or a ✗ naming the error that stopped it."""
     title = "[TEST] " + lang.gettext("paradigm-reporting doctor: test notification")  # the tag stays, for filters
@@ -372,6 +385,7 @@ def checks(
         out.append(Check("alert rules", True, counted))
     except ValueError as exc:
         out.append(Check("alert rules", False, str(exc)))
+    out.append(_custom_kpis(settings, lang))
     if not settings.paradigm_base_url.strip():
         unset = lang.gettext("PARADIGM_BASE_URL is not set (your instance's root URL, or `demo`)")
         out.append(Check("API", False, unset))

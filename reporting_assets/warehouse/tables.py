@@ -335,6 +335,20 @@ pseudonymisation = Table(
     comment="One row when the warehouse's user ids are pseudonyms (REPORTING_USER_ID_KEY); none when they are raw",
 )
 
+custom_kpis = Table(
+    "custom_kpis",
+    metadata,
+    Column("date", Date, primary_key=True, comment="Day of activity (UTC), the partition key"),
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("kpi", String, primary_key=True, comment="The KPI's name in REPORTING_KPIS"),
+    Column(
+        "numerator", Float, nullable=False, comment="The KPI's sum (a ratio's numerator) that day; 0 without activity"
+    ),
+    Column("denominator", Float, comment="A ratio's denominator that day; NULL for a sum"),
+    Column("value", Float, comment="numerator (a sum) or numerator / denominator (a ratio); NULL when undefined"),
+    comment="Your own KPIs (REPORTING_KPIS) per company and loaded day: a day not loaded has no row",
+)
+
 ERASED_USER = (
     "The erased user as per-user tables stored them: the pseudonym (REPORTING_USER_ID_KEY), else user_hash; never "
     "the raw id"

@@ -75,7 +75,7 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     write_instance(warehouse, start, days, companies, resources=3)
     user_days = min(days, INSTANCE_USER_DAYS)
     write_users(warehouse, start + timedelta(days=days - user_days), user_days, companies, INSTANCE_USERS)
-    per_user = build_user_assets()
+    per_user = build_user_assets(500)
     materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
     out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * INSTANCE_USERS}
     out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}

@@ -1,0 +1,129 @@
+"""Custom KPIs computed from the BI contract's views, one row per loaded day, company and KPI (`custom_kpis`).
+
+Each part of a KPI is one SQLAlchemy Core query over the view's own SELECT (`bi.views.select_sql`, so that the
+contract need not be published first): `SUM(column)` per day and company, its filters bound as parameters. A day
+is computed when every table the KPIs read is loaded that day (the ledger); then every company of the day gets a
+row per KPI, 0 for a sum without matching activity, and a ratio's value is its summed parts divided (NULL when
+the denominator is 0). A day not loaded has no row.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, Engine, Float, Select, String, func, select, table
+from sqlalchemy import column as sql_column
+from sqlalchemy import text as sql_text
+
+from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile, Part
+from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse import ledger
+from reporting_assets.warehouse.tables import chat_sessions, custom_kpis
+
+SQL_TYPES = {"date": Date, "integer": BigInteger, "bigint": BigInteger, "float": Float, "boolean": Boolean}
+COLUMNS = [c.name for c in custom_kpis.columns]
+
+
+def parts(kpi: CustomKpi) -> list[Part]:
+    return [kpi.numerator] if kpi.denominator is None else [kpi.numerator, kpi.denominator]
+
+
+def source(part: Part) -> str:
+    """The table under the part's view that holds its column: its ledger says which days are loaded."""
+    from reporting_assets.bi.contract import VIEWS
+
+    return next(t.name for t in VIEWS[part.view].sources if part.column in t.c)
+
+
+def inputs(file: KpiFile) -> list[str]:
+    """Every table the file's KPIs read (their ledgers decide the days computed)."""
+    return sorted({source(part) for kpi in file.kpis for part in parts(kpi)})
+
+
+def _view(conn: Connection, name: str):
+    """The contract view `name` as a subquery of its own SELECT, its columns typed as the contract says."""
+    from reporting_assets.bi import views
+    from reporting_assets.bi.contract import VIEWS
+
+    view = VIEWS[name]
+    sql = views.select_sql(view, conn.dialect.name, views.schema_of(conn))
+    columns = [Column(f.name, SQL_TYPES.get(f.type, String)) for f in view.fields]
+    return sql_text(sql).columns(*columns).subquery(name)
+
+
+def summed(conn: Connection, part: Part, start: date, end: date) -> Select:
+    """SUM(part.column) per day and company over `start..end`, on the rows its filters keep."""
+    v = _view(conn, part.view)
+    query = select(v.c.date, v.c.company_id, func.sum(v.c[part.column]).label("total"))
+    query = query.where(v.c.date.between(start, end))
+    for f in part.filters:
+        column = v.c[f.column]
+        if f.op == "in":
+            query = query.where(column.in_(list(f.value)))  # type: ignore[arg-type]
+        elif f.op == "like":
+            query = query.where(column.like(f.value))
+        else:
+            query = query.where(column == f.value)
+    return query.group_by(v.c.date, v.c.company_id)
+
+
+def _companies(conn: Connection, tables: list[str], start: date, end: date) -> pd.Index:
+    """The companies with any row over `start..end` in the KPIs' tables or in chat_sessions (every active
+    company has sessions): a loaded day gives each of them a row."""
+    found: set[int] = set()
+    for name in sorted({*tables, chat_sessions.name}):
+        rows = table(name, sql_column("company_id", BigInteger), sql_column("date", Date))
+        query = select(rows.c.company_id).where(rows.c.date.between(start, end)).distinct()
+        found |= set(conn.execute(query).scalars())
+    return pd.Index(sorted(found), dtype="int64", name="company_id")
+
+
+def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The KPI rows of `start..end` (`custom_kpis`' columns) and the ledger entries of the days computed
+    (date, company_scope, rows)."""
+    tables = inputs(file)
+    loaded = ledger.read(engine, tables, start, end)
+    days = ledger.common({name: loaded[loaded["asset"] == name] for name in tables}, start, end)
+    if not len(days):
+        return pd.DataFrame(columns=COLUMNS), days.assign(rows=pd.Series(dtype="int64"))
+    with engine.connect() as conn:
+        companies = _companies(conn, tables, start, end)
+        sums = {part: _read(conn, part, start, end) for kpi in file.kpis for part in parts(kpi)}
+    grid = _grid(days, companies)
+    out = []
+    for kpi in file.kpis:
+        numerator = sums[kpi.numerator].reindex(grid, fill_value=0.0)
+        if kpi.denominator is None:
+            denominator, value = None, numerator
+        else:
+            denominator = sums[kpi.denominator].reindex(grid, fill_value=0.0)
+            value = (numerator / denominator.where(denominator != 0)).astype("float64")
+        frame = grid.to_frame(index=False).assign(kpi=kpi.name, numerator=numerator.to_numpy(), value=value.to_numpy())
+        frame["denominator"] = None if denominator is None else denominator.to_numpy()
+        out.append(frame)
+    rows = pd.concat(out, ignore_index=True)[COLUMNS]
+    per_day = rows.groupby("date").size()
+    scoped = rows.groupby(["date", "company_id"]).size()
+    days["rows"] = [
+        int(per_day.get(day, 0)) if pd.isna(scope) else int(scoped.get((day, int(scope)), 0))
+        for day, scope in zip(days["date"], days["company_scope"], strict=True)
+    ]
+    return rows, days
+
+
+def _read(conn: Connection, part: Part, start: date, end: date) -> pd.Series:
+    frame = pd.DataFrame(conn.execute(summed(conn, part, start, end)).all(), columns=["date", "company_id", "total"])
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    frame["company_id"] = frame["company_id"].astype("int64")
+    return frame.set_index(["date", "company_id"])["total"].astype("float64")
+
+
+def _grid(days: pd.DataFrame, companies: pd.Index) -> pd.MultiIndex:
+    """(date, company_id) of every computed day: all companies where the day is loaded for all, else the
+    company of its scope."""
+    every = days.loc[days["company_scope"].isna(), "date"]
+    scoped = days.loc[days["company_scope"].notna()]
+    pairs = [pd.MultiIndex.from_product([every, companies], names=["date", "company_id"])]
+    pairs.append(pd.MultiIndex.from_arrays([scoped["date"], scoped["company_scope"].astype("int64")],
+                                           names=["date", "company_id"]))  # fmt: skip
+    return pairs[0].append(pairs[1]).drop_duplicates().sort_values()

@@ -1,0 +1,164 @@
+"""Your own KPIs (REPORTING_KPIS), on SQLite and PostgreSQL: the file validated when the code location loads (one
+message naming the file, the KPI and the field), and the `custom_kpis` asset equal, for every loaded day and
+company, to figures computed independently from the raw tables: 0 on a loaded day without the activity, no row on
+a day not loaded; a KPI removed from the file loses its rows, a changed one changes the asset's code version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reporting_assets.custom_kpis.definition import KpiFileError, load
+from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
+from reporting_assets.settings import Settings, SettingsError
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import (
+    chat_feedbacks,
+    chat_sessions,
+    custom_kpis,
+    load_log,
+    tools_usage,
+    used_documents,
+)
+from reporting_assets_tests.conftest import RunningSimulator
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_assets, raw_assets, run
+
+KPIS = """
+kpis:
+  - name: copies_per_response            # a ratio of two sums of fct_daily_usage
+    label: {en: Answers copied, fr: Réponses copiées, de: Kopierte Antworten}
+    description: Share of the model's answers that a user copied
+    format: percent
+    ratio:
+      numerator:   {view: fct_daily_usage, sum: copies_count}
+      denominator: {view: fct_daily_usage, sum: model_responses_count}
+  - name: web_searches
+    label: {en: Web searches}
+    format: number
+    sum: {view: fct_tool_usage, column: usage_count, where: {tool_name: web_search}}
+  - name: first_document_reads
+    label: {en: First document reads}
+    format: number
+    sum: {view: fct_document_usage, column: usage_count, where: {document_title: {like: "% document 1"}}}
+"""
+FIRST, GAP, LAST = "2025-03-03", "2025-03-06", "2025-03-09"  # the 6th is never loaded
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "kpis.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BAD = {
+    "unknown view": ("sum: {view: fct_nothing, column: usage_count}", "KPI 'k': sum.view: unknown view 'fct_nothing'"),
+    "unknown column": ("sum: {view: fct_tool_usage, column: nope}", "KPI 'k': sum.column: 'nope' is not an additive"),
+    "a level is not additive": (
+        "sum: {view: fct_daily_usage, column: active_users_30d}",
+        "KPI 'k': sum.column: 'active_users_30d' is not an additive column of fct_daily_usage",
+    ),
+    "unknown filter": (
+        "sum: {view: fct_tool_usage, column: usage_count, where: {colour: red}}",
+        "KPI 'k': sum.where.colour: not a key or attribute column of fct_tool_usage (tool_name)",
+    ),
+    "bad operator": (
+        "sum: {view: fct_tool_usage, column: usage_count, where: {tool_name: {regex: x}}}",
+        "KPI 'k': sum.where.tool_name: expected a value, {in: [values]} or {like: pattern}",
+    ),
+    "unknown format": ("sum: {view: fct_tool_usage, column: usage_count}\n    format: money", "KPI 'k': format:"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_each_mistake_stops_the_load_naming_the_file_the_kpi_and_the_field(tmp_path: Path, case: str) -> None:
+    body, message = BAD[case]
+    fmt = "" if "format:" in body else "\n    format: number"
+    path = _file(tmp_path, f"kpis:\n  - name: k\n    label: {{en: K}}{fmt}\n    {body}\n")
+    with pytest.raises(KpiFileError) as raised:
+        load(path)
+    assert str(raised.value).startswith(f"{path}: {message[: message.index(':')]}") and message in str(raised.value)
+
+
+def test_a_duplicate_name_or_a_missing_english_label_stops_it_too(tmp_path: Path) -> None:
+    one = "  - name: k\n    label: {en: K}\n    format: number\n    sum: {view: fct_tool_usage, column: usage_count}\n"
+    with pytest.raises(KpiFileError, match="KPI 'k': name: used by another KPI of the file"):
+        load(_file(tmp_path, "kpis:\n" + one + one))
+    french = one.replace("{en: K}", "{fr: K}")
+    with pytest.raises(KpiFileError, match=r"KPI 'k': label: an English label is required"):
+        load(_file(tmp_path, "kpis:\n" + french))
+    with pytest.raises(KpiFileError, match="not valid YAML"):
+        load(_file(tmp_path, "kpis: [\n"))
+
+
+def test_the_code_location_does_not_load_with_a_kpi_naming_an_unknown_column(tmp_path: Path) -> None:
+    path = _file(tmp_path, KPIS.replace("sum: copies_count", "sum: copied_count"))
+    with pytest.raises(SettingsError) as raised:
+        Settings.load(reporting_kpis=path)
+    message = str(raised.value)
+    assert "REPORTING_KPIS" in message and "KPI 'copies_per_response'" in message and "'copied_count'" in message
+
+
+def _expected(warehouse: Warehouse, days: list) -> pd.DataFrame:
+    """The three KPIs from the raw tables, on the loaded days, per company of chat_sessions."""
+    sessions = warehouse.read(chat_sessions)
+    feedbacks = warehouse.read(chat_feedbacks)
+    tools = warehouse.read(tools_usage)
+    documents = warehouse.read(used_documents)
+    grid = pd.MultiIndex.from_product([days, sorted(sessions["company_id"].unique())], names=["date", "company_id"])
+
+    def summed(frame: pd.DataFrame, column: str) -> pd.Series:
+        return frame.groupby(["date", "company_id"])[column].sum().reindex(grid, fill_value=0).astype(float)
+
+    copies, responses = summed(feedbacks, "copies_count"), summed(sessions, "model_responses_count")
+    first = documents[documents["document_title"].str.endswith(" document 1")]
+    out = {
+        "copies_per_response": (copies / responses.where(responses != 0)),
+        "web_searches": summed(tools[tools["tool_name"] == "web_search"], "usage_count"),
+        "first_document_reads": summed(first, "usage_count"),
+    }
+    return pd.concat(out, names=["kpi"]).rename("value").reset_index()
+
+
+def test_custom_kpis_equal_the_raw_tables_figures_on_loaded_days_only(
+    simulator: RunningSimulator, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    resources = {"paradigm": simulator.resource(), "warehouse": warehouse}
+    assert run([*raw_assets, *kpi_assets], resources, FIRST, "2025-03-05").success
+    assert run([*raw_assets, *kpi_assets], resources, "2025-03-07", LAST).success
+    file = load(_file(tmp_path, KPIS))
+    asset = build_custom_kpis_asset(file, PARTITIONS, MEMORY_BUDGET_MB)
+    assert run([asset], {"warehouse": warehouse}, FIRST, LAST).success
+
+    got = warehouse.read(custom_kpis)
+    days = sorted(set(got["date"]))
+    assert pd.Timestamp(GAP).date() not in days and len(days) == 6  # the day never loaded has no row
+    expected = _expected(warehouse, days)
+    both = expected.merge(got, on=["date", "company_id", "kpi"], how="outer", validate="one_to_one", indicator=True)
+    assert set(both["_merge"]) == {"both"}  # a row for every loaded day, company and KPI, and no other
+    pd.testing.assert_series_equal(both["value_x"], both["value_y"], check_names=False, rtol=1e-9)
+    web = got[got["kpi"] == "web_searches"]
+    assert (web["value"] == 0).any() and (web["value"] > 0).any()  # loaded days without the tool are 0
+    assert got.loc[got["kpi"] == "web_searches", "denominator"].isna().all()
+    ledger = warehouse.read(load_log, where=load_log.c.asset == custom_kpis.name)
+    assert sorted(ledger["date"]) == days
+
+    # one KPI fewer in the file: its rows go at the next run, the asset's code version changes
+    fewer = load(_file(tmp_path, KPIS.split("  - name: web_searches")[0]))
+    smaller = build_custom_kpis_asset(fewer, PARTITIONS, MEMORY_BUDGET_MB)
+    assert smaller.code_versions_by_key != asset.code_versions_by_key
+    assert run([smaller], {"warehouse": warehouse}, LAST).success
+    assert set(warehouse.read(custom_kpis)["kpi"]) == {"copies_per_response"}
+
+
+def test_the_doctor_lists_the_kpis_in_the_reader_s_language(tmp_path: Path) -> None:
+    from reporting_assets.doctor.checks import _custom_kpis
+    from reporting_assets.i18n import Language
+
+    path = _file(tmp_path, KPIS)
+    settings = Settings.load(reporting_kpis=path)
+    check = _custom_kpis(settings, Language("en"))
+    assert check.ok and check.detail == f"3 in {path}: copies_per_response, web_searches, first_document_reads"
+    french = _custom_kpis(settings, Language("fr"))
+    assert french.line(Language("fr")).startswith(f"✓ indicateurs personnalisés: 3 dans {path} : ")
