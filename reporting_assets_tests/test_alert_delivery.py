@@ -12,6 +12,7 @@ from dagster import DagsterInstance
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.tick import AlertTick
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import alert_channels, alert_deliveries, alert_events
@@ -44,7 +45,7 @@ def _ticker(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, clock: di
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": Notifier(urls=receiver.url)}
     ticker = Ticker(
-        AlertTick(load_rules(path), ENGLISH, now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
+        AlertTick(load_rules(path, NO_KPIS), ENGLISH, now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
     )
     assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
     return ticker
@@ -99,7 +100,9 @@ def test_a_critical_alert_still_firing_is_repeated_after_24_hours_and_never_afte
 
     # Resolved (a higher threshold: nobody is that busy), then a day later: the resolution, and no reminder
     ticker.alerts = AlertTick(
-        load_rules(_rules(tmp_path, threshold="100000", severity="critical")), ENGLISH, now=lambda: clock["now"]
+        load_rules(_rules(tmp_path, threshold="100000", severity="critical"), NO_KPIS),
+        ENGLISH,
+        now=lambda: clock["now"],
     )
     assert run(ASSETS[2:], ticker.resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success
     ticker.tick()
@@ -114,7 +117,7 @@ def test_a_silenced_alert_gets_no_reminder(tmp_path: Path, receiver: Receiver, s
     clock = {"now": start}
     ticker = _ticker(tmp_path, receiver, simulator, clock, severity="critical")
     ticker.tick()
-    rules = load_rules(tmp_path / "alerts.yaml").model_copy(
+    rules = load_rules(tmp_path / "alerts.yaml", NO_KPIS).model_copy(
         update={"silences": [Silence(rule="busy", company_id=101, until=MONDAY + timedelta(days=30))]}
     )
     ticker.alerts = AlertTick(rules, ENGLISH, now=lambda: clock["now"])
@@ -152,7 +155,7 @@ def test_five_hundred_alerts_of_one_tick_make_one_readable_message_per_channel(
     path.write_text(RULES.format(threshold="0", severity="warning", extra=""))
     notifier = Notifier(urls=f"{receiver.url},{other.url}", ui_url="http://127.0.0.1:3999")
     clock = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
-    sensor = AlertTick(load_rules(path), ENGLISH, now=lambda: clock)
+    sensor = AlertTick(load_rules(path, NO_KPIS), ENGLISH, now=lambda: clock)
     ticker = Ticker(sensor, DagsterInstance.ephemeral(), {"warehouse": warehouse, "notifier": notifier})
     try:
         assert ticker.tick().sent == 500
@@ -209,7 +212,7 @@ def test_each_alert_reaches_each_channel_once_when_one_channel_refuses_at_first(
     start = datetime.combine(MONDAY + timedelta(days=5), datetime.min.time(), UTC)
     clock = {"now": start}
     ticker = Ticker(
-        AlertTick(load_rules(path), ENGLISH, now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
+        AlertTick(load_rules(path, NO_KPIS), ENGLISH, now=lambda: clock["now"]), DagsterInstance.ephemeral(), resources
     )
     try:
         assert run(ASSETS, resources, str(MONDAY), str(MONDAY + timedelta(days=4)), ticker.instance).success

@@ -13,14 +13,16 @@ from reporting_assets.alerts import state
 from reporting_assets.alerts.evaluate import episodes
 from reporting_assets.alerts.rules import Rule, load_rules
 from reporting_assets.alerts.tick import evaluate
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
+from reporting_assets.settings import DEFAULT_RULES_PATH
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import adoption_satisfaction, alert_events
 
 DAY0 = date(2025, 1, 1)
-RULES = [
-    *load_rules().rules,  # low_satisfaction (below, 2 days), sessions_drop (7-day mean), no_sessions (no data, 3 days)
+RULES = [  # the shipped rules: low_satisfaction (below, 2 days), sessions_drop (7-day mean), no_sessions (no data)
+    *load_rules(DEFAULT_RULES_PATH, NO_KPIS).rules,
     Rule(
         name="busy",
         asset="adoption_satisfaction",

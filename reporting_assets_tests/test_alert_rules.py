@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reporting_assets.alerts.rules import DEFAULT_RULES_PATH, RulesError, load_rules
-from reporting_assets.settings import Settings
+from reporting_assets.alerts.rules import RulesError, load_rules
+from reporting_assets.custom_kpis.definition import NO_KPIS
+from reporting_assets.settings import DEFAULT_RULES_PATH, Settings
 
 VALID_RULE = """\
 rules:
@@ -23,11 +24,11 @@ rules:
 def _load(tmp_path: Path, text: str):
     path = tmp_path / "alerts.yaml"
     path.write_text(text)
-    return load_rules(path)
+    return load_rules(path, NO_KPIS)
 
 
 def test_shipped_rules_file_loads_with_its_documented_defaults() -> None:
-    rules = load_rules(DEFAULT_RULES_PATH)
+    rules = load_rules(DEFAULT_RULES_PATH, NO_KPIS)
     assert rules.settings.notify_horizon_days == 3
     assert rules.settings.group_notifications is True and rules.settings.repeat_after_hours == {"critical": 24}
     assert (
@@ -42,7 +43,7 @@ def test_environment_variable_picks_the_rules_file(tmp_path: Path, monkeypatch: 
     path = tmp_path / "mine.yaml"
     path.write_text(VALID_RULE)
     monkeypatch.setenv("REPORTING_ALERT_RULES", str(path))
-    assert [r.name for r in load_rules(Settings.load().reporting_alert_rules).rules] == ["low_satisfaction"]
+    assert [r.name for r in load_rules(Settings.load().reporting_alert_rules, NO_KPIS).rules] == ["low_satisfaction"]
 
 
 def test_silences_cover_their_rule_company_and_days(tmp_path: Path) -> None:
@@ -88,4 +89,4 @@ def test_invalid_rules_fail_at_load_naming_line_and_field(tmp_path: Path, text: 
 
 def test_missing_rules_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match=r"nope\.yaml: cannot read the file"):
-        load_rules(tmp_path / "nope.yaml")
+        load_rules(tmp_path / "nope.yaml", NO_KPIS)

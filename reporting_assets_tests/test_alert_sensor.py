@@ -18,6 +18,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import Silence, load_rules
 from reporting_assets.alerts.sensors import build_alert_sensor, build_run_failure_sensor
 from reporting_assets.alerts.tick import AlertCursor, AlertTick, TickReport
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.redact import Redactor
 from reporting_assets.simulator.app import Simulator, serve
@@ -81,8 +82,8 @@ def _setup(tmp_path: Path, receiver: Receiver, sim: RunningSimulator, horizon: i
     notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
     resources = {"paradigm": sim.resource(), "warehouse": warehouse, "notifier": notifier}
     instance = DagsterInstance.ephemeral()
-    ticker = Ticker(AlertTick(load_rules(rules_file), ENGLISH), instance, resources)
-    ticker.alerts = AlertTick(load_rules(rules_file), ENGLISH, now=ticker.now)
+    ticker = Ticker(AlertTick(load_rules(rules_file, NO_KPIS), ENGLISH), instance, resources)
+    ticker.alerts = AlertTick(load_rules(rules_file, NO_KPIS), ENGLISH, now=ticker.now)
     return ticker, instance, resources, warehouse
 
 
@@ -271,7 +272,7 @@ def test_silenced_alerts_are_recorded_not_sent(tmp_path: Path, receiver: Receive
     sim, server = _incident_simulator((TODAY - timedelta(days=2), TODAY - timedelta(days=1)))
     try:
         ticker, instance, resources, warehouse = _setup(tmp_path, receiver, sim)
-        rules = load_rules(tmp_path / "alerts.yaml").model_copy(
+        rules = load_rules(tmp_path / "alerts.yaml", NO_KPIS).model_copy(
             update={"silences": [Silence(rule="low_satisfaction", company_id=101, until=TODAY)]}
         )
         ticker.alerts = AlertTick(rules, ENGLISH, now=lambda: NOW)
@@ -292,7 +293,9 @@ def test_late_raw_data_is_notified_once_per_asset_and_resolved_once_when_it_arri
     raw = [a for a in raw_assets if a.key.path[-1] in ("chat_sessions", "chat_feedbacks")]
     clock = {"now": datetime(2026, 3, 10, 8, 30, tzinfo=UTC)}  # before the 09:00 deadline of 2026-03-09
     late = Freshness(assets=("chat_sessions", "chat_feedbacks"), hour_utc=9, first_day=date(2026, 3, 1))
-    ticker.alerts = AlertTick(load_rules(tmp_path / "alerts.yaml"), ENGLISH, late_data=late, now=lambda: clock["now"])
+    ticker.alerts = AlertTick(
+        load_rules(tmp_path / "alerts.yaml", NO_KPIS), ENGLISH, late_data=late, now=lambda: clock["now"]
+    )
     assert run(raw, resources, "2026-03-01", "2026-03-08", instance).success
 
     ticker.tick()
@@ -325,7 +328,7 @@ def test_nothing_loaded_yet_pages_nobody_and_a_stall_after_the_first_load_does(
     ticker, instance, resources, warehouse = _setup(tmp_path, receiver, simulator)
     assets = ("chat_sessions", "chat_feedbacks")
     late = Freshness(assets=assets, hour_utc=9, first_day=date(2026, 1, 1))
-    ticker.alerts = AlertTick(load_rules(tmp_path / "alerts.yaml"), ENGLISH, late_data=late, now=ticker.now)
+    ticker.alerts = AlertTick(load_rules(tmp_path / "alerts.yaml", NO_KPIS), ENGLISH, late_data=late, now=ticker.now)
     ticker.tick()
     ticker.clock["now"] += timedelta(hours=30)
     ticker.tick()
@@ -351,9 +354,9 @@ def test_the_sensor_says_its_ticks_report_and_keeps_the_cursor_of_earlier_versio
     records = instance.fetch_materializations(AssetKey("adoption_satisfaction"), limit=1, ascending=False).records
     old = json.dumps({"adoption_satisfaction": records[0].storage_id, "alert_events:counts": [0, 0, 0]})
     context = build_sensor_context(instance=instance, cursor=old, resources=resources)
-    result = build_alert_sensor(load_rules(tmp_path / "alerts.yaml"), now=ticker.now, lang=ENGLISH, interval_s=60)(
-        context
-    )
+    result = build_alert_sensor(
+        load_rules(tmp_path / "alerts.yaml", NO_KPIS), now=ticker.now, lang=ENGLISH, interval_s=60
+    )(context)
     nothing = TickReport(evaluated={}, fired=0, resolved=0, pending=0, sent=0, silenced=0, failed=0, events=[])
     assert result.skip_reason.skip_message == nothing.summary  # an upgrade re-evaluates nothing
     cursor = AlertCursor.parse(context.cursor)

@@ -5,13 +5,19 @@ a day not loaded; a KPI removed from the file loses its rows, a changed one chan
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from dagster import DagsterInstance, build_sensor_context
 
-from reporting_assets.custom_kpis.definition import KpiFileError, load
+from reporting_assets.alerts.notify import Notifier
+from reporting_assets.alerts.rules import RulesError, load_rules
+from reporting_assets.alerts.tick import AlertTick
+from reporting_assets.custom_kpis.definition import NO_KPIS, KpiFile, KpiFileError, load
 from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
+from reporting_assets.i18n import ENGLISH
 from reporting_assets.settings import Settings, SettingsError
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import (
@@ -24,6 +30,7 @@ from reporting_assets.warehouse.tables import (
 )
 from reporting_assets_tests.conftest import RunningSimulator
 from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_assets, raw_assets, run
+from reporting_assets_tests.receiver import Receiver
 
 KPIS = """
 kpis:
@@ -121,15 +128,16 @@ def _expected(warehouse: Warehouse, days: list) -> pd.DataFrame:
     return pd.concat(out, names=["kpi"]).rename("value").reset_index()
 
 
-def test_custom_kpis_equal_the_raw_tables_figures_on_loaded_days_only(
-    simulator: RunningSimulator, warehouse: Warehouse, tmp_path: Path
+def test_custom_kpis_equal_the_raw_tables_figures_on_loaded_days_only_and_alert_like_any_kpi(
+    simulator: RunningSimulator, warehouse: Warehouse, tmp_path: Path, receiver: Receiver
 ) -> None:
     resources = {"paradigm": simulator.resource(), "warehouse": warehouse}
     assert run([*raw_assets, *kpi_assets], resources, FIRST, "2025-03-05").success
     assert run([*raw_assets, *kpi_assets], resources, "2025-03-07", LAST).success
     file = load(_file(tmp_path, KPIS))
     asset = build_custom_kpis_asset(file, PARTITIONS, MEMORY_BUDGET_MB)
-    assert run([asset], {"warehouse": warehouse}, FIRST, LAST).success
+    instance = DagsterInstance.ephemeral()
+    assert run([asset], {"warehouse": warehouse}, FIRST, LAST, instance).success
 
     got = warehouse.read(custom_kpis)
     days = sorted(set(got["date"]))
@@ -143,6 +151,9 @@ def test_custom_kpis_equal_the_raw_tables_figures_on_loaded_days_only(
     assert got.loc[got["kpi"] == "web_searches", "denominator"].isna().all()
     ledger = warehouse.read(load_log, where=load_log.c.asset == custom_kpis.name)
     assert sorted(ledger["date"]) == days
+
+    # an alert rule on a custom KPI fires per company and reaches a receiver, as any KPI's
+    _alert_reaches_a_receiver(warehouse, instance, file, tmp_path, receiver)
 
     # one KPI fewer in the file: its rows go at the next run, the asset's code version changes
     fewer = load(_file(tmp_path, KPIS.split("  - name: web_searches")[0]))
@@ -162,3 +173,52 @@ def test_the_doctor_lists_the_kpis_in_the_reader_s_language(tmp_path: Path) -> N
     assert check.ok and check.detail == f"3 in {path}: copies_per_response, web_searches, first_document_reads"
     french = _custom_kpis(settings, Language("fr"))
     assert french.line(Language("fr")).startswith(f"✓ indicateurs personnalisés: 3 dans {path} : ")
+
+
+RULES = """
+settings:
+  notify_horizon_days: 30
+rules:
+  - name: searching
+    asset: custom_kpis
+    metric: web_searches
+    condition: above
+    threshold: -1
+  - name: copying
+    asset: custom_kpis
+    metric: copies_per_response
+    condition: below
+    threshold: 2
+    companies: total
+"""
+
+
+def _alert_reaches_a_receiver(
+    warehouse: Warehouse, instance: DagsterInstance, file: KpiFile, tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.start()
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(RULES)
+    notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
+    context = build_sensor_context(instance=instance, resources={"warehouse": warehouse, "notifier": notifier})
+    now = datetime(2025, 3, 10, 8, tzinfo=UTC)
+    report = AlertTick(load_rules(rules, file), ENGLISH, now=lambda: now)(context, warehouse, notifier)
+    companies = warehouse.read(custom_kpis)["company_id"].nunique()
+    assert report.fired == companies + 1 and report.failed == 0  # each company searching, and the total copying
+    [message] = receiver.messages
+    lines = message["message"].splitlines()
+    assert sum(line.startswith("[FIRING] searching") for line in lines) == companies
+    assert any(line.startswith("[FIRING] copying") and "web_searches" not in line for line in lines)
+
+
+def test_a_rule_on_a_custom_kpi_is_checked_against_the_kpi_file(tmp_path: Path) -> None:
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(RULES.replace("metric: web_searches", "metric: web_serches"))
+    file = load(_file(tmp_path, KPIS))
+    with pytest.raises(RulesError, match=r"metric 'web_serches' is not a KPI of .*kpis.yaml; use one of copies_per"):
+        load_rules(rules, file)
+    with pytest.raises(RulesError, match="asset custom_kpis needs REPORTING_KPIS"):
+        load_rules(rules, NO_KPIS)
+    rules.write_text(RULES)
+    [searching, copying] = load_rules(rules, file).rules
+    assert searching.counts and not copying.counts and copying.total_ratio is not None

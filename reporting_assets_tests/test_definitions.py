@@ -19,8 +19,9 @@ from dagster import (
 )
 
 from reporting_assets import executor as executor_module
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.definitions import build_definitions
-from reporting_assets.settings import Settings, SettingsError
+from reporting_assets.settings import DEFAULT_RULES_PATH, Settings, SettingsError
 
 RAW = ["chat_sessions", "chat_feedbacks", "tools_usage", "used_documents", "user_activities", "company_members"]
 PACKAGE = Path(__file__).parents[1] / "reporting_assets"
@@ -117,7 +118,7 @@ def test_alert_events_is_an_asset_downstream_of_the_kpis_its_rules_watch(monkeyp
     defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo")
     node = defs.resolve_asset_graph().get(AssetKey("alert_events"))
     assert node.group_name == "paradigm_alerts" and not node.is_materializable  # the sensor reports it
-    watched = {rule.asset for rule in load_rules().rules}
+    watched = {rule.asset for rule in load_rules(DEFAULT_RULES_PATH, NO_KPIS).rules}
     assert watched and {k.to_user_string() for k in node.parent_keys} == watched
 
 

@@ -27,6 +27,7 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.assets.users import build_user_assets
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.doctor.cli import main as doctor_main
 from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.neutralise import plain
@@ -344,7 +345,7 @@ def test_alerts_reach_each_channel_format_with_the_text_inert(
         notifier = Notifier(urls=",".join(urls), ui_url="http://127.0.0.1:3999")
         resources = {"warehouse": loaded.warehouse, "notifier": notifier}
         context = build_sensor_context(instance=loaded.instance, resources=resources)
-        report = AlertTick(load_rules(rules), ENGLISH, now=lambda: NOW)(context, loaded.warehouse, notifier)
+        report = AlertTick(load_rules(rules, NO_KPIS), ENGLISH, now=lambda: NOW)(context, loaded.warehouse, notifier)
     finally:
         smtp.controller.stop()
     assert report.fired == len(CORPUS) and report.failed == 0

@@ -9,6 +9,7 @@ from reporting_assets.alerts.freshness import Freshness
 from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.sensors import alert_events_spec, build_alert_sensor, build_run_failure_sensor
 from reporting_assets.clock import Clock
+from reporting_assets.custom_kpis import definition as kpi_file
 from reporting_assets.i18n import Language
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.tables import RAW_TABLES
@@ -26,7 +27,8 @@ def late_data(settings: Settings) -> Freshness:
 
 
 def build_defs(settings: Settings, late: Freshness, now: Clock) -> Definitions:
-    rules, lang = load_rules(settings.reporting_alert_rules), Language(settings.reporting_language)
+    rules = load_rules(settings.reporting_alert_rules, kpi_file.of(settings.reporting_kpis))
+    lang = Language(settings.reporting_language)
     interval = settings.reporting_alert_interval_s
     alerts = build_alert_sensor(rules, lang, interval, late_data=late, now=now)
     return Definitions(

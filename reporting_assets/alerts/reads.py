@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select, true
 
 from reporting_assets.alerts import state
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, Ratio
 from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.tables import KPI_TABLES, load_log
+from reporting_assets.warehouse.tables import KPI_TABLES, custom_kpis, load_log
 
 
 def first_day(engine: Engine, rule: Rule, since: date) -> date | None:
@@ -45,14 +45,13 @@ def kpi_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     is watched and what it is called, as a read of every row would."""
     if rule.total:
         return _total_rows(engine, rule, start)
-    table = KPI_TABLES[rule.asset]
-    metric = table.c[rule.metric]
+    table, metric, kpi = _source(rule)
     columns = [table.c.date, table.c.company_id, func.max(table.c.company_name).label("company_name")]
-    query = select(*columns, func.sum(metric).label(rule.metric)).group_by(table.c.date, table.c.company_id)
+    query = select(*columns, func.sum(metric).label(rule.metric)).where(kpi).group_by(table.c.date, table.c.company_id)
     if start is not None:
         last = (
             select(table.c.company_id, func.max(table.c.date).label("last"))
-            .where(table.c.date < start)
+            .where(table.c.date < start, kpi)
             .group_by(table.c.company_id)
             .subquery()
         )
@@ -68,12 +67,13 @@ def kpi_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
 def _total_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     """The metric of all companies together per day (`ALL_COMPANIES`), from `start` on plus the last day before
     it: a count summed, a rate recomputed from its summed parts (`Rule.total_ratio`)."""
-    table = KPI_TABLES[rule.asset]
+    table, metric, kpi = _source(rule)
     ratio = rule.total_ratio or Ratio((rule.metric,), ())
     parts = ratio.parts
-    query = select(table.c.date, *(func.sum(table.c[c]).label(c) for c in parts)).group_by(table.c.date)
+    summed = [func.sum(metric if c == rule.metric else table.c[c]).label(c) for c in parts]
+    query = select(table.c.date, *summed).where(kpi).group_by(table.c.date)
     if start is not None:
-        before = select(func.max(table.c.date)).where(table.c.date < start).scalar_subquery()
+        before = select(func.max(table.c.date)).where(table.c.date < start, kpi).scalar_subquery()
         query = query.where(or_(table.c.date >= start, table.c.date == before))
     with engine.connect() as conn:
         frame = pd.read_sql(query.order_by(table.c.date), conn)
@@ -81,6 +81,15 @@ def _total_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     value = ratio.of(sums) if ratio.denominator else sums[rule.metric]
     out = pd.DataFrame({"date": pd.to_datetime(frame["date"]).dt.date, "company_name": ALL_COMPANIES})
     return out.assign(company_id=ALL_COMPANIES_ID, **{rule.metric: value.astype("float64")})
+
+
+def _source(rule: Rule) -> tuple[Table, ColumnElement, ColumnElement[bool]]:
+    """The rule's table, its metric's column and the rows it reads: a custom KPI is `custom_kpis.value` of the
+    rows of its name; a built-in one, its table's column, every row."""
+    if rule.custom is not None:
+        return custom_kpis, custom_kpis.c.value, custom_kpis.c.kpi == rule.metric
+    table = KPI_TABLES[rule.asset]
+    return table, table.c[rule.metric], true()
 
 
 def loaded(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, model_validator
 from sqlalchemy import Float, Integer
 
+from reporting_assets.custom_kpis.definition import NO_KPIS, CustomKpi, KpiFile
 from reporting_assets.metrics import RATIOS, Ratio
-from reporting_assets.settings import DEFAULT_RULES_PATH
-from reporting_assets.warehouse.tables import KPI_TABLES
+from reporting_assets.warehouse.tables import KPI_TABLES, custom_kpis
 
 VS_MEAN = ("drop_vs_mean", "rise_vs_mean")
 
@@ -51,11 +51,17 @@ class Rule(_Strict):
     group_notifications: bool = True  # false: this rule's notifications always go alone
     repeat_after_hours: float | None = Field(None, ge=0)  # None: settings' for its severity; 0: never
 
+    _custom: CustomKpi | None = PrivateAttr(None)  # the KPI of REPORTING_KPIS a custom_kpis rule watches
+
     @model_validator(mode="after")
-    def _consistent(self) -> Rule:
+    def _consistent(self, info: ValidationInfo) -> Rule:
+        if self.asset == custom_kpis.name:
+            self._custom = _custom_kpi(self.metric, (info.context or {}).get("kpis", NO_KPIS))
+            return self._check_condition()
         table = KPI_TABLES.get(self.asset)
         if table is None:
-            raise ValueError(f"asset {self.asset!r} is not a KPI asset; use one of {', '.join(KPI_TABLES)}")
+            assets = ", ".join([*KPI_TABLES, custom_kpis.name])
+            raise ValueError(f"asset {self.asset!r} is not a KPI asset; use one of {assets}")
         column = table.c.get(self.metric)
         if column is None or column.primary_key or not isinstance(column.type, Integer | Float):
             numeric = [c.name for c in table.columns if isinstance(c.type, Integer | Float) and not c.primary_key]
@@ -71,6 +77,9 @@ class Rule(_Strict):
                 f"companies: total needs a count, or a rate it can recompute from summed parts "
                 f"({', '.join(summable)}); {self.metric!r} is neither"
             )
+        return self._check_condition()
+
+    def _check_condition(self) -> Rule:
         if self.condition != "no_data" and self.threshold is None:
             raise ValueError(f"threshold is required for condition {self.condition}")
         if self.condition in VS_MEAN:
@@ -83,9 +92,16 @@ class Rule(_Strict):
         return self
 
     @property
+    def custom(self) -> CustomKpi | None:
+        """The custom KPI the rule watches (asset `custom_kpis`); None for a built-in KPI."""
+        return self._custom
+
+    @property
     def total_ratio(self) -> Ratio | None:
         """The rate a `companies: total` rule recomputes from the companies' summed parts (all of them columns
         of the rule's table), never by averaging their rates; None for a count."""
+        if self._custom is not None:
+            return None if self._custom.denominator is None else Ratio(("numerator",), ("denominator",))
         ratio = RATIOS.get(self.metric)
         return ratio if ratio and all(p in KPI_TABLES[self.asset].c for p in ratio.parts) else None
 
@@ -97,11 +113,15 @@ class Rule(_Strict):
     @property
     def counts(self) -> bool:
         """True when the metric is a count (an absent day means 0), False for rates and ratios (NULL)."""
+        if self._custom is not None:
+            return self._custom.denominator is None
         return isinstance(KPI_TABLES[self.asset].c[self.metric].type, Integer)
 
     @property
     def window_days(self) -> int:
         """Days the metric sums over (1 for a daily figure, 7 for `sessions_7d`...)."""
+        if self._custom is not None:
+            return 1
         return KPI_TABLES[self.asset].c[self.metric].info.get("window_days", 1)
 
 
@@ -148,8 +168,19 @@ class RuleSet(_Strict):
         return self.settings.group_notifications and (own is None or own.group_notifications)
 
 
-def load_rules(path: Path | str = DEFAULT_RULES_PATH) -> RuleSet:
-    """The rule set of `path` (`REPORTING_ALERT_RULES`; default: the shipped, commented `alerts.yaml`)."""
+def _custom_kpi(name: str, kpis: KpiFile) -> CustomKpi:
+    """The KPI `name` of the KPI file (REPORTING_KPIS), which a rule on asset custom_kpis must name."""
+    if not kpis.kpis:
+        raise ValueError("asset custom_kpis needs REPORTING_KPIS: no KPI file is set")
+    found = {k.name: k for k in kpis.kpis}.get(name)
+    if found is None:
+        raise ValueError(f"metric {name!r} is not a KPI of {kpis.path}; use one of {', '.join(kpis.names())}")
+    return found
+
+
+def load_rules(path: Path | str, kpis: KpiFile) -> RuleSet:
+    """The rule set of `path` (`REPORTING_ALERT_RULES`: the shipped, commented `alerts.yaml` unless set), its
+    rules on `custom_kpis` checked against `kpis` (REPORTING_KPIS)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -163,7 +194,7 @@ def load_rules(path: Path | str = DEFAULT_RULES_PATH) -> RuleSet:
         where = f" line {mark.line + 1}" if mark else ""
         raise RulesError(f"alert rules {path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     try:
-        return RuleSet.model_validate(data or {})
+        return RuleSet.model_validate(data or {}, context={"kpis": kpis})
     except ValidationError as exc:
         problems = [f"{path} line {_line(root, e['loc'])}: {_field(e['loc'])}: {_reason(e)}" for e in exc.errors()]
         raise RulesError("invalid alert rules:\n  " + "\n  ".join(problems)) from None

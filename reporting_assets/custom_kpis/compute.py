@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, Engine, Float, Select, String, func, select, table
-from sqlalchemy import column as sql_column
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, Engine, Float, Select, String, func, select
 from sqlalchemy import text as sql_text
 
 from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile, Part
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.metrics import latest_names_select
 from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.tables import chat_sessions, custom_kpis
+from reporting_assets.warehouse.tables import KPI_TABLES, RAW_TABLES, chat_sessions, custom_kpis
+
+TABLES = {**RAW_TABLES, **KPI_TABLES}  # what a contract view reads
 
 SQL_TYPES = {"date": Date, "integer": BigInteger, "bigint": BigInteger, "float": Float, "boolean": Boolean}
 COLUMNS = [c.name for c in custom_kpis.columns]
@@ -67,15 +69,16 @@ def summed(conn: Connection, part: Part, start: date, end: date) -> Select:
     return query.group_by(v.c.date, v.c.company_id)
 
 
-def _companies(conn: Connection, tables: list[str], start: date, end: date) -> pd.Index:
+def _companies(conn: Connection, tables: list[str], start: date, end: date) -> pd.Series:
     """The companies with any row over `start..end` in the KPIs' tables or in chat_sessions (every active
-    company has sessions): a loaded day gives each of them a row."""
+    company has sessions), with their latest names: a loaded day gives each of them a row."""
     found: set[int] = set()
-    for name in sorted({*tables, chat_sessions.name}):
-        rows = table(name, sql_column("company_id", BigInteger), sql_column("date", Date))
+    named = [TABLES[name] for name in sorted({*tables, chat_sessions.name})]
+    for rows in named:
         query = select(rows.c.company_id).where(rows.c.date.between(start, end)).distinct()
         found |= set(conn.execute(query).scalars())
-    return pd.Index(sorted(found), dtype="int64", name="company_id")
+    names = pd.read_sql(latest_names_select(*named), conn).set_index("company_id")["company_name"]
+    return names.reindex(sorted(found)).rename_axis("company_id")
 
 
 def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -89,7 +92,7 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
     with engine.connect() as conn:
         companies = _companies(conn, tables, start, end)
         sums = {part: _read(conn, part, start, end) for kpi in file.kpis for part in parts(kpi)}
-    grid = _grid(days, companies)
+    grid = _grid(days, pd.Index(companies.index, dtype="int64", name="company_id"))
     out = []
     for kpi in file.kpis:
         numerator = sums[kpi.numerator].reindex(grid, fill_value=0.0)
@@ -99,6 +102,7 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
             denominator = sums[kpi.denominator].reindex(grid, fill_value=0.0)
             value = (numerator / denominator.where(denominator != 0)).astype("float64")
         frame = grid.to_frame(index=False).assign(kpi=kpi.name, numerator=numerator.to_numpy(), value=value.to_numpy())
+        frame["company_name"] = frame["company_id"].map(companies)
         frame["denominator"] = None if denominator is None else denominator.to_numpy()
         out.append(frame)
     rows = pd.concat(out, ignore_index=True)[COLUMNS]

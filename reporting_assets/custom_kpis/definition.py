@@ -72,7 +72,12 @@ class KpiFile:
         return [k.name for k in self.kpis]
 
 
-NONE = KpiFile(None)  # REPORTING_KPIS unset
+NO_KPIS = KpiFile(None)  # REPORTING_KPIS unset
+
+
+def of(path: Path | None) -> KpiFile:
+    """The KPI file of REPORTING_KPIS (`path`), or none when it is unset."""
+    return NO_KPIS if path is None else load(path)
 
 
 def usable_views() -> dict[str, Any]:

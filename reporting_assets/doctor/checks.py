@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.custom_kpis import definition as kpi_file
 from reporting_assets.i18n import ENGLISH, N_, Language
 from reporting_assets.neutralise import plain
 from reporting_assets.warehouse import engines
@@ -378,7 +379,7 @@ def checks(
     valid = lang.gettext("every variable valid (demo API)") if settings.demo else lang.gettext("every variable valid")
     out = [Check("settings", True, valid)]
     try:
-        rules = load_rules(settings.reporting_alert_rules)
+        rules = load_rules(settings.reporting_alert_rules, kpi_file.of(settings.reporting_kpis))
         counted = lang.ngettext("{count} rule in {path}", "{count} rules in {path}", len(rules.rules)).format(
             count=len(rules.rules), path=settings.reporting_alert_rules
         )

@@ -49,7 +49,9 @@ def alert_history(base: Path, years: int, companies: int) -> dict[str, Any]:
     from reporting_assets.alerts.notify import Notifier
     from reporting_assets.alerts.rules import load_rules
     from reporting_assets.alerts.sensors import build_alert_sensor
+    from reporting_assets.custom_kpis.definition import NO_KPIS
     from reporting_assets.i18n import ENGLISH
+    from reporting_assets.settings import DEFAULT_RULES_PATH
     from reporting_assets.warehouse.store import Warehouse
 
     logging.getLogger("dagster").setLevel(logging.WARNING)  # one line per alert episode otherwise
@@ -58,7 +60,7 @@ def alert_history(base: Path, years: int, companies: int) -> dict[str, Any]:
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     kpi_history(url, start, days, companies)
-    rules = load_rules()
+    rules = load_rules(DEFAULT_RULES_PATH, NO_KPIS)
     sensor = build_alert_sensor(rules, lang=ENGLISH, interval_s=60)
     resources = {"warehouse": Warehouse(url=url), "notifier": Notifier()}
     out: dict[str, Any] = {"years": years, "companies": companies, "kpi_rows": days * companies}

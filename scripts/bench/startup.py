@@ -37,10 +37,12 @@ def sensor_tick(workspace: Workspace) -> dict[str, Any]:
     from reporting_assets.alerts.notify import Notifier
     from reporting_assets.alerts.rules import load_rules
     from reporting_assets.alerts.sensors import build_alert_sensor
+    from reporting_assets.custom_kpis.definition import NO_KPIS
     from reporting_assets.i18n import ENGLISH
+    from reporting_assets.settings import DEFAULT_RULES_PATH
     from reporting_assets.warehouse.store import Warehouse
 
-    sensor = build_alert_sensor(load_rules(), lang=ENGLISH, interval_s=60)
+    sensor = build_alert_sensor(load_rules(DEFAULT_RULES_PATH, NO_KPIS), lang=ENGLISH, interval_s=60)
     resources = {"warehouse": Warehouse(url=workspace.warehouse_url), "notifier": Notifier()}
     with DagsterInstance.from_config(str(workspace.home)) as instance:
         context = build_sensor_context(instance=instance, resources=resources)

@@ -20,6 +20,7 @@ def upgrade() -> None:
         "custom_kpis",
         sa.Column("date", sa.Date(), nullable=False, comment="Day of activity (UTC), the partition key"),
         sa.Column("company_id", sa.Integer(), nullable=False, comment="Paradigm company id"),
+        sa.Column("company_name", sa.String(), nullable=False, comment="Paradigm company name"),
         sa.Column("kpi", sa.String(), nullable=False, comment="The KPI's name in REPORTING_KPIS"),
         sa.Column(
             "numerator",
