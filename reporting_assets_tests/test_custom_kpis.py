@@ -222,3 +222,12 @@ def test_a_rule_on_a_custom_kpi_is_checked_against_the_kpi_file(tmp_path: Path) 
     rules.write_text(RULES)
     [searching, copying] = load_rules(rules, file).rules
     assert searching.counts and not copying.counts and copying.total_ratio is not None
+
+
+def test_the_shipped_example_holds_the_docs_five_kpis() -> None:
+    example = Path(load.__code__.co_filename).parent / "example.yaml"
+    file = load(example)
+    assert len(file.kpis) == 5 and {k.format for k in file.kpis} == {"percent", "number", "decimal"}
+    page = (Path(__file__).parents[1] / "docs" / "your-kpis.md").read_text()
+    for kpi in file.kpis:  # every example is explained in the docs
+        assert f"`{kpi.name}`" in page, kpi.name
