@@ -5,16 +5,23 @@ a day not loaded; a KPI removed from the file loses its rows, a changed one chan
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import zipfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import lkml
 import pandas as pd
 import pytest
+import sqlalchemy as sa
+import yaml
 from dagster import DagsterInstance, build_sensor_context
 
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import RulesError, load_rules
 from reporting_assets.alerts.tick import AlertTick
+from reporting_assets.bi import kits, lookml, powerbi, views
+from reporting_assets.bi.contract import VIEWS
+from reporting_assets.bi.publish import publish
 from reporting_assets.custom_kpis.definition import NO_KPIS, KpiFile, KpiFileError, load
 from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
 from reporting_assets.i18n import ENGLISH
@@ -152,6 +159,9 @@ def test_custom_kpis_equal_the_raw_tables_figures_on_loaded_days_only_and_alert_
     ledger = warehouse.read(load_log, where=load_log.c.asset == custom_kpis.name)
     assert sorted(ledger["date"]) == days
 
+    # every kit's measure of each KPI, run by the database over the month, equals the table's parts summed
+    _kits_equal_the_table(warehouse, file, tmp_path)
+
     # an alert rule on a custom KPI fires per company and reaches a receiver, as any KPI's
     _alert_reaches_a_receiver(warehouse, instance, file, tmp_path, receiver)
 
@@ -231,3 +241,38 @@ def test_the_shipped_example_holds_the_docs_five_kpis() -> None:
     page = (Path(__file__).parents[1] / "docs" / "your-kpis.md").read_text()
     for kpi in file.kpis:  # every example is explained in the docs
         assert f"`{kpi.name}`" in page, kpi.name
+
+
+def _kits_equal_the_table(warehouse: Warehouse, file: KpiFile, tmp_path: Path) -> None:
+    """LookML's measures and Superset's metrics of each KPI, run on the contract's view by company over March,
+    equal the parts summed from `custom_kpis` (a ratio: summed, then divided); Power BI's aggregate the same way."""
+    publish(warehouse.engine, True, None)
+    with warehouse.engine.connect() as conn:
+        schema = views.schema_of(conn)
+        view = views.qualified(conn, VIEWS["fct_custom_kpi"], schema)
+    looker = lkml.load(lookml.files(schema or "main", None, file)["views/fct_custom_kpi.view.lkml"])
+    lookml_sql = {m["name"]: m["sql"] for m in looker["views"][0]["measures"] if m["name"].startswith("kpi_")}
+    bundle = tmp_path / "superset.zip"
+    kits.write("superset", bundle, schema, warehouse.url, True, None, "reader", file)
+    with zipfile.ZipFile(bundle) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith("datasets/paradigm_reporting/fct_custom_kpi.yaml")]
+        dataset = yaml.safe_load(archive.read(name))
+    superset_sql = {
+        m["metric_name"]: m["expression"] for m in dataset["metrics"] if m["metric_name"].startswith("kpi_")
+    }
+    assert set(lookml_sql) == set(superset_sql) == {f"kpi_{k.name}" for k in file.kpis}
+
+    rows = warehouse.read(custom_kpis)
+    sums = rows.groupby(["kpi", "company_id"])[["numerator", "denominator"]].sum(min_count=1)
+    for kpi in file.kpis:
+        mine = sums.loc[kpi.name]
+        expected = mine["numerator"] if kpi.denominator is None else mine["numerator"] / mine["denominator"]
+        for measure in (lookml_sql[f"kpi_{kpi.name}"].replace("${TABLE}.", ""), superset_sql[f"kpi_{kpi.name}"]):
+            query = f"SELECT company_id, {measure} AS v FROM {view} WHERE date BETWEEN :a AND :b GROUP BY company_id"
+            with warehouse.engine.connect() as conn:
+                got = pd.read_sql(sa.text(query), conn, params={"a": date(2025, 3, 1), "b": date(2025, 3, 31)})
+            got = got.set_index("company_id")["v"].astype(float).sort_index()
+            pd.testing.assert_series_equal(got, expected.astype(float).sort_index(), check_names=False, rtol=1e-9)
+    dax = {line.split(" = ", 1)[0]: line for line in powerbi.measures(file).splitlines() if " = " in line}
+    assert "DIVIDE(SUMX(known, 'fct_custom_kpi'[numerator])" in dax["copies_per_response"]
+    assert dax["web_searches"].startswith("web_searches = CALCULATE(SUM('fct_custom_kpi'[numerator]), ")

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from reporting_assets.bi import access, kits, superset, views
 from reporting_assets.bi.contract import VIEWS
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets_tests.processes import stop
 
@@ -73,7 +74,7 @@ def running(
     with pg_loaded.engine.connect() as conn:
         schema, comments = views.schema_of(conn), views.comments(conn)
     bundle = tmp_path / "bundle.zip"
-    kits.write("superset", bundle, schema, pg_loaded.url, True, comments, reader)
+    kits.write("superset", bundle, schema, pg_loaded.url, True, comments, reader, NO_KPIS)
     shutil.copy(superset_env / "template.db", tmp_path / "superset.db")
     env = {
         **os.environ,
@@ -244,10 +245,10 @@ def test_superset_connects_as_the_reader_with_sql_lab_off(running: httpx.Client,
 
 def test_the_bundle_connects_as_the_reader_and_never_holds_a_password(tmp_path: Path):
     url = "postgresql+psycopg://owner:s3cret-Pa55@db.example/w"
-    kits.write("superset", tmp_path / "b.zip", "bi", url, True, None, "acme_reader")
+    kits.write("superset", tmp_path / "b.zip", "bi", url, True, None, "acme_reader", NO_KPIS)
     with zipfile.ZipFile(tmp_path / "b.zip") as bundle:
         text = "".join(bundle.read(name).decode() for name in bundle.namelist())
     assert "s3cret-Pa55" not in text and "owner" not in text
     assert "postgresql+psycopg2://acme_reader@db.example/w" in text and "expose_in_sqllab: false" in text
     with pytest.raises(ValueError, match="reader"):
-        kits.write("superset", tmp_path / "c.zip", "bi", url, True, None, None)
+        kits.write("superset", tmp_path / "c.zip", "bi", url, True, None, None, NO_KPIS)

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from reporting_assets.bi import access, extracts, kits, views
     from reporting_assets.bi.contract import VERSION
     from reporting_assets.bi.publish import publish
+    from reporting_assets.custom_kpis import definition as kpi_file
     from reporting_assets.i18n import ENGLISH
     from reporting_assets.settings import Settings, SettingsError
     from reporting_assets.warehouse import engines
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.tool == "superset":
                     _check_reader(conn, args.role)
             uri = args.database_uri or engine.url
-            for path in kits.write(args.tool, Path(args.out), schema, uri, user_lists, described, args.role):
+            kpis = kpi_file.of(settings.reporting_kpis)
+            for path in kits.write(args.tool, Path(args.out), schema, uri, user_lists, described, args.role, kpis):
                 print(f"wrote {path}")
         elif args.command == "extracts":
             if args.company is not None:

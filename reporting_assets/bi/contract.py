@@ -335,6 +335,31 @@ fct_active_users = View(
     "FROM active_users_by_period",
 )
 
+_k = t.custom_kpis
+fct_custom_kpi = View(
+    "fct_custom_kpi",
+    "one row per company, loaded day and KPI of REPORTING_KPIS",
+    "Your own KPIs (custom_kpis): pick one KPI (kpi), then sum numerator and denominator and divide for a ratio; "
+    "each kit has one measure per KPI that does so.",
+    (
+        DATE,
+        COMPANY,
+        _from(_k, "kpi", "key"),
+        _from(_k, "label", "attribute"),
+        _from(_k, "numerator", "count", unit="number"),
+        _from(_k, "denominator", "count", unit="number"),
+        Field(
+            "value",
+            "float",
+            "The day's value: numerator (a sum), or numerator / denominator (a ratio); never "
+            "add values up: use the KPI's measure",
+            "attribute",
+        ),
+    ),
+    (t.custom_kpis,),
+    body="SELECT date, company_id, kpi, label, numerator, denominator, value FROM custom_kpis",
+)
+
 VIEWS: dict[str, View] = {
     v.name: v
     for v in (
@@ -346,5 +371,6 @@ VIEWS: dict[str, View] = {
         fct_active_users,
         fct_user_engagement,
         fct_retention,
+        fct_custom_kpi,
     )
 }

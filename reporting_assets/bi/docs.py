@@ -9,6 +9,7 @@ from collections.abc import Callable
 from reporting_assets import personal
 from reporting_assets.bi import powerbi
 from reporting_assets.bi.contract import AGGREGATION, VIEWS, Field
+from reporting_assets.custom_kpis.definition import NO_KPIS
 
 
 def _made_of(f: Field) -> str:
@@ -44,7 +45,7 @@ def contract() -> str:
 
 
 def measures() -> str:
-    return f"```dax\n{powerbi.measures()}```\n"
+    return f"```dax\n{powerbi.measures(NO_KPIS)}```\n"  # your KPIs' measures: in the kit written for them
 
 
 BLOCKS = {"aggregation": aggregation, "contract": contract, "dax": measures}  # docs/bi-tools.md's

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, make_url
 
 from reporting_assets.bi import lookml, powerbi, superset
 from reporting_assets.clock import utc_now
+from reporting_assets.custom_kpis.definition import KpiFile
 
 
 def superset_uri(url: str | URL, role: str) -> str:
@@ -29,17 +30,21 @@ def write(
     user_lists: bool,
     comments: superset.Comments | None,
     role: str | None,
+    kpis: KpiFile,
 ) -> list[Path]:
     """The kit's files for `tool`, over the contract's views in `schema` (None: SQLite's main database), each
     column described by its installed comment (`views.comments`) or the registry; Superset's connects as the
-    reader `role`."""
+    reader `role`; each has a measure per KPI of `kpis` (REPORTING_KPIS)."""
     if tool == "superset":
         if not role:
             raise ValueError("the Superset kit connects as a reader of the contract: give its role")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(superset.bundle(superset_uri(database, role), schema, utc_now(), user_lists, comments))
+        out.write_bytes(superset.bundle(superset_uri(database, role), schema, utc_now(), user_lists, comments, kpis))
         return [out]
-    files = lookml.files(schema or "main", comments) if tool == "looker" else {"measures.dax": powerbi.measures()}
+    if tool == "looker":
+        files = lookml.files(schema or "main", comments, kpis)
+    else:
+        files = {"measures.dax": powerbi.measures(kpis)}
     written = []
     for name, text in files.items():
         path = out / name

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from reporting_assets.bi import measures
 from reporting_assets.bi.contract import VIEWS, Field, View
+from reporting_assets.custom_kpis.definition import KpiFile
 
 CONNECTION = "paradigm_reporting"
 MODEL = "paradigm_reporting"
@@ -19,7 +20,9 @@ EXPLORES = {
     "fct_active_users": ("dim_company",),
     "fct_user_engagement": ("dim_company",),
     "fct_retention": ("dim_company",),
+    "fct_custom_kpi": ("dim_company", "dim_date"),
 }
+KPI_FORMATS = {"percent": "percent_1", "number": "decimal_0", "decimal": "decimal_2"}  # a custom KPI's format
 
 
 def _column(name: str) -> str:
@@ -44,11 +47,17 @@ def _items(v: View, field: Field, description: str) -> tuple[str, dict]:
     return "dimensions", {**described, "type": LOOKER_TYPES[field.type], "sql": column}
 
 
-def view(v: View, schema: str, comments: dict[tuple[str, str], str] | None = None) -> dict:
+def view(v: View, schema: str, comments: dict[tuple[str, str], str] | None, kpis: KpiFile) -> dict:
     out: dict = {"name": v.name, "sql_table_name": f"{schema}.{v.name}", "description": v.description}
     for field in v.fields:
         kind, item = _items(v, field, (comments or {}).get((v.name, field.name), field.comment))
         out.setdefault(kind, []).append(item)
+    if v.name == measures.KPI_VIEW:  # one measure per custom KPI (REPORTING_KPIS), aggregated from its parts
+        out["measures"] += [
+            {"name": f"kpi_{k.name}", "label": k.label_in("en"), "description": k.description or k.label_in("en"),
+             "type": "number", "sql": measures.kpi_sql(k, _column), "value_format_name": KPI_FORMATS[k.format]}
+            for k in kpis.kpis
+        ]  # fmt: skip
     if v.name == "dim_company":  # the one a fact joins many-to-one
         out["dimensions"][0]["primary_key"] = "yes"
     return out
@@ -73,11 +82,12 @@ def model() -> dict:
     return {"connection": CONNECTION, "includes": ["/views/*.view.lkml"], "explores": explores}
 
 
-def files(schema: str = "bi", comments: dict[tuple[str, str], str] | None = None) -> dict[str, str]:
+def files(schema: str, comments: dict[tuple[str, str], str] | None, kpis: KpiFile) -> dict[str, str]:
     """The kit's files by path: `views/<view>.view.lkml` and `<model>.model.lkml`, over `schema`'s views, each
-    field described by its installed comment (`comments`, by view and column) or the registry."""
+    field described by its installed comment (`comments`, by view and column) or the registry, and a measure per
+    KPI of `kpis` (REPORTING_KPIS) in `fct_custom_kpi`."""
     import lkml
 
-    out = {f"views/{v.name}.view.lkml": lkml.dump({"views": [view(v, schema, comments)]}) for v in VIEWS.values()}
+    out = {f"views/{v.name}.view.lkml": lkml.dump({"views": [view(v, schema, comments, kpis)]}) for v in VIEWS.values()}
     out[f"{MODEL}.model.lkml"] = lkml.dump(model())
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from reporting_assets.bi.contract import Field, View
+from reporting_assets.custom_kpis.definition import CustomKpi
 
 Column = Callable[[str], str]  # a column's name -> how the tool's SQL reaches it
 
@@ -49,3 +50,18 @@ def sql(view: View, field: Field, column: Column = _plain) -> str:
         value = f"SUM({column(field.name)})"
         limit = None if additive(view, field) else guard(view, column)
     return f"CASE WHEN {limit} THEN {value} END" if limit else value
+
+
+def kpi_sql(kpi: CustomKpi, column: Column = _plain) -> str:
+    """A custom KPI's aggregate over a group of `fct_custom_kpi`'s rows: its sum, or its ratio's parts summed over
+    the rows where both are known, then divided (never an average of daily values). Its name is a safe literal
+    (`[a-z][a-z0-9_]*`, validated)."""
+    mine = f"{column('kpi')} = '{kpi.name}'"
+    if kpi.denominator is None:
+        return f"SUM(CASE WHEN {mine} THEN {column('numerator')} END)"
+    known = f"{mine} AND {column('numerator')} IS NOT NULL AND {column('denominator')} IS NOT NULL"
+    numerator, denominator = (f"SUM(CASE WHEN {known} THEN {column(c)} END)" for c in ("numerator", "denominator"))
+    return f"1.0 * {numerator} / NULLIF({denominator}, 0)"
+
+
+KPI_VIEW = "fct_custom_kpi"  # the view the KPI measures aggregate

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import Counter
 
 from reporting_assets.bi.contract import VIEWS, Field, View
+from reporting_assets.bi.measures import KPI_VIEW
+from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile
 
 # A model's measure names are unique: a name two views share says which view it aggregates
 _SHARED = {n for n, k in Counter(f.name for v in VIEWS.values() for f in v.fields if f.aggregation).items() if k > 1}
@@ -64,11 +66,27 @@ def measure(view: View, f: Field) -> str:
     return f"{_name(view, f)} = {expression(view, f)}"
 
 
-def measures() -> str:
-    """Every measure, grouped by the table (view) it belongs to."""
+def kpi_measure(kpi: CustomKpi) -> str:
+    """A custom KPI's measure, named as the KPI: its rows' numerators summed, divided by their denominators for
+    a ratio (over the rows where both are known)."""
+    view = VIEWS[KPI_VIEW]
+    mine = f'{_col(view, "kpi")} = "{kpi.name}"'
+    if kpi.denominator is None:
+        return f"{kpi.name} = CALCULATE({_sum(view, 'numerator')}, {mine})"
+    known = f"{mine} && NOT ISBLANK({_col(view, 'numerator')}) && NOT ISBLANK({_col(view, 'denominator')})"
+    return (
+        f"{kpi.name} = VAR known = FILTER('{view.name}', {known}) "
+        f"RETURN DIVIDE(SUMX(known, {_col(view, 'numerator')}), SUMX(known, {_col(view, 'denominator')}))"
+    )
+
+
+def measures(kpis: KpiFile) -> str:
+    """Every measure, grouped by the table (view) it belongs to; a measure per KPI of `kpis` (REPORTING_KPIS)."""
     blocks = []
     for view in VIEWS.values():
         lines = [measure(view, f) for f in view.fields if f.aggregation]
+        if view.name == KPI_VIEW:
+            lines += [kpi_measure(k) for k in kpis.kpis]
         if lines:
             blocks.append("\n".join([f"// table {view.name}", *lines]))
     return "\n\n".join(blocks) + "\n"

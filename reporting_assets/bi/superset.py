@@ -22,6 +22,7 @@ import yaml
 from reporting_assets.bi import measures
 from reporting_assets.bi.contract import VIEWS, View
 from reporting_assets.bi.views import SQL_TYPES
+from reporting_assets.custom_kpis.definition import KpiFile
 
 ROOT = "paradigm_reporting"
 NAMESPACE = uuid.UUID("0d9a6a35-9a6f-4d8e-9c1e-6a1e5b0e2b27")
@@ -87,7 +88,19 @@ CHARTS = (
 )  # fmt: skip
 
 
-def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments) -> dict:
+KPI_D3 = {"percent": ".1%", "number": ",.0f", "decimal": ",.2f"}  # a custom KPI's format
+
+
+def _kpi_metrics(kpis: KpiFile) -> list[dict]:
+    """A metric per custom KPI (REPORTING_KPIS), aggregated from its parts (`measures.kpi_sql`)."""
+    return [
+        {"metric_name": f"kpi_{k.name}", "verbose_name": k.label_in("en"), "expression": measures.kpi_sql(k),
+         "description": k.description or k.label_in("en"), "d3format": KPI_D3[k.format], "extra": {}}
+        for k in kpis.kpis
+    ]  # fmt: skip
+
+
+def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments, kpis: KpiFile) -> dict:
     time_column = "period_start" if v.periodic else "date" if "date" in v.names else None
     metrics = [
         {
@@ -106,6 +119,8 @@ def _dataset(v: View, database_uuid: str, schema: str | None, comments: Comments
         {"metric_name": name, "expression": sql, "description": "Rows", "d3format": ",d", "extra": {}}
         for name, sql in EXTRA_METRICS.get(v.name, {}).items()
     ]
+    if v.name == measures.KPI_VIEW:
+        metrics += _kpi_metrics(kpis)
     columns = [
         {
             "column_name": f.name,
@@ -271,7 +286,7 @@ def _dashboard() -> dict:
 
 
 def bundle(
-    database_uri: str, schema: str | None, now: datetime, user_lists: bool, comments: Comments | None = None
+    database_uri: str, schema: str | None, now: datetime, user_lists: bool, comments: Comments | None, kpis: KpiFile
 ) -> bytes:
     """The ZIP for `superset import-dashboards -p FILE`: the warehouse at `database_uri` (as Superset's driver
     spells it, as a reader's role; give no password: set it in Superset), the contract's views in `schema`, each
@@ -296,7 +311,7 @@ def bundle(
     }
     views = [v for v in VIEWS.values() if user_lists or not v.per_user]
     for v in views:
-        files[f"datasets/{ROOT}/{v.name}.yaml"] = _dataset(v, database_uuid, schema, comments or {})
+        files[f"datasets/{ROOT}/{v.name}.yaml"] = _dataset(v, database_uuid, schema, comments or {}, kpis)
     for chart in CHARTS:
         if chart.view in {v.name for v in views}:
             files[f"charts/{chart.name.replace(' ', '_')}.yaml"] = _chart(chart)

@@ -101,7 +101,9 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
         else:
             denominator = sums[kpi.denominator].reindex(grid, fill_value=0.0)
             value = (numerator / denominator.where(denominator != 0)).astype("float64")
-        frame = grid.to_frame(index=False).assign(kpi=kpi.name, numerator=numerator.to_numpy(), value=value.to_numpy())
+        frame = grid.to_frame(index=False).assign(
+            kpi=kpi.name, label=kpi.label_in("en"), numerator=numerator.to_numpy(), value=value.to_numpy()
+        )
         frame["company_name"] = frame["company_id"].map(companies)
         frame["denominator"] = None if denominator is None else denominator.to_numpy()
         out.append(frame)

@@ -84,7 +84,11 @@ def usable_views() -> dict[str, Any]:
     """The contract's views a KPI may read: one row per day and company, no user ids."""
     from reporting_assets.bi.contract import VIEWS
 
-    return {n: v for n, v in VIEWS.items() if v.dated and v.per_company and not v.per_user}
+    return {
+        n: v
+        for n, v in VIEWS.items()
+        if v.dated and v.per_company and not v.per_user and "custom_kpis" not in {t.name for t in v.sources}
+    }
 
 
 def load(path: Path) -> KpiFile:

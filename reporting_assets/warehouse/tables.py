@@ -342,6 +342,7 @@ custom_kpis = Table(
     Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
     Column("company_name", String, nullable=False, comment="Paradigm company name"),
     Column("kpi", String, primary_key=True, comment="The KPI's name in REPORTING_KPIS"),
+    Column("label", String, nullable=False, comment="The KPI's English label in REPORTING_KPIS"),
     Column(
         "numerator", Float, nullable=False, comment="The KPI's sum (a ratio's numerator) that day; 0 without activity"
     ),

@@ -22,6 +22,7 @@ def upgrade() -> None:
         sa.Column("company_id", sa.Integer(), nullable=False, comment="Paradigm company id"),
         sa.Column("company_name", sa.String(), nullable=False, comment="Paradigm company name"),
         sa.Column("kpi", sa.String(), nullable=False, comment="The KPI's name in REPORTING_KPIS"),
+        sa.Column("label", sa.String(), nullable=False, comment="The KPI's English label in REPORTING_KPIS"),
         sa.Column(
             "numerator",
             sa.Float(),
