@@ -1,5 +1,6 @@
 """A warehouse as the BI tests read it: 32 days loaded from the simulator (raw, KPIs, per-user tables, members,
-active users per period) for 17 companies, the hostile corpus's among them, and the BI contract published."""
+active users per period, the shipped example's custom KPIs) for 20 companies, the hostile corpus's among them, and
+the BI contract published."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from dagster import DagsterInstance, materialize
 
 from reporting_assets.assets.users import build_user_assets
 from reporting_assets.bi.publish import publish
+from reporting_assets.custom_kpis.definition import EXAMPLE_KPIS
+from reporting_assets.custom_kpis.definition import load as load_kpis
+from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
 from reporting_assets.simulator.app import Simulator, serve
 from reporting_assets.simulator.data import DEFAULT_COMPANIES
 from reporting_assets.warehouse import ledger
@@ -17,7 +21,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members
 from reporting_assets_tests import hostile
 from reporting_assets_tests.conftest import RunningSimulator
-from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_assets, raw_assets, run
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 2, 1)  # 32 days: the 30-day figures are known for the last 3
 COMPANIES = DEFAULT_COMPANIES + hostile.companies()
@@ -49,4 +53,6 @@ def load(warehouse: Warehouse, token: str) -> None:
     assert materialize(
         build_user_assets(MEMORY_BUDGET_MB), resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()
     )
+    custom = build_custom_kpis_asset(load_kpis(EXAMPLE_KPIS), PARTITIONS, MEMORY_BUDGET_MB)
+    assert run([custom], {"warehouse": warehouse}, str(FIRST), str(LAST)).success
     publish(warehouse.engine, user_lists=True, first_day=None)

@@ -22,9 +22,10 @@ from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.bi import kits, lookml, powerbi, views
 from reporting_assets.bi.contract import VIEWS
 from reporting_assets.bi.publish import publish
-from reporting_assets.custom_kpis.definition import NO_KPIS, KpiFile, KpiFileError, load
+from reporting_assets.custom_kpis.definition import EXAMPLE_KPIS, NO_KPIS, KpiFile, KpiFileError, load
 from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
-from reporting_assets.i18n import ENGLISH
+from reporting_assets.i18n import ENGLISH, Language
+from reporting_assets.reports.digest import compose
 from reporting_assets.settings import Settings, SettingsError
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import (
@@ -162,6 +163,16 @@ def test_custom_kpis_equal_the_raw_tables_figures_on_loaded_days_only_and_alert_
     # every kit's measure of each KPI, run by the database over the month, equals the table's parts summed
     _kits_equal_the_table(warehouse, file, tmp_path)
 
+    # the weekly digest lists each KPI, all companies together, in the reader's language, against the week before
+    french = compose(warehouse.engine, "2025-W10", None, Language("fr"), file).body
+    week = got[pd.to_datetime(got["date"]).dt.isocalendar().week.to_numpy() == 10]
+    sums = week.groupby("kpi")[["numerator", "denominator"]].sum()
+    share = sums.loc["copies_per_response", "numerator"] / sums.loc["copies_per_response", "denominator"]
+    assert "Vos indicateurs, toutes entreprises :" in french
+    assert f"- Réponses copiées : {Language('fr').percent(share)}" in french
+    searches = Language("fr").number(sums.loc["web_searches", "numerator"])
+    assert f"- Web searches : {searches}" in french  # no French label: the English one
+
     # an alert rule on a custom KPI fires per company and reaches a receiver, as any KPI's
     _alert_reaches_a_receiver(warehouse, instance, file, tmp_path, receiver)
 
@@ -235,8 +246,7 @@ def test_a_rule_on_a_custom_kpi_is_checked_against_the_kpi_file(tmp_path: Path) 
 
 
 def test_the_shipped_example_holds_the_docs_five_kpis() -> None:
-    example = Path(load.__code__.co_filename).parent / "example.yaml"
-    file = load(example)
+    file = load(EXAMPLE_KPIS)
     assert len(file.kpis) == 5 and {k.format for k in file.kpis} == {"percent", "number", "decimal"}
     page = (Path(__file__).parents[1] / "docs" / "your-kpis.md").read_text()
     for kpi in file.kpis:  # every example is explained in the docs

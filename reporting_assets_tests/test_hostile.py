@@ -373,7 +373,7 @@ def test_alerts_reach_each_channel_format_with_the_text_inert(
 
 def test_the_digest_names_hostile_companies_inert_one_line_each(loaded: Loaded, receiver: Receiver) -> None:
     receiver.start()
-    digest = compose(loaded.warehouse.engine, "2026-W10", dashboard_url=None, lang=ENGLISH)
+    digest = compose(loaded.warehouse.engine, "2026-W10", None, ENGLISH, NO_KPIS)
     assert Notifier(urls=receiver.url).send(digest.title, digest.body, "info")
     [message] = receiver.messages
     lines = message["message"].splitlines()

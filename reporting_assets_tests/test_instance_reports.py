@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, materialize
 
 from reporting_assets.assets.users import build_user_assets
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.metrics import ALL_COMPANIES_ID
 from reporting_assets.reports.dashboard import render
@@ -202,7 +203,7 @@ def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromiu
 def test_the_digest_of_200_companies_fits_a_channel_and_names_the_top_movers(tmp_path: Path) -> None:
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 1, 6), 21, 200, resources=2)  # Monday 2025-01-06 .. Sunday 2025-01-26
-    digest = compose(warehouse.engine, "2025-W04", "https://reports.example.org/usage_dashboard.html", lang=ENGLISH)
+    digest = compose(warehouse.engine, "2025-W04", "https://reports.example.org/usage_dashboard.html", ENGLISH, NO_KPIS)
     assert len(digest.title) + len(digest.body) <= 12_000 and not digest.missing
     with warehouse.engine.connect() as conn:
         query = sa.select(user_activity.c.company_id, user_activity.c.date, user_activity.c.active_users_7d).where(

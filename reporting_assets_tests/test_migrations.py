@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.warehouse import migrate
 from reporting_assets.warehouse.store import Warehouse
@@ -188,7 +189,7 @@ def test_a_0005_warehouse_s_digests_move_to_the_deliveries_and_are_not_sent_agai
         ["weekly_digest/2025-W07", date(2025, 2, 10), "digest", channel.key]
     ]
     receiver.start()
-    job, _ = build_weekly_digest(7, None, now=lambda: NOW, lang=ENGLISH)
+    job, _ = build_weekly_digest(7, None, ENGLISH, NO_KPIS, now=lambda: NOW)
     for week in ("2025-W07", "2025-W08"):
         config = {"ops": {"send_weekly_digest": {"config": {"week": week}}}}
         resources = {"warehouse": warehouse, "digest_notifier": notifier}

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from dagster import DagsterInstance, build_schedule_context, materialize
 
 from reporting_assets.alerts.notify import Notifier
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports import digest
 from reporting_assets.reports.figures import NEEDS_30_DAYS
@@ -247,7 +248,7 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
 ) -> None:
     late = Receiver()  # a second channel, down at first
     clock = [datetime(2025, 2, 17, 7, tzinfo=UTC)]
-    job, schedule = build_weekly_digest(7, URL, now=lambda: clock[0], lang=ENGLISH)
+    job, schedule = build_weekly_digest(7, URL, ENGLISH, NO_KPIS, now=lambda: clock[0])
     notifier = Notifier(urls=f"{receiver.url},{late.url.replace('/alerts', '/digest')}")
     resources = {"warehouse": loaded, "digest_notifier": notifier}
     instance = DagsterInstance.ephemeral()
@@ -280,7 +281,7 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
         assert conn.execute(sa.select(sa.func.count()).select_from(alert_channels)).scalar_one() == 0  # it works
 
     # what was sent is the week's model laid out; the model holds the warehouse's figures
-    model = digest.build(loaded.engine, "2025-W07", f"{URL}/usage_dashboard.html")
+    model = digest.build(loaded.engine, "2025-W07", f"{URL}/usage_dashboard.html", NO_KPIS)
     sent = digest.text(model, ENGLISH)
     [message] = receiver.messages
     assert (message["title"], message["message"]) == (sent.title, sent.body)
@@ -300,7 +301,7 @@ def test_the_weekly_digest_is_sent_once_per_channel_and_week_and_names_missing_d
 
 
 def test_a_week_given_by_hand_must_be_an_iso_week(loaded: Warehouse) -> None:
-    job, _ = build_weekly_digest(7, None, lang=ENGLISH)
+    job, _ = build_weekly_digest(7, None, ENGLISH, NO_KPIS)
     config = {"ops": {"send_weekly_digest": {"config": {"week": "2025-07"}}}}
     resources = {"warehouse": loaded, "digest_notifier": Notifier()}
     result = job.execute_in_process(config, resources=resources, raise_on_error=False)
@@ -328,7 +329,7 @@ def test_the_digest_waits_for_the_morning_refresh_before_naming_missing_days(
         instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_SUCCESS.value, "daily_refresh"), "refresh-1")
 
     monday = datetime(2025, 2, 17, 7, tzinfo=UTC)
-    job, _ = build_weekly_digest(7, URL, now=lambda: monday, sleep=refresh_ends, lang=ENGLISH)
+    job, _ = build_weekly_digest(7, URL, ENGLISH, NO_KPIS, now=lambda: monday, sleep=refresh_ends)
     receiver.start()
     resources = {"warehouse": warehouse, "digest_notifier": Notifier(urls=receiver.url)}
     assert job.execute_in_process(instance=instance, resources=resources).success

@@ -1,7 +1,8 @@
 """Custom KPIs computed from the BI contract's views, one row per loaded day, company and KPI (`custom_kpis`).
 
-Each part of a KPI is one SQLAlchemy Core query over the view's own SELECT (`bi.views.select_sql`, so that the
-contract need not be published first): `SUM(column)` per day and company, its filters bound as parameters. A day
+The parts of the KPIs are SQLAlchemy Core queries over the views' own SELECT (`bi.views.select_sql`, so that the
+contract need not be published first), one per view and filters: `SUM(column)` of each part per day and company,
+the filters bound as parameters. A day
 is computed when every table the KPIs read is loaded that day (the ledger); then every company of the day gets a
 row per KPI, 0 for a sum without matching activity, and a ratio's value is its summed parts divided (NULL when
 the denominator is 0). A day not loaded has no row.
@@ -14,7 +15,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Boolean, Column, Connection, Date, Engine, Float, Select, String, func, select
 from sqlalchemy import text as sql_text
 
-from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile, Part
+from reporting_assets.custom_kpis.definition import CustomKpi, Filter, KpiFile, Part
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import latest_names_select
 from reporting_assets.warehouse import ledger
@@ -53,12 +54,15 @@ def _view(conn: Connection, name: str):
     return sql_text(sql).columns(*columns).subquery(name)
 
 
-def summed(conn: Connection, part: Part, start: date, end: date) -> Select:
-    """SUM(part.column) per day and company over `start..end`, on the rows its filters keep."""
-    v = _view(conn, part.view)
-    query = select(v.c.date, v.c.company_id, func.sum(v.c[part.column]).label("total"))
-    query = query.where(v.c.date.between(start, end))
-    for f in part.filters:
+def summed(
+    conn: Connection, view: str, filters: tuple[Filter, ...], columns: list[str], start: date, end: date
+) -> Select:
+    """SUM of each of `columns` per day and company over `start..end`, on the rows of `view` its filters keep:
+    one query for every part that reads the same view through the same filters."""
+    v = _view(conn, view)
+    sums = [func.sum(v.c[c]).label(c) for c in columns]
+    query = select(v.c.date, v.c.company_id, *sums).where(v.c.date.between(start, end))
+    for f in filters:
         column = v.c[f.column]
         if f.op == "in":
             query = query.where(column.in_(list(f.value)))  # type: ignore[arg-type]
@@ -91,7 +95,7 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
         return pd.DataFrame(columns=COLUMNS), days.assign(rows=pd.Series(dtype="int64"))
     with engine.connect() as conn:
         companies = _companies(conn, tables, start, end)
-        sums = {part: _read(conn, part, start, end) for kpi in file.kpis for part in parts(kpi)}
+        sums = _read(conn, [part for kpi in file.kpis for part in parts(kpi)], start, end)
     grid = _grid(days, pd.Index(companies.index, dtype="int64", name="company_id"))
     out = []
     for kpi in file.kpis:
@@ -117,11 +121,22 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
     return rows, days
 
 
-def _read(conn: Connection, part: Part, start: date, end: date) -> pd.Series:
-    frame = pd.DataFrame(conn.execute(summed(conn, part, start, end)).all(), columns=["date", "company_id", "total"])
-    frame["date"] = pd.to_datetime(frame["date"]).dt.date
-    frame["company_id"] = frame["company_id"].astype("int64")
-    return frame.set_index(["date", "company_id"])["total"].astype("float64")
+def _read(conn: Connection, wanted: list[Part], start: date, end: date) -> dict[Part, pd.Series]:
+    """Each part's sums per (date, company_id): one query per view and filters."""
+    groups: dict[tuple[str, tuple[Filter, ...]], list[str]] = {}
+    for part in wanted:
+        columns = groups.setdefault((part.view, part.filters), [])
+        if part.column not in columns:
+            columns.append(part.column)
+    out = {}
+    for (view, filters), columns in groups.items():
+        rows = conn.execute(summed(conn, view, filters, columns, start, end)).all()
+        frame = pd.DataFrame(rows, columns=["date", "company_id", *columns])
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
+        frame = frame.astype({"company_id": "int64"}).set_index(["date", "company_id"])
+        for column in columns:
+            out[Part(view, column, filters)] = frame[column].astype("float64")
+    return out
 
 
 def _grid(days: pd.DataFrame, companies: pd.Index) -> pd.MultiIndex:

@@ -73,6 +73,7 @@ class KpiFile:
 
 
 NO_KPIS = KpiFile(None)  # REPORTING_KPIS unset
+EXAMPLE_KPIS = Path(__file__).parent / "example.yaml"  # five KPIs: docs/your-kpis.md's worked examples
 
 
 def of(path: Path | None) -> KpiFile:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from reporting_assets.clock import Clock
+from reporting_assets.custom_kpis import definition as kpi_file
 from reporting_assets.i18n import Language
 from reporting_assets.reports.usage_dashboard import build_usage_dashboard
 from reporting_assets.reports.weekly_digest import build_weekly_digest
@@ -17,6 +18,10 @@ def build_defs(settings: Settings, now: Clock) -> Definitions:
         settings.reports_dir, settings.reporting_reports_url, settings.reporting_user_lists == "on", lang, now
     )
     digest_job, digest = build_weekly_digest(
-        settings.reporting_digest_hour_utc, settings.reporting_reports_url, lang, now
+        settings.reporting_digest_hour_utc,
+        settings.reporting_reports_url,
+        lang,
+        kpi_file.of(settings.reporting_kpis),
+        now,
     )
     return Definitions(assets=[dashboard], jobs=[digest_job], schedules=[digest])

@@ -12,14 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, case, func, select
 
 from reporting_assets.alerts import history
+from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile
 from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.neutralise import plain
 from reporting_assets.reports import figures
+from reporting_assets.warehouse.tables import custom_kpis
 
 DIGEST_FIGURES = {  # label (a message) -> column of figures.weekly
     N_("sessions"): "sessions_count",
@@ -48,6 +50,15 @@ class CompanyWeek:
 
 
 @dataclass(frozen=True)
+class KpiWeek:
+    """One custom KPI (REPORTING_KPIS) over every company: the week's value and the week before's."""
+
+    kpi: CustomKpi
+    now: float | None  # None: no loaded day, or a ratio's denominator of 0
+    before: float | None
+
+
+@dataclass(frozen=True)
 class DigestModel:
     week: str  # ISO week, e.g. 2026-W47
     previous: str
@@ -56,6 +67,7 @@ class DigestModel:
     total: CompanyWeek
     companies: tuple[CompanyWeek, ...]
     dashboard_url: str | None
+    kpis: tuple[KpiWeek, ...] = ()  # your own KPIs, in the file's order
 
 
 @dataclass(frozen=True)
@@ -99,8 +111,32 @@ def _figures(row: pd.Series | None) -> dict[str, float | None]:
     return {c: None if row is None or pd.isna(row[c]) else float(row[c]) for c in DIGEST_FIGURES.values()}
 
 
-def build(engine: Engine, week: str, dashboard_url: str | None = None) -> DigestModel:
-    """The digest's model for ISO `week` (vs the week before), from the warehouse."""
+def _kpi_weeks(engine: Engine, kpis: KpiFile, monday: date) -> tuple[KpiWeek, ...]:
+    """Each KPI of `kpis` over every company, the week of `monday` and the week before: a sum's numerators added
+    up, a ratio's parts added up then divided (on the days loaded, as in `custom_kpis`)."""
+    if not kpis.kpis:
+        return ()
+    t = custom_kpis
+    which = case((t.c.date >= monday, "now"), else_="before").label("which")
+    query = (
+        select(t.c.kpi, which, func.sum(t.c.numerator).label("numerator"), func.sum(t.c.denominator).label("den"))
+        .where(t.c.date.between(monday - timedelta(days=7), monday + timedelta(days=6)), t.c.kpi.in_(kpis.names()))
+        .group_by(t.c.kpi, which)
+    )
+    with engine.connect() as conn:
+        sums = {(kpi, w): (num, den) for kpi, w, num, den in conn.execute(query)}
+
+    def value(kpi: CustomKpi, w: str) -> float | None:
+        num, den = sums.get((kpi.name, w), (None, None))
+        if num is None or (kpi.denominator is not None and not den):
+            return None
+        return float(num) if kpi.denominator is None else float(num) / float(den)
+
+    return tuple(KpiWeek(k, value(k, "now"), value(k, "before")) for k in kpis.kpis)
+
+
+def build(engine: Engine, week: str, dashboard_url: str | None, kpis: KpiFile) -> DigestModel:
+    """The digest's model for ISO `week` (vs the week before), from the warehouse, with the KPIs of `kpis`."""
     monday = monday_of(week)
     sunday, previous = monday + timedelta(days=6), week_of(monday - timedelta(days=7))
     coverage = figures.Coverage.read(engine)
@@ -133,7 +169,7 @@ def build(engine: Engine, week: str, dashboard_url: str | None = None) -> Digest
     if total is None:  # nothing loaded that week
         empty = dict.fromkeys(DIGEST_FIGURES.values())
         total = CompanyWeek(ALL_COMPANIES_ID, ALL_COMPANIES, empty, empty, None, None, 0, 0, 0)
-    return DigestModel(week, previous, monday, missing, total, others, dashboard_url)
+    return DigestModel(week, previous, monday, missing, total, others, dashboard_url, _kpi_weeks(engine, kpis, monday))
 
 
 def _delta(now: float | None, before: float | None, lang: Language, rate: bool = False) -> str:
@@ -142,6 +178,25 @@ def _delta(now: float | None, before: float | None, lang: Language, rate: bool =
     shown = lang.percent(now) if rate else lang.number(int(now))
     words = figures.change_words(now, before, rate, lang)
     return f"{shown} ({words})" if words else shown
+
+
+def _kpi_lines(model: DigestModel, lang: Language) -> list[str]:
+    """Your KPIs, every company together: each one's value and its change against the week before."""
+    if not model.kpis:
+        return []
+    lines = ["", lang.gettext("Your KPIs, all companies:")]
+    for week in model.kpis:
+        percent = week.kpi.format == "percent"
+        if week.now is None:
+            shown = lang.gettext("n/a")
+        else:
+            shown = (
+                lang.percent(week.now) if percent else lang.number(week.now, 2 if week.kpi.format == "decimal" else 0)
+            )
+            words = figures.change_words(week.now, week.before, percent, lang)
+            shown = f"{shown} ({words})" if words else shown
+        lines.append(_line(lang, plain(week.kpi.label_in(lang.code)), shown))
+    return lines
 
 
 def _line(lang: Language, label: str, value: str) -> str:
@@ -241,6 +296,7 @@ def text(model: DigestModel, lang: Language) -> Digest:
         days = "; ".join(lang.date(d) for d in model.missing)  # an English date holds a comma
         lines.append(partial.format(days=days, loaded=7 - len(model.missing)))
     lines += _block(model.total, lang)
+    lines += _kpi_lines(model, lang)
     if len(model.companies) <= DETAILED_COMPANIES:
         for company in model.companies:
             lines += _block(company, lang)
@@ -255,6 +311,6 @@ def text(model: DigestModel, lang: Language) -> Digest:
     return Digest(model.week, title, "\n".join(lines), list(model.missing))
 
 
-def compose(engine: Engine, week: str, dashboard_url: str | None, lang: Language) -> Digest:
-    """The digest of ISO `week` (vs the week before), from the warehouse, in `lang`."""
-    return text(build(engine, week, dashboard_url), lang)
+def compose(engine: Engine, week: str, dashboard_url: str | None, lang: Language, kpis: KpiFile) -> Digest:
+    """The digest of ISO `week` (vs the week before), from the warehouse, in `lang`, with the KPIs of `kpis`."""
+    return text(build(engine, week, dashboard_url, kpis), lang)

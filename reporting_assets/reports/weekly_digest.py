@@ -34,6 +34,7 @@ from pydantic import Field
 from reporting_assets.alerts.delivery import deliver_once
 from reporting_assets.alerts.notify import Notifier
 from reporting_assets.clock import Clock, utc_now
+from reporting_assets.custom_kpis.definition import KpiFile
 from reporting_assets.i18n import Language
 from reporting_assets.reports.dashboard import FILE_NAME
 from reporting_assets.reports.digest import compose, last_complete_week
@@ -73,11 +74,12 @@ def build_weekly_digest(
     hour_utc: int,
     reports_url: str | None,
     lang: Language,
+    kpis: KpiFile,
     now: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[JobDefinition, ScheduleDefinition]:
     """The job (its notifier resource: `digest_notifier`) and the Monday schedule at `hour_utc` UTC; the digest in
-    `lang`."""
+    `lang`, with the KPIs of `kpis` (REPORTING_KPIS)."""
     link = f"{reports_url.rstrip('/')}/{FILE_NAME}" if reports_url else None
 
     @op(name="send_weekly_digest", description="Compose the week's digest and send it to each channel not yet sent.")
@@ -86,7 +88,7 @@ def build_weekly_digest(
     ) -> None:
         week = config.week or last_complete_week(now())
         wait_for_refresh(context, now, sleep)
-        digest = compose(warehouse.engine, week, link, lang)
+        digest = compose(warehouse.engine, week, link, lang, kpis)
         context.log.info(f"weekly digest {week}:\n{digest.title}\n{digest.body}")
         year, number = int(week[:4]), int(week[6:])
         key = (f"weekly_digest/{week}", date.fromisocalendar(year, number, 1), "digest", "")

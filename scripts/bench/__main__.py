@@ -22,6 +22,7 @@ from scripts.bench.common import (
     Sim,
     Workspace,
 )
+from scripts.bench.custom_kpis import custom_kpis
 from scripts.bench.ingest import ingest, ingest_postgres
 from scripts.bench.instance_raw import instance_raw
 from scripts.bench.large import large_tenant
@@ -33,7 +34,7 @@ from scripts.bench.users import per_user
 from scripts.bench.year import year_backfill
 
 PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users", "celery", "instance_raw")
-PARTS += ("bi_postgres",)
+PARTS += ("bi_postgres", "custom_kpis")
 
 
 def main() -> None:
@@ -70,6 +71,10 @@ def main() -> None:
         default="multiprocess",
         help="of parts 1, 2 and 5 (in_process: one process a run, what the bench's own test uses)",
     )
+    parser.add_argument("--kpi-days", type=int, default=3 * 365, help="part custom_kpis: days of KPI history")
+    parser.add_argument("--kpi-companies", type=int, default=200, help="part custom_kpis: companies")
+    parser.add_argument("--kpi-count", type=int, default=30, help="part custom_kpis: KPIs in the file")
+    parser.add_argument("--kpi-budget-mb", type=int, default=500, help="part custom_kpis: REPORTING_MEMORY_BUDGET_MB")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary instances and logs")
     args = parser.parse_args()
@@ -135,6 +140,11 @@ def main() -> None:
             print("bench: 11 the BI contract on PostgreSQL: people per period, the extracts", flush=True)
             results["bi_postgres"] = bi_postgres(
                 base, args.postgres_url, args.instance_days, args.instance_companies, INSTANCE_USERS
+            )
+        if "custom_kpis" in parts:
+            print("bench: 12 your own KPIs: 30 of them over 3 years x 200 companies", flush=True)
+            results["custom_kpis"] = custom_kpis(
+                base, date(2023, 1, 1), args.kpi_days, args.kpi_companies, args.kpi_count, args.kpi_budget_mb
             )
     finally:
         sim.server.shutdown()

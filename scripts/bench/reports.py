@@ -63,6 +63,7 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     from dagster import DagsterInstance, materialize
 
     from reporting_assets.assets.users import build_user_assets
+    from reporting_assets.custom_kpis.definition import NO_KPIS
     from reporting_assets.i18n import ENGLISH
     from reporting_assets.reports.digest import compose, last_complete_week
     from reporting_assets.warehouse.store import Warehouse
@@ -83,9 +84,7 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     out["dashboard"] = {**_render(url, page), **_in_chromium(page, "en")}
     french = base / "usage_dashboard_fr.html"
     out["dashboard_fr"] = {**_render(url, french, "fr"), **_in_chromium(french, "fr")}
-    digest = compose(
-        warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)), dashboard_url=None, lang=ENGLISH
-    )
+    digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)), None, ENGLISH, NO_KPIS)
     out["digest_chars"] = len(digest.title) + len(digest.body)
     # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own
     raw_resources(warehouse.engine)

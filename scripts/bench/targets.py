@@ -48,6 +48,11 @@ TARGETS = {
         "≤ 500",
         lambda r: r["bi_postgres"]["extracts"]["rss_mb"] <= 500,
     ),
+    "custom_kpis, 30 KPIs x 3 years x 200 companies: peak RSS (MB)": (
+        "custom_kpis",
+        "≤ 500",
+        lambda r: r["custom_kpis"]["rss_max_process_mb"] <= r["custom_kpis"]["budget_mb"],
+    ),
     "large tenant: RSS spread over range lengths": ("large", "≤ 15 %", lambda r: _rss_spread(r) <= 0.15),
     "daily alert tick over the KPI history (s)": ("alerts", "≤ 1", lambda r: r["alerts"]["daily_tick_s"] <= 1),
     "usage dashboard of the backfilled range (MB)": (
@@ -213,6 +218,12 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         out["people per period over the whole range (active_users_by_period)"] = (
             f"{b['people']['wall_s']} s, {b['people']['rss_mb']} MB ({b['people']['periods']:,} periods, "
             f"{b['people']['rows']:,} rows)"
+        )
+    if "custom_kpis" in r:
+        k = r["custom_kpis"]
+        out["custom_kpis, 30 KPIs x 3 years x 200 companies: peak RSS (MB)"] = (
+            f"{k['rss_max_process_mb']} in {k['wall_s']} s ({k['kpis']} KPIs, {k['days']} days x {k['companies']} "
+            f"companies: {k['rows']:,} rows; budget {k['budget_mb']} MB)"
         )
     if "celery" in r:
         c = r["celery"]
