@@ -62,7 +62,8 @@ def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(
     users, documents = 40, 20
     results = _bench(
         tmp_path,
-        *("--parts", "large,alerts,instance,users", "--large-users", str(users), "--large-documents", str(documents)),
+        *("--parts", "large,alerts,instance,users,custom_kpis", "--large-users", str(users)),
+        *("--large-documents", str(documents), "--kpi-days", "10", "--kpi-companies", "3", "--kpi-count", "4"),
         *("--user-days", str(DAYS), "--user-repeat", "1"),
         *("--large-days", str(DAYS), "--alert-years", "1", "--alert-companies", "3"),
         *("--instance-days", "20", "--instance-companies", "3", "--wide-days", "5", "--wide-companies", "30"),
@@ -91,5 +92,7 @@ def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(
     assert per_user["rows"]["user_engagement"] == len({u["user_id"] for a in activity if a for u in a["users"]})
     assert per_user["rows"]["retention_cohorts"] == 1  # one company, one month: its first cohort
     assert per_user["per_user_assets"]["rss_max_process_mb"] > 0 and per_user["raw_ids"]["run_s"] > 0
+    kpis = results["custom_kpis"]  # every company, day and KPI of the synthetic history
+    assert kpis["rows"] == 10 * 3 * 4 and kpis["rss_max_process_mb"] > 0
     checked = {name for name, verdict in results["targets"].items() if verdict is not None}
-    assert checked == _targets_of({"large", "alerts", "instance", "users"})
+    assert checked == _targets_of({"large", "alerts", "instance", "users", "custom_kpis"})
