@@ -24,8 +24,10 @@ import sqlalchemy as sa
 
 from reporting_assets.bi import access, kits, superset, views
 from reporting_assets.bi.contract import VIEWS
-from reporting_assets.custom_kpis.definition import NO_KPIS
+from reporting_assets.custom_kpis.definition import EXAMPLE_KPIS, NO_KPIS
+from reporting_assets.custom_kpis.definition import load as load_kpis
 from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import custom_kpis
 from reporting_assets_tests.processes import stop
 
 pytestmark = [pytest.mark.xdist_group("bi"), pytest.mark.slow(1)]
@@ -74,7 +76,7 @@ def running(
     with pg_loaded.engine.connect() as conn:
         schema, comments = views.schema_of(conn), views.comments(conn)
     bundle = tmp_path / "bundle.zip"
-    kits.write("superset", bundle, schema, pg_loaded.url, True, comments, reader, NO_KPIS)
+    kits.write("superset", bundle, schema, pg_loaded.url, True, comments, reader, load_kpis(EXAMPLE_KPIS))
     shutil.copy(superset_env / "template.db", tmp_path / "superset.db")
     env = {
         **os.environ,
@@ -198,6 +200,29 @@ def test_the_superset_bundle_imports_and_every_chart_equals_the_warehouse(runnin
             assert got == expected, chart.name
         if chart.name != "Dormant users per company":  # 32 days loaded: nobody has gone dormant yet
             assert got, chart.name
+
+
+def test_each_custom_kpi_s_metric_equals_its_parts_summed_from_the_table(running: httpx.Client, pg_loaded: Warehouse):
+    """The kit written with the example KPI file: each KPI's metric, asked of Superset per company over every day,
+    equals the KPI's numerators summed (a ratio: divided by its denominators summed), from `custom_kpis`."""
+    file = load_kpis(EXAMPLE_KPIS)
+    [dataset] = [d for d in _listing(running, "dataset") if d["table_name"] == "fct_custom_kpi"]
+    metrics = [f"kpi_{k.name}" for k in file.kpis]
+    query = {"columns": ["company_id"], "metrics": metrics, "row_limit": 1000, "orderby": [], "filters": []}
+    payload = {"datasource": {"id": dataset["id"], "type": "table"}, "queries": [query], "result_format": "json",
+               "result_type": "full", "force": True}  # fmt: skip
+    answer = running.post("/api/v1/chart/data", json=payload)
+    assert answer.status_code == 200, answer.text[:500]
+    got = pd.DataFrame(answer.json()["result"][0]["data"]).set_index("company_id").sort_index()
+    rows = pg_loaded.read(custom_kpis)
+    sums = rows.groupby(["kpi", "company_id"])[["numerator", "denominator"]].sum(min_count=1)
+    assert len(got) == rows["company_id"].nunique() > 3
+    for kpi in file.kpis:
+        mine = sums.loc[kpi.name]
+        expected = mine["numerator"] if kpi.denominator is None else mine["numerator"] / mine["denominator"]
+        pd.testing.assert_series_equal(
+            got[f"kpi_{kpi.name}"].astype(float), expected.astype(float).sort_index(), check_names=False, rtol=1e-9
+        )
 
 
 def test_no_chart_by_week_or_month_draws_the_period_in_progress(running: httpx.Client, pg_loaded: Warehouse):
