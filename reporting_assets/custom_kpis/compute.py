@@ -2,10 +2,9 @@
 
 The parts of the KPIs are SQLAlchemy Core queries over the views' own SELECT (`bi.views.select_sql`, so that the
 contract need not be published first), one per view and filters: `SUM(column)` of each part per day and company,
-the filters bound as parameters. A day
-is computed when every table the KPIs read is loaded that day (the ledger); then every company of the day gets a
-row per KPI, 0 for a sum without matching activity, and a ratio's value is its summed parts divided (NULL when
-the denominator is 0). A day not loaded has no row.
+the filters bound as parameters. A day is computed when every table the KPIs read is loaded that day (the ledger);
+then every company of the day gets a row per KPI, 0 for a part without matching activity (no row, or only NULLs),
+and a ratio's value is its summed parts divided (NULL when the denominator is 0). A day not loaded has no row.
 """
 
 from __future__ import annotations
@@ -99,11 +98,11 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
     grid = _grid(days, pd.Index(companies.index, dtype="int64", name="company_id"))
     out = []
     for kpi in file.kpis:
-        numerator = sums[kpi.numerator].reindex(grid, fill_value=0.0)
+        numerator = sums[kpi.numerator].reindex(grid).fillna(0.0)  # no matching row, or only NULLs: none
         if kpi.denominator is None:
             denominator, value = None, numerator
         else:
-            denominator = sums[kpi.denominator].reindex(grid, fill_value=0.0)
+            denominator = sums[kpi.denominator].reindex(grid).fillna(0.0)
             value = (numerator / denominator.where(denominator != 0)).astype("float64")
         frame = grid.to_frame(index=False).assign(
             kpi=kpi.name, label=kpi.label_in("en"), numerator=numerator.to_numpy(), value=value.to_numpy()
