@@ -338,9 +338,7 @@ pseudonymisation = Table(
 custom_kpis = Table(
     "custom_kpis",
     metadata,
-    Column("date", Date, primary_key=True, comment="Day of activity (UTC), the partition key"),
-    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
-    Column("company_name", String, nullable=False, comment="Paradigm company name"),
+    *_common(raw=False),
     Column("kpi", String, primary_key=True, comment="The KPI's name in REPORTING_KPIS"),
     Column("label", String, nullable=False, comment="The KPI's English label in REPORTING_KPIS"),
     Column(
