@@ -19,6 +19,7 @@ NOT_REACHED = (
 def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) -> str:
     """Render the dashboard again from the warehouse as it is now (`now`: its clock), where it is stored; removed
     if that fails."""
+    from reporting_assets.custom_kpis import definition as kpi_file
     from reporting_assets.i18n import Language
     from reporting_assets.reports import store
     from reporting_assets.reports.dashboard import FILE_NAME, render
@@ -28,7 +29,8 @@ def dashboard_again(settings: Settings, engine: Engine, now: Clock = utc_now) ->
         return f"dashboard: none at {where}"
     try:
         lang = Language(settings.reporting_language)
-        dashboard = render(engine, now(), settings.reporting_user_lists == "on", lang)
+        kpis = kpi_file.of(settings.reporting_kpis)
+        dashboard = render(engine, now(), settings.reporting_user_lists == "on", lang, kpis)
         store.write(settings.reports_dir, FILE_NAME, dashboard.html)
         return f"dashboard: rendered again at {where} without the user"
     except Exception as exc:

@@ -19,6 +19,7 @@ from dagster import DagsterInstance, materialize
 from reporting_assets.assets.users import build_user_assets
 from reporting_assets.bi import extracts
 from reporting_assets.bi.publish import publish
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import Language
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
@@ -104,7 +105,7 @@ def test_a_forgotten_user_stays_out_through_the_refresh_a_backfill_and_a_new_key
                         "LANGUAGE": "fr"}.items():  # fmt: skip
         monkeypatch.setenv(f"REPORTING_{name}", value)
     _load(team_api, warehouse, FIRST, LAST, KEY)
-    store.write(reports, FILE_NAME, render(warehouse.engine, NOW, True, Language("fr")).html)
+    store.write(reports, FILE_NAME, render(warehouse.engine, NOW, True, Language("fr"), kpis=NO_KPIS).html)
     publish(warehouse.engine, True, first_day=None)
     extracts.write_extracts(warehouse.engine, reports, user_lists=True)
     raw, gone = _busiest(warehouse, KEY)
@@ -132,7 +133,7 @@ def test_a_forgotten_user_stays_out_through_the_refresh_a_backfill_and_a_new_key
     per_day = kept.groupby("date")["user_id"].nunique()  # per-user figures leave the user out
     kpi = warehouse.read(user_activity).set_index("date")["active_users"]
     assert (kpi.loc[per_day.index] == per_day).all()
-    page = render(warehouse.engine, NOW, True, Language("fr")).html
+    page = render(warehouse.engine, NOW, True, Language("fr"), kpis=NO_KPIS).html
     assert str(gone) not in page and _listed_users(page)
     for done in extracts.write_extracts(warehouse.engine, reports, user_lists=True):
         if done.path.endswith(".parquet"):
@@ -166,7 +167,7 @@ def test_without_a_key_the_erasure_keeps_no_raw_id_and_a_french_instance_with_li
 ) -> None:
     reports = str(tmp_path / "reports")
     _load(team_api, warehouse, REFRESH, LAST)
-    store.write(reports, FILE_NAME, render(warehouse.engine, NOW, True, Language("en")).html)
+    store.write(reports, FILE_NAME, render(warehouse.engine, NOW, True, Language("en"), kpis=NO_KPIS).html)
     publish(warehouse.engine, True, first_day=None)
     extracts.write_extracts(warehouse.engine, reports, user_lists=True)  # lists were on: per-user files written
     assert all(store.exists(reports, name) for name in extracts.per_user_files() if name.endswith(".parquet"))

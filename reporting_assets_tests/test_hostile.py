@@ -94,7 +94,9 @@ def loaded(tmp_path_factory) -> Iterator[Loaded]:
         per_user = build_user_assets(MEMORY_BUDGET_MB)
         assert materialize(per_user, resources={"warehouse": warehouse}, instance=instance).success
         dashboard = base / "usage_dashboard.html"
-        dashboard.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")
+        dashboard.write_text(
+            render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html, encoding="utf-8"
+        )
         yield Loaded(warehouse, instance, result.run_id, dashboard, sim)
     finally:
         server.shutdown()
@@ -198,7 +200,7 @@ def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: L
     holds commas and semicolons, stays whole in its cell."""
     page_path = tmp_path / "usage_dashboard.html"
     page_path.write_text(
-        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True).html, encoding="utf-8"
+        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True, kpis=NO_KPIS).html, encoding="utf-8"
     )
     with opened(chromium, page_path) as page:
         files = {name: _downloads(page, name) for name in ("daily", "top")}
@@ -226,7 +228,7 @@ def test_the_french_page_speaks_french_with_french_numbers_and_dates(loaded: Loa
 
     page_path = tmp_path / "usage_dashboard.html"
     page_path.write_text(
-        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True).html, encoding="utf-8"
+        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True, kpis=NO_KPIS).html, encoding="utf-8"
     )
     with opened(chromium, page_path) as page:
         ours = page.eval_on_selector_all(
@@ -453,7 +455,7 @@ def test_resources_show_no_secret_in_repr_or_str() -> None:
 
 
 def test_per_user_lists_can_be_turned_off_keeping_the_aggregates(loaded: Loaded) -> None:
-    page = render(loaded.warehouse.engine, NOW, user_lists=False, lang=ENGLISH).html
+    page = render(loaded.warehouse.engine, NOW, user_lists=False, lang=ENGLISH, kpis=NO_KPIS).html
     model = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     assert not {"top_users", "dormant_users"} & set(model["tables"]) and 'data-csv="top_users"' not in page
     every = model["users"]["by_company"][str(model["all_id"])]

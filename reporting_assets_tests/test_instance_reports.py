@@ -57,7 +57,7 @@ def large(tmp_path_factory) -> tuple[Warehouse, Path]:
     per_user = build_user_assets(MEMORY_BUDGET_MB)
     assert materialize(per_user, resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral()).success
     path = base / "usage_dashboard.html"
-    path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")
+    path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html, encoding="utf-8")
     return warehouse, path
 
 
@@ -181,7 +181,7 @@ def test_ten_loaded_days_show_what_each_figure_waits_for(tmp_path: Path, chromiu
     warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
     write_instance(warehouse, date(2025, 3, 3), 10, 3, resources=2, members_days=0)
     path = tmp_path / "usage_dashboard.html"
-    path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html, encoding="utf-8")
+    path.write_text(render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html, encoding="utf-8")
     with opened(chromium, path) as page:
         cards = page.eval_on_selector_all(
             "#headline .card",
@@ -313,7 +313,7 @@ def test_two_thousand_companies_keep_the_page_bounded(two_thousand: Warehouse) -
     from reporting_assets.reports.dashboard import MAX_COMPANIES
 
     warehouse = two_thousand
-    page = render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html
+    page = render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html
     model = json.loads(re.search(r'id="report-data">(.*?)</script>', page, re.S).group(1))
     total = _sql(warehouse, sa.select(sa.func.sum(adoption_satisfaction.c.sessions_count)).where(
         adoption_satisfaction.c.date == date(2025, 12, 14)))  # fmt: skip

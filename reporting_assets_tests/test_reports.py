@@ -64,7 +64,8 @@ def dashboard(loaded: Warehouse, tmp_path_factory) -> tuple[Path, dict]:
     """The dashboard file as the asset writes it, and the asset's metadata."""
     reports = tmp_path_factory.mktemp("served")
     result = materialize(
-        [build_usage_dashboard(str(reports), URL, user_lists=True, lang=ENGLISH)], resources={"warehouse": loaded}
+        [build_usage_dashboard(str(reports), URL, user_lists=True, lang=ENGLISH, kpis=NO_KPIS)],
+        resources={"warehouse": loaded},
     )
     assert result.success
     [event] = result.get_asset_materialization_events()
@@ -398,6 +399,7 @@ def test_a_dashboard_before_any_load_is_the_page_template_saying_so(tmp_path) ->
         datetime(2025, 3, 1, 6, tzinfo=UTC),
         user_lists=True,
         lang=ENGLISH,
+        kpis=NO_KPIS,
     )
     assert (empty.first, empty.last, empty.missing_days) == (None, None, 0)
     assert "<title>Paradigm usage</title>" in empty.html and "@media print" in empty.html  # the template's head

@@ -12,6 +12,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from reporting_assets import erasure
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.doctor import checks as doctor
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports import store
@@ -35,7 +36,12 @@ def test_the_dashboard_is_one_object_in_the_bucket_and_the_doctor_checks_the_sto
     write_instance(warehouse, date(2025, 3, 1), 40, 2, resources=2)
     caplog.set_level(logging.DEBUG)
     asset = build_usage_dashboard(
-        f"s3://{s3}/team/usage", None, now=lambda: datetime(2025, 4, 12, tzinfo=UTC), user_lists=True, lang=ENGLISH
+        f"s3://{s3}/team/usage",
+        None,
+        now=lambda: datetime(2025, 4, 12, tzinfo=UTC),
+        user_lists=True,
+        lang=ENGLISH,
+        kpis=NO_KPIS,
     )
     result = materialize([asset], resources={"warehouse": warehouse}, instance=DagsterInstance.ephemeral())
     assert result.success

@@ -19,6 +19,7 @@ from dagster import DagsterInstance, materialize
 from reporting_assets.assets.users import build_user_assets
 from reporting_assets.bi import extracts
 from reporting_assets.bi.publish import publish
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports import store
 from reporting_assets.reports.dashboard import FILE_NAME, render
@@ -298,7 +299,9 @@ def test_forget_deletes_one_users_rows_everywhere_and_says_what(
     pseudonyms.ensure(warehouse.engine, KEY)
     _materialize(warehouse)
     reports = tmp_path / "reports"
-    store.write(str(reports), FILE_NAME, render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH).html)
+    store.write(
+        str(reports), FILE_NAME, render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html
+    )
     publish(warehouse.engine, user_lists=True, first_day=None)
     extracts.write_extracts(warehouse.engine, str(reports), user_lists=True)
     gone, kept = pseudonyms.pseudonym(KEY, COMPANY, 13), pseudonyms.pseudonym(KEY, COMPANY, 11)

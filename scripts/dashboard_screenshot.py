@@ -14,6 +14,7 @@ from reporting_assets.assets.kpis import build_kpi_assets
 from reporting_assets.assets.partitions import build_partitions
 from reporting_assets.assets.raw import build_raw_assets
 from reporting_assets.assets.schedules import RANGE_END_TAG, RANGE_START_TAG
+from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.definitions import build_definitions
 from reporting_assets.i18n import ENGLISH
 from reporting_assets.reports.dashboard import render
@@ -41,7 +42,8 @@ def main() -> None:
         page = Path(tmp) / "usage_dashboard.html"
         warehouse = defs.resources["warehouse"]
         page.write_text(
-            render(warehouse.engine, datetime.now(UTC), user_lists=True, lang=ENGLISH).html, encoding="utf-8"
+            render(warehouse.engine, datetime.now(UTC), user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html,
+            encoding="utf-8",
         )
 
         from playwright.sync_api import sync_playwright

@@ -54,14 +54,16 @@ def sql(view: View, field: Field, column: Column = _plain) -> str:
 
 def kpi_sql(kpi: CustomKpi, column: Column = _plain) -> str:
     """A custom KPI's aggregate over a group of `fct_custom_kpi`'s rows: its sum, or its ratio's parts summed over
-    the rows where both are known, then divided (never an average of daily values). Its name is a safe literal
-    (`[a-z][a-z0-9_]*`, validated)."""
+    the rows where both are known, then divided (never an average of daily values); over one day only when the
+    denominator is a level or people (NULL over several: `fct_active_users` holds a period's people). Its name is
+    a safe literal (`[a-z][a-z0-9_]*`, validated)."""
     mine = f"{column('kpi')} = '{kpi.name}'"
     if kpi.denominator is None:
         return f"SUM(CASE WHEN {mine} THEN {column('numerator')} END)"
     known = f"{mine} AND {column('numerator')} IS NOT NULL AND {column('denominator')} IS NOT NULL"
     numerator, denominator = (f"SUM(CASE WHEN {known} THEN {column(c)} END)" for c in ("numerator", "denominator"))
-    return f"1.0 * {numerator} / NULLIF({denominator}, 0)"
+    value = f"1.0 * {numerator} / NULLIF({denominator}, 0)"
+    return value if kpi.additive else f"CASE WHEN COUNT(DISTINCT {column('date')}) = 1 THEN {value} END"
 
 
 KPI_VIEW = "fct_custom_kpi"  # the view the KPI measures aggregate

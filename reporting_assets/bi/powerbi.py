@@ -68,16 +68,15 @@ def measure(view: View, f: Field) -> str:
 
 def kpi_measure(kpi: CustomKpi) -> str:
     """A custom KPI's measure, named as the KPI: its rows' numerators summed, divided by their denominators for
-    a ratio (over the rows where both are known)."""
+    a ratio (over the rows where both are known); on one day only when the denominator is a level or people."""
     view = VIEWS[KPI_VIEW]
     mine = f'{_col(view, "kpi")} = "{kpi.name}"'
     if kpi.denominator is None:
         return f"{kpi.name} = CALCULATE({_sum(view, 'numerator')}, {mine})"
     known = f"{mine} && NOT ISBLANK({_col(view, 'numerator')}) && NOT ISBLANK({_col(view, 'denominator')})"
-    return (
-        f"{kpi.name} = VAR known = FILTER('{view.name}', {known}) "
-        f"RETURN DIVIDE(SUMX(known, {_col(view, 'numerator')}), SUMX(known, {_col(view, 'denominator')}))"
-    )
+    value = f"DIVIDE(SUMX(known, {_col(view, 'numerator')}), SUMX(known, {_col(view, 'denominator')}))"
+    value = value if kpi.additive else f"IF(HASONEVALUE({_col(view, 'date')}), {value})"
+    return f"{kpi.name} = VAR known = FILTER('{view.name}', {known}) RETURN {value}"
 
 
 def measures(kpis: KpiFile) -> str:

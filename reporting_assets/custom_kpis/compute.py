@@ -2,9 +2,10 @@
 
 The parts of the KPIs are SQLAlchemy Core queries over the views' own SELECT (`bi.views.select_sql`, so that the
 contract need not be published first), one per view and filters: `SUM(column)` of each part per day and company,
-the filters bound as parameters. A day is computed when every table the KPIs read is loaded that day (the ledger);
+the filters bound as parameters. A KPI is computed on a day when every table it reads is loaded that day (the ledger);
 then every company of the day gets a row per KPI, 0 for a part without matching activity (no row, or only NULLs),
 and a ratio's value is its summed parts divided (NULL when the denominator is 0). A day not loaded has no row.
+Each KPI is computed on the days its own tables are loaded; the ledger holds the days every KPI is.
 """
 
 from __future__ import annotations
@@ -85,19 +86,26 @@ def _companies(conn: Connection, tables: list[str], start: date, end: date) -> p
 
 
 def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The KPI rows of `start..end` (`custom_kpis`' columns) and the ledger entries of the days computed
-    (date, company_scope, rows)."""
+    """The KPI rows of `start..end` (`custom_kpis`' columns), each KPI on the days its own tables are loaded (a KPI
+    on members waits for their snapshots, the others do not), and the ledger entries (date, company_scope, rows)
+    of the days every KPI is computed: only there may a reader take a KPI's missing row for none."""
     tables = inputs(file)
     loaded = ledger.read(engine, tables, start, end)
-    days = ledger.common({name: loaded[loaded["asset"] == name] for name in tables}, start, end)
-    if not len(days):
+
+    def days_of(names: list[str]) -> pd.DataFrame:
+        return ledger.common({name: loaded[loaded["asset"] == name] for name in names}, start, end)
+
+    days = days_of(tables)
+    own = {kpi.name: days_of(sorted({source(part) for part in parts(kpi)})) for kpi in file.kpis}
+    if not any(len(d) for d in own.values()):
         return pd.DataFrame(columns=COLUMNS), days.assign(rows=pd.Series(dtype="int64"))
     with engine.connect() as conn:
         companies = _companies(conn, tables, start, end)
         sums = _read(conn, [part for kpi in file.kpis for part in parts(kpi)], start, end)
-    grid = _grid(days, pd.Index(companies.index, dtype="int64", name="company_id"))
+    every = pd.Index(companies.index, dtype="int64", name="company_id")
     out = []
     for kpi in file.kpis:
+        grid = _grid(own[kpi.name], every)
         numerator = sums[kpi.numerator].reindex(grid).fillna(0.0)  # no matching row, or only NULLs: none
         if kpi.denominator is None:
             denominator, value = None, numerator
@@ -121,21 +129,21 @@ def chunk(engine: Engine, file: KpiFile, start: date, end: date) -> tuple[pd.Dat
 
 
 def _read(conn: Connection, wanted: list[Part], start: date, end: date) -> dict[Part, pd.Series]:
-    """Each part's sums per (date, company_id): one query per view and filters."""
+    """Each part's sums per (date, company_id): one query per view and filters (a level or people: the day's own,
+    the view having one row per day and company)."""
     groups: dict[tuple[str, tuple[Filter, ...]], list[str]] = {}
     for part in wanted:
         columns = groups.setdefault((part.view, part.filters), [])
         if part.column not in columns:
             columns.append(part.column)
-    out = {}
+    read = {}
     for (view, filters), columns in groups.items():
         rows = conn.execute(summed(conn, view, filters, columns, start, end)).all()
         frame = pd.DataFrame(rows, columns=["date", "company_id", *columns])
         frame["date"] = pd.to_datetime(frame["date"]).dt.date
         frame = frame.astype({"company_id": "int64"}).set_index(["date", "company_id"])
-        for column in columns:
-            out[Part(view, column, filters)] = frame[column].astype("float64")
-    return out
+        read |= {(view, filters, column): frame[column].astype("float64") for column in columns}
+    return {part: read[part.view, part.filters, part.column] for part in wanted}
 
 
 def _grid(days: pd.DataFrame, companies: pd.Index) -> pd.MultiIndex:

@@ -1,9 +1,11 @@
 """The KPI file (`REPORTING_KPIS`), read and validated against the BI contract when the code location loads.
 
-A KPI is a `sum` of one additive column of a daily contract view, or a `ratio` of two such sums; `where` filters
-the view on its key and attribute columns (`=`, `in`, `like`). Each mistake stops the load with one message
-naming the file, the KPI and the field (`KpiFileError`). Nothing of the file becomes SQL text: `compute` binds its
-values as parameters on columns the contract declares.
+A KPI is a `sum` of one additive column of a daily contract view, or a `ratio` of such a sum to another sum, to
+the distinct active users (`per_active_user`) or to a level (`{view: ..., level: ...}`, such as members); `where`
+filters the view on its key and attribute columns (`=`, `in`, `like`). A level or people are never summed over
+days: over a period they are the period's distinct people or its last loaded day's level (`Part.kind`). Each
+mistake stops the load with one message naming the file, the KPI and the field (`KpiFileError`). Nothing of the
+file becomes SQL text: `compute` binds its values as parameters on columns the contract declares.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 FORMATS = ("percent", "number", "decimal")
 KPI_FIELDS = {"name", "label", "description", "format", "sum", "ratio"}
 Op = Literal["=", "in", "like"]
+Kind = Literal["sum", "level", "distinct"]  # how a part aggregates over days: summed, last day's, people once
+PER_ACTIVE_USER = "per_active_user"  # a ratio's denominator: the distinct active users
 Scalar = str | int | float
 
 
@@ -37,11 +41,13 @@ class Filter:
 
 @dataclass(frozen=True)
 class Part:
-    """SUM(`column`) of contract view `view`, over its rows matching every filter."""
+    """`column` of contract view `view` per day and company, over its rows matching every filter: summed (a count),
+    or a level or distinct people (one row per day and company, no filter)."""
 
     view: str
     column: str
     filters: tuple[Filter, ...] = ()
+    kind: Kind = "sum"
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,11 @@ class CustomKpi:
     format: Literal["percent", "number", "decimal"]
     numerator: Part
     denominator: Part | None = None  # None: a sum
+
+    @property
+    def additive(self) -> bool:
+        """Its parts add up over days (a sum, or a ratio of sums): False for a ratio to a level or to people."""
+        return self.denominator is None or self.denominator.kind == "sum"
 
     def label_in(self, code: str) -> str:
         return self.label.get(code) or self.label["en"]
@@ -73,7 +84,7 @@ class KpiFile:
 
 
 NO_KPIS = KpiFile(None)  # REPORTING_KPIS unset
-EXAMPLE_KPIS = Path(__file__).parent / "example.yaml"  # five KPIs: docs/your-kpis.md's worked examples
+EXAMPLE_KPIS = Path(__file__).parent / "example.yaml"  # seven KPIs: docs/your-kpis.md's worked examples
 
 
 def of(path: Path | None) -> KpiFile:
@@ -148,8 +159,27 @@ def _kpi(path: Path, position: int, spec: Any) -> CustomKpi:
         if not isinstance(ratio, dict) or set(ratio) != {"numerator", "denominator"}:
             raise fail("ratio", "expected numerator and denominator, each {view: ..., sum: ...}")
         numerator = _part(fail, "ratio.numerator", ratio["numerator"], "sum")
-        denominator = _part(fail, "ratio.denominator", ratio["denominator"], "sum")
+        denominator = _denominator(fail, ratio["denominator"])
     return CustomKpi(name, dict(label), description, spec["format"], numerator, denominator)
+
+
+def _denominator(fail, spec: Any) -> Part:
+    """A ratio's denominator: a sum, `per_active_user` (the distinct active users of fct_daily_usage) or a level."""
+    if spec == PER_ACTIVE_USER:
+        return Part("fct_daily_usage", "active_users", (), "distinct")
+    if not isinstance(spec, dict) or "level" not in spec:
+        return _part(fail, "ratio.denominator", spec, "sum")
+    where = "ratio.denominator"
+    views = usable_views()
+    if set(spec) != {"view", "level"}:
+        raise fail(where, "a level takes no filter: expected {view: ..., level: ...}")
+    view = views.get(spec["view"])
+    if view is None:
+        raise fail(f"{where}.view", f"unknown view {spec['view']!r} (one of {', '.join(views)})")
+    levels = [f.name for f in view.fields if f.kind == "level"]
+    if spec["level"] not in levels:
+        raise fail(f"{where}.level", f"{spec['level']!r} is not a level of {view.name} ({', '.join(levels) or 'none'})")
+    return Part(view.name, spec["level"], (), "level")
 
 
 def _part(fail, where: str, spec: Any, column_key: str) -> Part:

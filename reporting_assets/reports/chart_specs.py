@@ -55,11 +55,23 @@ def chart_figure(key: str, lang: Language) -> tuple[str, str]:
 
 
 def panel_specs(lang: Language) -> list[dict]:
-    """One Vega-Lite spec per panel over the named data that dashboard.js fills for the chosen range and grain:
+    """One Vega-Lite spec per panel of `PANELS` (see `line_spec`), in `lang`."""
+    return [
+        line_spec(lang.gettext(title), [chart_figure(k, lang)[0] for k in keys], unit, lang)
+        for title, (keys, unit) in PANELS.items()
+    ]
+
+
+FORMATS = {"rate": (".0%", ".1%"), "decimal": (",.2~f", ",.2f")}  # unit -> the axis's and the tooltip's format
+
+
+def line_spec(title: str, labels: list[str], unit: str, lang: Language) -> dict:
+    """A trend panel's Vega-Lite spec over the named data that dashboard.js fills for the chosen range and grain:
     `points` (t, figure, value, solid, partial, note) and `dashes` (t, figure, value, segment). A solid line with a
     dot through the wholly loaded points; a period not wholly loaded (the one in progress among them) drawn apart, as
     a hollow point joined to its neighbours by a dashed segment, its note on hover. The time axis is ticked at the
-    grain (signals `grain` and `step`, set by dashboard.js), labelled in `lang` (vega-embed's time locale)."""
+    grain (signals `grain` and `step`, set by dashboard.js), labelled in `lang` (vega-embed's time locale). `unit`:
+    rate, decimal, or a count (count, people)."""
     import altair as alt  # on use: Altair costs every process that loads the code location
 
     day = "%b %d" if lang.code == "en" else "%d %b"  # "Mar 03", "03 mars"
@@ -67,40 +79,31 @@ def panel_specs(lang: Language) -> list[dict]:
     label = f"timeFormat(datum.value, grain === 'month' ? '%b %Y' : '{day}')"
     ticks = alt.ExprRef("{interval: grain === 'day' ? 'day' : grain, step: step}")
     time_axis = alt.Axis(labelOverlap=True, labelExpr=label, tickCount=ticks)
-    specs = []
-    for title, (keys, unit) in PANELS.items():
-        labels = [chart_figure(k, lang)[0] for k in keys]
-        fmt = ".0%" if unit == "rate" else ",d"
-        x = alt.X("t:T", title=None, scale=alt.Scale(type="utc"), axis=time_axis)
-        color = alt.Color("figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None))
-        y = alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt))
-        tooltip = [
-            alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
-            alt.Tooltip("figure:N"),
-            alt.Tooltip("value:Q", format=".1%" if unit == "rate" else ",.1f"),
-            alt.Tooltip("note:N", title=lang.gettext("days loaded")),
-        ]
-        points = alt.Chart(alt.Data(name="points"))
-        solid = points.mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12)).encode(
-            x=x, y=alt.Y("solid:Q", title=None, axis=alt.Axis(format=fmt)), color=color, tooltip=tooltip
-        )
-        rings = points.mark_point(size=70, filled=False, opacity=1).encode(x=x, y=y, color=color, tooltip=tooltip)
-        dashed = (
-            alt.Chart(alt.Data(name="dashes"))
-            .mark_line(strokeDash=[4, 3])
-            .encode(x=x, y=y, color=color, detail="segment:N")
-        )
-        chart = (
-            alt.layer(solid, dashed, rings.transform_filter("datum.partial"))
-            .add_params(grain, step)
-            # the axes' room is measured again when dashboard.js swaps the data in
-            .properties(
-                title=lang.gettext(title), width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True)
-            )
-            .configure_view(stroke=None)
-        )
-        specs.append(chart.to_dict())
-    return specs
+    fmt, tip = FORMATS.get(unit, (",d", ",.1f"))
+    x = alt.X("t:T", title=None, scale=alt.Scale(type="utc"), axis=time_axis)
+    color = alt.Color("figure:N", scale=alt.Scale(domain=labels), legend=alt.Legend(orient="top", title=None))
+    y = alt.Y("value:Q", title=None, axis=alt.Axis(format=fmt))
+    tooltip = [
+        alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title=lang.gettext("date")),
+        alt.Tooltip("figure:N"),
+        alt.Tooltip("value:Q", format=tip),
+        alt.Tooltip("note:N", title=lang.gettext("days loaded")),
+    ]
+    points = alt.Chart(alt.Data(name="points"))
+    solid = points.mark_line(invalid="break-paths-show-domains", point=alt.OverlayMarkDef(size=12)).encode(
+        x=x, y=alt.Y("solid:Q", title=None, axis=alt.Axis(format=fmt)), color=color, tooltip=tooltip
+    )
+    rings = points.mark_point(size=70, filled=False, opacity=1).encode(x=x, y=y, color=color, tooltip=tooltip)
+    dashed = alt.Chart(alt.Data(name="dashes")).mark_line(strokeDash=[4, 3]).encode(x=x, y=y, color=color,
+                                                                                    detail="segment:N")  # fmt: skip
+    chart = (
+        alt.layer(solid, dashed, rings.transform_filter("datum.partial"))
+        .add_params(grain, step)
+        # the axes' room is measured again when dashboard.js swaps the data in
+        .properties(title=title, width=900, height=170, autosize=alt.AutoSizeParams(type="pad", resize=True))
+        .configure_view(stroke=None)
+    )
+    return chart.to_dict()
 
 
 def user_specs(lang: Language) -> dict[str, dict]:

@@ -67,37 +67,79 @@ function format(value, kind) {
 }
 
 // The trends at the chosen range and grain: a solid line through the wholly loaded points; a point not wholly loaded
-// (the period in progress among them) hollow, joined to its neighbours by a dashed segment, its days on hover.
+// (the period in progress among them) hollow, joined to its neighbours by a dashed segment, its days on hover. The
+// built-in panels ("chart-N") and one per KPI of your own ("kpi-chart-N", their days those of custom_kpis).
 function drawPanels() {
-  const axis = model.axes[view.grain], partial = picked.partial[view.grain];
+  const own = model.kpis.panels.map((panel, p) => drawPanel(panel, "kpi-", p, kpiViews, picked.kpi_partial[view.grain] || {}));
+  return Promise.all([...model.panels.map((panel, p) => drawPanel(panel, "", p, views, picked.partial[view.grain])), ...own]);
+}
+
+function drawPanel(panel, prefix, p, charts, partial) {
+  const axis = model.axes[view.grain];
   const points = shownPoints();
   const step = Math.max(1, Math.ceil(points.length / 13)); // ticks at the grain, about a dozen
-  return Promise.all(model.panels.map((panel, p) => {
-    const rows = [], dashes = [], waiting = [];
-    for (const figure of panel.figures) {
-      const all = values(picked, figure.key, view.grain);
-      if (!points.some((i) => all[i] !== null)) waiting.push(t("{label}: {value}", { label: figure.label, value: figure.why }));
-      points.forEach((i, k) => {
-        const short = all[i] !== null && i in partial;
-        const days = { loaded: number(i in partial ? partial[i] : axis.days[i]), days: number(axis.days[i]) };
-        const last = i === axis.t.length - 1;
-        const note = short ? tCount(last ? "in progress: {loaded} of {days} day" : "{loaded} of {days} day loaded", axis.days[i], days) : `${days.loaded} / ${days.days}`;
-        rows.push({ t: axis.t[i], figure: figure.label, value: all[i], solid: short ? null : all[i], partial: short, note });
-        if (!short) return;
-        for (const j of [points[k - 1], i, points[k + 1]]) {
-          if (j !== undefined && all[j] !== null) dashes.push({ t: axis.t[j], figure: figure.label, value: all[j], segment: figure.key + i });
-        }
-      });
+  const rows = [], dashes = [], waiting = [];
+  for (const figure of panel.figures) {
+    const all = values(picked, figure.key, view.grain);
+    if (all === undefined) { // a KPI whose trend for this company the page does not hold
+      waiting.push(model.kpis.left_out);
+      continue;
     }
-    const empty = waiting.length === panel.figures.length;
-    document.getElementById("chart-" + p).hidden = empty;
-    const note = document.getElementById("note-" + p);
-    note.textContent = waiting.join(" · ");
-    note.hidden = waiting.length === 0;
-    note.className = empty ? "note empty" : "note";
-    if (!views[p]) return null;
-    return views[p].data("points", rows).data("dashes", dashes).signal("grain", view.grain).signal("step", step).runAsync();
-  }));
+    if (!points.some((i) => all[i] !== null)) waiting.push(t("{label}: {value}", { label: figure.label, value: figure.why }));
+    points.forEach((i, k) => {
+      const short = all[i] !== null && i in partial;
+      const days = { loaded: number(i in partial ? partial[i] : axis.days[i]), days: number(axis.days[i]) };
+      const last = i === axis.t.length - 1;
+      const note = short ? tCount(last ? "in progress: {loaded} of {days} day" : "{loaded} of {days} day loaded", axis.days[i], days) : `${days.loaded} / ${days.days}`;
+      rows.push({ t: axis.t[i], figure: figure.label, value: all[i], solid: short ? null : all[i], partial: short, note });
+      if (!short) return;
+      for (const j of [points[k - 1], i, points[k + 1]]) {
+        if (j !== undefined && all[j] !== null) dashes.push({ t: axis.t[j], figure: figure.label, value: all[j], segment: figure.key + i });
+      }
+    });
+  }
+  const empty = waiting.length === panel.figures.length;
+  document.getElementById(prefix + "chart-" + p).hidden = empty;
+  const note = document.getElementById(prefix + "note-" + p);
+  note.textContent = waiting.join(" · ");
+  note.hidden = waiting.length === 0;
+  note.className = empty ? "note empty" : "note";
+  if (!charts[p]) return null;
+  return charts[p].data("points", rows).data("dashes", dashes).signal("grain", view.grain).signal("step", step).runAsync();
+}
+
+// Your KPIs: a card each for the picked company (a card's description on hover), and their holders made once.
+const kpiViews = [];
+function drawKpis() {
+  document.getElementById("kpis-company").textContent = picked.title;
+  const empty = document.getElementById("kpis-empty");
+  empty.textContent = model.kpis.why;
+  empty.hidden = !model.kpis.why;
+  picked.kpis.forEach((figure, i) => {
+    const card = document.getElementById("kpi-" + i);
+    card.querySelector(".value").textContent = figure.value;
+    card.querySelector(".change").textContent = figure.change;
+    card.querySelector(".why").textContent = figure.why;
+  });
+}
+
+function makeKpiHolders() {
+  const cards = document.getElementById("kpi-cards");
+  model.kpis.labels.forEach((label, i) => {
+    const card = document.createElement("div");
+    card.className = "card";
+    card.id = "kpi-" + i;
+    card.title = model.kpis.descriptions[i];
+    for (const part of ["label", "value", "change", "why"]) card.append(Object.assign(cell("div", part === "label" ? label : ""), { className: part }));
+    cards.append(card);
+  });
+  const charts = document.getElementById("kpi-charts");
+  model.kpis.panels.forEach((_, p) => {
+    const holder = Object.assign(document.createElement("div"), { className: "panel" });
+    const note = Object.assign(cell("p", ""), { id: "kpi-note-" + p, className: "note", hidden: true });
+    holder.append(Object.assign(document.createElement("div"), { id: "kpi-chart-" + p }), note);
+    charts.append(holder);
+  });
 }
 
 function drawHeadline() {
@@ -317,6 +359,7 @@ function pick(text) {
   picked = found;
   drawHeadline();
   drawCompare();
+  drawKpis();
   Object.keys(model.tables).forEach(drawTable);
   Promise.all([drawPanels(), drawUsers()]).then(() => (document.body.dataset.picked = picked.label));
 }
@@ -339,12 +382,17 @@ document.querySelectorAll("button[data-csv]").forEach((button) =>
 document.getElementById("compare-filter").addEventListener("input", drawCompare);
 document.getElementById("range").addEventListener("change", choose);
 document.getElementById("grain").addEventListener("change", choose);
+makeKpiHolders();
 Object.keys(model.tables).forEach(drawTable);
 drawHeadline();
 drawCompare();
+drawKpis();
 Promise.all([
   ...model.specs.map((spec, p) =>
     vegaEmbed("#chart-" + p, spec, EMBED).then((result) => (views[p] = result.view)),
+  ),
+  ...model.kpis.specs.map((spec, p) =>
+    vegaEmbed("#kpi-chart-" + p, spec, EMBED).then((result) => (kpiViews[p] = result.view)),
   ),
 ])
   .then(() => Promise.all([choose(), drawUsers()]))

@@ -18,11 +18,12 @@ from importlib import resources
 from sqlalchemy import Engine
 
 from reporting_assets.alerts import history
+from reporting_assets.custom_kpis.definition import KpiFile
 from reporting_assets.i18n import N_, NP_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
-from reporting_assets.reports import chart_specs, compare, figures, page_tables, users
+from reporting_assets.reports import chart_specs, compare, figures, page_tables, users, your_kpis
 from reporting_assets.reports.figures import change_text, value_text
 from reporting_assets.reports.page_model import (
     Axis,
@@ -136,10 +137,10 @@ def _headline_markdown(heads: dict[int, figures.Headline], order: list[int], lan
     return markdown_table(pd.DataFrame(rows))
 
 
-def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> Dashboard:
+def render(engine: Engine, now: datetime, user_lists: bool, lang: Language, kpis: KpiFile) -> Dashboard:
     """The dashboard over the whole loaded history, as of `now`; per-user lists only with `user_lists`
     (`REPORTING_USER_LISTS`: the aggregates of the Users section stay either way); its downloads for a spreadsheet
-    in `lang`, and its text, numbers and dates in `lang` too."""
+    in `lang`, and its text, numbers and dates in `lang` too; a section for the KPIs of `kpis` (REPORTING_KPIS)."""
     import jinja2
     from altair.utils.html import vl_version_for_vl_convert
     from markupsafe import Markup
@@ -169,6 +170,8 @@ def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> D
     periods = figures.people(engine, first, last, chosen)
     axes, series, partial = _series(figures.chart_series(kept, last, periods))
     ordered = [ALL_COMPANIES_ID, *sorted(chosen, key=lambda c: (str(names[c]).lower(), c))]
+    by_activity = {c: str(names[c]) for c in [ALL_COMPANIES_ID, *chosen]}
+    mine = your_kpis.section(engine, kpis, by_activity, axes, kept, periods, last, lang)
     companies = [
         Company(
             id=int(cid),
@@ -177,10 +180,16 @@ def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> D
             # the picker's text: one line (an input drops line breaks, so a name holding one could not be picked)
             label=names[cid] if cid == ALL_COMPANIES_ID else f"{plain(names[cid]).strip()} ({cid})",
             series={
-                grain: {p: chart_specs.compact(by[cid][p]) for p in figures.SERIES} for grain, by in series.items()
+                grain: {
+                    **{p: chart_specs.compact(by[cid][p]) for p in figures.SERIES},
+                    **mine.series.get(cid, {}).get(grain, {}),
+                }
+                for grain, by in series.items()
             },
             partial={grain: by[cid] for grain, by in partial.items()},
             headline=[HeadlineFigure(value_text(f, lang), change_text(f, lang), f.why) for f in heads[cid].figures],
+            kpis=mine.cards[cid],
+            kpi_partial=mine.partial.get(cid, {}),
         )
         for cid in ordered
     ]
@@ -194,6 +203,7 @@ def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> D
         "top": page_tables.top(top, lang),
         "alerts": page_tables.alerts(alerts, lang),
         **user_tables,
+        **({"kpis": mine.table} if kpis.kpis else {}),
     }
     labels = {c.id: c.label for c in companies if c.id != ALL_COMPANIES_ID}
     model = Page(
@@ -210,6 +220,7 @@ def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> D
         compare=compare.side_by_side(heads, labels, kept, periods, alerts, page_tables.WEEKS_SHOWN, lang),
         tables=tables,
         users=people,
+        kpis=mine.section,
         csv=CsvFormat(lang.csv_separator, lang.decimal_symbol),
         locale=lang.code,
         vega_locale=lang.vega_locale(),
@@ -254,7 +265,12 @@ def render(engine: Engine, now: datetime, user_lists: bool, lang: Language) -> D
         day_days=figures.GRAINS["day"],
         panels=list(chart_specs.PANELS),
         users_funnel=[lang.gettext(step) for step in users.FUNNEL],
-        tables=[{"name": name, "title": table.title, "download": table.download} for name, table in tables.items()],
+        tables=[
+            {"name": name, "title": table.title, "download": table.download}
+            for name, table in tables.items()
+            if name != "kpis"
+        ],
+        kpi_table=tables.get("kpis"),
         model=as_json(model),
     )
     order = [ALL_COMPANIES_ID, *chosen]

@@ -13,15 +13,10 @@ from reporting_assets.settings import Settings
 
 
 def build_defs(settings: Settings, now: Clock) -> Definitions:
-    lang = Language(settings.reporting_language)
-    dashboard = build_usage_dashboard(
-        settings.reports_dir, settings.reporting_reports_url, settings.reporting_user_lists == "on", lang, now
-    )
+    lang, kpis = Language(settings.reporting_language), kpi_file.of(settings.reporting_kpis)
+    lists = settings.reporting_user_lists == "on"
+    dashboard = build_usage_dashboard(settings.reports_dir, settings.reporting_reports_url, lists, lang, kpis, now)
     digest_job, digest = build_weekly_digest(
-        settings.reporting_digest_hour_utc,
-        settings.reporting_reports_url,
-        lang,
-        kpi_file.of(settings.reporting_kpis),
-        now,
+        settings.reporting_digest_hour_utc, settings.reporting_reports_url, lang, kpis, now
     )
     return Definitions(assets=[dashboard], jobs=[digest_job], schedules=[digest])

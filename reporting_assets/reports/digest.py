@@ -12,16 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, select
 
 from reporting_assets.alerts import history
+from reporting_assets.custom_kpis import periods
 from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile
 from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID
 from reporting_assets.neutralise import plain
 from reporting_assets.reports import figures
-from reporting_assets.warehouse.tables import custom_kpis
+from reporting_assets.warehouse.tables import active_users_by_period, custom_kpis
 
 DIGEST_FIGURES = {  # label (a message) -> column of figures.weekly
     N_("sessions"): "sessions_count",
@@ -112,27 +113,36 @@ def _figures(row: pd.Series | None) -> dict[str, float | None]:
 
 
 def _kpi_weeks(engine: Engine, kpis: KpiFile, monday: date) -> tuple[KpiWeek, ...]:
-    """Each KPI of `kpis` over every company, the week of `monday` and the week before: a sum's numerators added
-    up, a ratio's parts added up then divided (on the days loaded, as in `custom_kpis`)."""
+    """Each KPI of `kpis` over every company, the week of `monday` and the week before, on the days loaded (as in
+    `custom_kpis`): per company as `periods.by_period` aggregates a week (a level on its last loaded day, people
+    counted once a week), then the companies' parts added up and divided."""
     if not kpis.kpis:
         return ()
-    t = custom_kpis
-    which = case((t.c.date >= monday, "now"), else_="before").label("which")
-    query = (
-        select(t.c.kpi, which, func.sum(t.c.numerator).label("numerator"), func.sum(t.c.denominator).label("den"))
-        .where(t.c.date.between(monday - timedelta(days=7), monday + timedelta(days=6)), t.c.kpi.in_(kpis.names()))
-        .group_by(t.c.kpi, which)
+    t, p = custom_kpis, active_users_by_period
+    week = case((t.c.date >= monday, monday), else_=monday - timedelta(days=7)).label("t")
+    query = select(t.c.kpi, t.c.company_id, week, t.c.date, t.c.numerator, t.c.denominator).where(
+        t.c.date.between(monday - timedelta(days=7), monday + timedelta(days=6)), t.c.kpi.in_(kpis.names())
+    )
+    mondays = [monday - timedelta(days=7), monday]
+    weekly = select(p.c.company_id, p.c.period_start, p.c.active_users).where(
+        p.c.grain == "week", p.c.period_start.in_(mondays)
     )
     with engine.connect() as conn:
-        sums = {(kpi, w): (num, den) for kpi, w, num, den in conn.execute(query)}
-
-    def value(kpi: CustomKpi, w: str) -> float | None:
-        num, den = sums.get((kpi.name, w), (None, None))
-        if num is None or (kpi.denominator is not None and not den):
-            return None
-        return float(num) if kpi.denominator is None else float(num) / float(den)
-
-    return tuple(KpiWeek(k, value(k, "now"), value(k, "before")) for k in kpis.kpis)
+        rows = pd.DataFrame(conn.execute(query).all(), columns=["kpi", "company_id", "t", "date", "numerator",
+                                                                "denominator"])  # fmt: skip
+        people = pd.DataFrame(conn.execute(weekly).all(), columns=[*periods.KEY, "people"])
+    rows["t"] = pd.to_datetime(rows["t"])
+    people = people.assign(t=pd.to_datetime(people["t"])).set_index(periods.KEY)["people"]
+    out = []
+    for kpi in kpis.kpis:
+        own = periods.by_period(kpi, rows[rows["kpi"] == kpi.name], people).groupby(level="t")
+        summed = own[["numerator", "denominator"]].sum(min_count=1)
+        den = summed["denominator"]
+        value = summed["numerator"] if kpi.denominator is None else summed["numerator"] / den.where(den > 0)
+        week_value = {w: None if pd.isna(value.get(pd.Timestamp(w))) else float(value[pd.Timestamp(w)])
+                      for w in mondays}  # fmt: skip
+        out.append(KpiWeek(kpi, week_value[monday], week_value[mondays[0]]))
+    return tuple(out)
 
 
 def build(engine: Engine, week: str, dashboard_url: str | None, kpis: KpiFile) -> DigestModel:

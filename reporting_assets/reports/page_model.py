@@ -50,6 +50,8 @@ class Company:
     series: dict[str, dict[str, list[float | None]]]  # grain -> figures.PARTS at each point of `Page.axes[grain]`
     partial: dict[str, dict[str, int]]  # grain -> {point index: its loaded days} of points not wholly loaded
     headline: list[HeadlineFigure]
+    kpis: list[HeadlineFigure]  # a card per KPI of `YourKpis`
+    kpi_partial: dict[str, dict[str, int]]  # `partial` of its KPIs' trends (their days: custom_kpis'), if any
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,19 @@ class Compare:
     rows: list[list[Value]]
     why: list[list[str]]
     trend: list[list[float | None]]
+
+
+@dataclass(frozen=True)
+class YourKpis:
+    """The KPIs of REPORTING_KPIS (`your_kpis.py`): a card and a trend each (its values in `Company.series` under
+    the panel's figure key, for the companies whose trends the page holds)."""
+
+    labels: list[str]  # the cards'
+    descriptions: list[str]
+    panels: list[Panel]  # one per KPI
+    specs: list[dict]  # their Vega-Lite specs
+    why: str  # why there is none ("" when there are)
+    left_out: str  # what a company whose trends the page does not hold shows
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,7 @@ class Page:
     compare: Compare
     tables: dict[str, Table]
     users: Users
+    kpis: YourKpis
     csv: CsvFormat
     locale: str  # the reader's language: numbers formatted with Intl
     vega_locale: dict[str, dict]  # the charts' number and time locale (`i18n.Language.vega_locale`)

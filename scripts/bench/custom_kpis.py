@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bench.common import run
+from scripts.bench.reports import render
 
 COLUMNS = ("sessions_count", "user_queries_count", "model_responses_count", "likes_count", "dislikes_count",
            "copies_count")  # fmt: skip
@@ -63,4 +64,7 @@ def custom_kpis(base: Path, start: date, days: int, companies: int, kpis: int, b
     figures = run(command, env, base / "custom_kpis.log")
     rows = warehouse.count(table)
     warehouse.engine.dispose()
-    return {"days": days, "companies": companies, "kpis": kpis, "budget_mb": budget_mb, "rows": rows, **figures}
+    # the dashboard without and with the KPIs' section (this warehouse holds no per-user rows)
+    pages = {"without": render(url, base / "without.html"), "with": render(url, base / "with.html", kpis=path)}
+    out = {"days": days, "companies": companies, "kpis": kpis, "budget_mb": budget_mb, "rows": rows, **figures}
+    return {**out, "dashboard": pages}

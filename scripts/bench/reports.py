@@ -22,11 +22,14 @@ if TYPE_CHECKING:
 RENDER = """
 import json, sys, time
 from datetime import UTC, datetime
+from pathlib import Path
+from reporting_assets.custom_kpis.definition import NO_KPIS, load
 from reporting_assets.i18n import Language
 from reporting_assets.reports.dashboard import render
 from reporting_assets.warehouse.store import Warehouse
 t0 = time.perf_counter()
-html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC), True, Language(sys.argv[3])).html
+kpis = load(Path(sys.argv[4])) if len(sys.argv) > 4 else NO_KPIS
+html = render(Warehouse(url=sys.argv[1]).engine, datetime.now(UTC), True, Language(sys.argv[3]), kpis).html
 open(sys.argv[2], "w", encoding="utf-8").write(html)
 wall = time.perf_counter() - t0
 peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))  # this process alone
@@ -81,9 +84,9 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     out: dict[str, Any] = {"days": days, "companies": companies, "users": companies * INSTANCE_USERS}
     out["rows"] = {name: warehouse.count(table) for name, table in KPI_TABLES.items()}
     out["user_rows"] = warehouse.count(user_activities)
-    out["dashboard"] = {**_render(url, page), **_in_chromium(page, "en")}
+    out["dashboard"] = {**render(url, page), **_in_chromium(page, "en")}
     french = base / "usage_dashboard_fr.html"
-    out["dashboard_fr"] = {**_render(url, french, "fr"), **_in_chromium(french, "fr")}
+    out["dashboard_fr"] = {**render(url, french, "fr"), **_in_chromium(french, "fr")}
     digest = compose(warehouse.engine, last_complete_week(datetime(2026, 1, 1, tzinfo=UTC)), None, ENGLISH, NO_KPIS)
     out["digest_chars"] = len(digest.title) + len(digest.body)
     # the BI contract published and its extracts (Parquet, Tableau) written, in a process of their own
@@ -98,7 +101,7 @@ def big_instance(base: Path, days: int, companies: int, wide: tuple[int, int]) -
     wide_warehouse = Warehouse(url=wide_url)
     write_instance(wide_warehouse, date(2026, 1, 1) - timedelta(days=wide_days), wide_days, wide_companies, resources=3)
     wide_warehouse.engine.dispose()
-    out["wide"] = {"days": wide_days, "companies": wide_companies, **_render(wide_url, base / "wide.html")}
+    out["wide"] = {"days": wide_days, "companies": wide_companies, **render(wide_url, base / "wide.html")}
     return out
 
 
@@ -117,11 +120,11 @@ def raw_resources(engine: Engine) -> None:
             )
 
 
-def _render(url: str, page: Path, code: str = "en") -> dict[str, Any]:
-    """The dashboard of the warehouse at `url` written to `page` in a process of its own: wall, peak RSS, file."""
-    child = subprocess.run(
-        [sys.executable, "-c", RENDER, url, str(page), code], capture_output=True, text=True, check=True
-    )
+def render(url: str, page: Path, code: str = "en", kpis: Path | None = None) -> dict[str, Any]:
+    """The dashboard of the warehouse at `url` written to `page` in a process of its own, with the KPI file `kpis`
+    if any: wall, peak RSS, file."""
+    command = [sys.executable, "-c", RENDER, url, str(page), code, *([str(kpis)] if kpis else [])]
+    child = subprocess.run(command, capture_output=True, text=True, check=True)
     return {**json.loads(child.stdout), "mb": round(page.stat().st_size / 1e6, 2)}
 
 
