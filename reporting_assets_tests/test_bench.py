@@ -94,5 +94,6 @@ def test_the_bench_measures_a_large_tenant_alert_ticks_and_an_instances_reports(
     assert per_user["per_user_assets"]["rss_max_process_mb"] > 0 and per_user["raw_ids"]["run_s"] > 0
     kpis = results["custom_kpis"]  # every company, day and KPI of the synthetic history
     assert kpis["rows"] == 10 * 3 * 4 and kpis["rss_max_process_mb"] > 0
+    assert kpis["dashboard"]["with"]["mb"] > kpis["dashboard"]["without"]["mb"]  # the section holds the KPIs
     checked = {name for name, verdict in results["targets"].items() if verdict is not None}
     assert checked == _targets_of({"large", "alerts", "instance", "users", "custom_kpis"})

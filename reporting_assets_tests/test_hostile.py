@@ -27,7 +27,8 @@ from reporting_assets.alerts.notify import Notifier
 from reporting_assets.alerts.rules import load_rules
 from reporting_assets.alerts.tick import AlertTick
 from reporting_assets.assets.users import build_user_assets
-from reporting_assets.custom_kpis.definition import NO_KPIS
+from reporting_assets.custom_kpis.definition import EXAMPLE_KPIS, NO_KPIS, load
+from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
 from reporting_assets.doctor.cli import main as doctor_main
 from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.neutralise import plain
@@ -40,7 +41,7 @@ from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import chat_sessions, resource_usage, tools_usage, used_documents
 from reporting_assets_tests.browser import opened, pick, placeholders
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
-from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_assets, raw_assets, run
 from reporting_assets_tests.hostile import CORPUS, FIRST_ID, SECRET, STORED, companies
 from reporting_assets_tests.page_walk import OUR_TEXT
 from reporting_assets_tests.receiver import Receiver
@@ -48,6 +49,7 @@ from reporting_assets_tests.receiver import Receiver
 pytestmark = pytest.mark.xdist_group("hostile")  # one loaded warehouse for the module
 FIRST, LAST = "2026-03-01", "2026-03-14"
 NOW = datetime(2026, 3, 15, 8, tzinfo=UTC)  # nothing here depends on the day it runs
+KPIS = load(EXAMPLE_KPIS)
 FORMULA = re.compile(r"^\s*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]")  # what a spreadsheet could read as one
 # controls (but \t, \n), NEL, the Unicode line and paragraph separators, and bidi overrides
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -93,9 +95,11 @@ def loaded(tmp_path_factory) -> Iterator[Loaded]:
         assert result.success
         per_user = build_user_assets(MEMORY_BUDGET_MB)
         assert materialize(per_user, resources={"warehouse": warehouse}, instance=instance).success
+        custom = build_custom_kpis_asset(KPIS, PARTITIONS, MEMORY_BUDGET_MB)  # the KPI section's table names them
+        assert run([custom], {"warehouse": warehouse}, FIRST, LAST, instance).success
         dashboard = base / "usage_dashboard.html"
         dashboard.write_text(
-            render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=NO_KPIS).html, encoding="utf-8"
+            render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=KPIS).html, encoding="utf-8"
         )
         yield Loaded(warehouse, instance, result.run_id, dashboard, sim)
     finally:
@@ -189,10 +193,11 @@ def test_every_csv_defuses_formulas_keeps_the_text_and_opens_in_excel(loaded: Lo
     assert all(data.startswith(b"\xef\xbb\xbf") for data, _ in files.values())  # the BOM: Excel reads UTF-8
     assert [c for c in cells if FORMULA.match(c) and not _number(c)] == []  # no formula, negatives aside
     companies_ = {row[1] for row in files["daily"][1][1:]}
+    kpi_rows = {row[1] for row in files["kpis"][1][1:]}  # your KPIs, companies side by side
     resources = {row[3] for row in files["top"][1][1:]}
     for key, text in STORED.items():  # whole, with an apostrophe before a formula's first character
         shown = "'" + text if FORMULA.match(text) else text
-        assert shown in companies_ and shown in resources, key
+        assert shown in companies_ and shown in kpi_rows and shown in resources, key
 
 
 def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: Loaded, chromium: str, tmp_path) -> None:
@@ -200,7 +205,7 @@ def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: L
     holds commas and semicolons, stays whole in its cell."""
     page_path = tmp_path / "usage_dashboard.html"
     page_path.write_text(
-        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True, kpis=NO_KPIS).html, encoding="utf-8"
+        render(loaded.warehouse.engine, NOW, lang=Language("fr"), user_lists=True, kpis=KPIS).html, encoding="utf-8"
     )
     with opened(chromium, page_path) as page:
         files = {name: _downloads(page, name) for name in ("daily", "top")}
