@@ -115,12 +115,7 @@ function drawKpis() {
   const empty = document.getElementById("kpis-empty");
   empty.textContent = model.kpis.why;
   empty.hidden = !model.kpis.why;
-  picked.kpis.forEach((figure, i) => {
-    const card = document.getElementById("kpi-" + i);
-    card.querySelector(".value").textContent = figure.value;
-    card.querySelector(".change").textContent = figure.change;
-    card.querySelector(".why").textContent = figure.why;
-  });
+  fillCards(picked.kpis, "kpi-");
 }
 
 function makeKpiHolders() {
@@ -144,8 +139,13 @@ function makeKpiHolders() {
 
 function drawHeadline() {
   document.getElementById("headline-company").textContent = picked.title;
-  picked.headline.forEach((figure, i) => {
-    const card = document.getElementById("figure-" + i);
+  fillCards(picked.headline, "figure-");
+}
+
+// Cards "<prefix>N" of the picked company: each figure's value, change and why it is not known.
+function fillCards(shown, prefix) {
+  shown.forEach((figure, i) => {
+    const card = document.getElementById(prefix + i);
     card.querySelector(".value").textContent = figure.value;
     card.querySelector(".change").textContent = figure.change;
     card.querySelector(".why").textContent = figure.why;
