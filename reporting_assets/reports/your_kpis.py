@@ -23,7 +23,7 @@ from reporting_assets.reports.page_model import Axis, ChartFigure, HeadlineFigur
 from reporting_assets.warehouse.tables import custom_kpis
 
 WINDOW = 30  # days of a card, against the 30 before
-TREND_VALUES = 100_000  # KPI values of every trend in the page, at most (about 0.6 MB)
+TREND_VALUES = 100_000  # KPI values of every trend in the page, at most
 UNITS = {"percent": "rate", "number": "count", "decimal": "decimal"}  # KPI format -> the charts' and cells' unit
 KINDS = {"percent": "rate", "number": "count", "decimal": "number"}  # ... -> a table cell's kind
 NO_FILE = N_("No KPI of your own: declare them in a file and set REPORTING_KPIS (docs/your-kpis.md).")
