@@ -31,7 +31,10 @@ endif
 	touch $@
 
 run: install instance
-	PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	export PARADIGM_BASE_URL="$${PARADIGM_BASE_URL:-demo}"; \
+	if [ "$$PARADIGM_BASE_URL" = demo ]; then \
+	  export REPORTING_ORG_DATA="$${REPORTING_ORG_DATA:-$(CURDIR)/reporting_assets/simulator/demo_org.csv}"; fi; \
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 # A Celery worker for REPORTING_EXECUTOR=celery (same environment as the webserver and daemon; docs/scale-out.md).
 # Celery options in WORKER_ARGS, e.g. `make worker WORKER_ARGS="-n worker2@%h --concurrency 4"`.

@@ -20,6 +20,7 @@ from reporting_assets.clock import Clock, utc_now
 from reporting_assets.custom_kpis import defs as custom_kpi_defs
 from reporting_assets.doctor import defs as doctor_defs
 from reporting_assets.executor import build_executor
+from reporting_assets.org import defs as org_defs
 from reporting_assets.reports import defs as report_defs
 from reporting_assets.resources import paradigm_resource, secret
 from reporting_assets.settings import Settings
@@ -59,6 +60,7 @@ def build_definitions(settings: Settings, now: Clock = utc_now) -> Definitions:
         report_defs.build_defs(settings, now),
         bi_defs.build_defs(settings),
         custom_kpi_defs.build_defs(settings),
+        org_defs.build_defs(settings, now),
         doctor_defs.build_defs(),
         shared,
     )

@@ -22,18 +22,19 @@ class PerUserTable:
     """A warehouse table with one row per user (and day): pseudonymised, purged and erased together."""
 
     table: Table
-    expires_by: str  # the date column retention deletes by
+    expires_by: str | None  # the date column retention deletes by (None: kept while the source holds it)
     views: tuple[str, ...] = ()  # BI contract views of its rows, one per user: absent with REPORTING_USER_LISTS=off
     holds: str = ""  # what it holds, for the docs
 
     @property
-    def expiry(self) -> Column:
-        return self.table.c[self.expires_by]
+    def expiry(self) -> Column | None:
+        return None if self.expires_by is None else self.table.c[self.expires_by]
 
 
 TABLES = (
     PerUserTable(t.user_activities, "date", holds="the id and its daily counts"),
     PerUserTable(t.user_engagement, "last_active_date", ("fct_user_engagement",), holds="the id and its engagement"),
+    PerUserTable(t.org_memberships, None, holds="the id and its groups (REPORTING_ORG_DATA)"),
 )
 VIEWS = tuple(view for held in TABLES for view in held.views)
 

@@ -66,6 +66,8 @@ class Settings(MaskedRepr, BaseSettings):
     # a raw step's request windows are sized to stay within it; a run worker itself takes about 200 MB
     reporting_memory_budget_mb: int = Field(500, ge=256)
     reporting_kpis: Path | None = None  # your own KPIs: a YAML file (custom_kpis/definition.py); unset: none
+    reporting_org_data: str | None = None  # who is in which group: a CSV path or object store URL (org/); unset: none
+    reporting_min_group_size: int = Field(10, ge=2)  # a smaller group is never named (org/suppress.py)
     dagster_home: Path | None = None
 
     @field_validator("reporting_alert_urls", "reporting_digest_urls")
@@ -91,7 +93,7 @@ class Settings(MaskedRepr, BaseSettings):
             raise ValueError("is not a SQLAlchemy URL (dialect+driver://user:password@host/database)") from None
         return value
 
-    @field_validator("reporting_reports_dir")
+    @field_validator("reporting_reports_dir", "reporting_org_data")
     @classmethod
     def _reports_store(cls, value: str | None) -> str | None:
         if value and "://" in value and not value.startswith("file://"):

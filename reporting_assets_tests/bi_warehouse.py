@@ -1,10 +1,14 @@
 """A warehouse as the BI tests read it: 32 days loaded from the simulator (raw, KPIs, per-user tables, members,
-active users per period, the shipped example's custom KPIs) for 20 companies, the hostile corpus's among them, and
-the BI contract published."""
+active users per period, the shipped example's custom KPIs, the demo's departments and a group named by each
+hostile text) for 20 companies, the hostile corpus's among them, and the BI contract published."""
 
 from __future__ import annotations
 
+import csv
+import io
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 from dagster import DagsterInstance, materialize
@@ -14,8 +18,9 @@ from reporting_assets.bi.publish import publish
 from reporting_assets.custom_kpis.definition import EXAMPLE_KPIS
 from reporting_assets.custom_kpis.definition import load as load_kpis
 from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
+from reporting_assets.org.defs import build_group_activity, build_org_data
 from reporting_assets.simulator.app import Simulator, serve
-from reporting_assets.simulator.data import DEFAULT_COMPANIES
+from reporting_assets.simulator.data import DEFAULT_COMPANIES, org_csv
 from reporting_assets.warehouse import ledger
 from reporting_assets.warehouse.store import Warehouse
 from reporting_assets.warehouse.tables import company_members
@@ -25,6 +30,17 @@ from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_ass
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 2, 1)  # 32 days: the 30-day figures are known for the last 3
 COMPANIES = DEFAULT_COMPANIES + hostile.companies()
+
+
+def org_file() -> str:
+    """The demo's departments, and each hostile company's users in one department named by its text."""
+    out = io.StringIO(org_csv())
+    out.seek(0, io.SEEK_END)
+    rows = csv.writer(out, delimiter=";", lineterminator="\n")
+    for company in hostile.companies():
+        name = company.name.replace("\x00", "\ufffd")
+        rows.writerows([company.id * 1000 + k, company.id, name, "site"] for k in range(1, company.users + 1))
+    return out.getvalue()
 
 
 def load(warehouse: Warehouse, token: str) -> None:
@@ -47,6 +63,12 @@ def load(warehouse: Warehouse, token: str) -> None:
         api = RunningSimulator(sim, f"http://{host}:{port}").resource()
         result = run([*raw_assets, *kpi_assets], {"warehouse": warehouse, "paradigm": api}, str(FIRST), str(LAST))
         assert result.success
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "org.csv"
+            path.write_text(org_file(), encoding="utf-8")
+            org = [build_org_data(str(path), None), build_group_activity(10, MEMORY_BUDGET_MB)]
+            resources = {"warehouse": warehouse, "paradigm": api}
+            assert materialize(org, resources=resources, instance=DagsterInstance.ephemeral())
     finally:
         server.shutdown()
         server.server_close()

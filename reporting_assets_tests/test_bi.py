@@ -396,8 +396,12 @@ def test_every_dax_measure_follows_its_kind_s_pattern():
             if not field.aggregation:
                 continue
             dax = powerbi.expression(view, field)
-            if view.periodic:
-                assert dax.startswith("IF(HASONEVALUE('fct_active_users'[grain]) && HASONEVALUE("), field.name
+            one = f"HASONEVALUE('{view.name}'[grain]) && HASONEVALUE('{view.name}'[period_start])"
+            if "attribute" in view.names:  # a person is in one group of each attribute: within one attribute only
+                assert dax.startswith(f"IF(HASONEVALUE('{view.name}'[attribute])"), field.name
+                assert (one in dax) == view.periodic and f"SUM('{view.name}'[{field.name}])" in dax, field.name
+            elif view.periodic:
+                assert dax.startswith(f"IF({one}, "), field.name
             elif field.ratio:
                 assert dax.startswith("VAR known = FILTER(") and "DIVIDE(SUMX(known" in dax, field.name
                 assert all(f"NOT ISBLANK('{view.name}'[{p}])" in dax for p in field.ratio.parts), field.name

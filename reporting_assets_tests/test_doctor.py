@@ -68,12 +68,14 @@ def test_a_good_setup_passes_every_check_sends_a_test_message_and_saves_redacted
     assert code == 0 and all(c.ok for c in found), out
     endpoints = [e.path for e in ENDPOINTS.values()]
     assert [c.name for c in found] == [
-        "settings", "alert rules", "custom KPIs", "API", *endpoints, "warehouse", "loads", "BI contract", "reports",
+        "settings", "alert rules", "custom KPIs", "API", *endpoints, "warehouse", "loads", "org data", "BI contract",
+        "reports",
         "pseudonymisation", "retention", "per-user lists", "REPORTING_ALERT_URLS",
     ]  # fmt: skip
     assert _check(found, "BI contract").detail.startswith("not published yet: materialize bi_contract")
     assert _check(found, "per-user lists").detail.startswith("on: the dashboard lists the most engaged")
     assert _check(found, "custom KPIs").detail == "none (REPORTING_KPIS is unset)"
+    assert _check(found, "org data").detail == "none (REPORTING_ORG_DATA is unset)"
     assert _check(found, "pseudonymisation").detail.startswith("off: user ids stored as the API gives them")
     assert _check(found, "retention").detail == "per-user rows kept without limit (REPORTING_USER_RETENTION_DAYS)"
     # setup, not an incident

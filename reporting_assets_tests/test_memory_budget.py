@@ -187,7 +187,7 @@ def test_user_engagement_is_computed_a_range_of_companies_at_a_time(tenants, tmp
 
     whole, whole_metadata = engagement(100_000)
     as_of = date.fromisoformat(END)
-    ranges = users_assets._company_ranges(warehouse, as_of, row_budget(_budget(len(whole) // 2)))
+    ranges = users_assets.user_ranges(warehouse, as_of, row_budget(_budget(len(whole) // 2)))
     assert len(ranges) == len(COMPANIES) and len(whole) > 3 * len(COMPANIES)  # one company a range
     split, split_metadata = engagement(_budget(len(whole) // 2))
     pd.testing.assert_frame_equal(split, whole)

@@ -285,18 +285,48 @@ def test_a_0008_warehouse_with_user_rows_gets_the_erasure_record_without_losing_
 
 def test_a_0009_warehouse_with_an_erasure_gets_the_custom_kpis_table_and_keeps_the_erasure(warehouse: Warehouse):
     """Revision 0010: `custom_kpis`, created empty; the erasure record of 0009 stays, and still drops the user."""
-    from reporting_assets.users import privacy
+    from reporting_assets.users import erased
     from reporting_assets.users.erased import Erased
     from reporting_assets.warehouse.tables import custom_kpis, erased_users
 
     engine = sa.create_engine(warehouse.url)
     assert migrate.upgrade(engine, "0009") == "0009"
     assert not sa.inspect(engine).has_table("custom_kpis")
+    with engine.begin() as conn:  # as 0009's `forget` wrote it
+        erased.record(conn, 1, 11, None, NOW)
     engine.dispose()
-    privacy.forget(sa.create_engine(warehouse.url), 1, 11, None, NOW)  # written under 0009's schema
 
     assert migrate.upgrade(warehouse.engine) == migrate.head()
     assert warehouse.count(custom_kpis) == 0 and warehouse.count(erased_users) == 1
     frame = pd.DataFrame({"company_id": [1, 1], "user_id": [10, 11]})
     kept, dropped = Erased.read(warehouse.engine).drop(frame)
     assert list(kept["user_id"]) == [10] and dropped == 1
+
+
+def test_a_0010_warehouse_with_kpis_and_users_gets_the_org_tables_and_forget_reaches_them(warehouse: Warehouse):
+    """Revision 0011: `org_memberships`, `org_data_file` and `group_activity`, created empty; the custom KPI and
+    per-user rows of 0010 stay, and `forget` then deletes a user's memberships with the rest."""
+    from reporting_assets.users import privacy
+    from reporting_assets.warehouse.tables import custom_kpis, group_activity, org_memberships, user_activities
+
+    engine = sa.create_engine(warehouse.url)
+    assert migrate.upgrade(engine, "0010") == "0010"
+    day = date(2025, 1, 6)
+    kpi = {"date": day, "company_id": 1, "company_name": "Co1", "kpi": "k", "label": "K", "numerator": 3.0}
+    users = [{"date": day, "company_id": 1, "company_name": "Co1", "ingested_at": NOW, "user_id": u,
+              "sessions_count": 1, "queries_count": 2, "active_users_count": 2} for u in (10, 11)]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(custom_kpis.insert(), [{**kpi, "denominator": None, "value": 3.0}])
+        conn.execute(user_activities.insert(), users)
+    assert not sa.inspect(engine).has_table("org_memberships")
+    engine.dispose()
+
+    assert migrate.upgrade(warehouse.engine) == migrate.head()
+    assert warehouse.count(custom_kpis) == 1 and warehouse.count(user_activities) == 2
+    assert warehouse.count(group_activity) == 0
+    with warehouse.engine.begin() as conn:
+        member = {"company_id": 1, "valid_from": None, "attribute": "site", "group_name": "Paris"}
+        conn.execute(org_memberships.insert(), [{**member, "user_id": u} for u in (10, 11)])
+    _, deleted = privacy.forget(warehouse.engine, 1, 11, None, NOW)
+    assert deleted == {"user_activities": 1, "user_engagement": 0, "org_memberships": 1}
+    assert list(warehouse.read(org_memberships)["user_id"]) == [10]

@@ -62,7 +62,7 @@ def _loaded(warehouse: Warehouse) -> "pd.DataFrame | None":
     return ledger if len(ledger) else None
 
 
-def _company_ranges(warehouse: Warehouse, as_of: date, budget: int) -> list[Companies]:
+def user_ranges(warehouse: Warehouse, as_of: date, budget: int) -> list[Companies]:
     """Ranges of companies whose users fit `budget` rows: users per company as the last `user_engagement`
     counted them, else those active in the 31 days up to `as_of`."""
     e, a = user_engagement, user_activities
@@ -89,7 +89,7 @@ def build_user_assets(memory_budget_mb: int) -> list[AssetsDefinition]:
         as_of = max(ledger["date"])
         segments, companies = pd.Series(dtype="int64"), 0
         with Spool() as spool:
-            for part in _company_ranges(warehouse, as_of, budget):
+            for part in user_ranges(warehouse, as_of, budget):
                 with warehouse.engine.connect() as conn:
                     frame = engagement.engagement(conn, ledger, as_of, part)
                 spool.add(frame)

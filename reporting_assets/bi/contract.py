@@ -360,6 +360,43 @@ fct_custom_kpi = View(
     body="SELECT date, company_id, kpi, label, numerator, denominator, value FROM custom_kpis",
 )
 
+_g = t.group_activity
+_GROUP_KEYS = (COMPANY, _from(_g, "attribute", "key"), _from(_g, "group_name", "key"))
+dim_group = View(
+    "dim_group",
+    "one row per company, org attribute and group, as of the last loaded day",
+    "Groups of the org data (REPORTING_ORG_DATA) with their headcount on the last loaded day. No group below "
+    "REPORTING_MIN_GROUP_SIZE is named: those are in (other), never below it either.",
+    (*_GROUP_KEYS, Field("headcount", "integer", "People in the group on the last loaded day", "count", "integer")),
+    (t.group_activity,),
+    body="""
+SELECT g.company_id, g.attribute, g.group_name, g.headcount
+FROM group_activity g
+WHERE g.grain = 'day' AND g.period_start = (
+  SELECT MAX(l.period_start) FROM group_activity l WHERE l.grain = 'day' AND l.company_id = g.company_id
+)""",
+)
+
+fct_group_activity = View(
+    "fct_group_activity",
+    "one row per company, org attribute, group, grain and period with a loaded day",
+    "Activity per org group (REPORTING_ORG_DATA) in each day, ISO week (from Monday) and month: pick one attribute "
+    "and one grain. Activity counts in the group the user was in that day. No group below REPORTING_MIN_GROUP_SIZE "
+    "is named: those are in (other), never below it either.",
+    (
+        *_GROUP_KEYS,
+        _from(_g, "grain", "key"),
+        _from(_g, "period_start", "key"),
+        _from(_g, "headcount", "level"),
+        _from(_g, "active_users", "distinct"),
+        _from(_g, "sessions_count", "count"),
+        _from(_g, "queries_count", "count"),
+    ),
+    (t.group_activity,),
+    body="SELECT company_id, attribute, group_name, grain, period_start, headcount, active_users, sessions_count, "
+    "queries_count FROM group_activity",
+)
+
 VIEWS: dict[str, View] = {
     v.name: v
     for v in (
@@ -372,5 +409,7 @@ VIEWS: dict[str, View] = {
         fct_user_engagement,
         fct_retention,
         fct_custom_kpi,
+        dim_group,
+        fct_group_activity,
     )
 }

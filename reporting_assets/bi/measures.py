@@ -6,7 +6,11 @@ patterns (`powerbi.py`).
 - rate: its numerator and denominator summed over the rows where every part is known, then divided.
 - level and distinct, in a daily view: defined on one day only (NULL over several): a level by week or month is
   read on the period's last day, people per week or month are counted once, both in `fct_active_users`.
-- in the period view (`fct_active_users`), every figure is defined within one grain and one period only.
+- in a period view (`fct_active_users`, `fct_group_activity`), every figure is defined within one grain and one
+  period only.
+- in a group view (`dim_group`, `fct_group_activity`), every figure is defined within one org attribute only: a
+  person is in one group of each attribute, so figures add up over the groups of one attribute, never over
+  attributes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from reporting_assets.bi.contract import Field, View
 from reporting_assets.custom_kpis.definition import CustomKpi
 
 Column = Callable[[str], str]  # a column's name -> how the tool's SQL reaches it
+GROUPED = "attribute"  # the org attribute of a group view
 
 
 def _plain(name: str) -> str:
@@ -25,16 +30,18 @@ def _plain(name: str) -> str:
 
 def guard(view: View, column: Column = _plain) -> str | None:
     """The condition under which the view's non-additive figures are defined in a group, or None (no limit)."""
+    one = [f"COUNT(DISTINCT {column(GROUPED)}) = 1"] if GROUPED in view.names else []
     if view.periodic:
-        return f"COUNT(DISTINCT {column('grain')}) = 1 AND COUNT(DISTINCT {column('period_start')}) = 1"
-    if view.dated:
-        return f"COUNT(DISTINCT {column('date')}) = 1"
-    return None
+        one += [f"COUNT(DISTINCT {column('grain')}) = 1", f"COUNT(DISTINCT {column('period_start')}) = 1"]
+    elif view.dated:
+        one += [f"COUNT(DISTINCT {column('date')}) = 1"]
+    return " AND ".join(one) or None
 
 
 def additive(view: View, field: Field) -> bool:
-    """A plain sum in every group: a count, or a level or people of a view with neither days nor periods."""
-    return field.ratio is None and (field.kind == "count" or guard(view) is None)
+    """A plain sum in every group: a count (of a view without org attributes), or a level or people of a view with
+    neither days, periods nor attributes."""
+    return field.ratio is None and GROUPED not in view.names and (field.kind == "count" or guard(view) is None)
 
 
 def sql(view: View, field: Field, column: Column = _plain) -> str:

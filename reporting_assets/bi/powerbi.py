@@ -7,14 +7,17 @@ to `dim_date[date]` and `company_id` to `dim_company[company_id]`:
 - level, in a daily view: semi-additive, each company's value on the last day of the period with one
   (LASTNONBLANK over dim_date), summed over companies;
 - distinct, in a daily view: defined on one day only (people per week or month: `fct_active_users`);
-- every figure of the period view (`fct_active_users`): defined within one grain and one period only."""
+- every figure of a period view (`fct_active_users`, `fct_group_activity`): defined within one grain and one
+  period only;
+- every figure of a group view (`dim_group`, `fct_group_activity`): defined within one org attribute only (a
+  person is in one group of each attribute, so attributes never add up)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from reporting_assets.bi.contract import VIEWS, Field, View
-from reporting_assets.bi.measures import KPI_VIEW
+from reporting_assets.bi.measures import GROUPED, KPI_VIEW
 from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile
 
 # A model's measure names are unique: a name two views share says which view it aggregates
@@ -47,16 +50,21 @@ def _rate(view: View, f: Field) -> str:
 
 
 def expression(view: View, f: Field) -> str:
-    """The measure's DAX, from the field's kind and the view's shape."""
-    if view.periodic:
-        one = f"HASONEVALUE({_col(view, 'grain')}) && HASONEVALUE({_col(view, 'period_start')})"
-        return f"IF({one}, {_rate(view, f) if f.ratio else _sum(view, f.name)})"
+    """The measure's DAX, from the field's kind and the view's shape: within one org attribute in a group view,
+    one grain and one period in a period view."""
+    one = ([GROUPED] if GROUPED in view.names else []) + (["grain", "period_start"] if view.periodic else [])
+    if not one:
+        return _value(view, f)
+    return f"IF({' && '.join(f'HASONEVALUE({_col(view, c)})' for c in one)}, {_value(view, f)})"
+
+
+def _value(view: View, f: Field) -> str:
     if f.ratio:
         return _rate(view, f)
     if f.kind == "level" and view.dated:
         last = f"LASTNONBLANK('dim_date'[date], CALCULATE({_sum(view, f.name)}))"
         return f"SUMX(VALUES({_col(view, 'company_id')}), CALCULATE({_sum(view, f.name)}, {last}))"
-    if f.kind == "distinct":
+    if f.kind == "distinct" and view.dated:
         return f"IF(HASONEVALUE({_col(view, 'date')}), {_sum(view, f.name)})"
     return _sum(view, f.name)
 

@@ -22,7 +22,7 @@ REDACTED_KEYS = ("name", "title", "filename", "email")
 # The checks' names, as the reader reads them (`Check.line`); an endpoint's path or a variable's name stays as it is
 NAMES = (
     N_("settings"), N_("alert rules"), N_("API"), N_("warehouse"), N_("loads"), N_("BI contract"), N_("reports"),
-    N_("pseudonymisation"), N_("retention"), N_("per-user lists"), N_("custom KPIs"),
+    N_("pseudonymisation"), N_("retention"), N_("per-user lists"), N_("custom KPIs"), N_("org data"),
 )  # fmt: skip
 
 
@@ -346,6 +346,25 @@ def _custom_kpis(settings: Any, lang: Language) -> Check:
     )
 
 
+def _org_data(settings: Any, lang: Language) -> Check:
+    """The org file of REPORTING_ORG_DATA, read and validated as `org_data` would: its rows, attributes, bad rows."""
+    from reporting_assets.org.defs import read_file
+    from reporting_assets.org.file import OrgFileError
+    from reporting_assets.warehouse.store import Warehouse
+
+    if not settings.reporting_org_data:
+        return Check("org data", True, lang.gettext("none (REPORTING_ORG_DATA is unset)"))
+    try:
+        parsed = read_file(
+            settings.reporting_org_data, Warehouse(url=settings.database_url), settings.paradigm_company_id
+        )
+    except OrgFileError as exc:
+        return Check("org data", False, str(exc))
+    found = lang.gettext("{rows} rows, attributes: {attributes}; {bad} bad rows (their lines: asset check no_bad_rows)")
+    rows, bad = lang.number(parsed.rows), lang.number(len(parsed.bad))
+    return Check("org data", not parsed.bad, found.format(rows=rows, attributes=", ".join(parsed.attributes), bad=bad))
+
+
 def _test_notification(variable: str, channel: Any, masked: str, lang: Language) -> Check:
     """Send the test message to one channel: accepted, refused, or a ✗ naming the error that stopped it."""
     title = "[TEST] " + lang.gettext("paradigm-reporting doctor: test notification")  # the tag stays, for filters
@@ -393,6 +412,7 @@ def checks(
     else:
         out += _endpoints(settings, day or now().date() - timedelta(days=1), samples, lang)
     out += _warehouse(settings.database_url, lang)
+    out.append(_org_data(settings, lang))
     out += _bi_contract(settings.database_url, settings.reporting_user_lists == "on", lang)
     out += _reports(settings, lang)
     out += _privacy(settings, lang)

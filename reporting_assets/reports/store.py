@@ -44,6 +44,17 @@ def where(location: str, name: str) -> str:
     return str(Path(location.removeprefix("file://")) / name)
 
 
+def read_bytes(location: str) -> bytes:
+    """The bytes of the file at `location`: a path, or an object store URL (a missing file raises
+    FileNotFoundError either way)."""
+    if is_remote(location):
+        from fsspec.core import url_to_fs
+
+        fs, path = url_to_fs(location)
+        return fs.cat_file(path)
+    return Path(location.removeprefix("file://")).read_bytes()
+
+
 def write(location: str, name: str, text: str) -> tuple[str, int]:
     """Write `text` as `name` under `location`, atomically; returns where (printable) and the bytes written."""
     data = text.encode("utf-8")

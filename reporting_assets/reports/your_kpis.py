@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, literal, select
 
 from reporting_assets.custom_kpis import periods as kpi_periods
 from reporting_assets.custom_kpis.definition import CustomKpi, KpiFile
@@ -18,12 +18,13 @@ from reporting_assets.i18n import N_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES_ID, change
 from reporting_assets.reports import chart_specs, figures, page_tables
-from reporting_assets.reports.figures import Figure, change_text
+from reporting_assets.reports.figures import Figure, change_text, change_words
 from reporting_assets.reports.page_model import Axis, ChartFigure, HeadlineFigure, Panel, Table, YourKpis
 from reporting_assets.warehouse.tables import custom_kpis
 
 WINDOW = 30  # days of a card, against the 30 before
 TREND_VALUES = 100_000  # KPI values of every trend in the page, at most
+BATCH = 50_000  # rows of custom_kpis read at once
 UNITS = {"percent": "rate", "number": "count", "decimal": "decimal"}  # KPI format -> the charts' and cells' unit
 KINDS = {"percent": "rate", "number": "count", "decimal": "number"}  # ... -> a table cell's kind
 NO_FILE = N_("No KPI of your own: declare them in a file and set REPORTING_KPIS (docs/your-kpis.md).")
@@ -46,18 +47,29 @@ def key(kpi: CustomKpi) -> str:
     return f"kpi.{kpi.name}"
 
 
-def _rows(engine: Engine, kpi: CustomKpi, companies: list[int], start: date, end: date) -> pd.DataFrame:
-    """The KPI's rows over `start..end` (company_id, date, numerator, denominator) for `companies`, and all
-    companies' summed per day."""
+def _rows(
+    engine: Engine, kpis: list[str], trended: list[int], companies: list[int], start: date, end: date
+) -> pd.DataFrame:
+    """The `kpis`' rows (kpi, company_id, date, numerator, denominator) in one pass over `custom_kpis`: over
+    `start..end` for the `trended` companies and all companies summed per day, over the cards' last 2 x `WINDOW`
+    days for the other `companies`. Read `BATCH` rows at a time into typed frames, never all as tuples."""
     t = custom_kpis
-    when = (t.c.kpi == kpi.name) & t.c.date.between(start, end)
-    own = select(t.c.company_id, t.c.date, t.c.numerator, t.c.denominator).where(when, t.c.company_id.in_(companies))
-    every = select(t.c.date, func.sum(t.c.numerator), func.sum(t.c.denominator)).where(when).group_by(t.c.date)
+    recent = end - timedelta(days=2 * WINDOW - 1)
+    whose = t.c.company_id.in_(trended) | (t.c.company_id.in_(companies) & (t.c.date >= recent))
+    span = t.c.date.between(start, end) & t.c.kpi.in_(kpis)
+    own = select(t.c.kpi, t.c.company_id, t.c.date, t.c.numerator, t.c.denominator).where(span, whose)
+    total = (t.c.kpi, literal(ALL_COMPANIES_ID), t.c.date, func.sum(t.c.numerator), func.sum(t.c.denominator))
+    every = select(*total).where(span).group_by(t.c.kpi, t.c.date)
+    columns = ["kpi", "company_id", "date", "numerator", "denominator"]
+    types = {"kpi": "category", "company_id": "int64", "numerator": "float64", "denominator": "float64"}
+    frames = [pd.DataFrame(columns=columns).astype(types)]
     with engine.connect() as conn:
-        rows = [*conn.execute(own).all(), *((ALL_COMPANIES_ID, *row) for row in conn.execute(every).all())]
-    frame = pd.DataFrame(rows, columns=["company_id", "date", "numerator", "denominator"])
+        for query in (own, every):
+            for batch in conn.execution_options(yield_per=BATCH).execute(query).partitions():
+                frames.append(pd.DataFrame(map(tuple, batch), columns=columns).astype(types))
+    frame = pd.concat(frames, ignore_index=True).astype({"kpi": "category"})
     frame["date"] = pd.to_datetime(frame["date"])
-    return frame.astype({"company_id": "int64", "numerator": "float64", "denominator": "float64"})
+    return frame
 
 
 def _trend(
@@ -112,6 +124,13 @@ def _cards(
     return cards
 
 
+def _change(kpi: CustomKpi, figure: Figure, lang: Language) -> str:
+    """The change as the card shows it: its words only, the label saying against what (said once, not per card)."""
+    if figure.value is None or figure.previous is None:
+        return change_text(figure, lang)
+    return change_words(figure.value, figure.previous, kpi.format == "percent", lang)
+
+
 def _text(kpi: CustomKpi, value: float | None, lang: Language) -> str:
     if value is None:
         return "–"
@@ -133,6 +152,7 @@ def section(
     """The section for `companies` (id -> name, all companies first, then the most active first), from the
     page's `axes`, its `daily` figures (`figures.daily`: the 30-day active users) and the periods' `people`."""
     ids = list(companies)
+    card = lang.gettext("{kpi}, last 30 days, change against the 30 before")
     points = sum(len(a.t) for a in axes.values())
     trended = ids[: max(1, TREND_VALUES // max(1, points * len(kpis.kpis)))]
     start = min(date.fromisoformat(a.t[0]) for a in axes.values())
@@ -142,8 +162,12 @@ def section(
     cards: dict[int, list[HeadlineFigure]] = {c: [] for c in ids}
     table = {c: [c, companies[c]] for c in ids}
     columns = [("company_id", N_("Company id"), ""), ("company", N_("Company"), "text")]
+    others = [c for c in ids if c != ALL_COMPANIES_ID]
+    every = _rows(engine, kpis.names(), [c for c in trended if c != ALL_COMPANIES_ID], others, start, last)
+    none, by_kpi = every.iloc[:0], dict(tuple(every.groupby("kpi", observed=True)))
+    del every
     for kpi in kpis.kpis:
-        rows = _rows(engine, kpi, [c for c in ids if c != ALL_COMPANIES_ID], start, last)
+        rows = by_kpi.pop(kpi.name, none)
         for grain, axis in axes.items():
             values, loaded = _trend(kpi, rows[rows["company_id"].isin(trended)], grain, axis, people)
             short = loaded.notna() & (loaded < pd.Series(axis.days, index=loaded.columns))
@@ -157,14 +181,14 @@ def section(
         empty = Figure("", "count", None, None, lang.gettext(NOT_YET))
         for c in ids:
             figure, delta = found.get(c, (empty, None))
-            cards[c].append(HeadlineFigure(_text(kpi, figure.value, lang), change_text(figure, lang), figure.why))
+            cards[c].append(HeadlineFigure(_text(kpi, figure.value, lang), _change(kpi, figure, lang), figure.why))
             table[c] += [figure.value, delta]
         label = kpi.label_in(lang.code)
         columns += [(kpi.name, label, KINDS[kpi.format]),
                     (f"{kpi.name}_change", lang.gettext("{kpi}: vs 30 days before").format(kpi=label),
                      "points" if kpi.format == "percent" else "change")]  # fmt: skip
     model = YourKpis(
-        labels=[lang.gettext("{kpi}, last 30 days").format(kpi=k.label_in(lang.code)) for k in kpis.kpis],
+        labels=[card.format(kpi=k.label_in(lang.code)) for k in kpis.kpis],
         descriptions=[k.description for k in kpis.kpis],
         panels=[Panel([ChartFigure(key(k), k.label_in(lang.code), lang.gettext(NOT_YET))]) for k in kpis.kpis],
         specs=[

@@ -41,6 +41,27 @@ DEFAULT_COMPANIES = (
 )
 
 
+# The demo organisation's departments and their sizes per company (user ids in pool order), some below the
+# default minimum group size of 10, and each department's site.
+DEPARTMENTS = {
+    101: (("Sales", 40, "Paris"), ("Engineering", 36, "Lyon"), ("Support", 24, "Lyon"), ("Legal", 12, "Paris"),
+          ("Finance", 6, "Paris"), ("Board", 2, "Paris")),
+    102: (("Operations", 30, "Berlin"), ("Sales", 22, "Berlin"), ("People", 8, "Munich")),
+    103: (("Engineering", 9, "Austin"), ("Management", 3, "Austin")),
+}  # fmt: skip
+
+
+def org_csv(companies: tuple[Company, ...] = DEFAULT_COMPANIES) -> str:
+    """The demo org file (REPORTING_ORG_DATA) of `companies`' users: `user_id;company_id;department;site`."""
+    lines = ["user_id;company_id;department;site"]
+    for company in companies:
+        uid = company.id * 1000
+        for department, size, site in DEPARTMENTS.get(company.id, ()):
+            lines += [f"{uid + k};{company.id};{department};{site}" for k in range(1, size + 1)]
+            uid += size
+    return "\n".join(lines) + "\n"
+
+
 def _split(rng: random.Random, total: int, bins: int) -> list[int]:
     """`total` spread over `bins` with random weights (sums exactly to `total`)."""
     if bins <= 0 or total <= 0:

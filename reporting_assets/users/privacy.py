@@ -25,7 +25,8 @@ def purge(engine: Engine, before: date, now: datetime) -> dict[str, int]:
     days newly purged."""
     with engine.begin() as conn:
         lock_table(conn, user_activities)  # beside a load of the same table
-        out = {h.table.name: conn.execute(delete(h.table).where(h.expiry < before)).rowcount for h in personal.TABLES}
+        dated = [h for h in personal.TABLES if h.expiry is not None]
+        out = {h.table.name: conn.execute(delete(h.table).where(h.expiry < before)).rowcount for h in dated}
         days = and_(load_log.c.asset == user_activities.name, load_log.c.date < before, load_log.c.purged_at.is_(None))
         out["days_purged"] = conn.execute(update(load_log).where(days).values(purged_at=now)).rowcount
     return out

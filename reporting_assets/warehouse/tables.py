@@ -349,6 +349,77 @@ custom_kpis = Table(
     comment="Your own KPIs (REPORTING_KPIS) per company and loaded day: a day not loaded has no row",
 )
 
+GROUP_GRAINS = ("day", "week", "month")  # periods of group_activity (weeks: ISO, from Monday)
+org_memberships = Table(
+    "org_memberships",
+    metadata,
+    Column("company_id", Integer, nullable=False, comment="Paradigm company id"),
+    Column(
+        "user_id",
+        BigInteger,
+        nullable=False,
+        comment="Paradigm user id, or its pseudonym when REPORTING_USER_ID_KEY is set (as in user_activities)",
+    ),
+    Column(
+        "valid_from", Date, comment="First day the membership holds (until the user's next one); NULL: since always"
+    ),
+    Column("attribute", String, nullable=False, comment="The org file's column: department, site, directorate..."),
+    Column("group_name", String, nullable=False, comment="The user's group for that attribute (the file's cell)"),
+    comment="Who belongs to which group (REPORTING_ORG_DATA), effective-dated: replaced whole by each new file",
+)
+Index("org_memberships_user", org_memberships.c.company_id, org_memberships.c.user_id, org_memberships.c.attribute)
+
+org_data_file = Table(
+    "org_data_file",
+    metadata,
+    Column("content_hash", String, primary_key=True, comment="SHA-256 of the file loaded: the org_data data version"),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, comment="When it was loaded (UTC)"),
+    Column("memberships", Integer, nullable=False, comment="Rows written to org_memberships"),
+    Column("bad_rows", Integer, nullable=False, comment="Rows of the file left out, each reported"),
+    Column("attributes", String, nullable=False, comment="The file's attributes, comma-separated"),
+    Column("dated", Boolean, nullable=False, comment="The file has valid_from dates (else: one group for all history)"),
+    comment="The org file (REPORTING_ORG_DATA) the memberships come from: one row",
+)
+
+group_activity = Table(
+    "group_activity",
+    metadata,
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("attribute", String, primary_key=True, comment="The org file's attribute: department, site..."),
+    Column(
+        "group_name",
+        String,
+        primary_key=True,
+        comment="A group of at least REPORTING_MIN_GROUP_SIZE people, (other): the smaller ones together, or "
+        "(unassigned): active users without a group",
+    ),
+    Column("grain", String, primary_key=True, comment="day, week (ISO, Monday to Sunday) or month"),
+    Column("period_start", Date, primary_key=True, comment="First day of the period"),
+    Column(
+        "headcount",
+        Integer,
+        nullable=False,
+        comment="People in the group per the org data on the period's last loaded day",
+    ),
+    Column(
+        "active_users",
+        Integer,
+        nullable=False,
+        comment="Distinct users of the group active in the period, on its loaded days",
+    ),
+    Column(
+        "sessions_count",
+        Integer,
+        nullable=False,
+        comment="Sessions of the group's users in the period (user_activities)",
+    ),
+    Column(
+        "queries_count", Integer, nullable=False, comment="Queries of the group's users in the period (user_activities)"
+    ),
+    comment="Activity per org group (REPORTING_ORG_DATA) and period, from the loaded days of user_activities; no "
+    "group below REPORTING_MIN_GROUP_SIZE is named",
+)
+
 ERASED_USER = (
     "The erased user as per-user tables stored them: the pseudonym (REPORTING_USER_ID_KEY), else user_hash; never "
     "the raw id"

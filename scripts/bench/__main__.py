@@ -26,6 +26,7 @@ from scripts.bench.custom_kpis import custom_kpis
 from scripts.bench.ingest import ingest, ingest_postgres
 from scripts.bench.instance_raw import instance_raw
 from scripts.bench.large import large_tenant
+from scripts.bench.org_groups import org_groups
 from scripts.bench.reports import INSTANCE_USERS, big_instance
 from scripts.bench.single import single_vs_ranged
 from scripts.bench.startup import import_time, sensor_tick
@@ -34,7 +35,7 @@ from scripts.bench.users import per_user
 from scripts.bench.year import year_backfill
 
 PARTS = ("import", "year", "single", "ingest", "large", "alerts", "instance", "users", "celery", "instance_raw")
-PARTS += ("bi_postgres", "custom_kpis")
+PARTS += ("bi_postgres", "custom_kpis", "org_groups")
 
 
 def main() -> None:
@@ -75,6 +76,8 @@ def main() -> None:
     parser.add_argument("--kpi-companies", type=int, default=200, help="part custom_kpis: companies")
     parser.add_argument("--kpi-count", type=int, default=30, help="part custom_kpis: KPIs in the file")
     parser.add_argument("--kpi-budget-mb", type=int, default=500, help="part custom_kpis: REPORTING_MEMORY_BUDGET_MB")
+    parser.add_argument("--org-users", type=int, default=10_000, help="part org_groups: users of the company")
+    parser.add_argument("--org-groups", type=int, default=50, help="part org_groups: departments")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary instances and logs")
     args = parser.parse_args()
@@ -145,6 +148,11 @@ def main() -> None:
             print("bench: 12 your own KPIs: 30 of them over 3 years x 200 companies", flush=True)
             results["custom_kpis"] = custom_kpis(
                 base, date(2023, 1, 1), args.kpi_days, args.kpi_companies, args.kpi_count, args.kpi_budget_mb
+            )
+        if "org_groups" in parts:
+            print("bench: 13 departments: a 10,000-user company in 50 groups over a year", flush=True)
+            results["org_groups"] = org_groups(
+                base, date(2025, 1, 1), 365, args.org_users, args.org_groups, args.kpi_budget_mb
             )
     finally:
         sim.server.shutdown()

@@ -58,6 +58,11 @@ TARGETS = {
         "with ≤ without + 1",
         lambda r: r["custom_kpis"]["dashboard"]["with"]["mb"] <= r["custom_kpis"]["dashboard"]["without"]["mb"] + 1,
     ),
+    "org_groups: org_data and group_activity, 10,000 users x 50 groups x 1 year: peak RSS (MB)": (
+        "org_groups",
+        "≤ 500",
+        lambda r: r["org_groups"]["rss_max_process_mb"] <= r["org_groups"]["budget_mb"],
+    ),
     "large tenant: RSS spread over range lengths": ("large", "≤ 15 %", lambda r: _rss_spread(r) <= 0.15),
     "daily alert tick over the KPI history (s)": ("alerts", "≤ 1", lambda r: r["alerts"]["daily_tick_s"] <= 1),
     "usage dashboard of the backfilled range (MB)": (
@@ -234,6 +239,12 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         out["custom_kpis: the dashboard without and with the KPIs (MB)"] = (
             f"{pages['without']['mb']} and {pages['with']['mb']} (render {pages['without']['wall_s']} s and "
             f"{pages['with']['wall_s']} s, peak RSS {pages['without']['rss_mb']} MB and {pages['with']['rss_mb']} MB)"
+        )
+    if "org_groups" in r:
+        g = r["org_groups"]
+        out["org_groups: org_data and group_activity, 10,000 users x 50 groups x 1 year: peak RSS (MB)"] = (
+            f"{g['rss_max_process_mb']} in {g['wall_s']} s ({g['activity_rows']:,} activity rows, {g['memberships']:,} "
+            f"memberships, {g['group_rows']:,} group rows; budget {g['budget_mb']} MB)"
         )
     if "celery" in r:
         c = r["celery"]

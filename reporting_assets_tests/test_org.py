@@ -1,0 +1,319 @@
+"""Org data and groups (REPORTING_ORG_DATA), on SQLite and PostgreSQL: the org file validated row by row, loaded as
+pseudonymised, effective-dated memberships; the figures per group equal the distinct users the API served in each
+group; no group below REPORTING_MIN_GROUP_SIZE is named anywhere, "(other)" is never below it, and the groups add
+up to the company; an erased user's memberships stay out of every later load."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from dagster import AssetKey, DagsterInstance, materialize
+
+from reporting_assets.bi import views
+from reporting_assets.bi.contract import VIEWS
+from reporting_assets.bi.publish import publish
+from reporting_assets.org import groups
+from reporting_assets.org.defs import build_group_activity, build_org_data
+from reporting_assets.org.file import OTHER, UNASSIGNED, OrgFileError, parse
+from reporting_assets.settings import Settings, SettingsError
+from reporting_assets.simulator.app import Simulator
+from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day, org_csv
+from reporting_assets.users import privacy, pseudonyms
+from reporting_assets.warehouse.store import Warehouse
+from reporting_assets.warehouse.tables import group_activity, org_data_file, org_memberships, user_activities
+from reporting_assets_tests.conftest import TOKEN, RunningSimulator, serving_simulator
+from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
+
+MIN = 10
+TEAM = Company(7_031, "Groupes SA", users=45, documents=3)
+SEED = 13
+FIRST, LAST = "2026-01-05", "2026-02-08"  # five ISO weeks, over January and February
+MOVE = date(2026, 1, 19)  # the mover joins Mid that day
+KEY = "a-test-key-of-32-characters-long"
+NOW = datetime(2026, 2, 9, 6, tzinfo=UTC)
+SMALL = ("Cellule-Neuf", "Solitaire")  # 9 people (the threshold - 1) and 1: never named
+
+
+def _departments() -> dict[int, str]:
+    """Raw user id -> department, before the move: Big 20, Mid exactly the threshold, 9, 1, and 5 unassigned."""
+    sizes = [("Big", 20), ("Mid", MIN), (SMALL[0], MIN - 1), (SMALL[1], 1)]
+    out, uid = {}, TEAM.id * 1000
+    for name, size in sizes:
+        for _ in range(size):
+            uid += 1
+            out[uid] = name
+    return out
+
+
+MOVER = TEAM.id * 1000 + 1  # in Big, then Mid from MOVE
+
+
+def _org_file(tmp_path: Path, extra: str = "") -> Path:
+    """The org file: BOM, `;`, a valid_from for the mover's second row; users 41-45 have no row."""
+    lines = ["user_id;valid_from;department"]
+    lines += [f"{uid};;{name}" for uid, name in _departments().items()]
+    lines += [f"{MOVER};{MOVE};Mid", *([extra] if extra else [])]
+    path = tmp_path / "org.csv"
+    path.write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode())
+    return path
+
+
+def _group_on(uid: int, day: date) -> str:
+    if uid == MOVER and day >= MOVE:
+        return "Mid"
+    return _departments().get(uid, UNASSIGNED)
+
+
+def _served() -> pd.DataFrame:
+    """What the API serves per user and day (the simulator's data, read directly), with each user's group."""
+    rows = []
+    day = date.fromisoformat(FIRST)
+    while day <= date.fromisoformat(LAST):
+        served = company_day(SEED, TEAM, day)
+        for user in (served or {}).get("users", []):
+            rows.append(
+                {"date": pd.Timestamp(day), "user_id": user["user_id"], "group": _group_on(user["user_id"], day)}
+            )
+        day += timedelta(days=1)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def team_api() -> Iterator[RunningSimulator]:
+    with serving_simulator(Simulator(seed=SEED, token=TOKEN, companies=(TEAM,))) as api:
+        yield api
+
+
+def _org(api: RunningSimulator, warehouse: Warehouse, path: Path, key: str = ""):
+    assets = [build_org_data(str(path), None, lambda: NOW), build_group_activity(MIN, MEMORY_BUDGET_MB)]
+    resources = {"paradigm": api.resource(user_id_key=key), "warehouse": warehouse}
+    return materialize(assets, resources=resources, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def _metadata(result, name: str) -> dict:
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey(name)]
+    return {k: v.value for k, v in events[-1].materialization.metadata.items()}
+
+
+def _view(warehouse: Warehouse, name: str) -> pd.DataFrame:
+    with warehouse.engine.connect() as conn:
+        sql = f"SELECT * FROM {views.qualified(conn, VIEWS[name], views.schema_of(conn))}"
+        return pd.read_sql(sa.text(sql), conn)
+
+
+def test_each_bad_row_is_reported_by_line_column_and_why_and_the_good_ones_are_kept():
+    text = (
+        "user_id,company_id,valid_from,department,site\n"
+        "1,7,,Sales,Paris\n"  # line 2: good
+        ",7,,Sales,Paris\n"  # 3: empty key
+        "abc,7,,Sales,Paris\n"  # 4: not an id
+        "2,99,,Sales,Paris\n"  # 5: unknown company
+        "3,7,2025-02-30,Sales,Paris\n"  # 6: bad date
+        "1,7,,Legal,Lyon\n"  # 7: duplicate user on one day
+        "4,7,2025-03-01,(other),Paris\n"  # 8: a reserved name
+        "5,,,Legal,\n"  # 9: good (the one company), no site
+    )
+    parsed = parse(text.encode(), "org.csv", {7}, 7)
+    assert [str(b) for b in parsed.bad] == [
+        "line 3, user_id: empty: every row needs the user's Paradigm id",
+        "line 4, user_id: not a Paradigm user id (a positive integer)",
+        "line 5, company_id: unknown company: not in the warehouse",
+        "line 6, valid_from: not a date YYYY-MM-DD",
+        "line 7, user_id: the same user and day as line 2",
+        "line 8, department: a reserved group name",
+    ]
+    kept = parsed.memberships.sort_values(["user_id", "attribute"])
+    assert kept[["user_id", "attribute", "group_name"]].values.tolist() == [
+        [1, "department", "Sales"], [1, "site", "Paris"], [5, "department", "Legal"],
+    ]  # fmt: skip
+    assert parsed.attributes == ["department", "site"] and not parsed.dated and parsed.rows == 8
+    several = parse(text.encode(), "org.csv", {7, 8}, None)
+    assert "line 9, company_id: empty, and the token sees several companies: say which" in map(str, several.bad)
+
+
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        (b"department\nSales\n", "org.csv: no user_id column (the header has: department)"),
+        (b"user_id\n1\n", "org.csv: no attribute column"),
+        ("user_id;département\n1;Vente\n".encode("latin-1"), "org.csv: not UTF-8"),
+        (b"user_id,site\n1,Paris\n", "org.csv: no company_id column, and the token sees several companies"),
+    ],
+)
+def test_a_file_that_cannot_be_used_fails_naming_the_file_and_why(data: bytes, why: str):
+    with pytest.raises(OrgFileError, match="^" + why.replace("(", r"\(").replace(")", r"\)")):
+        parse(data, "org.csv", {7, 8}, None)
+
+
+def test_no_group_below_the_minimum_is_named_and_other_never_is_below_it():
+    """Groups of 1, threshold - 1, exactly the threshold, a small "(unassigned)", in one period; then groups all
+    below the threshold together."""
+    period = {"company_id": 7, "attribute": "department", "grain": "month", "period_start": pd.Timestamp("2026-01-01")}
+    sizes = {"one": 1, "nine": MIN - 1, "ten": MIN, "big": 30, UNASSIGNED: 2}
+    frame = pd.DataFrame(
+        [{**period, "group_name": g, "headcount": n, "active_users": n, "sessions_count": 3 * n, "queries_count": n}
+         for g, n in sizes.items()]
+    )  # fmt: skip
+    shown = groups.suppress(frame, MIN).set_index("group_name")
+    assert set(shown.index) == {"ten", "big", OTHER}
+    assert shown.loc[OTHER, "headcount"] == 1 + 2 + MIN - 1 >= MIN
+    assert shown[groups.FIGURES].sum().tolist() == frame[groups.FIGURES].sum().tolist()  # nothing lost
+    # "(other)" of 1 + 2 alone would be below the threshold: the next smallest groups join it until it is not
+    close = frame[frame["group_name"].isin(["one", UNASSIGNED, "ten", "big"])]
+    shown = groups.suppress(close, MIN).set_index("group_name")
+    assert set(shown.index) == {"big", OTHER} and shown.loc[OTHER, "headcount"] == 1 + 2 + MIN
+    # a company whose groups all together stay below the threshold shows none of them
+    tiny = frame[frame["group_name"].isin(["one", UNASSIGNED])]
+    assert groups.suppress(tiny, MIN).empty
+
+
+def test_the_minimum_group_size_is_at_least_two():
+    with pytest.raises(SettingsError, match="REPORTING_MIN_GROUP_SIZE"):
+        Settings.load(reporting_min_group_size=1)
+    assert Settings.load().reporting_min_group_size == MIN
+
+
+def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
+    team_api: RunningSimulator, warehouse: Warehouse, tmp_path: Path
+):
+    resources = {"paradigm": team_api.resource(user_id_key=KEY), "warehouse": warehouse}
+    assert run([*raw_assets, *kpi_assets], resources, FIRST, LAST).success
+    path = _org_file(tmp_path)
+    result = _org(team_api, warehouse, path, KEY)
+    assert result.success
+    loaded = _metadata(result, "org_data")
+    assert loaded["memberships"] == 41 and loaded["bad_rows"] == 0 and loaded["written"] is True
+    assert loaded["dated (valid_from)"] is True
+    check = result.get_asset_check_evaluations()[0]
+    assert check.check_name == "no_bad_rows" and check.passed
+
+    # no raw id stored: the memberships hold the pseudonyms user_activities holds
+    stored = warehouse.read(org_memberships)
+    assert not set(stored["user_id"]) & set(_departments())
+    assert set(stored["user_id"]) <= set(warehouse.read(user_activities)["user_id"])
+    assert stored["valid_from"].isna().sum() == 40  # since always: NULL, one row dated
+
+    publish(warehouse.engine, True, first_day=None)
+    facts = _view(warehouse, "fct_group_activity")
+    facts["period_start"] = pd.to_datetime(facts["period_start"])
+    served = _served()
+    # by month, each group at or above the threshold: the distinct users the API served in it
+    served["month"] = served["date"].dt.to_period("M").dt.start_time
+    expected = served.groupby(["group", "month"])["user_id"].nunique()
+    months = facts[facts["grain"] == "month"].set_index(["group_name", "period_start"])["active_users"]
+    for name in ("Big", "Mid"):
+        assert months.loc[name].to_dict() == expected.loc[name].to_dict(), name
+    # per day: the groups shown add up to the company's active users, "(other)" never below the threshold
+    days = facts[facts["grain"] == "day"]
+    per_day = days.groupby("period_start")["active_users"].sum()
+    assert per_day.to_dict() == served.groupby("date")["user_id"].nunique().to_dict()
+    assert (facts.loc[facts["group_name"] == OTHER, "headcount"] >= MIN).all()
+    assert (facts.loc[facts["group_name"] != OTHER, "headcount"] >= MIN).all()
+    # the headcount follows valid_from: the mover counts in Mid from the week of the move
+    weeks = facts[(facts["grain"] == "week")].set_index(["group_name", "period_start"])["headcount"]
+    assert weeks[("Mid", pd.Timestamp(MOVE))] == MIN + 1 and weeks[("Big", pd.Timestamp(MOVE))] == 19
+    assert weeks[("Mid", pd.Timestamp(MOVE) - pd.Timedelta(days=7))] == MIN
+    dim = _view(warehouse, "dim_group").set_index("group_name")["headcount"]
+    assert dim["Big"] == 19 and dim["Mid"] == MIN + 1 and dim[OTHER] >= MIN
+
+    # the small groups' names are nowhere: tables, views, run metadata, logs
+    for frame in (warehouse.read(group_activity), facts, dim.reset_index()):
+        assert not frame["group_name"].isin(SMALL).any()
+    said = " ".join(str(e) for e in result.all_events)
+    assert not any(name in said for name in SMALL)
+
+
+def test_an_unchanged_file_is_not_loaded_again_and_a_bad_row_fails_the_check(
+    team_api: RunningSimulator, tmp_path: Path
+):
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    assert run(
+        [*raw_assets, *kpi_assets], {"paradigm": team_api.resource(), "warehouse": warehouse}, FIRST, FIRST
+    ).success
+    path = _org_file(tmp_path)
+    first = _org(team_api, warehouse, path)
+    again = _org(team_api, warehouse, path)
+    assert _metadata(first, "org_data")["written"] is True and _metadata(again, "org_data")["written"] is False
+    versions = [r.asset_materializations_for_node("org_data")[0].tags["dagster/data_version"] for r in (first, again)]
+    assert versions[0] == versions[1] == warehouse.read(org_data_file)["content_hash"].item()
+
+    bad = _org(team_api, warehouse, _org_file(tmp_path, extra="nobody;;Big"))
+    assert bad.success and _metadata(bad, "org_data")["written"] is True
+    check = bad.get_asset_check_evaluations()[0]
+    assert not check.passed and "line 43, user_id: not a Paradigm user id" in check.metadata["bad rows"].value
+    assert warehouse.read(org_data_file)["bad_rows"].item() == 1
+
+    path.write_text("department\nBig\n", encoding="utf-8")
+    failed = _org(team_api, warehouse, path)
+    assert not failed.success
+    message = failed.get_step_failure_events()[0].step_failure_data.error.message
+    assert "REPORTING_ORG_DATA" in message and f"{path}: no user_id column" in message
+    assert len(warehouse.read(org_memberships)) == 41  # the previous file's memberships stay
+
+
+def test_an_erased_user_s_memberships_go_and_stay_out_of_every_later_load(team_api: RunningSimulator, tmp_path: Path):
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    resources = {"paradigm": team_api.resource(user_id_key=KEY), "warehouse": warehouse}
+    assert run([*raw_assets, *kpi_assets], resources, FIRST, FIRST).success
+    path = _org_file(tmp_path)
+    assert _org(team_api, warehouse, path, KEY).success
+    gone = pseudonyms.pseudonym(KEY, TEAM.id, MOVER)
+    _, deleted = privacy.forget(warehouse.engine, TEAM.id, MOVER, KEY, NOW)
+    assert deleted[org_memberships.name] == 2
+    for file in (path, _org_file(tmp_path, extra=f"{TEAM.id * 1000 + 45};;Big")):  # the same file, then a new one
+        again = _org(team_api, warehouse, file, KEY)
+        assert _metadata(again, "org_data")["erased users' rows left out"] == 2
+        assert gone not in set(warehouse.read(org_memberships)["user_id"])
+
+
+def test_the_demo_org_file_maps_every_demo_user_with_small_departments():
+    shipped = Path(__file__).parents[1] / "reporting_assets" / "simulator" / "demo_org.csv"
+    assert shipped.read_text(encoding="utf-8") == org_csv()
+    parsed = parse(shipped.read_bytes(), "demo_org.csv", {c.id for c in DEFAULT_COMPANIES}, None)
+    assert not parsed.bad
+    sizes = parsed.memberships[parsed.memberships["attribute"] == "department"].groupby("group_name").size()
+    assert sizes.sum() == sum(c.users for c in DEFAULT_COMPANIES) and (sizes < MIN).any() and (sizes >= MIN).any()
+
+
+def test_the_doctor_reads_the_org_file_as_the_asset_does(tmp_path: Path):
+    from reporting_assets.doctor.checks import _org_data
+    from reporting_assets.i18n import Language
+
+    url = f"sqlite:///{tmp_path / 'reporting.db'}"
+    path = _org_file(tmp_path, extra="nobody;;Big")
+    settings = Settings.load(reporting_database_url=url, reporting_org_data=str(path), paradigm_company_id=TEAM.id)
+    found = _org_data(settings, Language("fr"))
+    assert not found.ok and found.detail == (
+        "42 lignes, attributs : department ; 1 lignes invalides (leurs numéros : contrôle no_bad_rows)"
+    )
+    missing = _org_data(settings.model_copy(update={"reporting_org_data": str(tmp_path / "no.csv")}), Language("en"))
+    assert not missing.ok and missing.detail == f"{tmp_path / 'no.csv'}: cannot be read (No such file or directory)"
+
+
+def test_hostile_column_and_group_names_are_inert_in_the_run_s_metadata(team_api: RunningSimulator, tmp_path: Path):
+    from reporting_assets_tests.hostile import CORPUS
+
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    resources = {"paradigm": team_api.resource(), "warehouse": warehouse}
+    assert run([*raw_assets, *kpi_assets], resources, FIRST, FIRST).success
+    link, lines = CORPUS["markdown"], CORPUS["newlines"]
+    buf = io.StringIO()
+    rows = csv.writer(buf, lineterminator="\n")
+    rows.writerow(["user_id", link, lines])
+    rows.writerows([[uid, CORPUS["html"], OTHER if uid == MOVER else "x"] for uid in _departments()])
+    path = tmp_path / "org.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    result = _org(team_api, warehouse, path)
+    assert result.success
+    shown = _metadata(result, "org_data")
+    assert "\n" not in shown["attributes"] and link in shown["attributes"]  # one line, the text whole
+    assert shown["bad rows"].count("\n") == 0 and "[click](" not in shown["bad rows"]
+    assert shown["bad rows"].startswith("- line 2, line one line two") and "\\[FIRING\\]" in shown["bad rows"]
+    assert set(warehouse.read(org_memberships)["group_name"]) == {CORPUS["html"], "x"}  # data: kept as written

@@ -1,0 +1,71 @@
+"""Part 13: departments at scale: a company of 10,000 users over a year (`user_activities`, synthetic) and an org
+file of every user in 50 departments (a few below the minimum group size) and 5 sites, one user in ten moving
+department mid-range; `org_data` then `group_activity` in a process of their own within the memory budget."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scripts.bench.common import run
+
+CHILD = """
+import sys
+from dagster import DagsterInstance, materialize
+from reporting_assets.org.defs import build_group_activity, build_org_data
+from reporting_assets.paradigm.resource import ParadigmResource
+from reporting_assets.warehouse.store import Warehouse
+url, path, budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
+paradigm = ParadigmResource(base_url="http://127.0.0.1:9", api_key="unused", company_id=1)  # never called
+assets = [build_org_data(path, 1), build_group_activity(10, budget)]
+result = materialize(assets, resources={"paradigm": paradigm, "warehouse": Warehouse(url=url)},
+                     instance=DagsterInstance.ephemeral())
+assert result.success
+"""
+
+
+def org_file(users: int, groups: int, start: date, days: int, seed: int = 7) -> str:
+    """Every user (ids as `synthetic.write_users` gives company 1) in one of `groups` departments of uneven sizes
+    (the smallest below 10) and one of 5 sites; one user in ten moves to another department halfway."""
+    rng = np.random.default_rng(seed)
+    weights = rng.pareto(1.2, groups) + 0.02
+    department = rng.choice(groups, users, p=weights / weights.sum())
+    ids = 100_001 + np.arange(users)
+    lines = ["user_id,company_id,valid_from,department,site"]
+    lines += [f"{u},1,,dept-{d:02d},site-{d % 5}" for u, d in zip(ids, department, strict=True)]
+    moved = rng.choice(users, users // 10, replace=False)
+    halfway = start + timedelta(days=days // 2)
+    lines += [f"{ids[k]},1,{halfway},dept-{(department[k] + 1) % groups:02d},site-{k % 5}" for k in moved]
+    return "\n".join(lines) + "\n"
+
+
+def org_groups(base: Path, start: date, days: int, users: int, groups: int, budget_mb: int) -> dict[str, Any]:
+    """The synthetic tenant, its org file, then `org_data` and `group_activity` in one run of their own."""
+    from reporting_assets.warehouse.store import Warehouse
+    from reporting_assets.warehouse.tables import group_activity, org_memberships, user_activities
+    from reporting_assets_tests.synthetic import write_users
+
+    url = f"sqlite:///{base / 'org_groups.db'}"
+    warehouse = Warehouse(url=url)
+    write_users(warehouse, start, days, 1, users)
+    path = base / "org.csv"
+    path.write_text(org_file(users, groups, start, days))
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    figures = run([sys.executable, "-c", CHILD, url, str(path), str(budget_mb)], env, base / "org_groups.log")
+    out = {
+        "users": users,
+        "groups": groups,
+        "days": days,
+        "budget_mb": budget_mb,
+        "activity_rows": warehouse.count(user_activities),
+        "memberships": warehouse.count(org_memberships),
+        "group_rows": warehouse.count(group_activity),
+        **figures,
+    }
+    warehouse.engine.dispose()
+    return out
