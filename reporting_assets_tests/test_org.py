@@ -181,7 +181,7 @@ def test_the_minimum_group_size_is_at_least_two():
 
 
 def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
-    team_api: RunningSimulator, warehouse: Warehouse, tmp_path: Path
+    team_api: RunningSimulator, warehouse: Warehouse, tmp_path: Path, request: pytest.FixtureRequest
 ):
     resources = {"paradigm": team_api.resource(user_id_key=KEY), "warehouse": warehouse}
     assert run([*raw_assets, *kpi_assets], resources, FIRST, LAST).success
@@ -228,6 +228,48 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
         assert not frame["group_name"].isin(SMALL).any()
     said = " ".join(str(e) for e in result.all_events)
     assert not any(name in said for name in SMALL)
+    if warehouse.engine.dialect.name == "sqlite":  # the page is the same on either database: drawn once
+        _groups_in_french(warehouse, expected, tmp_path, request.getfixturevalue("chromium"))
+
+
+def _groups_in_french(warehouse: Warehouse, expected: pd.Series, tmp_path: Path, chromium: str) -> None:
+    """The dashboard's "Groups side by side" in French for the company: the large groups and (other), January's
+    active users (the last whole month) as the API served them, sorted, filtered, downloadable; no small group
+    anywhere in the page."""
+    from reporting_assets.custom_kpis.definition import NO_KPIS
+    from reporting_assets.i18n import Language
+    from reporting_assets.reports.dashboard import render
+    from reporting_assets_tests.browser import opened, pick
+
+    html = render(warehouse.engine, NOW, True, Language("fr"), NO_KPIS).html
+    assert not any(name in html for name in SMALL)
+    path = tmp_path / "usage_dashboard.html"
+    path.write_text(html, encoding="utf-8")
+    with opened(chromium, path) as page:
+        before = page.inner_text("#groups-why")
+        pick(page, f"{TEAM.name} ({TEAM.id})")
+        heading = page.inner_text("#groups-section h2")
+        cells = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[0].innerText)")
+        active = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[2].innerText)")
+        trends = page.eval_on_selector_all("#groups tbody tr svg", "svgs => svgs.length")
+        page.click("#groups th:nth-child(1)")  # by group name, A to Z
+        sorted_names = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[0].innerText)")
+        page.fill("#groups-filter", "bi")
+        page.dispatch_event("#groups-filter", "input")
+        filtered = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[0].innerText)")
+        with page.expect_download() as download:
+            page.click("button[data-csv=groups]")
+        data = Path(download.value.path()).read_bytes()
+    assert before == "Choisissez une entreprise pour voir ses groupes."
+    assert heading.startswith("Groupes côte à côte") and set(cells) == {"Big", "Mid", OTHER} and trends == 3
+    january = pd.Timestamp("2026-01-01")
+    shown = dict(zip(cells, active, strict=True))
+    assert shown["Big"] == str(expected.loc[("Big", january)]) and shown["Mid"] == str(expected.loc[("Mid", january)])
+    assert cells[0] == "Big" and sorted_names == ["Big", "Mid", OTHER]  # by headcount, then A to Z (as the locale)
+    assert filtered == ["Big"]
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert data.startswith(b"\xef\xbb\xbf") and rows[0][:3] == ["company_id", "attribute", "group"]
+    assert [r[2] for r in rows[1:]] == ["Big"]  # what is shown: the company, the attribute, the filter
 
 
 def test_an_unchanged_file_is_not_loaded_again_and_a_bad_row_fails_the_check(

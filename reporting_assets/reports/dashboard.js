@@ -304,6 +304,65 @@ function drawCompare() {
   document.getElementById("compare-count").textContent = tCount("{shown} of {total} company", table.rows.length, counts);
 }
 
+// Groups side by side for the picked company and org attribute: sorted by a column, filtered by name, a trend of
+// active users at the chosen points. With "All companies" the section asks to pick one.
+const grouping = { by: 3, descending: true, attribute: "" };
+function groupRows() {
+  const words = document.getElementById("groups-filter").value.trim().toLowerCase();
+  const rows = model.groups.rows;
+  return rows.map((_, r) => r).filter((r) => rows[r][0] === picked.id && rows[r][1] === grouping.attribute
+    && String(rows[r][2]).toLowerCase().includes(words));
+}
+function drawGroups() {
+  const section = model.groups;
+  document.getElementById("groups-company").textContent = picked.title;
+  const why = section.why || (picked.id === model.all_id ? t("Pick a company to see its groups.") : "");
+  document.getElementById("groups-why").hidden = !why;
+  document.getElementById("groups-why").textContent = why;
+  document.getElementById("groups-body").hidden = Boolean(why);
+  document.getElementById("groups-note").hidden = !section.note;
+  document.getElementById("groups-note").textContent = section.note;
+  if (why) return;
+  const select = document.getElementById("group-attribute");
+  if (!select.options.length) {
+    section.attributes.forEach((a) => select.append(new Option(a.slice(0, LONGEST), a)));
+    grouping.attribute = section.attributes[0];
+  }
+  const order = groupRows();
+  const key = (r) => section.rows[r][grouping.by];
+  order.sort((a, b) => {
+    if (key(a) === null || key(b) === null) return (key(a) === null) - (key(b) === null);
+    const less = typeof key(a) === "string" ? key(a).localeCompare(key(b)) : key(a) - key(b);
+    return grouping.descending ? -less : less;
+  });
+  const element = document.createElement("table");
+  const head = element.createTHead().insertRow();
+  const shown = section.columns.map((c, i) => [c, i]).filter(([c]) => !c.hidden);
+  shown.forEach(([c, i]) => {
+    const th = cell("th", c.label);
+    if (i === grouping.by) th.setAttribute("aria-sort", grouping.descending ? "descending" : "ascending");
+    th.addEventListener("click", () => {
+      grouping.descending = i === grouping.by ? !grouping.descending : section.columns[i].kind !== "text";
+      grouping.by = i;
+      drawGroups();
+    });
+    head.append(th);
+  });
+  head.append(cell("th", t("Active users per period")));
+  const body = element.createTBody();
+  for (const r of order) {
+    const tr = body.insertRow();
+    tr.dataset.row = r; // its row in model.groups
+    shown.forEach(([c, i]) => tr.append(cell("td", format(section.rows[r][i], c.kind))));
+    const trend = document.createElement("td");
+    trend.append(sparkline(section.trend[view.grain][r]));
+    tr.append(trend);
+  }
+  document.getElementById("groups").replaceChildren(element);
+  const counts = { shown: number(order.length) };
+  document.getElementById("groups-count").textContent = tCount("{shown} group", order.length, counts);
+}
+
 // One CSV cell (RFC 4180 quoting). Text is never a formula in a spreadsheet: a cell whose first non-blank character
 // is = + - @ or their full-width forms (some spreadsheets trim blanks or fold those), or that starts with a tab or a
 // carriage return, gets a leading apostrophe (OWASP's rule against CSV injection); our numbers stay numbers.
@@ -349,6 +408,7 @@ function choose() {
   if (daily.disabled && grain.value === "day") grain.value = "week";
   view.grain = grain.value;
   document.getElementById("range-note").textContent = daily.disabled ? tCount("one a day: the last {days} day only", days, { days }) : "";
+  drawGroups();
   return drawPanels().then(() => (document.body.dataset.view = view.range + "/" + view.grain));
 }
 
@@ -360,6 +420,7 @@ function pick(text) {
   drawHeadline();
   drawCompare();
   drawKpis();
+  drawGroups();
   Object.keys(model.tables).forEach(drawTable);
   Promise.all([drawPanels(), drawUsers()]).then(() => (document.body.dataset.picked = picked.label));
 }
@@ -373,6 +434,8 @@ document.querySelectorAll("button[data-csv]").forEach((button) =>
       download("daily_figures.csv", header, rows);
     } else if (name === "compare") {
       download("companies.csv", model.compare.columns.map((c) => c.key), model.compare.rows);
+    } else if (name === "groups") {
+      download("groups.csv", model.groups.columns.map((c) => c.key), groupRows().map((r) => model.groups.rows[r]));
     } else {
       const table = model.tables[name];
       download(name + ".csv", table.columns.map((c) => c.key), table.rows);
@@ -380,6 +443,11 @@ document.querySelectorAll("button[data-csv]").forEach((button) =>
   }),
 );
 document.getElementById("compare-filter").addEventListener("input", drawCompare);
+document.getElementById("groups-filter").addEventListener("input", drawGroups);
+document.getElementById("group-attribute").addEventListener("change", (event) => {
+  grouping.attribute = event.target.value;
+  drawGroups();
+});
 document.getElementById("range").addEventListener("change", choose);
 document.getElementById("grain").addEventListener("change", choose);
 makeKpiHolders();
@@ -387,6 +455,7 @@ Object.keys(model.tables).forEach(drawTable);
 drawHeadline();
 drawCompare();
 drawKpis();
+drawGroups();
 Promise.all([
   ...model.specs.map((spec, p) =>
     vegaEmbed("#chart-" + p, spec, EMBED).then((result) => (views[p] = result.view)),

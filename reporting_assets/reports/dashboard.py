@@ -23,7 +23,7 @@ from reporting_assets.i18n import N_, NP_, Language
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, RATIOS
 from reporting_assets.neutralise import markdown_table, plain
-from reporting_assets.reports import chart_specs, compare, figures, page_tables, users, your_kpis
+from reporting_assets.reports import chart_specs, compare, figures, groups, page_tables, users, your_kpis
 from reporting_assets.reports.figures import change_text, value_text
 from reporting_assets.reports.page_model import (
     Axis,
@@ -57,12 +57,14 @@ SCRIPT_MESSAGES = (
     N_("no members recorded yet"), N_("{share} of the step before"), N_("needs the members count"),
     N_("members minus ever active"), N_("not known"), N_("new"), N_("newly dormant"), N_("power"), N_("regular"),
     N_("occasional"), N_("dormant"), N_("(the first {limit} of {count}: the CSV holds them all)"),
-    N_("Sessions per week"), N_("{points} pts"), N_("{label}: {value}"),
+    N_("Sessions per week"), N_("{points} pts"), N_("{label}: {value}"), N_("Pick a company to see its groups."),
+    N_("Active users per period"),
 )  # fmt: skip
 # ... and with a count (`Page.plurals`): `tCount(singular, count)` picks the reader's form
 SCRIPT_PLURALS = (
     NP_("{shown} of {total} company", "{shown} of {total} companies"),
     NP_("one a day: the last {days} day only", "one a day: the last {days} days only"),
+    NP_("{shown} group", "{shown} groups"),
     chart_specs.IN_PROGRESS, chart_specs.SHORT,
 )  # fmt: skip
 
@@ -221,6 +223,7 @@ def render(engine: Engine, now: datetime, user_lists: bool, lang: Language, kpis
         tables=tables,
         users=people,
         kpis=mine.section,
+        groups=groups.section(engine, chosen, last, lang),
         csv=CsvFormat(lang.csv_separator, lang.decimal_symbol),
         locale=lang.code,
         vega_locale=lang.vega_locale(),

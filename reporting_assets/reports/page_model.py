@@ -99,6 +99,19 @@ class YourKpis:
 
 
 @dataclass(frozen=True)
+class Groups:
+    """Groups side by side (`groups.py`): one row per company, org attribute and group (`columns`; only groups of
+    at least REPORTING_MIN_GROUP_SIZE, and "(other)"), and each row's trend of active users per grain."""
+
+    attributes: list[str]  # the picker's
+    columns: list[Column]
+    rows: list[list[Value]]
+    trend: dict[str, list[list[int | None]]]  # grain -> per row: active users of its last periods
+    why: str  # why there is no group ("" when there are)
+    note: str  # what the figures assume ("" when nothing)
+
+
+@dataclass(frozen=True)
 class CompanyUsers:
     funnel: list[int | None]  # members, ever active, active over 30 days, power users
     never: int | None  # members never active
@@ -138,6 +151,7 @@ class Page:
     tables: dict[str, Table]
     users: Users
     kpis: YourKpis
+    groups: Groups
     csv: CsvFormat
     locale: str  # the reader's language: numbers formatted with Intl
     vega_locale: dict[str, dict]  # the charts' number and time locale (`i18n.Language.vega_locale`)
