@@ -359,3 +359,21 @@ def test_hostile_column_and_group_names_are_inert_in_the_run_s_metadata(team_api
     assert shown["bad rows"].count("\n") == 0 and "[click](" not in shown["bad rows"]
     assert shown["bad rows"].startswith("- line 2, line one line two") and "\\[FIRING\\]" in shown["bad rows"]
     assert set(warehouse.read(org_memberships)["group_name"]) == {CORPUS["html"], "x"}  # data: kept as written
+
+
+def test_the_org_assets_are_in_the_code_location_only_with_an_org_file(monkeypatch: pytest.MonkeyPatch):
+    """As `make run` sets it for the demo: `org_data` (its check too) after `user_activities`, `group_activity` after
+    both; without REPORTING_ORG_DATA neither exists."""
+    from dagster import Definitions
+
+    from reporting_assets_tests.test_definitions import load_defs
+
+    shipped = Path(__file__).parents[1] / "reporting_assets" / "simulator" / "demo_org.csv"
+    defs = load_defs(monkeypatch, PARADIGM_BASE_URL="demo", REPORTING_ORG_DATA=str(shipped))
+    Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    assert graph.get(AssetKey("org_data")).parent_keys == {AssetKey("user_activities")}
+    assert graph.get(AssetKey("group_activity")).parent_keys == {AssetKey("org_data"), AssetKey("user_activities")}
+    assert [k.name for k in graph.asset_check_keys if k.asset_key == AssetKey("org_data")] == ["no_bad_rows"]
+    bare = load_defs(monkeypatch, PARADIGM_BASE_URL="demo").resolve_asset_graph()
+    assert not bare.has(AssetKey("org_data")) and not bare.has(AssetKey("group_activity"))

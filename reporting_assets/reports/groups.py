@@ -38,12 +38,15 @@ def _read(engine: Engine, companies: list[int], last: date) -> tuple[pd.DataFram
         ),
     }
     recent = or_(*(and_(g.c.grain == grain, g.c.period_start >= day) for grain, day in since.items()))
-    query = select(g).where(g.c.company_id.in_(companies), recent)
+    columns = ["company_id", "attribute", "group_name", "grain", "period_start", "headcount", "active_users",
+               "sessions_count"]  # fmt: skip
+    query = select(*(g.c[c] for c in columns)).where(g.c.company_id.in_(companies), recent)
     with engine.connect() as conn:
-        frame = pd.read_sql(query, conn)
+        rows = conn.execute(query)
+        frame = pd.DataFrame(map(tuple, rows), columns=columns)
         dated = conn.execute(select(org_data_file.c.dated)).scalar()
     frame["period_start"] = pd.to_datetime(frame["period_start"])
-    return frame, dated
+    return frame.astype({"attribute": "category", "grain": "category"}), dated
 
 
 def section(engine: Engine, companies: list[int], last: date, lang: Language) -> Groups:
@@ -73,7 +76,7 @@ def section(engine: Engine, companies: list[int], last: date, lang: Language) ->
     trends = {}
     for grain in GROUP_GRAINS:
         mine = frame[frame["grain"] == grain]
-        points = mine.pivot_table("active_users", key, "period_start", aggfunc="sum").iloc[:, -TREND:]
+        points = mine.pivot_table("active_users", key, "period_start", aggfunc="sum", observed=True).iloc[:, -TREND:]
         points = points.reindex(pd.MultiIndex.from_frame(rows[key]))
         trends[grain] = [[None if pd.isna(v) else int(v) for v in row] for row in points.to_numpy()]
     out = []

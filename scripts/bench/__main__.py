@@ -26,7 +26,7 @@ from scripts.bench.custom_kpis import custom_kpis
 from scripts.bench.ingest import ingest, ingest_postgres
 from scripts.bench.instance_raw import instance_raw
 from scripts.bench.large import large_tenant
-from scripts.bench.org_groups import org_groups
+from scripts.bench.org_groups import groups_page, org_groups
 from scripts.bench.reports import INSTANCE_USERS, big_instance
 from scripts.bench.single import single_vs_ranged
 from scripts.bench.startup import import_time, sensor_tick
@@ -154,6 +154,7 @@ def main() -> None:
             results["org_groups"] = org_groups(
                 base, date(2025, 1, 1), 365, args.org_users, args.org_groups, args.kpi_budget_mb
             )
+            results["org_groups"]["page"] = groups_page(base, date(2023, 1, 1), args.kpi_days, args.kpi_companies, 20)
     finally:
         sim.server.shutdown()
         if not args.keep:

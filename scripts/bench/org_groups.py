@@ -69,3 +69,43 @@ def org_groups(base: Path, start: date, days: int, users: int, groups: int, budg
     }
     warehouse.engine.dispose()
     return out
+
+
+def groups_page(base: Path, start: date, days: int, companies: int, groups: int) -> dict[str, Any]:
+    """The dashboard of `days` x `companies` (synthetic KPI tables) without, then with, `groups` departments per
+    company in `group_activity` at every grain over the whole range (synthetic, all at or above the minimum size)."""
+    import pandas as pd
+
+    from reporting_assets.warehouse.store import Warehouse
+    from reporting_assets.warehouse.tables import group_activity
+    from reporting_assets_tests.synthetic import write_instance
+    from scripts.bench.reports import render
+
+    url = f"sqlite:///{base / 'groups_page.db'}"
+    warehouse = Warehouse(url=url)
+    write_instance(warehouse, start, days, companies, resources=1)
+    without = render(url, base / "without_groups.html")
+    rng = np.random.default_rng(7)
+    dates = pd.date_range(start, periods=days, freq="D")
+    periods = {g: pd.Series(dates.to_period(p).start_time.unique()) for g, p in (("day", "D"), ("week", "W-SUN"),
+                                                                                  ("month", "M"))}  # fmt: skip
+    frames = []
+    for grain, starts in periods.items():
+        n = companies * groups * len(starts)
+        headcount = np.tile(rng.integers(10, 80, companies * groups), len(starts))
+        frames.append(pd.DataFrame({
+            "company_id": np.tile(np.repeat(np.arange(1, companies + 1), groups), len(starts)),
+            "attribute": "department",
+            "group_name": np.tile([f"Department {k:02d}" for k in range(groups)], companies * len(starts)),
+            "grain": grain,
+            "period_start": np.repeat(starts.dt.date.to_numpy(), companies * groups),
+            "headcount": headcount,
+            "active_users": rng.binomial(headcount, 0.4),
+            "sessions_count": rng.integers(0, 200, n),
+            "queries_count": rng.integers(0, 600, n),
+        }))  # fmt: skip
+    rows = warehouse.replace_where(group_activity, frames)
+    warehouse.engine.dispose()
+    with_groups = render(url, base / "with_groups.html")
+    return {"companies": companies, "days": days, "groups": groups, "group_rows": rows,
+            "without": without, "with": with_groups}  # fmt: skip
