@@ -4,8 +4,6 @@ hostile text) for 20 companies, the hostile corpus's among them, and the BI cont
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,17 +30,6 @@ FIRST, LAST = date(2025, 1, 1), date(2025, 2, 1)  # 32 days: the 30-day figures 
 COMPANIES = DEFAULT_COMPANIES + hostile.companies()
 
 
-def org_file() -> str:
-    """The demo's departments, and each hostile company's users in one department named by its text."""
-    out = io.StringIO(org_csv())
-    out.seek(0, io.SEEK_END)
-    rows = csv.writer(out, delimiter=";", lineterminator="\n")
-    for company in hostile.companies():
-        name = company.name.replace("\x00", "\ufffd")
-        rows.writerows([company.id * 1000 + k, company.id, name, "site"] for k in range(1, company.users + 1))
-    return out.getvalue()
-
-
 def load(warehouse: Warehouse, token: str) -> None:
     """Members written for every day (the API snapshots them only for recent days), then raw, KPI and per-user
     assets materialized in-process, then the contract published."""
@@ -65,7 +52,8 @@ def load(warehouse: Warehouse, token: str) -> None:
         assert result.success
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "org.csv"
-            path.write_text(org_file(), encoding="utf-8")
+            hostile_rows = hostile.org_file(site="Remote").split("\n", 1)[1]  # the demo's header has a site
+            path.write_text(org_csv() + hostile_rows, encoding="utf-8")
             org = [build_org_data(str(path), None), build_group_activity(10, MEMORY_BUDGET_MB)]
             resources = {"warehouse": warehouse, "paradigm": api}
             assert materialize(org, resources=resources, instance=DagsterInstance.ephemeral())

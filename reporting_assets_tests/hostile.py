@@ -36,3 +36,19 @@ def companies() -> tuple[Company, ...]:
         Company(FIRST_ID + i, text, users=12, documents=2, tools=(text, "web_search"), titles=(text,))
         for i, text in enumerate(CORPUS.values())
     )
+
+
+def org_file(site: str | None = None) -> str:
+    """An org file (`;`) putting each hostile company's users in one department named by its text (as stored),
+    and, given `site`, all of them in that site."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    rows = csv.writer(out, delimiter=";", lineterminator="\n")
+    more = [site] if site else []
+    rows.writerow(["user_id", "company_id", "department", *(["site"] if site else [])])
+    for company in companies():
+        name = company.name.replace("\x00", "\ufffd")
+        rows.writerows([company.id * 1000 + k, company.id, name, *more] for k in range(1, company.users + 1))
+    return out.getvalue()

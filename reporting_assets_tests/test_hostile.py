@@ -32,6 +32,7 @@ from reporting_assets.custom_kpis.defs import build_custom_kpis_asset
 from reporting_assets.doctor.cli import main as doctor_main
 from reporting_assets.i18n import ENGLISH, Language
 from reporting_assets.neutralise import plain
+from reporting_assets.org.defs import build_group_activity, build_org_data
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.reports.dashboard import render
 from reporting_assets.reports.digest import compose
@@ -43,6 +44,7 @@ from reporting_assets_tests.browser import opened, pick, placeholders
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator
 from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, PARTITIONS, kpi_assets, raw_assets, run
 from reporting_assets_tests.hostile import CORPUS, FIRST_ID, SECRET, STORED, companies
+from reporting_assets_tests.hostile import org_file as hostile_org_file
 from reporting_assets_tests.page_walk import OUR_TEXT
 from reporting_assets_tests.receiver import Receiver
 
@@ -97,6 +99,10 @@ def loaded(tmp_path_factory) -> Iterator[Loaded]:
         assert materialize(per_user, resources={"warehouse": warehouse}, instance=instance).success
         custom = build_custom_kpis_asset(KPIS, PARTITIONS, MEMORY_BUDGET_MB)  # the KPI section's table names them
         assert run([custom], {"warehouse": warehouse}, FIRST, LAST, instance).success
+        org = base / "org.csv"  # each company's users in a department named by its text: the groups section too
+        org.write_text(hostile_org_file(), encoding="utf-8")
+        groups = [build_org_data(str(org), None), build_group_activity(10, MEMORY_BUDGET_MB)]
+        assert materialize(groups, resources=resources, instance=instance).success
         dashboard = base / "usage_dashboard.html"
         dashboard.write_text(
             render(warehouse.engine, NOW, user_lists=True, lang=ENGLISH, kpis=KPIS).html, encoding="utf-8"
@@ -187,17 +193,25 @@ def _number(cell: str) -> bool:
 def test_every_csv_defuses_formulas_keeps_the_text_and_opens_in_excel(loaded: Loaded, chromium: str) -> None:
     with opened(chromium, loaded.dashboard) as page:
         names = page.eval_on_selector_all("button[data-csv]", "bs => bs.map(b => b.dataset.csv)")
-        files = {name: _downloads(page, name) for name in names}
+        files = {name: _downloads(page, name) for name in names if name != "groups"}
+        groups = {}
+        for label in page.eval_on_selector_all("#company-list option", "os => os.map(o => o.value)")[1:]:
+            pick(page, label)  # a company's groups: one, named by its own text
+            groups[label] = _downloads(page, "groups")
     assert {"daily", "weekly", "top", "alerts", "top_users", "dormant_users"} <= set(files)
+    files.update(groups)
     cells = [cell for _, rows in files.values() for row in rows for cell in row]
     assert all(data.startswith(b"\xef\xbb\xbf") for data, _ in files.values())  # the BOM: Excel reads UTF-8
     assert [c for c in cells if FORMULA.match(c) and not _number(c)] == []  # no formula, negatives aside
     companies_ = {row[1] for row in files["daily"][1][1:]}
     kpi_rows = {row[1] for row in files["kpis"][1][1:]}  # your KPIs, companies side by side
     resources = {row[3] for row in files["top"][1][1:]}
+    departments = {row[2] for _, rows in groups.values() for row in rows[1:]}
     for key, text in STORED.items():  # whole, with an apostrophe before a formula's first character
         shown = "'" + text if FORMULA.match(text) else text
         assert shown in companies_ and shown in kpi_rows and shown in resources, key
+        trimmed = text.strip()  # the org file's cells are read without their surrounding blanks
+        assert ("'" + trimmed if FORMULA.match(trimmed) else trimmed) in departments, key
 
 
 def test_a_french_readers_csvs_split_on_semicolons_with_decimal_commas(loaded: Loaded, chromium: str, tmp_path) -> None:
