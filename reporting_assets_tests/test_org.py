@@ -91,10 +91,13 @@ def team_api() -> Iterator[RunningSimulator]:
         yield api
 
 
-def _org(api: RunningSimulator, warehouse: Warehouse, path: Path, key: str = ""):
+def _org(
+    api: RunningSimulator, warehouse: Warehouse, path: Path, key: str = "", instance: DagsterInstance | None = None
+):
     assets = [build_org_data(str(path), None, lambda: NOW), build_group_activity(MIN, MEMORY_BUDGET_MB)]
     resources = {"paradigm": api.resource(user_id_key=key), "warehouse": warehouse}
-    return materialize(assets, resources=resources, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    instance = instance or DagsterInstance.ephemeral()
+    return materialize(assets, resources=resources, instance=instance, raise_on_error=False)
 
 
 def _metadata(result, name: str) -> dict:
@@ -186,7 +189,8 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
     resources = {"paradigm": team_api.resource(user_id_key=KEY), "warehouse": warehouse}
     assert run([*raw_assets, *kpi_assets], resources, FIRST, LAST).success
     path = _org_file(tmp_path)
-    result = _org(team_api, warehouse, path, KEY)
+    instance = DagsterInstance.ephemeral()
+    result = _org(team_api, warehouse, path, KEY, instance)
     assert result.success
     loaded = _metadata(result, "org_data")
     assert loaded["memberships"] == 41 and loaded["bad_rows"] == 0 and loaded["written"] is True
@@ -228,8 +232,50 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
         assert not frame["group_name"].isin(SMALL).any()
     said = " ".join(str(e) for e in result.all_events)
     assert not any(name in said for name in SMALL)
-    if warehouse.engine.dialect.name == "sqlite":  # the page is the same on either database: drawn once
+    if warehouse.engine.dialect.name == "sqlite":  # the page and the alerts are the same on either database
         _groups_in_french(warehouse, expected, tmp_path, request.getfixturevalue("chromium"))
+        _alerts_by_group(warehouse, instance, tmp_path, request.getfixturevalue("receiver"))
+
+
+BY_GROUP = """
+settings:
+  notify_horizon_days: 60
+rules:
+  - name: low_department_adoption
+    asset: group_activity
+    by: department
+    metric: adoption_rate
+    condition: below
+    threshold: 0.95
+    for_days: 3
+"""
+
+
+def _alerts_by_group(warehouse: Warehouse, instance: DagsterInstance, tmp_path: Path, receiver) -> None:
+    """A rule by department fires once per group at or above the threshold (never "(other)", and the small
+    groups are not there to fire), naming the company and the group, and reaches a receiver once."""
+    from dagster import build_sensor_context
+
+    from reporting_assets.alerts.notify import Notifier
+    from reporting_assets.alerts.rules import load_rules
+    from reporting_assets.alerts.tick import AlertTick
+    from reporting_assets.custom_kpis.definition import NO_KPIS
+    from reporting_assets.i18n import ENGLISH
+
+    receiver.start()
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(BY_GROUP)
+    notifier = Notifier(urls=receiver.url, ui_url="http://127.0.0.1:3999")
+    context = build_sensor_context(instance=instance, resources={"warehouse": warehouse, "notifier": notifier})
+    tick = AlertTick(load_rules(rules, NO_KPIS), ENGLISH, now=lambda: NOW)
+    report = tick(context, warehouse, notifier)
+    assert report.fired == 2 and report.failed == 0  # Big and Mid: daily actives are far below 95 % of them
+    assert tick(context, warehouse, notifier).sent == 0  # nothing new: never twice
+    [message] = receiver.messages
+    lines = [line for line in message["message"].splitlines() if line.startswith("[FIRING]")]
+    assert len(lines) == 2 and all(f"{TEAM.name} ({TEAM.id}), department " in line for line in lines)
+    assert {line.split("department ")[1].split(":")[0] for line in lines} == {"Big", "Mid"}
+    assert OTHER not in message["message"] and not any(name in message["message"] for name in SMALL)
 
 
 def _groups_in_french(warehouse: Warehouse, expected: pd.Series, tmp_path: Path, chromium: str) -> None:
@@ -377,3 +423,34 @@ def test_the_org_assets_are_in_the_code_location_only_with_an_org_file(monkeypat
     assert [k.name for k in graph.asset_check_keys if k.asset_key == AssetKey("org_data")] == ["no_bad_rows"]
     bare = load_defs(monkeypatch, PARADIGM_BASE_URL="demo").resolve_asset_graph()
     assert not bare.has(AssetKey("org_data")) and not bare.has(AssetKey("group_activity"))
+
+
+@pytest.mark.parametrize(
+    "rule, why",
+    [
+        ("asset: user_activity\n    metric: active_users\n    by: department", "by: <an org attribute> goes with"),
+        ("asset: group_activity\n    metric: active_users", "by: <an org attribute> goes with asset group_activity"),
+        ("asset: group_activity\n    metric: stickiness\n    by: site", "metric 'stickiness' is not a group figure"),
+        ("asset: group_activity\n    metric: active_users\n    by: site\n    companies: total", "companies: total"),
+    ],
+)
+def test_a_rule_by_group_is_checked_when_the_rules_load(tmp_path: Path, rule: str, why: str):
+    from reporting_assets.alerts.rules import RulesError, load_rules
+    from reporting_assets.custom_kpis.definition import NO_KPIS
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text(f"rules:\n  - name: r\n    {rule}\n    condition: below\n    threshold: 1\n")
+    with pytest.raises(RulesError, match=why.replace("(", r"\(")):
+        load_rules(path, NO_KPIS)
+
+
+def test_a_rule_by_group_needs_an_org_file(tmp_path: Path):
+    from reporting_assets.alerts.rules import RulesError, check_org_data, load_rules
+    from reporting_assets.custom_kpis.definition import NO_KPIS
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text(BY_GROUP)
+    rules = load_rules(path, NO_KPIS)
+    assert check_org_data(rules, path, "org.csv") is rules
+    with pytest.raises(RulesError, match="low_department_adoption: by group needs REPORTING_ORG_DATA"):
+        check_org_data(rules, path, None)

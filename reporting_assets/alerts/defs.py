@@ -6,7 +6,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from reporting_assets.alerts.freshness import Freshness
-from reporting_assets.alerts.rules import load_rules
+from reporting_assets.alerts.rules import check_org_data, load_rules
 from reporting_assets.alerts.sensors import alert_events_spec, build_alert_sensor, build_run_failure_sensor
 from reporting_assets.clock import Clock
 from reporting_assets.custom_kpis import definition as kpi_file
@@ -27,7 +27,8 @@ def late_data(settings: Settings) -> Freshness:
 
 
 def build_defs(settings: Settings, late: Freshness, now: Clock) -> Definitions:
-    rules = load_rules(settings.reporting_alert_rules, kpi_file.of(settings.reporting_kpis))
+    path = settings.reporting_alert_rules
+    rules = check_org_data(load_rules(path, kpi_file.of(settings.reporting_kpis)), path, settings.reporting_org_data)
     lang = Language(settings.reporting_language)
     interval = settings.reporting_alert_interval_s
     alerts = build_alert_sensor(rules, lang, interval, late_data=late, now=now)

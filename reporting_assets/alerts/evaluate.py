@@ -12,6 +12,7 @@ as if it were not there, and the latest loaded day is "today" for open episodes.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Protocol
 
@@ -34,15 +35,17 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
     as 0 for a count metric (for a rolling one, only when its whole window is loaded) and as NULL (never holding
     a comparison) otherwise. Several rows per company and day (resource_usage) are added up.
     """
+    keys = entity(rule)
     rows = kpi if rule.companies in ("all", "total") else kpi[kpi["company_id"].isin(rule.companies)]
     if rows.empty or loaded.empty:
-        return pd.DataFrame(columns=CONDITION_COLUMNS)
+        return pd.DataFrame(columns=[*keys, *CONDITION_COLUMNS[1:]])
     rows = rows.assign(date=pd.to_datetime(rows["date"]))
-    daily = rows.groupby(["company_id", "date"])[rule.metric].sum(min_count=1).astype("float64")
-    first = rows.groupby("company_id")["date"].min()
+    daily = rows.groupby([*keys, "date"])[rule.metric].sum(min_count=1).astype("float64")
+    first = rows.groupby(keys)["date"].min()
     days = pd.DatetimeIndex(sorted(set(pd.to_datetime(loaded["date"])))).rename("date")
-    grid = pd.MultiIndex.from_product([first.index, days[days >= first.min()]], names=["company_id", "date"])
-    since = first.reindex(grid.get_level_values("company_id")).to_numpy()
+    watched = first.index.to_frame(index=False).merge(pd.DataFrame({"date": days[days >= first.min()]}), how="cross")
+    grid = pd.MultiIndex.from_frame(watched)
+    since = first.reindex(grid.droplevel("date")).to_numpy()
     day_loaded = covered(loaded, grid)
     grid = grid[(grid.get_level_values("date") >= since) & day_loaded.to_numpy()]
     value = daily.reindex(grid)
@@ -60,9 +63,9 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
         limit = pd.Series(0.0, index=value.index)
         holds = value.isna() | (value == 0)
     else:
-        previous = value.groupby(level="company_id").shift(1)
-        window = previous.groupby(level="company_id").rolling(rule.baseline_days, min_periods=rule.baseline_days)
-        baseline = window.mean().droplevel(0)
+        previous = value.groupby(level=keys).shift(1)
+        window = previous.groupby(level=keys).rolling(rule.baseline_days, min_periods=rule.baseline_days)
+        baseline = window.mean().droplevel(list(range(len(keys))))
         factor = 1 - threshold if rule.condition == "drop_vs_mean" else 1 + threshold
         limit = baseline * factor
         beyond = value < limit if rule.condition == "drop_vs_mean" else value > limit
@@ -70,7 +73,12 @@ def conditions(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame) -> pd.DataFr
 
     out = pd.DataFrame({"value": value, "threshold": limit, "holds": holds.fillna(False).astype(bool)}).reset_index()
     out["company_name"] = out["company_id"].map(latest_names(rows))
-    return out[CONDITION_COLUMNS]
+    return out[[*keys, *CONDITION_COLUMNS[1:]]]
+
+
+def entity(rule: Rule) -> list[str]:
+    """What one alert is about: a company, or a group of the rule's org attribute in a company (`by`)."""
+    return ["company_id", "group_name"] if rule.by is not None else ["company_id"]
 
 
 def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language) -> pd.DataFrame:
@@ -79,13 +87,15 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language
     cond = conditions(rule, kpi, loaded)
     if not cond["holds"].any():
         return pd.DataFrame(columns=EPISODE_COLUMNS)
+    keys = entity(rule)
     latest = cond["date"].max()
-    changed = cond["holds"] != cond.groupby("company_id")["holds"].shift()
+    changed = cond["holds"] != cond.groupby(keys)["holds"].shift()
     cond["run"] = changed.cumsum()
+    who = {k: (k, "first") for k in keys}
     runs = (
         cond[cond["holds"]]
         .groupby("run")
-        .agg(company_id=("company_id", "first"), started=("date", "min"), ended=("date", "max"), days=("date", "size"))
+        .agg(**who, started=("date", "min"), ended=("date", "max"), days=("date", "size"))
     )
     is_open = runs["ended"] == latest
     runs = runs[is_open | (runs["days"] >= rule.for_days)].copy()
@@ -94,11 +104,14 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language
     runs.loc[is_open, "status"] = "pending"
     runs.loc[is_open & (runs["days"] >= rule.for_days), "status"] = "firing"
     runs["date"] = runs["ended"].where(is_open, runs["ended"] + pd.Timedelta(days=1))
-    runs = runs.merge(cond[["company_id", "company_name", "date", "value", "threshold"]], on=["company_id", "date"])
+    runs = runs.merge(cond[[*keys, "company_name", "date", "value", "threshold"]], on=[*keys, "date"])
+    whom = "total" if rule.total else runs["company_id"].astype(str)
+    if rule.by is not None:  # the group as a digest: its name is the org file's text, and fingerprints reach logs
+        whom = whom + "/" + runs["group_name"].map(group_key)
 
     out = pd.DataFrame(
         {
-            "fingerprint": rule.name + "/" + ("total" if rule.total else runs["company_id"].astype(str)),
+            "fingerprint": rule.name + "/" + whom,
             "started_at": runs["started"].dt.date,
             "rule_name": rule.name,
             "severity": rule.severity,
@@ -113,7 +126,8 @@ def episodes(rule: Rule, kpi: pd.DataFrame, loaded: pd.DataFrame, lang: Language
             "resolved_at": runs["date"].dt.date.where(runs["status"] == "resolved", None),
         }
     )
-    out["message"] = [describe(rule, row, lang) for row in out.itertuples(index=False)]
+    groups = runs["group_name"].tolist() if rule.by is not None else [None] * len(out)
+    out["message"] = [describe(rule, row, lang, g) for row, g in zip(out.itertuples(index=False), groups, strict=True)]
     return out[EPISODE_COLUMNS].reset_index(drop=True)
 
 
@@ -133,13 +147,21 @@ class Facts(Protocol):
     status: str
 
 
-def describe(rule: Rule, episode: Facts, lang: Language) -> str:
-    """One line a person reads in a notification, in `lang`: who, what, how far from the limit, since when (days
-    as ISO dates, in every language: unambiguous, and what mail filters match)."""
+def group_key(name: str) -> str:
+    """A group's part of a fingerprint: a digest of its name (the same for the same group, in any process)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def describe(rule: Rule, episode: Facts, lang: Language, group: str | None = None) -> str:
+    """One line a person reads in a notification, in `lang`: who (the company, and the `group` of a rule by group),
+    what, how far from the limit, since when (days as ISO dates, in every language: unambiguous, and what mail
+    filters match)."""
     if rule.total:
         who = lang.gettext(ALL_COMPANIES)
     else:
         who = lang.gettext("{company} ({id})").format(company=plain(episode.company_name), id=episode.company_id)
+    if group is not None:
+        who = lang.gettext("{who}, {attribute} {group}").format(who=who, attribute=plain(rule.by), group=plain(group))
     facts = {
         "metric": rule.metric,
         "value": _shown(episode.value, lang),

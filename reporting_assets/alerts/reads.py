@@ -17,9 +17,9 @@ from sqlalchemy import ColumnElement, Engine, Table, and_, func, or_, select, tr
 from reporting_assets.alerts import state
 from reporting_assets.alerts.rules import Rule
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, Ratio
+from reporting_assets.metrics import ALL_COMPANIES, ALL_COMPANIES_ID, Ratio, latest_names_select
 from reporting_assets.warehouse import ledger
-from reporting_assets.warehouse.tables import KPI_TABLES, custom_kpis, load_log
+from reporting_assets.warehouse.tables import KPI_TABLES, OTHER, custom_kpis, group_activity, load_log, user_activity
 
 
 def first_day(engine: Engine, rule: Rule, since: date) -> date | None:
@@ -30,7 +30,7 @@ def first_day(engine: Engine, rule: Rule, since: date) -> date | None:
     with engine.connect() as conn:
         days = (
             select(load_log.c.date)
-            .where(load_log.c.asset == rule.asset, load_log.c.date < before)
+            .where(load_log.c.asset == rule.ledger_asset, load_log.c.date < before)
             .distinct()
             .order_by(load_log.c.date.desc())
             .limit(margin)
@@ -45,6 +45,8 @@ def kpi_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     is watched and what it is called, as a read of every row would."""
     if rule.total:
         return _total_rows(engine, rule, start)
+    if rule.by is not None:
+        return _group_rows(engine, rule, start)
     table, metric, kpi = _source(rule)
     columns = [table.c.date, table.c.company_id, func.max(table.c.company_name).label("company_name")]
     query = select(*columns, func.sum(metric).label(rule.metric)).where(kpi).group_by(table.c.date, table.c.company_id)
@@ -83,6 +85,37 @@ def _total_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     return out.assign(company_id=ALL_COMPANIES_ID, **{rule.metric: value.astype("float64")})
 
 
+def _group_rows(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
+    """The rule's metric per company, group of its attribute and day (`group_activity`'s daily rows, "(other)"
+    aside: a mix of groups, never one to alert on), from `start` on plus each group's last day before it, with
+    the company's latest name."""
+    g = group_activity
+    value = g.c[rule.metric] if rule.metric != "adoption_rate" else None
+    if value is None:
+        value = g.c.active_users * 1.0 / func.nullif(g.c.headcount, 0)
+    mine = and_(g.c.grain == "day", g.c.attribute == rule.by, g.c.group_name != OTHER)
+    query = select(g.c.period_start.label("date"), g.c.company_id, g.c.group_name, value.label(rule.metric))
+    query = query.where(mine)
+    if start is not None:
+        last = (
+            select(g.c.company_id, g.c.group_name, func.max(g.c.period_start).label("last"))
+            .where(mine, g.c.period_start < start)
+            .group_by(g.c.company_id, g.c.group_name)
+            .subquery()
+        )
+        before = and_(
+            g.c.company_id == last.c.company_id, g.c.group_name == last.c.group_name, g.c.period_start == last.c.last
+        )
+        query = query.outerjoin(last, before).where(or_(g.c.period_start >= start, last.c.last.is_not(None)))
+    with engine.connect() as conn:
+        frame = pd.read_sql(query.order_by(g.c.period_start, g.c.company_id, g.c.group_name), conn)
+        names = dict(conn.execute(latest_names_select(user_activity)).all())
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    frame["company_name"] = frame["company_id"].map(names)
+    frame[rule.metric] = pd.to_numeric(frame[rule.metric]).astype("float64")
+    return frame
+
+
 def _source(rule: Rule) -> tuple[Table, ColumnElement, ColumnElement[bool]]:
     """The rule's table, its metric's column and the rows it reads: a custom KPI is `custom_kpis.value` of the
     rows of its name; a built-in one, its table's column, every row."""
@@ -95,4 +128,4 @@ def _source(rule: Rule) -> tuple[Table, ColumnElement, ColumnElement[bool]]:
 def loaded(engine: Engine, rule: Rule, start: date | None) -> pd.DataFrame:
     """Ledger rows (asset, date, company_scope) of the rule's asset from `start` on."""
     end = None if start is None else date.max
-    return ledger.read(engine, [rule.asset], start, end)
+    return ledger.read(engine, [rule.ledger_asset], start, end)

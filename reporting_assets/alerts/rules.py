@@ -12,7 +12,11 @@ from sqlalchemy import Float, Integer
 
 from reporting_assets.custom_kpis.definition import NO_KPIS, CustomKpi, KpiFile
 from reporting_assets.metrics import RATIOS, Ratio
-from reporting_assets.warehouse.tables import KPI_TABLES, custom_kpis
+from reporting_assets.warehouse.tables import KPI_TABLES, custom_kpis, group_activity, user_activities
+
+# What a rule `by: <attribute>` watches per group (asset group_activity, its daily rows): a figure, or adoption
+GROUP_METRICS = ("active_users", "sessions_count", "queries_count", "headcount", "adoption_rate")
+GROUP_ADOPTION = Ratio(("active_users",), ("headcount",))
 
 VS_MEAN = ("drop_vs_mean", "rise_vs_mean")
 
@@ -48,6 +52,7 @@ class Rule(_Strict):
     for_days: int = Field(1, ge=1)
     severity: Severity = "warning"
     companies: Literal["all", "total"] | list[int] = "all"
+    by: str | None = Field(None, min_length=1)  # an org attribute: asset group_activity, one alert per group
     group_notifications: bool = True  # false: this rule's notifications always go alone
     repeat_after_hours: float | None = Field(None, ge=0)  # None: settings' for its severity; 0: never
 
@@ -55,12 +60,20 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Rule:
+        if (self.asset == group_activity.name) != (self.by is not None):
+            raise ValueError(f"by: <an org attribute> goes with asset {group_activity.name}, and only with it")
+        if self.by is not None:
+            if self.metric not in GROUP_METRICS:
+                raise ValueError(f"metric {self.metric!r} is not a group figure; use one of {', '.join(GROUP_METRICS)}")
+            if self.total:
+                raise ValueError("companies: total does not apply to a rule by group")
+            return self._check_condition()
         if self.asset == custom_kpis.name:
             self._custom = _custom_kpi(self.metric, (info.context or {}).get("kpis", NO_KPIS))
             return self._check_condition()
         table = KPI_TABLES.get(self.asset)
         if table is None:
-            assets = ", ".join([*KPI_TABLES, custom_kpis.name])
+            assets = ", ".join([*KPI_TABLES, custom_kpis.name, group_activity.name])
             raise ValueError(f"asset {self.asset!r} is not a KPI asset; use one of {assets}")
         column = table.c.get(self.metric)
         if column is None or column.primary_key or not isinstance(column.type, Integer | Float):
@@ -97,6 +110,12 @@ class Rule(_Strict):
         return self._custom
 
     @property
+    def ledger_asset(self) -> str:
+        """The asset whose load ledger says which days the rule evaluates: a group's figures come from
+        `user_activities`' loaded days."""
+        return user_activities.name if self.by is not None else self.asset
+
+    @property
     def total_ratio(self) -> Ratio | None:
         """The rate a `companies: total` rule recomputes from the companies' summed parts (all of them columns
         of the rule's table), never by averaging their rates; None for a count."""
@@ -113,6 +132,8 @@ class Rule(_Strict):
     @property
     def counts(self) -> bool:
         """True when the metric is a count (an absent day means 0), False for rates and ratios (NULL)."""
+        if self.by is not None:  # a group absent on a day was folded into (other), or had nobody: unknown, never 0
+            return False
         if self._custom is not None:
             return self._custom.denominator is None
         return isinstance(KPI_TABLES[self.asset].c[self.metric].type, Integer)
@@ -120,7 +141,7 @@ class Rule(_Strict):
     @property
     def window_days(self) -> int:
         """Days the metric sums over (1 for a daily figure, 7 for `sessions_7d`...)."""
-        if self._custom is not None:
+        if self._custom is not None or self.by is not None:
             return 1
         return KPI_TABLES[self.asset].c[self.metric].info.get("window_days", 1)
 
@@ -166,6 +187,15 @@ class RuleSet(_Strict):
     def grouped(self, rule: str) -> bool:
         own = self.rule(rule)
         return self.settings.group_notifications and (own is None or own.group_notifications)
+
+
+def check_org_data(rules: RuleSet, path: Path | str, org_data: str | None) -> RuleSet:
+    """`rules`, unless one of them is by group while REPORTING_ORG_DATA is unset (`group_activity` then does not
+    exist): a `RulesError` names them."""
+    by_group = [r.name for r in rules.rules if r.by is not None]
+    if by_group and not org_data:
+        raise RulesError(f"alert rules {path}: {', '.join(by_group)}: by group needs REPORTING_ORG_DATA (the org file)")
+    return rules
 
 
 def _custom_kpi(name: str, kpis: KpiFile) -> CustomKpi:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import AssetKey, AssetMaterialization, AssetRecordsFilter, MetadataValue, SensorEvaluationContext
 from sqlalchemy import Engine
@@ -24,6 +24,7 @@ from reporting_assets.neutralise import markdown_table
 from reporting_assets.warehouse.store import Warehouse, checkpoint
 
 PAGE = 1000
+RECOMPUTED_DAYS = 90  # an asset without partitions (group_activity): the days a new materialization re-evaluates
 
 
 @dataclass
@@ -76,8 +77,8 @@ def changed_partitions(context: SensorEvaluationContext, assets: set[str], curso
                 limit=PAGE,
                 ascending=True,
             )
-            days = [date.fromisoformat(r.partition_key) for r in result.records if r.partition_key]
-            if days:
+            days = [date.fromisoformat(r.partition_key) if r.partition_key else date.min for r in result.records]
+            if days:  # an asset without partitions (group_activity): every day of it may have changed
                 earliest[asset] = min([*days, earliest.get(asset, days[0])])
             if result.records:
                 cursor.storage_ids[asset] = result.records[-1].storage_id
@@ -122,7 +123,10 @@ class AlertTick:
         changes = state.Changes()
         for rule in self.rules.rules:
             if rule.asset in changed:
-                changes += evaluate(warehouse.engine, rule, changed[rule.asset], self.lang)
+                since = changed[rule.asset]
+                if since == date.min:  # an asset without partitions: its recent days (older alerts are not sent)
+                    since = clock.date() - timedelta(days=RECOMPUTED_DAYS)
+                changes += evaluate(warehouse.engine, rule, since, self.lang)
         if self.late_data is not None:
             changes += freshness.evaluate(warehouse.engine, self.late_data, clock, self.lang)
         for verb, keys in (("fired", changes.fired), ("resolved", changes.resolved), ("pending", changes.pending)):

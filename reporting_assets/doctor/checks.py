@@ -387,7 +387,7 @@ def checks(
     now: Clock = utc_now,
 ) -> list[Check]:
     """Every check, in order; after invalid settings nothing else can be checked."""
-    from reporting_assets.alerts.rules import load_rules
+    from reporting_assets.alerts.rules import check_org_data, load_rules
     from reporting_assets.settings import Settings, SettingsError
 
     try:
@@ -398,7 +398,10 @@ def checks(
     valid = lang.gettext("every variable valid (demo API)") if settings.demo else lang.gettext("every variable valid")
     out = [Check("settings", True, valid)]
     try:
-        rules = load_rules(settings.reporting_alert_rules, kpi_file.of(settings.reporting_kpis))
+        path = settings.reporting_alert_rules
+        rules = check_org_data(
+            load_rules(path, kpi_file.of(settings.reporting_kpis)), path, settings.reporting_org_data
+        )
         counted = lang.ngettext("{count} rule in {path}", "{count} rules in {path}", len(rules.rules)).format(
             count=len(rules.rules), path=settings.reporting_alert_rules
         )

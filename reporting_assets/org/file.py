@@ -12,10 +12,10 @@ import io
 from dataclasses import dataclass
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.warehouse.tables import OTHER, UNASSIGNED
 
 USER, COMPANY, FROM = "user_id", "company_id", "valid_from"
 KEYS = (USER, COMPANY, FROM)
-UNASSIGNED, OTHER = "(unassigned)", "(other)"  # reserved group names: a file's cell may not take them
 
 
 class OrgFileError(ValueError):

@@ -350,6 +350,7 @@ custom_kpis = Table(
 )
 
 GROUP_GRAINS = ("day", "week", "month")  # periods of group_activity (weeks: ISO, from Monday)
+UNASSIGNED, OTHER = "(unassigned)", "(other)"  # group_activity's own groups: an org file's cell may not take them
 org_memberships = Table(
     "org_memberships",
     metadata,
