@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from dagster import AssetKey, DagsterInstance, materialize
 
+from reporting_assets.assets.users import build_user_assets
 from reporting_assets.bi import views
 from reporting_assets.bi.contract import VIEWS
 from reporting_assets.bi.publish import publish
@@ -27,7 +28,14 @@ from reporting_assets.simulator.app import Simulator
 from reporting_assets.simulator.data import DEFAULT_COMPANIES, Company, company_day, org_csv
 from reporting_assets.users import privacy, pseudonyms
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import group_activity, org_data_file, org_memberships, user_activities
+from reporting_assets.warehouse.tables import (
+    group_activity,
+    group_segments,
+    org_data_file,
+    org_memberships,
+    user_activities,
+    user_engagement,
+)
 from reporting_assets_tests.conftest import TOKEN, RunningSimulator, serving_simulator
 from reporting_assets_tests.helpers import MEMORY_BUDGET_MB, kpi_assets, raw_assets, run
 
@@ -188,6 +196,8 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
 ):
     resources = {"paradigm": team_api.resource(user_id_key=KEY), "warehouse": warehouse}
     assert run([*raw_assets, *kpi_assets], resources, FIRST, LAST).success
+    engaged = materialize(build_user_assets(MEMORY_BUDGET_MB), resources={"warehouse": warehouse})
+    assert engaged.success
     path = _org_file(tmp_path)
     instance = DagsterInstance.ephemeral()
     result = _org(team_api, warehouse, path, KEY, instance)
@@ -227,8 +237,21 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
     dim = _view(warehouse, "dim_group").set_index("group_name")["headcount"]
     assert dim["Big"] == 19 and dim["Mid"] == MIN + 1 and dim[OTHER] >= MIN
 
+    # each group's users per engagement segment, as of the picture's day (the mover is in Mid by then)
+    segmented = warehouse.read(group_segments).set_index(["attribute", "group_name"])
+    users = warehouse.read(user_engagement)
+    raw = {pseudonyms.pseudonym(KEY, TEAM.id, uid): uid for uid in range(TEAM.id * 1000 + 1, TEAM.id * 1000 + 46)}
+    as_of = users["as_of_date"].max()
+    users["group"] = [_group_on(raw[u], as_of) for u in users["user_id"]]
+    for name in ("Big", "Mid"):
+        expected_segments = users[users["group"] == name]["segment"].value_counts()
+        row = segmented.loc[("department", name)]
+        assert {s: int(row[f"{s}_users"]) for s in expected_segments.index} == expected_segments.to_dict(), name
+        assert row["headcount"] == (MIN + 1 if name == "Mid" else 19) and row["as_of_date"] == as_of
+    assert segmented.loc[("department", OTHER), "headcount"] >= MIN
+
     # the small groups' names are nowhere: tables, views, run metadata, logs
-    for frame in (warehouse.read(group_activity), facts, dim.reset_index()):
+    for frame in (warehouse.read(group_activity), warehouse.read(group_segments), facts, dim.reset_index()):
         assert not frame["group_name"].isin(SMALL).any()
     said = " ".join(str(e) for e in result.all_events)
     assert not any(name in said for name in SMALL)
@@ -419,7 +442,8 @@ def test_the_org_assets_are_in_the_code_location_only_with_an_org_file(monkeypat
     Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()
     assert graph.get(AssetKey("org_data")).parent_keys == {AssetKey("user_activities")}
-    assert graph.get(AssetKey("group_activity")).parent_keys == {AssetKey("org_data"), AssetKey("user_activities")}
+    parents = {AssetKey("org_data"), AssetKey("user_activities"), AssetKey("user_engagement")}
+    assert graph.get(AssetKey("group_activity")).parent_keys == parents
     assert [k.name for k in graph.asset_check_keys if k.asset_key == AssetKey("org_data")] == ["no_bad_rows"]
     bare = load_defs(monkeypatch, PARADIGM_BASE_URL="demo").resolve_asset_graph()
     assert not bare.has(AssetKey("org_data")) and not bare.has(AssetKey("group_activity"))

@@ -3,8 +3,9 @@
 - `org_data` loads the org file as effective-dated memberships (`org_memberships`), user ids pseudonymised as
   `user_activities`' are and erased users left out. The file's SHA-256 is its data version: an unchanged file is
   not written again. Its check `no_bad_rows` fails while the file has rows left out, listing each.
-- `group_activity` computes the figures per group (`org.groups`), folds the groups below REPORTING_MIN_GROUP_SIZE
-  into "(other)" before writing, a range of companies at a time within the memory budget.
+- `group_activity` computes the figures per group (`org.groups`) and each group's users per engagement segment
+  (`group_segments`), folds the groups below REPORTING_MIN_GROUP_SIZE into "(other)" before writing, a range of
+  companies at a time within the memory budget.
 """
 
 from dagster import (
@@ -42,10 +43,12 @@ from reporting_assets.warehouse.store import Warehouse, insert_frame, lock_table
 from reporting_assets.warehouse.tables import (
     GROUP_GRAINS,
     group_activity,
+    group_segments,
     org_data_file,
     org_memberships,
     user_activities,
     user_activity,
+    user_engagement,
 )
 
 GROUP = "paradigm_org"
@@ -196,6 +199,23 @@ def _rows_per_day(warehouse: Warehouse, part: company_ranges.Companies) -> "pd.D
     return frame
 
 
+def _segments(
+    warehouse: Warehouse, part: company_ranges.Companies, memberships: "pd.DataFrame", min_size: int
+) -> "pd.DataFrame":
+    """The range's users per engagement segment and group, as of user_engagement's picture, suppressed."""
+    e = user_engagement
+    query = select(e.c.company_id, e.c.user_id, e.c.segment, e.c.as_of_date)
+    if (where := company_ranges.clause(e.c.company_id, part)) is not None:
+        query = query.where(where)
+    with warehouse.engine.connect() as conn:
+        users = pd.read_sql(query, conn)
+    if not len(users):
+        return pd.DataFrame(columns=[c.name for c in group_segments.columns])
+    as_of = pd.Timestamp(users["as_of_date"].max())
+    counted = groups.segments(users.drop(columns="as_of_date"), memberships, as_of)
+    return groups.suppress(counted, min_size, ["company_id", "attribute"]).assign(as_of_date=as_of.date())
+
+
 def _memberships(warehouse: Warehouse, part: company_ranges.Companies) -> "pd.DataFrame":
     m = org_memberships
     query = select(m.c.company_id, m.c.user_id, m.c.valid_from, m.c.attribute, m.c.group_name)
@@ -214,7 +234,7 @@ def build_group_activity(min_size: int, memory_budget_mb: int) -> AssetsDefiniti
     @asset(
         name=group_activity.name,
         group_name=GROUP,
-        deps=["org_data", user_activities.name],
+        deps=["org_data", user_activities.name, user_engagement.name],
         automation_condition=AFTER_LOADS,
         kinds={"sql", "pandas"},
         description=f"{group_activity.comment} ({min_size}).\n\nTable `{group_activity.name}`; see docs/groups.md.",
@@ -232,9 +252,10 @@ def build_group_activity(min_size: int, memory_budget_mb: int) -> AssetsDefiniti
             return MaterializeResult(metadata={"note": "user_activities has no loaded day yet"})
         loaded = pd.Series(pd.to_datetime(sorted(days)))
         other = 0
-        with Spool() as spool:  # a range of companies, a grain and a span of whole periods at a time
+        with Spool() as spool, Spool() as segmented:  # a range of companies, a grain and a span at a time
             for part in user_ranges(warehouse, max(days), budget):
                 memberships, counts = _memberships(warehouse, part), _rows_per_day(warehouse, part)
+                segmented.add(_segments(warehouse, part, memberships, min_size))
                 first = counts.groupby("company_id")["date"].min()
                 per_day = counts.groupby("date")["rows"].sum()
                 per_day = per_day.reindex(per_day.index.union(loaded), fill_value=0)  # loaded, nobody active: 0
@@ -247,6 +268,7 @@ def build_group_activity(min_size: int, memory_budget_mb: int) -> AssetsDefiniti
                         spool.add(frame)
                         del activity, frame
             rows = warehouse.replace_where(group_activity, spool)
+            warehouse.replace_where(group_segments, segmented)
         context.log.info("group_activity: %d rows from %d loaded days", rows, len(days))
         return MaterializeResult(
             metadata={

@@ -10,7 +10,7 @@ into "(other)", before anything is stored: no output can name one.
 from __future__ import annotations
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.org.file import OTHER, UNASSIGNED
+from reporting_assets.warehouse.tables import OTHER, SEGMENT_COLUMNS, UNASSIGNED
 
 KEY = ["company_id", "attribute", "grain", "period_start"]
 FIGURES = ["headcount", "active_users", "sessions_count", "queries_count"]
@@ -106,21 +106,47 @@ def figures(
     return frame[[*KEY, "group_name", *FIGURES]].astype({f: "int64" for f in FIGURES})
 
 
-def suppress(frame: pd.DataFrame, min_size: int) -> pd.DataFrame:
-    """`frame` with no group below `min_size` named: in each company, attribute and period, the groups below it
-    and then the next smallest ones until their sum reaches it are folded into "(other)"; a period whose groups
-    all together stay below it is left out. So "(other)" is never below `min_size`, and no group's figures follow
-    from the others' and a total."""
+def segments(engagement: pd.DataFrame, memberships: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per company, attribute and group on `as_of`: its headcount and its users per engagement segment, unsuppressed
+    (`suppress` must follow). `engagement`: company_id, user_id, segment (user_engagement's picture on `as_of`). A
+    user without a group counts in "(unassigned)", whose headcount is its users there."""
+    columns = ["company_id", "attribute", "group_name", "headcount", *SEGMENT_COLUMNS]
+    if not len(memberships):
+        return pd.DataFrame(columns=columns)
+    m = memberships.assign(valid_from=memberships["valid_from"].fillna(pd.Timestamp(ALWAYS)))
+    current = m[m["valid_from"] <= as_of].sort_values("valid_from").groupby(["company_id", "user_id", "attribute"])
+    current = current.last().reset_index()[["company_id", "user_id", "attribute", "group_name"]]
+    out = []
+    for attribute, mine in current.groupby("attribute"):
+        heads = mine.groupby(["company_id", "group_name"]).size().rename("headcount")
+        users = engagement.merge(mine, on=["company_id", "user_id"], how="left").fillna({"group_name": UNASSIGNED})
+        alone = users[users["group_name"] == UNASSIGNED].groupby(["company_id", "group_name"]).size()
+        heads = pd.concat([heads, alone.rename("headcount")])
+        counted = users.groupby(["company_id", "group_name", "segment"]).size().unstack("segment", fill_value=0)
+        counted = counted.reindex(columns=[c.removesuffix("_users") for c in SEGMENT_COLUMNS], fill_value=0)
+        counted.columns = list(SEGMENT_COLUMNS)
+        both = heads.to_frame().join(counted, how="left").fillna(0)
+        out.append(both.reset_index().assign(attribute=attribute))
+    frame = pd.concat(out, ignore_index=True).fillna({"headcount": 0})
+    return frame[columns].astype({c: "int64" for c in ["headcount", *SEGMENT_COLUMNS]})
+
+
+def suppress(frame: pd.DataFrame, min_size: int, keys: list[str] = KEY) -> pd.DataFrame:
+    """`frame` with no group below `min_size` named: in each company, attribute and period (`keys`), the groups
+    below it and then the next smallest ones until their sum reaches it are folded into "(other)", every figure
+    summed; a period whose groups all together stay below it is left out. So "(other)" is never below `min_size`,
+    and no group's figures follow from the others' and a total."""
     if not len(frame):
         return frame
-    f = frame.sort_values([*KEY, "headcount", "group_name"], kind="stable").reset_index(drop=True)
-    by = [f[k] for k in KEY]
+    summed = [c for c in frame.columns if c not in (*keys, "group_name")]
+    f = frame.sort_values([*keys, "headcount", "group_name"], kind="stable").reset_index(drop=True)
+    by = [f[k] for k in keys]
     rank = f.groupby(by, sort=False).cumcount() + 1
     reach = f.groupby(by, sort=False)["headcount"].cumsum()
     small = (f["headcount"] < min_size).groupby(by, sort=False).transform("sum")
     size = f.groupby(by, sort=False)["headcount"].transform("size")
     upto = rank.where((rank >= small) & (reach >= min_size)).groupby(by, sort=False).transform("min").fillna(size)
     folded = (small > 0) & (rank <= upto)
-    other = f[folded].groupby(KEY, as_index=False)[FIGURES].sum()
+    other = f[folded].groupby(keys, as_index=False)[summed].sum()
     other = other[other["headcount"] >= min_size].assign(group_name=OTHER)
     return pd.concat([f[~folded], other[f.columns]], ignore_index=True)

@@ -1,7 +1,8 @@
 """The dashboard's "Groups side by side" (REPORTING_ORG_DATA): for the picked company and an org attribute, one row
 per group of `group_activity` (already suppressed: no group below REPORTING_MIN_GROUP_SIZE reaches the page) with
 its headcount on the last loaded day, its active users in the last whole month against the month before, its
-adoption and sessions per active user, and a trend of its active users at each grain (the last `TREND` periods)."""
+adoption and sessions per active user, its users per engagement segment (`group_segments`), and a trend of its
+active users at each grain (the last `TREND` periods)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import change
 from reporting_assets.reports import page_tables
 from reporting_assets.reports.page_model import Groups
-from reporting_assets.warehouse.tables import GROUP_GRAINS, group_activity, org_data_file
+from reporting_assets.warehouse.tables import (
+    GROUP_GRAINS,
+    SEGMENT_COLUMNS,
+    group_activity,
+    group_segments,
+    org_data_file,
+)
 
 TREND = 12  # periods of each grain in a row's trend
 NO_GROUPS = N_("No group figures: set REPORTING_ORG_DATA to your org file and materialize group_activity.")
@@ -54,6 +61,8 @@ def section(engine: Engine, companies: list[int], last: date, lang: Language) ->
     month = pd.Timestamp(_month_shown(last))
     before = month - pd.DateOffset(months=1)
     frame, dated = _read(engine, companies, last)
+    with engine.connect() as conn:
+        segments = pd.read_sql(select(group_segments).where(group_segments.c.company_id.in_(companies)), conn)
     label = lang.month(month.date())
     columns = [
         ("company_id", N_("Company id"), ""), ("attribute", N_("Attribute"), ""), ("group", N_("Group"), "text"),
@@ -61,6 +70,7 @@ def section(engine: Engine, companies: list[int], last: date, lang: Language) ->
         ("active_users", lang.gettext("Active users, {month}").format(month=label), "count"),
         ("active_users_change", N_("vs the month before"), "change"), ("adoption_rate", N_("Adoption"), "rate"),
         ("sessions_per_active_user", N_("Sessions per active user"), "number"),
+        *((c, c.removesuffix("_users"), "count") for c in SEGMENT_COLUMNS),  # the segments' names, as translated
     ]  # fmt: skip
     if frame.empty:
         return Groups([], page_tables.column_specs(columns, lang), [], {}, lang.gettext(NO_GROUPS), "")
@@ -71,7 +81,8 @@ def section(engine: Engine, companies: list[int], last: date, lang: Language) ->
     now = months.xs(month, level="period_start") if month in months.index.get_level_values(3) else months.iloc[:0]
     then = months.xs(before, level="period_start") if before in months.index.get_level_values(3) else months.iloc[:0]
     rows = heads.set_index(key)[["headcount"]].join(now[["active_users", "sessions_count"]], how="outer")
-    rows = rows.join(then["active_users"].rename("before"), how="left").reset_index()
+    rows = rows.join(then["active_users"].rename("before"), how="left")
+    rows = rows.join(segments.set_index(key)[list(SEGMENT_COLUMNS)], how="left").reset_index()
     rows = rows.sort_values(["company_id", "attribute", "headcount"], ascending=[True, True, False])
     trends = {}
     for grain in GROUP_GRAINS:
@@ -89,6 +100,7 @@ def section(engine: Engine, companies: list[int], last: date, lang: Language) ->
             None if delta is None else round(delta, 4),
             round(active / headcount, 4) if active is not None and headcount else None,
             round(r.sessions_count / active, 2) if active else None,
+            *(None if pd.isna(v) else int(v) for v in (getattr(r, c) for c in SEGMENT_COLUMNS)),
         ])  # fmt: skip
     return Groups(
         attributes=sorted(rows["attribute"].unique().tolist()),

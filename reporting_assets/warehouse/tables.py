@@ -421,6 +421,23 @@ group_activity = Table(
     "group below REPORTING_MIN_GROUP_SIZE is named",
 )
 
+SEGMENT_COLUMNS = ("new_users", "power_users", "regular_users", "occasional_users", "dormant_users")
+group_segments = Table(
+    "group_segments",
+    metadata,
+    Column("company_id", Integer, primary_key=True, comment="Paradigm company id"),
+    Column("attribute", String, primary_key=True, comment="The org file's attribute: department, site..."),
+    Column("group_name", String, primary_key=True, comment="As in group_activity: (other) holds the smaller groups"),
+    Column("as_of_date", Date, nullable=False, comment="The day of user_engagement's picture (its last loaded day)"),
+    Column("headcount", Integer, nullable=False, comment="People in the group per the org data that day"),
+    *(
+        Column(name, Integer, nullable=False, comment=f"Users of the group in segment {name.removesuffix('_users')}")
+        for name in SEGMENT_COLUMNS
+    ),
+    comment="Engagement segments per org group (user_engagement): users of an unknown segment are not counted; no "
+    "group below REPORTING_MIN_GROUP_SIZE is named",
+)
+
 ERASED_USER = (
     "The erased user as per-user tables stored them: the pseudonym (REPORTING_USER_ID_KEY), else user_hash; never "
     "the raw id"

@@ -1,5 +1,5 @@
-"""Org data and groups (REPORTING_ORG_DATA): `org_memberships`, `org_data_file` and `group_activity`, created
-empty: the `org_data` and `group_activity` assets fill them.
+"""Org data and groups (REPORTING_ORG_DATA): `org_memberships`, `org_data_file`, `group_activity` and
+`group_segments`, created empty: the `org_data` and `group_activity` assets fill them.
 
 Revision ID: 0011
 Revises: 0010
@@ -99,8 +99,35 @@ def upgrade() -> None:
         "group below REPORTING_MIN_GROUP_SIZE is named",
     )
 
+    op.create_table(
+        "group_segments",
+        sa.Column("company_id", sa.Integer(), nullable=False, comment="Paradigm company id"),
+        sa.Column("attribute", sa.String(), nullable=False, comment="The org file's attribute: department, site..."),
+        sa.Column(
+            "group_name",
+            sa.String(),
+            nullable=False,
+            comment="As in group_activity: (other) holds the smaller groups",
+        ),
+        sa.Column(
+            "as_of_date",
+            sa.Date(),
+            nullable=False,
+            comment="The day of user_engagement's picture (its last loaded day)",
+        ),
+        sa.Column("headcount", sa.Integer(), nullable=False, comment="People in the group per the org data that day"),
+        *(
+            sa.Column(f"{s}_users", sa.Integer(), nullable=False, comment=f"Users of the group in segment {s}")
+            for s in ("new", "power", "regular", "occasional", "dormant")
+        ),
+        sa.PrimaryKeyConstraint("company_id", "attribute", "group_name"),
+        comment="Engagement segments per org group (user_engagement): users of an unknown segment are not counted; "
+        "no group below REPORTING_MIN_GROUP_SIZE is named",
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("group_segments")
     op.drop_table("group_activity")
     op.drop_table("org_data_file")
     op.drop_index("org_memberships_user", "org_memberships")
