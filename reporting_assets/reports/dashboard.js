@@ -254,6 +254,33 @@ function sparkline(values) {
   return svg;
 }
 
+// A table of `source` (columns, rows) whose header sorts `order` (rows' indexes, sorted in place) by a column on
+// click (`sort`: by, descending; unknown figures last), then calls `redraw`; a last header `extra`. Returns the
+// table (its body still to add) and the columns shown ([column, index]).
+function sortable(source, order, sort, redraw, extra) {
+  const key = (r) => source.rows[r][sort.by];
+  order.sort((a, b) => {
+    if (key(a) === null || key(b) === null) return (key(a) === null) - (key(b) === null);
+    const less = typeof key(a) === "string" ? key(a).localeCompare(key(b)) : key(a) - key(b);
+    return sort.descending ? -less : less;
+  });
+  const element = document.createElement("table");
+  const head = element.createTHead().insertRow();
+  const shown = source.columns.map((c, i) => [c, i]).filter(([c]) => !c.hidden);
+  shown.forEach(([c, i]) => {
+    const th = cell("th", c.label);
+    if (i === sort.by) th.setAttribute("aria-sort", sort.descending ? "descending" : "ascending");
+    th.addEventListener("click", () => {
+      sort.descending = i === sort.by ? !sort.descending : source.columns[i].kind !== "text";
+      sort.by = i;
+      redraw();
+    });
+    head.append(th);
+  });
+  head.append(cell("th", extra));
+  return [element, shown];
+}
+
 // Companies side by side, with "All companies": sorted by a column (unknown figures last), filtered by name.
 const compare = { by: 2, descending: true };
 function drawCompare() {
@@ -261,26 +288,7 @@ function drawCompare() {
   document.getElementById("compare-section").hidden = picked.id !== model.all_id;
   const words = document.getElementById("compare-filter").value.trim().toLowerCase();
   const order = table.rows.map((_, r) => r).filter((r) => table.rows[r][1].toLowerCase().includes(words));
-  const key = (r) => table.rows[r][compare.by];
-  order.sort((a, b) => {
-    if (key(a) === null || key(b) === null) return (key(a) === null) - (key(b) === null);
-    const less = typeof key(a) === "string" ? key(a).localeCompare(key(b)) : key(a) - key(b);
-    return compare.descending ? -less : less;
-  });
-  const element = document.createElement("table");
-  const head = element.createTHead().insertRow();
-  const shown = table.columns.map((c, i) => [c, i]).filter(([c]) => !c.hidden);
-  shown.forEach(([c, i]) => {
-    const th = cell("th", c.label);
-    if (i === compare.by) th.setAttribute("aria-sort", compare.descending ? "descending" : "ascending");
-    th.addEventListener("click", () => {
-      compare.descending = i === compare.by ? !compare.descending : table.columns[i].kind !== "text";
-      compare.by = i;
-      drawCompare();
-    });
-    head.append(th);
-  });
-  head.append(cell("th", t("Sessions per week")));
+  const [element, shown] = sortable(table, order, compare, drawCompare, t("Sessions per week"));
   const body = element.createTBody();
   for (const r of order) {
     const tr = body.insertRow();
@@ -329,26 +337,7 @@ function drawGroups() {
     grouping.attribute = section.attributes[0];
   }
   const order = groupRows();
-  const key = (r) => section.rows[r][grouping.by];
-  order.sort((a, b) => {
-    if (key(a) === null || key(b) === null) return (key(a) === null) - (key(b) === null);
-    const less = typeof key(a) === "string" ? key(a).localeCompare(key(b)) : key(a) - key(b);
-    return grouping.descending ? -less : less;
-  });
-  const element = document.createElement("table");
-  const head = element.createTHead().insertRow();
-  const shown = section.columns.map((c, i) => [c, i]).filter(([c]) => !c.hidden);
-  shown.forEach(([c, i]) => {
-    const th = cell("th", c.label);
-    if (i === grouping.by) th.setAttribute("aria-sort", grouping.descending ? "descending" : "ascending");
-    th.addEventListener("click", () => {
-      grouping.descending = i === grouping.by ? !grouping.descending : section.columns[i].kind !== "text";
-      grouping.by = i;
-      drawGroups();
-    });
-    head.append(th);
-  });
-  head.append(cell("th", t("Active users per period")));
+  const [element, shown] = sortable(section, order, grouping, drawGroups, t("Active users per period"));
   const body = element.createTBody();
   for (const r of order) {
     const tr = body.insertRow();
