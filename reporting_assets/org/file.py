@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 from reporting_assets.lazy import pandas as pd
+from reporting_assets.neutralise import plain
 from reporting_assets.warehouse.tables import OTHER, UNASSIGNED
 
 USER, COMPANY, FROM = "user_id", "company_id", "valid_from"
@@ -67,7 +68,7 @@ def _frame(text: str, where: str) -> tuple[pd.DataFrame, pd.Series]:
         raise OrgFileError(f"{where}: a column appears twice in the header")
     frame.columns = keys
     if USER not in keys:
-        raise OrgFileError(f"{where}: no {USER} column (the header has: {', '.join(names)[:200]})")
+        raise OrgFileError(f"{where}: no {USER} column (the header has: {plain(', '.join(names))})")
     if not [k for k in keys if k not in KEYS]:
         raise OrgFileError(f"{where}: no attribute column (department, site...) besides {', '.join(KEYS)}")
     # each row's line in the file: a quoted cell may hold line breaks
