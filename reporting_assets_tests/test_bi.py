@@ -28,8 +28,9 @@ from reporting_assets.bi.publish import publish
 from reporting_assets.custom_kpis.definition import NO_KPIS
 from reporting_assets.doctor import checks as doctor
 from reporting_assets.i18n import ENGLISH
+from reporting_assets.simulator.data import DEPARTMENTS
 from reporting_assets.warehouse.store import Warehouse
-from reporting_assets.warehouse.tables import load_log
+from reporting_assets.warehouse.tables import OTHER, load_log
 from reporting_assets_tests import bi_warehouse, hostile
 from reporting_assets_tests.bi_warehouse import FIRST, LAST
 
@@ -205,6 +206,18 @@ def test_the_extracts_equal_the_views_in_parquet_and_in_tableau_s_hyper(loaded: 
                     assert float(got or 0) == pytest.approx(expected), (view.name, field.name)
         names = {r[0] for r in conn.execute_list_query('SELECT company_name FROM "Extract"."dim_company"')}
         assert names >= set(hostile.STORED.values())  # API text is data: kept as it is, never interpreted
+        query = 'SELECT DISTINCT group_name FROM "Extract"."fct_group_activity"'
+        hyper_groups = {r[0] for r in conn.execute_list_query(query)}
+    # the demo's departments below the minimum size (10) are named in no extract; "(other)" holds them
+    sizes = [(name, size) for departments in DEPARTMENTS.values() for name, size, _ in departments]
+    small = {n for n, size in sizes if size < 10} - {n for n, size in sizes if size >= 10}  # Engineering is both
+    for view in ("dim_group", "fct_group_activity"):
+        groups = set(pq.read_table(tmp_path / extracts.folder() / view / f"{view}.parquet")["group_name"].to_pylist())
+        assert groups and not groups & small and OTHER in groups, view
+    assert hyper_groups == groups and not hyper_groups & small
+    dim = pq.read_table(tmp_path / extracts.folder() / "dim_group" / "dim_group.parquet").to_pandas()
+    initech = dim[(dim["company_id"] == 103) & (dim["attribute"] == "department")]  # departments of 9 and 3
+    assert initech["group_name"].tolist() == [OTHER] and initech["headcount"].tolist() == [12]
     titles = pq.read_table(tmp_path / extracts.folder() / "fct_document_usage" / "fct_document_usage.parquet")
     assert set(titles["document_title"].to_pylist()) >= set(hostile.STORED.values())
     assert not (tmp_path / extracts.folder() / "fct_user_engagement").exists()  # REPORTING_USER_LISTS=off

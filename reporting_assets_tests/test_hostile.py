@@ -198,7 +198,9 @@ def test_every_csv_defuses_formulas_keeps_the_text_and_opens_in_excel(loaded: Lo
         for label in page.eval_on_selector_all("#company-list option", "os => os.map(o => o.value)")[1:]:
             pick(page, label)  # a company's groups: one, named by its own text
             groups[label] = _downloads(page, "groups")
+        undated = page.inner_text("#groups-note")  # this org file has no valid_from: the page says what follows
     assert {"daily", "weekly", "top", "alerts", "top_users", "dormant_users"} <= set(files)
+    assert undated.startswith("The org file has no valid_from: each person's current group applies to all of history")
     files.update(groups)
     cells = [cell for _, rows in files.values() for row in rows for cell in row]
     assert all(data.startswith(b"\xef\xbb\xbf") for data, _ in files.values())  # the BOM: Excel reads UTF-8

@@ -478,3 +478,16 @@ def test_a_rule_by_group_needs_an_org_file(tmp_path: Path):
     assert check_org_data(rules, path, "org.csv") is rules
     with pytest.raises(RulesError, match="low_department_adoption: by group needs REPORTING_ORG_DATA"):
         check_org_data(rules, path, None)
+
+
+def test_the_org_file_is_read_from_object_storage_too(s3: str, tmp_path: Path):
+    import boto3
+
+    from reporting_assets.org.defs import read_file
+
+    boto3.client("s3").put_object(Bucket=s3, Key="hr/org.csv", Body=_org_file(tmp_path).read_bytes())
+    warehouse = Warehouse(url=f"sqlite:///{tmp_path / 'reporting.db'}")
+    parsed = read_file(f"s3://{s3}/hr/org.csv", warehouse, TEAM.id)
+    assert not parsed.bad and len(parsed.memberships) == 41 and parsed.dated
+    with pytest.raises(OrgFileError, match=f"^s3://{s3}/hr/none.csv: cannot be read"):
+        read_file(f"s3://{s3}/hr/none.csv", warehouse, TEAM.id)
