@@ -491,3 +491,34 @@ def test_the_org_file_is_read_from_object_storage_too(s3: str, tmp_path: Path):
     assert not parsed.bad and len(parsed.memberships) == 41 and parsed.dated
     with pytest.raises(OrgFileError, match=f"^s3://{s3}/hr/none.csv: cannot be read"):
         read_file(f"s3://{s3}/hr/none.csv", warehouse, TEAM.id)
+
+
+def test_the_org_assets_follow_the_first_loaded_day_as_make_run_needs():
+    """`make run`: the first day of user_activities loaded requests org_data and group_activity (after it and
+    user_engagement) in the same tick: groups appear from the first materialization on, with nobody clicking."""
+    from dagster import AssetMaterialization, AssetSpec, Definitions, evaluate_automation_conditions
+
+    from reporting_assets.paradigm.resource import ParadigmResource
+    from reporting_assets_tests.helpers import PARTITIONS
+
+    shipped = Path(__file__).parents[1] / "reporting_assets" / "simulator" / "demo_org.csv"
+    org = [build_org_data(str(shipped), None), build_group_activity(MIN, MEMORY_BUDGET_MB)]
+    users = AssetSpec("user_activities", partitions_def=PARTITIONS)
+    resources = {"warehouse": Warehouse(url="sqlite://"), "paradigm": ParadigmResource(base_url="demo", api_key="x")}
+    defs = Definitions(assets=[users, *build_user_assets(MEMORY_BUDGET_MB), *org], resources=resources)
+    instance = DagsterInstance.ephemeral()
+    now = datetime(2026, 3, 31, 8, tzinfo=UTC)
+
+    def requested(cursor):
+        found = evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor, evaluation_time=now)
+        return {r.key.to_user_string() for r in found.results if r.true_subset.size}, found.cursor
+
+    nothing, cursor = requested(None)
+    assert not {"org_data", "group_activity"} & nothing  # nothing loaded: nothing to group
+    instance.report_runless_asset_event(AssetMaterialization("user_activities", partition="2026-03-30"))
+    first, cursor = requested(cursor)
+    assert {"org_data", "group_activity"} <= first  # in the same tick: one run, group_activity after its parents
+    for key in ("org_data", "user_engagement", "retention_cohorts", "group_activity"):
+        instance.report_runless_asset_event(AssetMaterialization(key))
+    then, _ = requested(cursor)
+    assert not {"org_data", "group_activity"} & then  # done: not requested again until a new day is loaded

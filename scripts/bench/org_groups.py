@@ -4,6 +4,7 @@ department mid-range; `org_data` then `group_activity` in a process of their own
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import date, timedelta
@@ -15,17 +16,19 @@ import numpy as np
 from scripts.bench.common import run
 
 CHILD = """
-import sys
+import json, sys, time
 from dagster import DagsterInstance, materialize
 from reporting_assets.org.defs import build_group_activity, build_org_data
 from reporting_assets.paradigm.resource import ParadigmResource
 from reporting_assets.warehouse.store import Warehouse
-url, path, budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, path, budget, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 paradigm = ParadigmResource(base_url="http://127.0.0.1:9", api_key="unused", company_id=1)  # never called
-assets = [build_org_data(path, 1), build_group_activity(10, budget)]
-result = materialize(assets, resources={"paradigm": paradigm, "warehouse": Warehouse(url=url)},
-                     instance=DagsterInstance.ephemeral())
-assert result.success
+resources, instance, seconds = {"paradigm": paradigm, "warehouse": Warehouse(url=url)}, DagsterInstance.ephemeral(), {}
+for asset in (build_org_data(path, 1), build_group_activity(10, budget)):  # one run each, timed apart
+    started = time.perf_counter()
+    assert materialize([asset], resources=resources, instance=instance).success
+    seconds[asset.key.to_user_string() + "_s"] = round(time.perf_counter() - started, 1)
+open(out, "w").write(json.dumps(seconds))
 """
 
 
@@ -56,7 +59,11 @@ def org_groups(base: Path, start: date, days: int, users: int, groups: int, budg
     path = base / "org.csv"
     path.write_text(org_file(users, groups, start, days))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    figures = run([sys.executable, "-c", CHILD, url, str(path), str(budget_mb)], env, base / "org_groups.log")
+    timed = base / "org_groups.json"
+    figures = run(
+        [sys.executable, "-c", CHILD, url, str(path), str(budget_mb), str(timed)], env, base / "org_groups.log"
+    )
+    figures.update(json.loads(timed.read_text()))
     out = {
         "users": users,
         "groups": groups,
