@@ -119,12 +119,6 @@ class Language:
 
         return format_date(day, "medium", locale=self.code)
 
-    def month(self, day: date) -> str:
-        """2026-11-22 -> "November 2026" (en), "novembre 2026" (fr), "November 2026" (de)."""
-        from babel.dates import format_skeleton
-
-        return format_skeleton("yMMMM", day, locale=self.code)
-
     @property
     def csv_separator(self) -> str:
         return CSV_SEPARATORS[self.code]

@@ -86,9 +86,9 @@ def _served() -> pd.DataFrame:
     while day <= date.fromisoformat(LAST):
         served = company_day(SEED, TEAM, day)
         for user in (served or {}).get("users", []):
-            rows.append(
-                {"date": pd.Timestamp(day), "user_id": user["user_id"], "group": _group_on(user["user_id"], day)}
-            )
+            uid = user["user_id"]
+            rows.append({"date": pd.Timestamp(day), "user_id": uid, "group": _group_on(uid, day),
+                         "sessions": user["sessions_count"]})  # fmt: skip
         day += timedelta(days=1)
     return pd.DataFrame(rows)
 
@@ -185,6 +185,26 @@ def test_no_group_below_the_minimum_is_named_and_other_never_is_below_it():
     assert groups.suppress(tiny, MIN).empty
 
 
+def test_each_30_day_window_counts_its_users_in_their_group_of_its_last_day():
+    """u2 moves from A to B ten days before the picture: the last 30 days count them in B, the 30 before in A; u4
+    has no membership: "(unassigned)", whose headcount is its users."""
+    as_of = pd.Timestamp("2026-03-31")
+    memberships = pd.DataFrame(
+        [(1, 1, pd.NaT, "A"), (1, 2, pd.NaT, "A"), (1, 2, as_of - pd.Timedelta(days=10), "B"), (1, 3, pd.NaT, "B")],
+        columns=["company_id", "user_id", "valid_from", "group_name"],
+    ).assign(attribute="department")
+    engagement = pd.DataFrame(
+        [(1, 1, "regular", 5, 7), (1, 2, "occasional", 1, 2), (1, 3, "dormant", 0, 0), (1, 4, "new", 2, 1)],
+        columns=["company_id", "user_id", "segment", "active_days_30d", "sessions_30d"],
+    )
+    prior = pd.DataFrame([(1, 1), (1, 2), (1, 4)], columns=["company_id", "user_id"])
+    got = groups.segments(engagement, memberships, as_of, prior).set_index("group_name")
+    columns = ["headcount", "active_users_30d", "sessions_30d", "active_users_prior_30d"]
+    assert got[columns].to_dict("split")["data"] == [[1, 1, 7, 2], [2, 1, 2, 0], [1, 1, 1, 1]]
+    assert got.index.tolist() == ["A", "B", UNASSIGNED]
+    assert got.loc["B", ["occasional_users", "dormant_users"]].tolist() == [1, 1]
+
+
 def test_the_minimum_group_size_is_at_least_two():
     with pytest.raises(SettingsError, match="REPORTING_MIN_GROUP_SIZE"):
         Settings.load(reporting_min_group_size=1)
@@ -249,6 +269,16 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
         assert {s: int(row[f"{s}_users"]) for s in expected_segments.index} == expected_segments.to_dict(), name
         assert row["headcount"] == (MIN + 1 if name == "Mid" else 19) and row["as_of_date"] == as_of
     assert segmented.loc[("department", OTHER), "headcount"] >= MIN
+    # the last 30 days, each user in their group of the picture's day; the 30 before are not all loaded: unknown
+    recent = _last_30_days(served, as_of)
+    for name in ("Big", "Mid"):
+        row = segmented.loc[("department", name)]
+        assert (row["active_users_30d"], row["sessions_30d"]) == tuple(recent.loc[name]), name
+    assert segmented["active_users_prior_30d"].isna().all()
+    assert (
+        segmented["active_users_30d"].sum()
+        == served.loc[served["date"] > pd.Timestamp(as_of) - pd.Timedelta(days=30), "user_id"].nunique()
+    )
 
     # the small groups' names are nowhere: tables, views, run metadata, logs
     for frame in (warehouse.read(group_activity), warehouse.read(group_segments), facts, dim.reset_index()):
@@ -256,8 +286,15 @@ def test_group_figures_equal_what_the_api_served_and_never_name_a_small_group(
     said = " ".join(str(e) for e in result.all_events)
     assert not any(name in said for name in SMALL)
     if warehouse.engine.dialect.name == "sqlite":  # the page and the alerts are the same on either database
-        _groups_in_french(warehouse, expected, tmp_path, request.getfixturevalue("chromium"))
+        _groups_in_french(warehouse, recent, tmp_path, request.getfixturevalue("chromium"))
         _alerts_by_group(warehouse, instance, tmp_path, request.getfixturevalue("receiver"))
+
+
+def _last_30_days(served: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Per group of `as_of`: the distinct users the API served in the 30 days ending then, and their sessions."""
+    window = served[served["date"] > pd.Timestamp(as_of) - pd.Timedelta(days=30)]
+    window = window.assign(group=[_group_on(u, as_of) for u in window["user_id"]])
+    return window.groupby("group").agg(active=("user_id", "nunique"), sessions=("sessions", "sum"))
 
 
 BY_GROUP = """
@@ -301,10 +338,10 @@ def _alerts_by_group(warehouse: Warehouse, instance: DagsterInstance, tmp_path: 
     assert OTHER not in message["message"] and not any(name in message["message"] for name in SMALL)
 
 
-def _groups_in_french(warehouse: Warehouse, expected: pd.Series, tmp_path: Path, chromium: str) -> None:
-    """The dashboard's "Groups side by side" in French for the company: the large groups and (other), January's
-    active users (the last whole month) as the API served them, sorted, filtered, downloadable; no small group
-    anywhere in the page."""
+def _groups_in_french(warehouse: Warehouse, recent: pd.DataFrame, tmp_path: Path, chromium: str) -> None:
+    """The dashboard's "Groups side by side" in French for the company: the large groups and (other), their active
+    users over the last 30 days as the API served them (the change unknown: the 30 before are not all loaded),
+    sorted, filtered, downloadable; no small group anywhere in the page."""
     from reporting_assets.custom_kpis.definition import NO_KPIS
     from reporting_assets.i18n import Language
     from reporting_assets.reports.dashboard import render
@@ -320,9 +357,12 @@ def _groups_in_french(warehouse: Warehouse, expected: pd.Series, tmp_path: Path,
         heading = page.inner_text("#groups-section h2")
         cells = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[0].innerText)")
         active = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[2].innerText)")
+        changed = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[3].innerText)")
+        header = page.eval_on_selector_all("#groups thead th", "ths => ths.map(th => th.innerText)")
         trends = page.eval_on_selector_all("#groups tbody tr svg", "svgs => svgs.length")
-        page.click("#groups th:nth-child(1)")  # by group name, A to Z
+        page.locator("#groups thead th").nth(0).click()  # by group name, A to Z
         sorted_names = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[0].innerText)")
+        sorted_by = page.locator("#groups thead th").nth(0).get_attribute("aria-sort")
         page.fill("#groups-filter", "bi")
         page.dispatch_event("#groups-filter", "input")
         filtered = page.eval_on_selector_all("#groups tbody tr", "trs => trs.map(tr => tr.cells[0].innerText)")
@@ -331,10 +371,12 @@ def _groups_in_french(warehouse: Warehouse, expected: pd.Series, tmp_path: Path,
         data = Path(download.value.path()).read_bytes()
     assert before == "Choisissez une entreprise pour voir ses groupes."
     assert heading.startswith("Groupes côte à côte") and set(cells) == {"Big", "Mid", OTHER} and trends == 3
-    january = pd.Timestamp("2026-01-01")
     shown = dict(zip(cells, active, strict=True))
-    assert shown["Big"] == str(expected.loc[("Big", january)]) and shown["Mid"] == str(expected.loc[("Mid", january)])
-    assert cells[0] == "Big" and sorted_names == ["Big", "Mid", OTHER]  # by headcount, then A to Z (as the locale)
+    assert shown["Big"] == str(recent.loc["Big", "active"]) and shown["Mid"] == str(recent.loc["Mid", "active"])
+    assert header[2:4] == ["Utilisateurs actifs, 30 derniers jours", "par rapport aux 30 jours précédents"]
+    assert set(changed) == {"–"}  # not known: never a 0 or a change from an unloaded window
+    assert cells == ["Big", OTHER, "Mid"]  # by headcount: 19, (other) 9 + 1 + the 5 unassigned, 11
+    assert sorted_names == [OTHER, "Big", "Mid"] and sorted_by == "ascending"  # A to Z, as the locale collates
     assert filtered == ["Big"]
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
     assert data.startswith(b"\xef\xbb\xbf") and rows[0][:3] == ["company_id", "attribute", "group"]

@@ -200,20 +200,38 @@ def _rows_per_day(warehouse: Warehouse, part: company_ranges.Companies) -> "pd.D
 
 
 def _segments(
-    warehouse: Warehouse, part: company_ranges.Companies, memberships: "pd.DataFrame", min_size: int
+    warehouse: Warehouse,
+    part: company_ranges.Companies,
+    memberships: "pd.DataFrame",
+    loaded: "pd.Series",
+    min_size: int,
 ) -> "pd.DataFrame":
-    """The range's users per engagement segment and group, as of user_engagement's picture, suppressed."""
-    e = user_engagement
-    query = select(e.c.company_id, e.c.user_id, e.c.segment, e.c.as_of_date)
+    """The range's groups as of user_engagement's picture (segments, the last 30 days and the 30 before), suppressed;
+    a 30-day figure is NULL unless its 30 days are all `loaded`."""
+    e, a = user_engagement, user_activities
+    query = select(e.c.company_id, e.c.user_id, e.c.segment, e.c.active_days_30d, e.c.sessions_30d, e.c.as_of_date)
     if (where := company_ranges.clause(e.c.company_id, part)) is not None:
         query = query.where(where)
     with warehouse.engine.connect() as conn:
-        users = pd.read_sql(query, conn)
-    if not len(users):
-        return pd.DataFrame(columns=[c.name for c in group_segments.columns])
-    as_of = pd.Timestamp(users["as_of_date"].max())
-    counted = groups.segments(users.drop(columns="as_of_date"), memberships, as_of)
-    return groups.suppress(counted, min_size, ["company_id", "attribute"]).assign(as_of_date=as_of.date())
+        users = pd.read_sql(query, conn).fillna({"active_days_30d": 0, "sessions_30d": 0})
+        if not len(users):
+            return pd.DataFrame(columns=[c.name for c in group_segments.columns])
+        as_of = pd.Timestamp(users["as_of_date"].max())
+        lo, hi = (as_of - pd.Timedelta(days=59)).date(), (as_of - pd.Timedelta(days=30)).date()
+        before = select(a.c.company_id, a.c.user_id).where(a.c.date.between(lo, hi)).distinct()
+        if (where := company_ranges.clause(a.c.company_id, part)) is not None:
+            before = before.where(where)
+        prior = pd.DataFrame(conn.execute(before).all(), columns=["company_id", "user_id"])
+    counted = groups.segments(users.drop(columns="as_of_date"), memberships, as_of, prior)
+    frame = groups.suppress(counted, min_size, ["company_id", "attribute"]).assign(as_of_date=as_of.date())
+    whole = {
+        "active_users_30d": loaded.between(as_of - pd.Timedelta(days=29), as_of).sum() == 30,
+        "active_users_prior_30d": loaded.between(pd.Timestamp(lo), pd.Timestamp(hi)).sum() == 30,
+    }
+    whole["sessions_30d"] = whole["active_users_30d"]
+    for column, known in whole.items():
+        frame[column] = frame[column].astype("Int64") if known else pd.Series(pd.NA, frame.index, "Int64")
+    return frame
 
 
 def _memberships(warehouse: Warehouse, part: company_ranges.Companies) -> "pd.DataFrame":
@@ -255,7 +273,7 @@ def build_group_activity(min_size: int, memory_budget_mb: int) -> AssetsDefiniti
         with Spool() as spool, Spool() as segmented:  # a range of companies, a grain and a span at a time
             for part in user_ranges(warehouse, max(days), budget):
                 memberships, counts = _memberships(warehouse, part), _rows_per_day(warehouse, part)
-                segmented.add(_segments(warehouse, part, memberships, min_size))
+                segmented.add(_segments(warehouse, part, memberships, loaded, min_size))
                 first = counts.groupby("company_id")["date"].min()
                 per_day = counts.groupby("date")["rows"].sum()
                 per_day = per_day.reindex(per_day.index.union(loaded), fill_value=0)  # loaded, nobody active: 0

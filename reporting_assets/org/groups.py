@@ -10,7 +10,7 @@ into "(other)", before anything is stored: no output can name one.
 from __future__ import annotations
 
 from reporting_assets.lazy import pandas as pd
-from reporting_assets.warehouse.tables import OTHER, SEGMENT_COLUMNS, UNASSIGNED
+from reporting_assets.warehouse.tables import OTHER, RECENT_COLUMNS, SEGMENT_COLUMNS, UNASSIGNED
 
 KEY = ["company_id", "attribute", "grain", "period_start"]
 FIGURES = ["headcount", "active_users", "sessions_count", "queries_count"]
@@ -106,29 +106,51 @@ def figures(
     return frame[[*KEY, "group_name", *FIGURES]].astype({f: "int64" for f in FIGURES})
 
 
-def segments(engagement: pd.DataFrame, memberships: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Per company, attribute and group on `as_of`: its headcount and its users per engagement segment, unsuppressed
-    (`suppress` must follow). `engagement`: company_id, user_id, segment (user_engagement's picture on `as_of`). A
-    user without a group counts in "(unassigned)", whose headcount is its users there."""
-    columns = ["company_id", "attribute", "group_name", "headcount", *SEGMENT_COLUMNS]
+def _groups_on(memberships: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Each user's group per attribute on `day` (company_id, user_id, attribute, group_name): the membership with
+    the latest valid_from up to it."""
+    m = memberships.assign(valid_from=memberships["valid_from"].fillna(pd.Timestamp(ALWAYS)))
+    held = m[m["valid_from"] <= day].sort_values("valid_from").groupby(["company_id", "user_id", "attribute"])
+    return held.last().reset_index()[["company_id", "user_id", "attribute", "group_name"]]
+
+
+def _in_groups(users: pd.DataFrame, groups_of: pd.DataFrame) -> pd.DataFrame:
+    """`users` (company_id, user_id, ...) with their `group_name` of `groups_of` (one attribute), "(unassigned)"
+    for those without one."""
+    return users.merge(groups_of, on=["company_id", "user_id"], how="left").fillna({"group_name": UNASSIGNED})
+
+
+def segments(
+    engagement: pd.DataFrame, memberships: pd.DataFrame, as_of: pd.Timestamp, prior: pd.DataFrame
+) -> pd.DataFrame:
+    """Per company, attribute and group on `as_of`: its headcount, its users per engagement segment and its users
+    active over the 30 days ending on `as_of` (and their sessions), unsuppressed (`suppress` must follow).
+    `engagement`: company_id, user_id, segment, active_days_30d, sessions_30d (user_engagement's picture on
+    `as_of`); `prior`: company_id, user_id of the users active in the 30 days before, counted in their group on the
+    last of them. A user without a group counts in "(unassigned)", whose headcount is its users there."""
+    columns = ["company_id", "attribute", "group_name", "headcount", *SEGMENT_COLUMNS, *RECENT_COLUMNS]
     if not len(memberships):
         return pd.DataFrame(columns=columns)
-    m = memberships.assign(valid_from=memberships["valid_from"].fillna(pd.Timestamp(ALWAYS)))
-    current = m[m["valid_from"] <= as_of].sort_values("valid_from").groupby(["company_id", "user_id", "attribute"])
-    current = current.last().reset_index()[["company_id", "user_id", "attribute", "group_name"]]
+    now, then = _groups_on(memberships, as_of), _groups_on(memberships, as_of - pd.Timedelta(days=30))
+    engagement = engagement.assign(active=engagement["active_days_30d"] > 0)
     out = []
-    for attribute, mine in current.groupby("attribute"):
+    for attribute, mine in now.groupby("attribute"):
         heads = mine.groupby(["company_id", "group_name"]).size().rename("headcount")
-        users = engagement.merge(mine, on=["company_id", "user_id"], how="left").fillna({"group_name": UNASSIGNED})
+        users = _in_groups(engagement, mine.drop(columns="attribute"))
         alone = users[users["group_name"] == UNASSIGNED].groupby(["company_id", "group_name"]).size()
         heads = pd.concat([heads, alone.rename("headcount")])
         counted = users.groupby(["company_id", "group_name", "segment"]).size().unstack("segment", fill_value=0)
         counted = counted.reindex(columns=[c.removesuffix("_users") for c in SEGMENT_COLUMNS], fill_value=0)
         counted.columns = list(SEGMENT_COLUMNS)
-        both = heads.to_frame().join(counted, how="left").fillna(0)
+        recent = users.groupby(["company_id", "group_name"]).agg(
+            active_users_30d=("active", "sum"), sessions_30d=("sessions_30d", "sum")
+        )
+        before = _in_groups(prior, then.loc[then["attribute"] == attribute].drop(columns="attribute"))
+        before = before.groupby(["company_id", "group_name"]).size().rename("active_users_prior_30d")
+        both = heads.to_frame().join(counted, how="left").join(recent, how="left").join(before, how="left").fillna(0)
         out.append(both.reset_index().assign(attribute=attribute))
     frame = pd.concat(out, ignore_index=True).fillna({"headcount": 0})
-    return frame[columns].astype({c: "int64" for c in ["headcount", *SEGMENT_COLUMNS]})
+    return frame[columns].astype({c: "int64" for c in columns[3:]})
 
 
 def suppress(frame: pd.DataFrame, min_size: int, keys: list[str] = KEY) -> pd.DataFrame:

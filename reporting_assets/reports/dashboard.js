@@ -404,7 +404,7 @@ function choose() {
 function pick(text) {
   const found = model.companies.find((c) => c.label === text.trim());
   document.getElementById("company-error").hidden = Boolean(found);
-  if (!found) return;
+  if (!found || found === picked) return; // the field left unchanged: nothing to redraw under the reader's click
   picked = found;
   drawHeadline();
   drawCompare();

@@ -422,6 +422,7 @@ group_activity = Table(
 )
 
 SEGMENT_COLUMNS = ("new_users", "power_users", "regular_users", "occasional_users", "dormant_users")
+RECENT_COLUMNS = ("active_users_30d", "sessions_30d", "active_users_prior_30d")  # group_segments' 30-day figures
 group_segments = Table(
     "group_segments",
     metadata,
@@ -434,8 +435,16 @@ group_segments = Table(
         Column(name, Integer, nullable=False, comment=f"Users of the group in segment {name.removesuffix('_users')}")
         for name in SEGMENT_COLUMNS
     ),
-    comment="Engagement segments per org group (user_engagement): users of an unknown segment are not counted; no "
-    "group below REPORTING_MIN_GROUP_SIZE is named",
+    _count("active_users_30d", "Users of the group active in the 30 days ending on as_of_date", window=30),
+    _count("sessions_30d", "Their sessions in those 30 days", window=30),
+    _count(
+        "active_users_prior_30d",
+        "Users of the group (on the last of those days) active in the 30 days before the 30 ending on as_of_date",
+        window=30,
+    ),
+    comment="Each org group as of user_engagement's day: its users per engagement segment (users of an unknown "
+    "segment are not counted) and its active users over the last 30 days and the 30 before; no group below "
+    "REPORTING_MIN_GROUP_SIZE is named",
 )
 
 ERASED_USER = (

@@ -1,6 +1,7 @@
 """Part 13: departments at scale: a company of 10,000 users over a year (`user_activities`, synthetic) and an org
 file of every user in 50 departments (a few below the minimum group size) and 5 sites, one user in ten moving
-department mid-range; `org_data` then `group_activity` in a process of their own within the memory budget."""
+department mid-range; `org_data` then `group_activity` (and `group_segments`, from `user_engagement`) in a process
+of their own within the memory budget."""
 
 from __future__ import annotations
 
@@ -49,13 +50,24 @@ def org_file(users: int, groups: int, start: date, days: int, seed: int = 7) -> 
 
 def org_groups(base: Path, start: date, days: int, users: int, groups: int, budget_mb: int) -> dict[str, Any]:
     """The synthetic tenant, its org file, then `org_data` and `group_activity` in one run of their own."""
+    from dagster import materialize
+
+    from reporting_assets.assets.users import build_user_assets
     from reporting_assets.warehouse.store import Warehouse
-    from reporting_assets.warehouse.tables import group_activity, org_memberships, user_activities
+    from reporting_assets.warehouse.tables import (
+        group_activity,
+        group_segments,
+        org_memberships,
+        user_activities,
+        user_engagement,
+    )
     from reporting_assets_tests.synthetic import write_users
 
     url = f"sqlite:///{base / 'org_groups.db'}"
     warehouse = Warehouse(url=url)
     write_users(warehouse, start, days, 1, users)
+    engagement = [a for a in build_user_assets(budget_mb) if a.key.to_user_string() == user_engagement.name]
+    materialize(engagement, resources={"warehouse": warehouse})  # the segments' input, not timed (raises on failure)
     path = base / "org.csv"
     path.write_text(org_file(users, groups, start, days))
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -72,6 +84,7 @@ def org_groups(base: Path, start: date, days: int, users: int, groups: int, budg
         "activity_rows": warehouse.count(user_activities),
         "memberships": warehouse.count(org_memberships),
         "group_rows": warehouse.count(group_activity),
+        "segment_rows": warehouse.count(group_segments),
         **figures,
     }
     warehouse.engine.dispose()
@@ -80,11 +93,12 @@ def org_groups(base: Path, start: date, days: int, users: int, groups: int, budg
 
 def groups_page(base: Path, start: date, days: int, companies: int, groups: int) -> dict[str, Any]:
     """The dashboard of `days` x `companies` (synthetic KPI tables) without, then with, `groups` departments per
-    company in `group_activity` at every grain over the whole range (synthetic, all at or above the minimum size)."""
+    company in `group_activity` at every grain over the whole range and in `group_segments` (synthetic, all at or
+    above the minimum size)."""
     import pandas as pd
 
     from reporting_assets.warehouse.store import Warehouse
-    from reporting_assets.warehouse.tables import group_activity
+    from reporting_assets.warehouse.tables import SEGMENT_COLUMNS, group_activity, group_segments
     from reporting_assets_tests.synthetic import write_instance
     from scripts.bench.reports import render
 
@@ -112,6 +126,16 @@ def groups_page(base: Path, start: date, days: int, companies: int, groups: int)
             "queries_count": rng.integers(0, 600, n),
         }))  # fmt: skip
     rows = warehouse.replace_where(group_activity, frames)
+    heads = rng.integers(10, 80, companies * groups)
+    active = rng.binomial(heads, 0.6)
+    segments = pd.DataFrame({
+        "company_id": np.repeat(np.arange(1, companies + 1), groups), "attribute": "department",
+        "group_name": np.tile([f"Department {k:02d}" for k in range(groups)], companies),
+        "as_of_date": dates[-1].date(), "headcount": heads,
+        **{c: rng.binomial(heads, 0.15) for c in SEGMENT_COLUMNS},
+        "active_users_30d": active, "sessions_30d": active * 6, "active_users_prior_30d": rng.binomial(heads, 0.55),
+    })  # fmt: skip
+    rows += warehouse.replace_where(group_segments, segments)
     warehouse.engine.dispose()
     with_groups = render(url, base / "with_groups.html")
     return {"companies": companies, "days": days, "groups": groups, "group_rows": rows,

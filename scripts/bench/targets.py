@@ -250,7 +250,7 @@ def figures(r: dict[str, Any]) -> dict[str, Any]:
         out["org_groups: org_data and group_activity, 10,000 users x 50 groups x 1 year: peak RSS (MB)"] = (
             f"{g['rss_max_process_mb']} in {g['wall_s']} s (org_data {g['org_data_s']} s, group_activity "
             f"{g['group_activity_s']} s; {g['activity_rows']:,} activity rows, {g['memberships']:,} memberships, "
-            f"{g['group_rows']:,} group rows; budget {g['budget_mb']} MB)"
+            f"{g['group_rows']:,} group rows, {g['segment_rows']:,} segment rows; budget {g['budget_mb']} MB)"
         )
         page = g["page"]
         out["org_groups: the dashboard with 20 groups x 200 companies x 3 years (MB)"] = (

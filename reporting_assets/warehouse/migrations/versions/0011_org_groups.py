@@ -120,9 +120,24 @@ def upgrade() -> None:
             sa.Column(f"{s}_users", sa.Integer(), nullable=False, comment=f"Users of the group in segment {s}")
             for s in ("new", "power", "regular", "occasional", "dormant")
         ),
+        sa.Column(
+            "active_users_30d",
+            sa.Integer(),
+            comment="Users of the group active in the 30 days ending on as_of_date; NULL unless all 30 days are loaded",
+        ),
+        sa.Column(
+            "sessions_30d", sa.Integer(), comment="Their sessions in those 30 days; NULL unless all 30 days are loaded"
+        ),
+        sa.Column(
+            "active_users_prior_30d",
+            sa.Integer(),
+            comment="Users of the group (on the last of those days) active in the 30 days before the 30 ending on "
+            "as_of_date; NULL unless all 30 days are loaded",
+        ),
         sa.PrimaryKeyConstraint("company_id", "attribute", "group_name"),
-        comment="Engagement segments per org group (user_engagement): users of an unknown segment are not counted; "
-        "no group below REPORTING_MIN_GROUP_SIZE is named",
+        comment="Each org group as of user_engagement's day: its users per engagement segment (users of an unknown "
+        "segment are not counted) and its active users over the last 30 days and the 30 before; no group below "
+        "REPORTING_MIN_GROUP_SIZE is named",
     )
 
 
