@@ -201,6 +201,9 @@ def test_every_csv_defuses_formulas_keeps_the_text_and_opens_in_excel(loaded: Lo
         undated = page.inner_text("#groups-note")  # this org file has no valid_from: the page says what follows
     assert {"daily", "weekly", "top", "alerts", "top_users", "dormant_users"} <= set(files)
     assert undated.startswith("The org file has no valid_from: each person's current group applies to all of history")
+    loaded_days = (date.fromisoformat(LAST) - date.fromisoformat(FIRST)).days + 1  # and that 30 days are not loaded
+    to = ENGLISH.date(date.fromisoformat(LAST))
+    assert undated.endswith(f"The 30-day figures are not known: {loaded_days} of the 30 days to {to} are loaded.")
     files.update(groups)
     cells = [cell for _, rows in files.values() for row in rows for cell in row]
     assert all(data.startswith(b"\xef\xbb\xbf") for data, _ in files.values())  # the BOM: Excel reads UTF-8

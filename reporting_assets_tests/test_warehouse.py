@@ -12,7 +12,13 @@ from sqlalchemy.exc import OperationalError
 
 from reporting_assets.settings import Settings
 from reporting_assets.warehouse.store import Warehouse, WriteError, _lost_creation_race, engine_for
-from reporting_assets.warehouse.tables import chat_sessions, tools_usage
+from reporting_assets.warehouse.tables import (
+    RECENT_COLUMNS,
+    SEGMENT_COLUMNS,
+    chat_sessions,
+    group_segments,
+    tools_usage,
+)
 
 NOW = datetime(2025, 1, 10, 6, 0, tzinfo=UTC)
 
@@ -69,6 +75,18 @@ def test_a_failed_replace_leaves_the_table_as_it_was(warehouse):
     with pytest.raises(WriteError, match="refused rows of"):
         warehouse.replace(tools_usage, D1, D1, duplicate_key)
     pd.testing.assert_frame_equal(warehouse.read(tools_usage), before)
+
+
+def test_tables_replaced_together_are_all_kept_when_one_is_refused(warehouse):
+    warehouse.replace(tools_usage, D1, D1, tools(D1, 1, a=1, b=2))
+    before = warehouse.read(tools_usage)
+    group = {"company_id": 1, "attribute": "site", "group_name": "Lyon", "as_of_date": D1, "headcount": 12}
+    group |= dict.fromkeys([*SEGMENT_COLUMNS, *RECENT_COLUMNS], 1)
+    with pytest.raises(WriteError, match="refused rows of group_segments"):
+        warehouse.replace_tables({tools_usage: tools(D2, 1, c=3), group_segments: pd.DataFrame([group, group])})
+    pd.testing.assert_frame_equal(warehouse.read(tools_usage), before)  # its new rows went with the refused ones
+    written = warehouse.replace_tables({tools_usage: tools(D2, 1, c=3), group_segments: pd.DataFrame([group])})
+    assert written == {"tools_usage": 1, "group_segments": 1} and warehouse.read(tools_usage)["date"].tolist() == [D2]
 
 
 def test_default_database_is_a_sqlite_file_under_dagster_home(monkeypatch, tmp_path):

@@ -285,8 +285,7 @@ def build_group_activity(min_size: int, memory_budget_mb: int) -> AssetsDefiniti
                         other += int((frame["group_name"] == groups.OTHER).sum())
                         spool.add(frame)
                         del activity, frame
-            rows = warehouse.replace_where(group_activity, spool)
-            warehouse.replace_where(group_segments, segmented)
+            rows = warehouse.replace_tables({group_activity: spool, group_segments: segmented})[group_activity.name]
         context.log.info("group_activity: %d rows from %d loaded days", rows, len(days))
         return MaterializeResult(
             metadata={

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from dagster import ConfigurableResource
 from sqlalchemy import (
@@ -119,6 +119,20 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
         raise WriteError(message, engines.transient(exc)) from None
 
 
+Rows: TypeAlias = "pd.DataFrame | Iterable[pd.DataFrame]"  # a frame, or frames: a `Spool`
+
+
+def _replace(conn: Connection, table: Table, rows: Rows, where: ColumnElement[bool] | None = None) -> int:
+    """In `conn`'s transaction: `table`'s rows where `where` holds (all without it) deleted, `rows` inserted."""
+    lock_table(conn, table)
+    conn.execute(table.delete() if where is None else table.delete().where(where))
+    written = 0
+    for frame in [rows] if isinstance(rows, pd.DataFrame) else rows:
+        insert_frame(conn, table, frame)
+        written += len(frame)
+    return written
+
+
 def lock_table(conn: Connection, table: Table) -> None:
     """PostgreSQL: serialise the writers of one table (overlapping backfills, a run beside the automation), whose
     delete-then-insert would otherwise collide on keys. SQLite has one writer at a time anyway."""
@@ -178,20 +192,20 @@ class Warehouse(MaskedRepr, ConfigurableResource):  # `repr` masks the URL's pas
         checkpoint(self.engine)
         return written
 
-    def replace_where(
-        self, table: Table, rows: pd.DataFrame | Iterable[pd.DataFrame], where: ColumnElement[bool] | None = None
-    ) -> int:
+    def replace_where(self, table: Table, rows: Rows, where: ColumnElement[bool] | None = None) -> int:
         """Make `table` hold exactly `rows` (a frame, or frames: a `Spool`) where `where` holds (the whole table
         without it): one transaction. For the tables that are not partitioned by date (the current picture of
         each user, the cohorts). Returns the rows written."""
-        frames = [rows] if isinstance(rows, pd.DataFrame) else rows
-        written = 0
         with self.engine.begin() as conn:
-            lock_table(conn, table)
-            conn.execute(table.delete() if where is None else table.delete().where(where))
-            for frame in frames:
-                insert_frame(conn, table, frame)
-                written += len(frame)
+            written = _replace(conn, table, rows, where)
+        checkpoint(self.engine)
+        return written
+
+    def replace_tables(self, rows: dict[Table, Rows]) -> dict[str, int]:
+        """`replace_where` for several whole tables in one transaction: a reader sees them all old or all new.
+        Returns the rows written per table name."""
+        with self.engine.begin() as conn:
+            written = {table.name: _replace(conn, table, frames) for table, frames in rows.items()}
         checkpoint(self.engine)
         return written
 
