@@ -439,7 +439,7 @@ group_segments = Table(
     _count("sessions_30d", "Their sessions in those 30 days", window=30),
     _count(
         "active_users_prior_30d",
-        "Users of the group (on the last of those days) active in the 30 days before the 30 ending on as_of_date",
+        "Users active in the 30 days before the 30 ending on as_of_date, in this group on the last of them",
         window=30,
     ),
     comment="Each org group as of user_engagement's day: its users per engagement segment (users of an unknown "

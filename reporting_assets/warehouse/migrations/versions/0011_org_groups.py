@@ -131,8 +131,8 @@ def upgrade() -> None:
         sa.Column(
             "active_users_prior_30d",
             sa.Integer(),
-            comment="Users of the group (on the last of those days) active in the 30 days before the 30 ending on "
-            "as_of_date; NULL unless all 30 days are loaded",
+            comment="Users active in the 30 days before the 30 ending on as_of_date, in this group on the last of "
+            "them; NULL unless all 30 days are loaded",
         ),
         sa.PrimaryKeyConstraint("company_id", "attribute", "group_name"),
         comment="Each org group as of user_engagement's day: its users per engagement segment (users of an unknown "
