@@ -21,7 +21,7 @@ from dagster import (
 from sqlalchemy import DateTime, Table, func, select
 
 from reporting_assets.assets import kpi_frames
-from reporting_assets.assets.metadata import column_schema, preview, report
+from reporting_assets.assets.metadata import preview, report, table_metadata
 from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.metrics import RATIOS
@@ -246,11 +246,7 @@ def build_kpi_asset(kpi: Kpi, partitions: PartitionsDefinition, memory_budget_mb
         deps=[*(_dep(name, lookback) for name, lookback in kpi.inputs.items()), *kpi.optional],
         kinds={"sql", "pandas"},
         description=f"{kpi.table.comment}.\n\nTable `{kpi.table.name}`.",
-        metadata={
-            "dagster/column_schema": column_schema(kpi.table),
-            "dagster/table_name": kpi.table.name,
-            "primary_key": ", ".join(c.name for c in kpi.table.primary_key.columns),
-        },
+        metadata=table_metadata(kpi.table),
     )
     def _kpi(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)

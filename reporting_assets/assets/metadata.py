@@ -26,6 +26,15 @@ def column_schema(table: Table, docs: dict[str, str] | None = None) -> TableSche
     )
 
 
+def table_metadata(table: Table) -> dict[str, Any]:
+    """What the UI shows of the asset's warehouse table: its columns, its name and its primary key."""
+    return {
+        "dagster/column_schema": column_schema(table),
+        "dagster/table_name": table.name,
+        "primary_key": ", ".join(c.name for c in table.primary_key.columns),
+    }
+
+
 def preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     """The first `rows` rows as a markdown table for the UI: API text escaped, per-user ids left out."""
     if not len(frame):

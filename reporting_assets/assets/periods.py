@@ -22,7 +22,7 @@ from dagster import (
 )
 from sqlalchemy import Date, Engine, String, and_, column, func, or_, select, values
 
-from reporting_assets.assets.metadata import column_schema, peak_rss_mb
+from reporting_assets.assets.metadata import peak_rss_mb, table_metadata
 from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.resource import row_budget
@@ -189,11 +189,7 @@ def build_period_asset(partitions: PartitionsDefinition, memory_budget_mb: int) 
         deps=[user_activities.name, company_members.name],
         kinds={"sql"},
         description=f"{TABLE.comment}.\n\nTable `{TABLE.name}`; the BI contract's `fct_active_users`.",
-        metadata={
-            "dagster/column_schema": column_schema(TABLE),
-            "dagster/table_name": TABLE.name,
-            "primary_key": ", ".join(KEYS),
-        },
+        metadata=table_metadata(TABLE),
     )
     def _asset(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)

@@ -16,7 +16,7 @@ from dagster import (
     asset,
 )
 
-from reporting_assets.assets.metadata import column_schema, preview, report
+from reporting_assets.assets.metadata import column_schema, preview, report, table_metadata
 from reporting_assets.assets.partitions import partition_dates
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
@@ -63,12 +63,7 @@ def build_raw_asset(endpoint: Endpoint, partitions: PartitionsDefinition, now: C
         retry_policy=RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS),
         kinds={"sql", "pandas"},
         description=f"{endpoint.description}\n\nSource: `GET {endpoint.path}`; table `{endpoint.name}`.",
-        metadata={
-            "dagster/column_schema": column_schema(endpoint.table),
-            "dagster/table_name": endpoint.name,
-            "paradigm/endpoint": endpoint.path,
-            "primary_key": ", ".join(endpoint.key),
-        },
+        metadata={**table_metadata(endpoint.table), "paradigm/endpoint": endpoint.path},
     )
     def _raw(context: AssetExecutionContext, paradigm: ParadigmResource, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)

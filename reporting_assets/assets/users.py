@@ -20,7 +20,7 @@ from dagster import (
 )
 from sqlalchemy import Table, func, select
 
-from reporting_assets.assets.metadata import column_schema, peak_rss_mb
+from reporting_assets.assets.metadata import peak_rss_mb, table_metadata
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
 from reporting_assets.paradigm.resource import row_budget
@@ -38,7 +38,6 @@ NOTHING_LOADED = "user_activities has no loaded day yet: run a backfill or wait 
 
 
 def _spec(table: Table) -> dict:
-    keys = ", ".join(c.name for c in table.primary_key.columns)
     return {
         "name": table.name,
         "group_name": "paradigm_kpis",
@@ -48,11 +47,7 @@ def _spec(table: Table) -> dict:
         "backfill_policy": BackfillPolicy.single_run(),
         "kinds": {"sql", "pandas"},
         "description": f"{table.comment}.\n\nTable `{table.name}`; see docs/users-and-privacy.md.",
-        "metadata": {
-            "dagster/column_schema": column_schema(table),
-            "dagster/table_name": table.name,
-            "primary_key": keys,
-        },
+        "metadata": table_metadata(table),
     }
 
 

@@ -16,7 +16,7 @@ from dagster import (
     asset,
 )
 
-from reporting_assets.assets.metadata import column_schema, preview, report
+from reporting_assets.assets.metadata import preview, report, table_metadata
 from reporting_assets.assets.partitions import build_partitions, partition_dates
 from reporting_assets.custom_kpis import compute
 from reporting_assets.custom_kpis.definition import KpiFile, load
@@ -47,12 +47,7 @@ def build_custom_kpis_asset(file: KpiFile, partitions: PartitionsDefinition, mem
         code_version=file.digest,
         kinds={"sql", "pandas"},
         description=f"{custom_kpis.comment}, from `{file.path}`:\n\n{listed}\n\nTable `{custom_kpis.name}`.",
-        metadata={
-            "dagster/column_schema": column_schema(custom_kpis),
-            "dagster/table_name": custom_kpis.name,
-            "primary_key": ", ".join(c.name for c in custom_kpis.primary_key.columns),
-            "kpis": ", ".join(file.names()),
-        },
+        metadata={**table_metadata(custom_kpis), "kpis": ", ".join(file.names())},
     )
     def _custom(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         start, end = partition_dates(context)

@@ -24,7 +24,7 @@ from dagster import (
 )
 from sqlalchemy import delete, func, select
 
-from reporting_assets.assets.metadata import column_schema, peak_rss_mb
+from reporting_assets.assets.metadata import column_schema, peak_rss_mb, table_metadata
 from reporting_assets.assets.users import user_ranges
 from reporting_assets.clock import Clock, utc_now
 from reporting_assets.lazy import pandas as pd
@@ -256,12 +256,7 @@ def build_group_activity(min_size: int, memory_budget_mb: int) -> AssetsDefiniti
         automation_condition=AFTER_LOADS,
         kinds={"sql", "pandas"},
         description=f"{group_activity.comment} ({min_size}).\n\nTable `{group_activity.name}`; see docs/groups.md.",
-        metadata={
-            "dagster/column_schema": column_schema(group_activity),
-            "dagster/table_name": group_activity.name,
-            "primary_key": ", ".join(c.name for c in group_activity.primary_key.columns),
-            "min_group_size": min_size,
-        },
+        metadata={**table_metadata(group_activity), "min_group_size": min_size},
     )
     def _groups(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         ledger = warehouse.loaded([user_activities.name])
